@@ -1,0 +1,36 @@
+// Fixed generators of G1, each from RFC 9380 hash-to-curve (BLS12381G1_XMD:SHA-256_SSWU_RO_) with
+// the domain tag `TALLY-V1/<purpose>/<index>` as DST and an empty message. Nobody knows a discrete
+// log between any two of them. Hashing costs ~1 ms per point, so each is computed once per
+// process, on first use.
+
+import { G1Point } from './group.ts';
+
+export const GENERATOR_TAG_PREFIX = 'TALLY-V1';
+
+const cache = new Map<string, G1Point>();
+
+export function generator(purpose: string, index: number | bigint = 0): G1Point {
+  const tag = `${GENERATOR_TAG_PREFIX}/${purpose}/${index}`;
+  let p = cache.get(tag);
+  if (p === undefined) {
+    p = G1Point.hashToCurve(new Uint8Array(0), tag);
+    cache.set(tag, p);
+  }
+  return p;
+}
+
+/** Pedersen value base `G`. */
+export const pedersenG = (): G1Point => generator('G');
+/** Pedersen blinding base `H`. */
+export const pedersenH = (): G1Point => generator('H');
+/** Device-key base `g_K`: a device's public key is K = k·g_K. */
+export const gK = (): G1Point => generator('g_K');
+/** Double-spend tag base `h_T`. */
+export const hT = (): G1Point => generator('h_T');
+/** Nullifier base for an epoch, `g_N(e)`. */
+export const gN = (epoch: bigint): G1Point => generator('g_N', epoch);
+/** Bulletproofs vector bases `G_i`, `H_i`. */
+export const bulletproofG = (i: number): G1Point => generator('BP_G', i);
+export const bulletproofH = (i: number): G1Point => generator('BP_H', i);
+/** Bulletproofs inner-product base `U` (the base of ⟨l, r⟩ inside the IPA). */
+export const bulletproofU = (): G1Point => generator('BP_U');
