@@ -1,0 +1,2 @@
+// Public surface of the policy part.
+export * from './limits.ts';
