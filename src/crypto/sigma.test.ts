@@ -98,3 +98,15 @@ test('Pedersen commitments are additively homomorphic and complements derive pub
     { numRuns: 8 },
   );
 });
+
+test('a public coefficient on a term is honoured and bound: T = x0·B0 + x1·(R·B1)', () => {
+  const rng = seededRng('sigma-5');
+  const x = [randomScalar(rng), randomScalar(rng)];
+  const R = randomScalar(rng);
+  const image = B[0]!.mul(x[0]!).add(B[1]!.mul(R).mul(x[1]!));
+  const rel: LinearRelation[] = [{ name: 'T', image, terms: [[0, B[0]!], [1, B[1]!, R]] }];
+  const proof = proveSigma('TALLY-V1/test', rel, x, rng);
+  assert.ok(verifySigma('TALLY-V1/test', rel, 2, proof, undefined, rng));
+  const other: LinearRelation[] = [{ name: 'T', image, terms: [[0, B[0]!], [1, B[1]!, scalarAdd(R, 1n)]] }];
+  assert.ok(!verifySigma('TALLY-V1/test', other, 2, proof, undefined, rng));
+});

@@ -11,7 +11,7 @@
 import { assert } from './assert.ts';
 import type { MsmEquation } from './batch.ts';
 import { EquationBatch } from './batch.ts';
-import { G1Point, msmVartime, scalarAdd, scalarMul, scalarNeg } from './group.ts';
+import { G1Point, mod, msmVartime, scalarAdd, scalarMul, scalarNeg } from './group.ts';
 import { randomScalar, systemRng, type Rng } from './rng.ts';
 import { Transcript } from './transcript.ts';
 
@@ -19,8 +19,13 @@ export interface LinearRelation {
   /** Stable name, absorbed into the transcript. */
   name: string;
   image: G1Point;
-  /** [witness index, base] pairs. */
-  terms: ReadonlyArray<readonly [number, G1Point]>;
+  /**
+   * [witness index, base] or [witness index, base, coefficient] triples: the term is
+   * coefficient·x_idx·base. A public coefficient (e.g. the context scalar R in the tag relation
+   * T = k·g_K + w·(R·h_T)) lets the verifier fold it into the MSM scalar instead of multiplying a
+   * point.
+   */
+  terms: ReadonlyArray<readonly [number, G1Point] | readonly [number, G1Point, bigint]>;
 }
 
 export interface SigmaProof {
@@ -53,7 +58,7 @@ export function sigmaCommit(
   const commitments = relations.map((r) =>
     msmVartime(
       r.terms.map(([, b]) => b),
-      r.terms.map(([i]) => tildes[i]!),
+      r.terms.map((term) => scalarMul(term[2] ?? 1n, tildes[term[0]]!)),
     ),
   );
   return { tildes, commitments };
@@ -70,7 +75,7 @@ export function sigmaEquations(relations: readonly LinearRelation[], proof: Sigm
   assert(proof.commitments.length === relations.length, 'sigmaEquations: commitment count mismatch');
   const negC = scalarNeg(c);
   return relations.map((r, j) => {
-    const eq: MsmEquation = r.terms.map(([i, b]) => [b, proof.responses[i]!] as const);
+    const eq: MsmEquation = r.terms.map((term) => [term[1], scalarMul(term[2] ?? 1n, proof.responses[term[0]]!)] as const);
     eq.push([r.image, negC], [proof.commitments[j]!, scalarNeg(1n)]);
     return eq;
   });
@@ -83,9 +88,10 @@ export function appendSigma(t: Transcript, relations: readonly LinearRelation[],
     t.appendBytes('sigma.name', new TextEncoder().encode(r.name));
     t.appendPoint('sigma.image', r.image, { allowIdentity: true });
     t.appendU64('sigma.terms', r.terms.length);
-    for (const [i, b] of r.terms) {
-      t.appendU64('sigma.index', i);
-      t.appendPoint('sigma.base', b);
+    for (const term of r.terms) {
+      t.appendU64('sigma.index', term[0]);
+      t.appendPoint('sigma.base', term[1]);
+      t.appendScalar('sigma.coefficient', mod(term[2] ?? 1n));
     }
     t.appendPoint('sigma.T', commitments[j]!, { allowIdentity: true });
   });
