@@ -110,3 +110,14 @@ test('a public coefficient on a term is honoured and bound: T = x0·B0 + x1·(R�
   const other: LinearRelation[] = [{ name: 'T', image, terms: [[0, B[0]!], [1, B[1]!, scalarAdd(R, 1n)]] }];
   assert.ok(!verifySigma('TALLY-V1/test', other, 2, proof, undefined, rng));
 });
+
+test('verifySigma rejects a non-canonical response (z + r) and a malformed statement without throwing', () => {
+  const rng = seededRng('sigma-6');
+  const x = [randomScalar(rng), randomScalar(rng), randomScalar(rng)];
+  const rel = statement(x);
+  const proof = proveSigma('TALLY-V1/test', rel, x, rng);
+  const shifted = { ...proof, responses: [proof.responses[0]! + R_ORDER, ...proof.responses.slice(1)] };
+  assert.ok(!verifySigma('TALLY-V1/test', rel, 3, shifted, undefined, rng));
+  assert.ok(!verifySigma('TALLY-V1/test', [], 3, proof, undefined, rng));
+  assert.ok(!verifySigma('TALLY-V1/test', [{ ...rel[0]!, terms: [[9, B[0]!]] }, rel[1]!], 3, proof, undefined, rng));
+});

@@ -11,7 +11,7 @@
 import { assert } from './assert.ts';
 import type { MsmEquation } from './batch.ts';
 import { EquationBatch } from './batch.ts';
-import { G1Point, mod, msmVartime, scalarAdd, scalarMul, scalarNeg } from './group.ts';
+import { G1Point, R_ORDER, mod, msmVartime, scalarAdd, scalarMul, scalarNeg } from './group.ts';
 import { randomScalar, systemRng, type Rng } from './rng.ts';
 import { Transcript } from './transcript.ts';
 
@@ -123,6 +123,8 @@ export function sigmaProofEquations(
   bind?: (t: Transcript) => void,
 ): MsmEquation[] | null {
   if (proof.commitments.length !== relations.length || proof.responses.length !== witnessCount) return null;
+  // Responses must be canonical (< r): otherwise one proof would have many valid encodings.
+  if (!proof.responses.every((z) => typeof z === 'bigint' && z >= 0n && z < R_ORDER)) return null;
   const t = new Transcript(label);
   bind?.(t);
   appendSigma(t, relations, proof.commitments);
@@ -138,14 +140,19 @@ export function verifySigma(
   bind?: (t: Transcript) => void,
   rng: Rng = systemRng,
 ): boolean {
-  try {
-    checkShape(relations, witnessCount);
-    const eqs = sigmaProofEquations(label, relations, witnessCount, proof, bind);
-    if (eqs === null) return false;
-    const batch = new EquationBatch();
-    eqs.forEach((e) => batch.addMsm(e));
-    return batch.check(rng);
-  } catch {
-    return false;
-  }
+  if (!shapeIsValid(relations, witnessCount)) return false;
+  const eqs = sigmaProofEquations(label, relations, witnessCount, proof, bind);
+  if (eqs === null) return false;
+  const batch = new EquationBatch();
+  eqs.forEach((e) => batch.addMsm(e));
+  return batch.check(rng);
+}
+
+/** The verifier's version of checkShape: false instead of an assertion. */
+function shapeIsValid(relations: readonly LinearRelation[], witnessCount: number): boolean {
+  if (relations.length === 0 || relations.length > SIGMA_RELATIONS_MAX) return false;
+  if (!Number.isInteger(witnessCount) || witnessCount <= 0 || witnessCount > SIGMA_WITNESSES_MAX) return false;
+  return relations.every(
+    (r) => r.terms.length > 0 && r.terms.every(([i]) => Number.isInteger(i) && i >= 0 && i < witnessCount),
+  );
 }

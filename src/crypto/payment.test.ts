@@ -1,0 +1,225 @@
+// The payment proof: completeness, tampering of every public input and proof element, context
+// binding, policy soundness (amount, cap, counter), batching, linkability only on counter reuse.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { G1Point, G2Point, scalarAdd } from './group.ts';
+import { gK } from './generators.ts';
+import { randomScalar, seededRng, type Rng } from './rng.ts';
+import { makeTestIssuer } from './fixtures.ts';
+import { recoverDeviceKey, contextScalar } from './nullifier.ts';
+import {
+  PaymentProofError,
+  provePayment,
+  provePaymentUnchecked,
+  verifyPayment,
+  verifyPaymentBatch,
+  type PaymentParams,
+  type PaymentProof,
+  type PaymentStatement,
+} from './payment.ts';
+import { PAYMENT_BYTES, decodePayment, encodePayment } from './payment_codec.ts';
+
+const rng = seededRng('payment-tests');
+
+function setup(r: Rng) {
+  return makeTestIssuer(r);
+}
+
+const { params, issue } = setup(rng);
+const k = randomScalar(rng);
+const credential = issue(k);
+const ctx = (label: string) => new TextEncoder().encode(`payee-nonce|payee-key|payer-key|request|${label}`);
+const honest = provePayment({ params, credential, counter: 3, amountMinor: 1_250n, context: ctx('one'), rng });
+
+const ok = (s: PaymentStatement, p: PaymentProof, pp: PaymentParams = params) => verifyPayment(pp, s, p, rng).ok;
+const bump = (P: G1Point) => P.add(G1Point.BASE);
+
+test('verifyPayment() accepts an honest payment and its encoding round-trips', () => {
+  assert.ok(ok(honest.statement, honest.proof));
+  const bytes = encodePayment(honest.statement, honest.proof);
+  assert.equal(bytes.length, PAYMENT_BYTES);
+  assert.ok(PAYMENT_BYTES <= 2560, `payment is ${PAYMENT_BYTES} bytes`);
+  const decoded = decodePayment(bytes, honest.statement.context);
+  assert.deepEqual(encodePayment(decoded.statement, decoded.proof), bytes);
+  assert.ok(ok(decoded.statement, decoded.proof));
+});
+
+test('verifyPayment() rejects each tampered public input', () => {
+  const s = honest.statement;
+  const variants: Array<[string, PaymentStatement]> = [
+    ['epoch', { ...s, epoch: s.epoch + 1n }],
+    ['tier', { ...s, tier: s.tier + 1 }],
+    ['deviceClass', { ...s, deviceClass: s.deviceClass + 1 }],
+    ['C_a', { ...s, C_a: bump(s.C_a) }],
+    ['C_n', { ...s, C_n: bump(s.C_n) }],
+    ['N', { ...s, N: bump(s.N) }],
+    ['T', { ...s, T: bump(s.T) }],
+    ['E1', { ...s, E1: bump(s.E1) }],
+    ['E2', { ...s, E2: bump(s.E2) }],
+    ['context', { ...s, context: ctx('two') }],
+  ];
+  for (const [name, v] of variants) assert.ok(!ok(v, honest.proof), `tampered ${name} must fail`);
+  const paramVariants: Array<[string, PaymentParams]> = [
+    ['issuerKey', { ...params, issuerKey: params.issuerKey.add(G2Point.BASE) }],
+    ['regulatorKey', { ...params, regulatorKey: bump(params.regulatorKey) }],
+    ['capMinor', { ...params, capMinor: params.capMinor + 1n }],
+    ['paymentsPerEpoch', { ...params, paymentsPerEpoch: params.paymentsPerEpoch - 1 }],
+  ];
+  for (const [name, pp] of paramVariants) assert.ok(!ok(s, honest.proof, pp), `tampered ${name} must fail`);
+});
+
+test('verifyPayment() rejects each tampered proof element', () => {
+  const p = honest.proof;
+  const s = honest.statement;
+  for (const key of ['Abar', 'Bbar', 'D', 'T1', 'T2'] as const) {
+    assert.ok(!ok(s, { ...p, bbs: { ...p.bbs, [key]: bump(p.bbs[key]) } }), `bbs.${key}`);
+  }
+  for (const key of ['eHat', 'r1Hat', 'r3Hat'] as const) {
+    assert.ok(!ok(s, { ...p, bbsResponses: { ...p.bbsResponses, [key]: scalarAdd(p.bbsResponses[key], 1n) } }), `bbs.${key}`);
+  }
+  p.bbsResponses.mHat.forEach((_, i) => {
+    const mHat = p.bbsResponses.mHat.map((m, j) => (i === j ? scalarAdd(m, 1n) : m));
+    assert.ok(!ok(s, { ...p, bbsResponses: { ...p.bbsResponses, mHat } }), `bbs.mHat[${i}]`);
+  });
+  p.sigmaCommitments.forEach((_, i) => {
+    const sigmaCommitments = p.sigmaCommitments.map((c, j) => (i === j ? bump(c) : c));
+    assert.ok(!ok(s, { ...p, sigmaCommitments }), `sigmaCommitments[${i}]`);
+  });
+  p.sigmaResponses.forEach((_, i) => {
+    const sigmaResponses = p.sigmaResponses.map((z, j) => (i === j ? scalarAdd(z, 1n) : z));
+    assert.ok(!ok(s, { ...p, sigmaResponses }), `sigmaResponses[${i}]`);
+  });
+  let rangeFields = 0;
+  for (const [key, value] of Object.entries(p.range)) {
+    const tampered = (v: unknown): unknown =>
+      v instanceof G1Point ? bump(v) : typeof v === 'bigint' ? scalarAdd(v, 1n) : undefined;
+    if (Array.isArray(value)) {
+      value.forEach((_, i) => {
+        const arr = value.map((v, j) => (i === j ? tampered(v) : v));
+        assert.ok(!ok(s, { ...p, range: { ...p.range, [key]: arr } }), `range.${key}[${i}]`);
+        rangeFields++;
+      });
+    } else if (typeof value === 'object' && value !== null && !(value instanceof G1Point)) {
+      for (const [sub, sv] of Object.entries(value)) {
+        if (Array.isArray(sv)) {
+          sv.forEach((_, i) => {
+            const arr = sv.map((v, j) => (i === j ? tampered(v) : v));
+            assert.ok(!ok(s, { ...p, range: { ...p.range, [key]: { ...value, [sub]: arr } } }), `range.${key}.${sub}[${i}]`);
+            rangeFields++;
+          });
+        } else if (tampered(sv) !== undefined) {
+          assert.ok(!ok(s, { ...p, range: { ...p.range, [key]: { ...value, [sub]: tampered(sv) } } }), `range.${key}.${sub}`);
+          rangeFields++;
+        }
+      }
+    } else if (tampered(value) !== undefined) {
+      assert.ok(!ok(s, { ...p, range: { ...p.range, [key]: tampered(value) } }), `range.${key}`);
+      rangeFields++;
+    }
+  }
+  // A, S, T1, T2, taux, mu, tHat, 7 L, 7 R, a, b
+  assert.equal(rangeFields, 23, 'every range-proof element was tampered once');
+});
+
+test('a payment made for one context fails under another payee nonce or session', () => {
+  const other = { ...honest.statement, context: ctx('another-payee') };
+  assert.ok(!ok(other, honest.proof));
+});
+
+test('provePayment() refuses a counter ≥ L, a negative amount and an amount above the cap', () => {
+  const base = { params, credential, context: ctx('x'), rng };
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof PaymentProofError ? e.code : 'OTHER';
+    }
+    return 'NONE';
+  };
+  assert.equal(code(() => provePayment({ ...base, counter: 64, amountMinor: 1n })), 'COUNTER_EXHAUSTED');
+  assert.equal(code(() => provePayment({ ...base, counter: 1, amountMinor: -1n })), 'AMOUNT_NEGATIVE');
+  assert.equal(code(() => provePayment({ ...base, counter: 1, amountMinor: 20_001n })), 'AMOUNT_ABOVE_CAP');
+});
+
+test('a payer who skips the policy check cannot make a verifying proof', () => {
+  const base = { params, credential, context: ctx('cheat'), rng };
+  for (const [counter, amountMinor, what] of [
+    [64, 100n, 'counter = L'],
+    [70, 100n, 'counter > L'],
+    [2, 20_001n, 'amount above cap'],
+    [2, -5n, 'negative amount'],
+    [2, 1n << 40n, 'amount far out of range'],
+  ] as const) {
+    const cheat = provePaymentUnchecked({ ...base, counter, amountMinor });
+    assert.ok(!ok(cheat.statement, cheat.proof), what);
+  }
+  const edge = provePayment({ ...base, counter: 63, amountMinor: 20_000n });
+  assert.ok(ok(edge.statement, edge.proof), 'counter L−1 and amount = cap are allowed');
+  const zero = provePayment({ ...base, counter: 0, amountMinor: 0n });
+  assert.ok(ok(zero.statement, zero.proof), 'counter 0 and amount 0 are allowed');
+});
+
+test('a credential from another issuer or of another epoch does not verify', () => {
+  const other = setup(seededRng('other-issuer'));
+  const foreign = other.issue(k);
+  const pay = provePayment({ params, credential: foreign, counter: 1, amountMinor: 5n, context: ctx('f'), rng });
+  assert.ok(!ok(pay.statement, pay.proof));
+});
+
+test('two payments with the same counter share N and reveal K; different counters share nothing', () => {
+  const p1 = provePayment({ params, credential, counter: 7, amountMinor: 100n, context: ctx('payee-A'), rng });
+  const p2 = provePayment({ params, credential, counter: 7, amountMinor: 900n, context: ctx('payee-B'), rng });
+  assert.ok(p1.statement.N.equals(p2.statement.N));
+  const recovered = recoverDeviceKey(
+    { T: p1.statement.T, R: contextScalar(p1.statement.context) },
+    { T: p2.statement.T, R: contextScalar(p2.statement.context) },
+  );
+  assert.ok(recovered.ok && recovered.K.equals(gK().mul(k)));
+
+  const p3 = provePayment({ params, credential, counter: 8, amountMinor: 100n, context: ctx('payee-C'), rng });
+  for (const key of ['N', 'T', 'E1', 'E2', 'C_a', 'C_n'] as const) {
+    assert.ok(!p1.statement[key].equals(p3.statement[key]), `${key} differs across counters`);
+  }
+  const notK = recoverDeviceKey(
+    { T: p1.statement.T, R: contextScalar(p1.statement.context) },
+    { T: p3.statement.T, R: contextScalar(p3.statement.context) },
+  );
+  assert.ok(notK.ok && !notK.K.equals(gK().mul(k)), 'an honest device is never identified');
+});
+
+test('verifyPaymentBatch() accepts good payments and names the one bad payment', () => {
+  const items = [0, 1, 2, 3, 4].map((i) => {
+    const pay = provePayment({ params, credential: issue(randomScalar(rng)), counter: i, amountMinor: BigInt(100 * i), context: ctx(`b${i}`), rng });
+    return { params, statement: pay.statement, proof: pay.proof };
+  });
+  assert.deepEqual(verifyPaymentBatch(items, rng), { ok: true, failed: [] });
+  const bad = items.map((it, i) => (i === 3 ? { ...it, statement: { ...it.statement, T: bump(it.statement.T) } } : it));
+  assert.deepEqual(verifyPaymentBatch(bad, rng), { ok: false, failed: [3] });
+});
+
+test('decodePayment() rejects truncated, extended and corrupted bytes with a typed error', () => {
+  const bytes = encodePayment(honest.statement, honest.proof);
+  const c = honest.statement.context;
+  assert.throws(() => decodePayment(bytes.subarray(1), c), { name: 'CryptoDecodeError' });
+  assert.throws(() => decodePayment(new Uint8Array([...bytes, 0]), c), { name: 'CryptoDecodeError' });
+  const badVersion = Uint8Array.from(bytes);
+  badVersion[0] = 2;
+  assert.throws(() => decodePayment(badVersion, c), { name: 'CryptoDecodeError' });
+  const badPoint = Uint8Array.from(bytes);
+  badPoint[11] = 0; // first byte of C_a: clears the compression flag
+  assert.throws(() => decodePayment(badPoint, c), { name: 'CryptoDecodeError' });
+  // Flipping any byte either fails decoding or fails verification; sample across the layout.
+  for (let i = 1; i < bytes.length; i += 97) {
+    const flipped = Uint8Array.from(bytes);
+    flipped[i]! ^= 0x01;
+    let accepted = false;
+    try {
+      const d = decodePayment(flipped, c);
+      accepted = ok(d.statement, d.proof);
+    } catch (e) {
+      assert.equal((e as Error).name, 'CryptoDecodeError', `byte ${i}: ${(e as Error).message}`);
+    }
+    assert.ok(!accepted, `flipping byte ${i} must not verify`);
+  }
+});
