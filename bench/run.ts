@@ -33,12 +33,12 @@ if (json) {
 } else {
   const m = doc.machine;
   console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node}`);
-  console.log('name'.padEnd(36) + 'median'.padStart(14) + 'p95'.padStart(12) + 'n'.padStart(6));
+  console.log('name'.padEnd(40) + 'median'.padStart(14) + 'p95'.padStart(12) + 'n'.padStart(6));
   for (const r of results) {
     if ('median_ms' in r) {
-      console.log(r.name.padEnd(36) + `${r.median_ms} ms`.padStart(14) + `${r.p95_ms} ms`.padStart(12) + String(r.n).padStart(6));
+      console.log(r.name.padEnd(40) + `${r.median_ms} ms`.padStart(14) + `${r.p95_ms} ms`.padStart(12) + String(r.n).padStart(6));
     } else {
-      console.log(r.name.padEnd(36) + `${r.value} ${r.unit}`.padStart(14));
+      console.log(r.name.padEnd(40) + `${r.value} ${r.unit}`.padStart(14));
     }
   }
 }

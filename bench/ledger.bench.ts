@@ -1,0 +1,87 @@
+// Ledger benchmarks on SQLite with synchronous=FULL (every commit is fsynced, as in production):
+// `ledger.nullifier.insert.per_s` — nullifier registry inserts per second, batches of
+// NULLIFIER_BATCH_MAX in one transaction each, against a registry that already holds earlier
+// batches (target ≥ 50 000, DESIGN §8); the same at smaller batch sizes, to show what batching
+// buys; and the latency of one idempotent FI deposit (key row + journal + balances + Σ check).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { timeIt, type Benchmark, type BenchResult } from './harness.ts';
+import { openSqlite } from '../src/ledger/db/sqlite.ts';
+import { migrate } from '../src/ledger/db/migrations.ts';
+import { insertNullifiers, type NullifierRecord } from '../src/ledger/nullifiers.ts';
+import { NULLIFIER_BATCH_MAX, NULLIFIER_BYTES, PAYMENT_HASH_BYTES } from '../src/ledger/limits.ts';
+import { CbLedger } from '../src/ledger/cb.ts';
+import { FiLedger } from '../src/ledger/fi.ts';
+
+/** Rows inserted per measured configuration: enough to amortise fsyncs, ~2 s at the target. */
+const INSERTS_PER_RUN = 100_000;
+
+function batchOf(size: number, epoch: bigint): NullifierRecord[] {
+  const bytes = randomBytes(size * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES));
+  return Array.from({ length: size }, (_, i) => {
+    const o = i * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES);
+    return {
+      epoch,
+      nullifier: new Uint8Array(bytes.subarray(o, o + NULLIFIER_BYTES)),
+      paymentHash: new Uint8Array(bytes.subarray(o + NULLIFIER_BYTES, o + NULLIFIER_BYTES + PAYMENT_HASH_BYTES)),
+    };
+  });
+}
+
+async function nullifierRate(batchSize: number): Promise<number> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tally-bench-'));
+  const db = openSqlite({ filename: path.join(dir, 'cb.sqlite') });
+  try {
+    await migrate(db, () => Date.now());
+    await insertNullifiers(db, 0, batchOf(batchSize, 0n)); // warm-up: statements prepared, file grown
+    const batches = Array.from({ length: Math.ceil(INSERTS_PER_RUN / batchSize) }, (_, i) => batchOf(batchSize, BigInt(1 + (i % 4))));
+    const t0 = performance.now();
+    let inserted = 0;
+    for (const b of batches) inserted += (await insertNullifiers(db, 0, b)).inserted;
+    const seconds = (performance.now() - t0) / 1000;
+    if (inserted !== batches.length * batchSize) throw new Error(`expected every nullifier new, ${inserted} inserted`);
+    return Math.round(inserted / seconds);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function depositLatency(): Promise<BenchResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tally-bench-'));
+  const db = openSqlite({ filename: path.join(dir, 'fi.sqlite') });
+  const cbDb = openSqlite({ filename: path.join(dir, 'cb.sqlite') });
+  try {
+    const cb = await CbLedger.open({ db: cbDb });
+    await cb.registerFi({ fiId: 'fi-a', idempotencyKey: 'reg' });
+    const fi = await FiLedger.open({ db, fiId: 'fi-a' });
+    await fi.creditTreasury({ amountMinor: 10n ** 12n, idempotencyKey: 'fund' });
+    const { customerId } = await fi.registerCustomer({ tier: 1, identity: { name: 'bench' }, idempotencyKey: 'kyc' });
+    const { accountId } = await fi.openAccount({ customerId, idempotencyKey: 'open' });
+    let i = 0;
+    return await timeIt('ledger.fi.deposit', () => fi.deposit({ accountId, amountMinor: 1n, idempotencyKey: `dep-${i++}` }), { n: 300, warmup: 20 });
+  } finally {
+    await db.close();
+    await cbDb.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const benchmarks: Benchmark[] = [
+  {
+    group: 'ledger',
+    async run(): Promise<BenchResult[]> {
+      const results: BenchResult[] = [
+        { name: 'ledger.nullifier.insert.per_s', value: await nullifierRate(NULLIFIER_BATCH_MAX), unit: 'inserts/s' },
+      ];
+      for (const size of [64, 512]) {
+        results.push({ name: `ledger.nullifier.insert.b${size}.per_s`, value: await nullifierRate(size), unit: 'inserts/s' });
+      }
+      results.push(await depositLatency());
+      return results;
+    },
+  },
+];

@@ -1,0 +1,22 @@
+// Public surface of the cryptographic core (math only, no I/O). Other parts import from here.
+export * from './assert.ts';
+export * from './group.ts';
+export * from './rng.ts';
+export * from './transcript.ts';
+export * from './generators.ts';
+export * from './batch.ts';
+export * from './sigma.ts';
+export * from './pedersen.ts';
+export * as bbs from './bbs.ts';
+export * from './bbs_core.ts';
+export * from './bbs_presentation.ts';
+export * from './blind_issuance.ts';
+export * from './credential.ts';
+export * from './credential_proof.ts';
+export * from './range_proof.ts';
+export * from './nullifier.ts';
+export * from './shamir.ts';
+export * from './escrow.ts';
+export * from './payment.ts';
+export * from './payment_codec.ts';
+export * from './fixtures.ts';

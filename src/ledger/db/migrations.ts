@@ -1,0 +1,158 @@
+// Numbered schema migrations, one list for both engines. Each pending migration runs in its own
+// transaction together with its row in schema_migrations, so a crash leaves it applied or not,
+// never half-applied; on PostgreSQL an advisory lock keeps two processes from migrating at once
+// (SQLite's BEGIN IMMEDIATE already does). SQL is portable; the one per-dialect mapping is the
+// byte type (BYTEA here, BLOB in SQLite). Statements are separated by `;` at the end of a line.
+
+import { assert } from '../../crypto/assert.ts';
+import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Arbitrary constant for pg_advisory_xact_lock: "TALY" in ASCII. */
+const MIGRATION_LOCK_ID = 0x54414c59n;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: '001_journal',
+    sql: `
+CREATE TABLE account_kinds (
+  kind TEXT PRIMARY KEY,
+  sign_rule TEXT NOT NULL CHECK (sign_rule IN ('non_negative', 'non_positive'))
+);
+INSERT INTO account_kinds (kind, sign_rule) VALUES
+  ('cb_issuance', 'non_positive'),
+  ('fi_reserve', 'non_negative'),
+  ('fi_settlement', 'non_positive'),
+  ('fi_treasury', 'non_negative'),
+  ('customer', 'non_negative');
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL REFERENCES account_kinds(kind),
+  owner TEXT NOT NULL,
+  sign_rule TEXT NOT NULL CHECK (sign_rule IN ('non_negative', 'non_positive')),
+  balance_minor BIGINT NOT NULL DEFAULT 0,
+  created_ms BIGINT NOT NULL,
+  CHECK ((sign_rule = 'non_negative' AND balance_minor >= 0)
+      OR (sign_rule = 'non_positive' AND balance_minor <= 0))
+);
+CREATE INDEX accounts_owner ON accounts (owner);
+CREATE TABLE journal_transactions (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  reference TEXT,
+  created_ms BIGINT NOT NULL
+);
+CREATE TABLE journal_entries (
+  transaction_id TEXT NOT NULL REFERENCES journal_transactions(id),
+  seq BIGINT NOT NULL CHECK (seq >= 0),
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  amount_minor BIGINT NOT NULL CHECK (amount_minor <> 0),
+  PRIMARY KEY (transaction_id, seq)
+);
+CREATE INDEX journal_entries_account ON journal_entries (account_id);
+CREATE TABLE idempotency_keys (
+  idem_key TEXT PRIMARY KEY,
+  request_hash TEXT NOT NULL,
+  response TEXT,
+  created_ms BIGINT NOT NULL
+)`,
+  },
+  {
+    version: 2,
+    name: '002_customers',
+    sql: `
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY,
+  fi_id TEXT NOT NULL,
+  tier BIGINT NOT NULL CHECK (tier >= 0 AND tier <= 255),
+  identity_json TEXT NOT NULL,
+  frozen BIGINT NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1)),
+  created_ms BIGINT NOT NULL
+);
+CREATE TABLE customer_accounts (
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+  customer_id TEXT NOT NULL REFERENCES customers(id)
+);
+CREATE INDEX customer_accounts_customer ON customer_accounts (customer_id)`,
+  },
+  {
+    version: 3,
+    name: '003_nullifiers',
+    sql: `
+CREATE TABLE nullifiers (
+  epoch BIGINT NOT NULL CHECK (epoch >= 0),
+  nullifier BYTEA NOT NULL CHECK (length(nullifier) = 48),
+  payment_hash BYTEA NOT NULL CHECK (length(payment_hash) = 32),
+  created_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX nullifiers_epoch_nullifier ON nullifiers (epoch, nullifier);
+CREATE TABLE nullifier_conflicts (
+  epoch BIGINT NOT NULL,
+  nullifier BYTEA NOT NULL,
+  first_payment_hash BYTEA NOT NULL,
+  second_payment_hash BYTEA NOT NULL,
+  detected_ms BIGINT NOT NULL,
+  PRIMARY KEY (epoch, nullifier, second_payment_hash)
+)`,
+  },
+];
+
+/** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
+export function mapDialect(sql: string, dialect: Dialect): string {
+  return dialect === 'sqlite' ? sql.replace(/\bBYTEA\b/g, 'BLOB') : sql;
+}
+
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    assert(m.version === i + 1, `migration ${m.name}: expected version ${i + 1}, found ${m.version}`);
+    assert(m.name.startsWith(String(m.version).padStart(3, '0') + '_'), `migration ${m.name}: name must start with its number`);
+  });
+}
+
+async function appliedVersion(tx: Tx): Promise<number> {
+  const rows = await tx.query('SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations');
+  return Number(rowBigint(rows[0]!, 'v'));
+}
+
+/** Applies every pending migration in order; returns the versions it applied (empty if none). */
+export async function migrate(
+  db: Db,
+  nowMs: () => number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  checkOrder(migrations);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const didApply = await db.transaction(async (tx) => {
+      if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+      await tx.run(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)',
+      );
+      if ((await appliedVersion(tx)) >= m.version) return false;
+      for (const stmt of splitStatements(mapDialect(m.sql, tx.dialect))) await tx.run(stmt);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)', [
+        BigInt(m.version),
+        m.name,
+        BigInt(nowMs()),
+      ]);
+      assert((await appliedVersion(tx)) === m.version, `migration ${m.name} did not record itself`);
+      return true;
+    });
+    if (didApply) applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,50 @@
+// Every bound the ledger enforces, in one place, with what it costs. Money is bigint minor units;
+// the limits keep every balance well inside SQL BIGINT (signed 64-bit) so no sum can overflow in
+// either engine (SQLite silently turns an overflowing integer sum into a float; PostgreSQL raises).
+
+import { assert } from '../crypto/assert.ts';
+
+/** Largest amount one request may move: 10^13 currency units at 100 minor units each. */
+export const AMOUNT_MAX_MINOR = 10n ** 15n;
+
+/** Largest absolute balance any account may reach (2^62): leaves head-room below BIGINT for sums. */
+export const BALANCE_ABS_MAX_MINOR = 2n ** 62n;
+
+/** SQL BIGINT range; every stored integer must fit. */
+export const SQL_BIGINT_MIN = -(2n ** 63n);
+export const SQL_BIGINT_MAX = 2n ** 63n - 1n;
+
+/** Idempotency keys: printable ASCII, 1..128 bytes (a UUID is 36; a derived saga key ~80). */
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 128;
+
+/** Attempts for a transaction that lost a serialization race or deadlock before giving up. */
+export const TRANSACTION_ATTEMPTS_MAX = 8;
+
+/** First back-off after a serialization failure; doubles per attempt (8 attempts ≤ ~0.3 s). */
+export const TRANSACTION_BACKOFF_MS = 2;
+
+/** Nullifiers per insertNullifiers call: one SQLite transaction of this many rows takes ~20 ms. */
+export const NULLIFIER_BATCH_MAX = 4096;
+
+/** A nullifier is a compressed G1 point (48 bytes); a payment hash is SHA-256 (32 bytes). */
+export const NULLIFIER_BYTES = 48;
+export const PAYMENT_HASH_BYTES = 32;
+
+/** KYC identity record: JSON text, bounded so a customer row stays small. */
+export const IDENTITY_JSON_BYTES_MAX = 4096;
+
+/** Free-text identifiers (FI ids, references): 1..64 chars of [A-Za-z0-9_.:-]. */
+export const NAME_LENGTH_MAX = 64;
+
+/** Entries per journal transaction: the operations here post 2; sync batches may post more. */
+export const JOURNAL_ENTRIES_MAX = 64;
+
+/** Violations an audit returns per category (the counts are always complete). */
+export const AUDIT_ROWS_MAX = 100;
+
+assert(AMOUNT_MAX_MINOR < BALANCE_ABS_MAX_MINOR, 'one amount must fit in a balance');
+assert(BALANCE_ABS_MAX_MINOR * 2n <= SQL_BIGINT_MAX + 1n, 'two balances must sum inside BIGINT');
+assert(JOURNAL_ENTRIES_MAX >= 2, 'a journal transaction needs at least two entries');
+
+/** HTTP request bodies: a full nullifier batch in hex JSON is ~0.8 MB. */
+export const HTTP_BODY_BYTES_MAX = 2 * 1024 * 1024;

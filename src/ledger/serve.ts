@@ -1,0 +1,43 @@
+// Runs one ledger node as its own server: opens its database, migrates it, listens. This is what
+// a process hosting a single CB or FI calls (the CLI wires its flags to it); the embedded default
+// uses createEmbeddedApp instead. Closing stops the listener and then the database.
+
+import type { Clock, RandomBytes } from './context.ts';
+import { openDatabase, type DatabaseSpec } from './db/open.ts';
+import { createCbApp, createFiApp } from './service.ts';
+
+export type NodeRole = { role: 'cb' } | { role: 'fi'; fiId: string };
+
+export interface ServeOptions {
+  database: DatabaseSpec;
+  host?: string;
+  /** 0 picks a free port; the chosen address is returned. */
+  port?: number;
+  logger?: boolean;
+  clock?: Clock;
+  rng?: RandomBytes;
+}
+
+export interface RunningNode {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function serveNode(node: NodeRole, options: ServeOptions): Promise<RunningNode> {
+  const db = openDatabase(options.database);
+  const deps = { db, clock: options.clock, rng: options.rng, logger: options.logger };
+  try {
+    const { app } = node.role === 'cb' ? await createCbApp(deps) : await createFiApp({ ...deps, fiId: node.fiId });
+    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+    return {
+      url,
+      close: async () => {
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,166 @@
+// The CB and FI nodes as Fastify apps. Each node is a plugin over its book, so one process can
+// mount the CB and several FIs under prefixes (the embedded default) or serve one node alone.
+// Every POST needs an Idempotency-Key header; amounts are decimal strings; errors come back as
+// { error: { code, message } } with the status HTTP_STATUS gives the code. The factories open the
+// book (migrating its database) from a db adapter, a clock and an RNG, all injected.
+
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { CbLedger } from './cb.ts';
+import type { NodeDeps } from './context.ts';
+import { FiLedger } from './fi.ts';
+import { HTTP_BODY_BYTES_MAX } from './limits.ts';
+import { amountField, body, decimalField, hexField, idempotencyKey, respond, stringField } from './http.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import type { NullifierRecord } from './nullifiers.ts';
+
+export interface AppOptions {
+  logger?: boolean;
+}
+
+export function cbRoutes(cb: CbLedger): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/health', async () => ({ ok: true, node: 'cb' }));
+    app.get('/audit', (req, reply) => respond(reply, 200, () => cb.audit()));
+    app.get('/issued', (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
+    app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', (req, reply) =>
+      respond(reply, 200, async () => ({ fiId: req.params.fiId, balanceMinor: await cb.reserveBalance(req.params.fiId) })),
+    );
+    app.post('/fis', (req, reply) =>
+      respond(reply, 201, () => cb.registerFi({ fiId: stringField(body(req), 'fiId'), idempotencyKey: idempotencyKey(req) })),
+    );
+    app.post('/issue', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return cb.issue({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
+      }),
+    );
+    app.post('/redeem', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return cb.redeem({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
+      }),
+    );
+    app.post('/transfers', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return cb.settleTransfer({
+          fromFiId: stringField(b, 'fromFiId'),
+          toFiId: stringField(b, 'toFiId'),
+          amountMinor: amountField(b, 'amountMinor'),
+          idempotencyKey: idempotencyKey(req),
+        });
+      }),
+    );
+    app.post('/nullifiers', (req, reply) =>
+      respond(reply, 200, () => cb.insertNullifiers({ items: nullifierItems(body(req)), idempotencyKey: idempotencyKey(req) })),
+    );
+    app.get('/nullifiers/conflicts', (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
+  };
+}
+
+function nullifierItems(b: Record<string, unknown>): NullifierRecord[] {
+  const items = b['items'];
+  if (!Array.isArray(items)) throw new LedgerError(LedgerErrorCode.badRequest, 'items must be an array');
+  return items.map((it: unknown, i) => {
+    if (it === null || typeof it !== 'object') throw new LedgerError(LedgerErrorCode.badRequest, `items[${i}] must be an object`);
+    const o = it as Record<string, unknown>;
+    return {
+      epoch: decimalField(o['epoch'], `items[${i}].epoch`),
+      nullifier: hexField(o['nullifier'], `items[${i}].nullifier`),
+      paymentHash: hexField(o['paymentHash'], `items[${i}].paymentHash`),
+    };
+  });
+}
+
+type AccountParams = { Params: { accountId: string } };
+type CustomerParams = { Params: { customerId: string } };
+
+export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/health', async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
+    app.get('/audit', (req, reply) => respond(reply, 200, () => fi.audit()));
+    app.post('/customers', (req, reply) =>
+      respond(reply, 201, () => {
+        const b = body(req);
+        return fi.registerCustomer({
+          tier: b['tier'] as number,
+          identity: b['identity'] as Record<string, unknown>,
+          idempotencyKey: idempotencyKey(req),
+        });
+      }),
+    );
+    app.get<CustomerParams>('/customers/:customerId', (req, reply) => respond(reply, 200, () => fi.customer(req.params.customerId)));
+    for (const [path, frozen] of [['freeze', true], ['unfreeze', false]] as const) {
+      app.post<CustomerParams>(`/customers/:customerId/${path}`, (req, reply) =>
+        respond(reply, 200, () => fi.setFrozen({ customerId: req.params.customerId, frozen, idempotencyKey: idempotencyKey(req) })),
+      );
+    }
+    app.post<CustomerParams>('/customers/:customerId/accounts', (req, reply) =>
+      respond(reply, 201, () => fi.openAccount({ customerId: req.params.customerId, idempotencyKey: idempotencyKey(req) })),
+    );
+    app.get<AccountParams>('/accounts/:accountId', (req, reply) =>
+      respond(reply, 200, async () => ({ accountId: req.params.accountId, balanceMinor: await fi.balance(req.params.accountId) })),
+    );
+    for (const op of ['creditTreasury', 'debitTreasury'] as const) {
+      app.post(`/treasury/${op === 'creditTreasury' ? 'credit' : 'debit'}`, (req, reply) =>
+        respond(reply, 200, () => {
+          const b = body(req);
+          const reference = b['reference'] === undefined ? undefined : stringField(b, 'reference');
+          return fi[op]({ amountMinor: amountField(b, 'amountMinor'), reference, idempotencyKey: idempotencyKey(req) });
+        }),
+      );
+    }
+    for (const op of ['deposit', 'withdraw'] as const) {
+      app.post<AccountParams>(`/accounts/:accountId/${op}`, (req, reply) =>
+        respond(reply, 200, () =>
+          fi[op]({ accountId: req.params.accountId, amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) }),
+        ),
+      );
+    }
+    app.post<AccountParams>('/accounts/:accountId/transfer-out', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        const input = { accountId: req.params.accountId, toFiId: stringField(b, 'toFiId'), amountMinor: amountField(b, 'amountMinor') };
+        return fi.transferOut({ ...input, idempotencyKey: idempotencyKey(req) });
+      }),
+    );
+    app.post<AccountParams>('/accounts/:accountId/transfer-in', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        const input = { accountId: req.params.accountId, fromFiId: stringField(b, 'fromFiId'), amountMinor: amountField(b, 'amountMinor') };
+        return fi.transferIn({ ...input, idempotencyKey: idempotencyKey(req) });
+      }),
+    );
+  };
+}
+
+function newApp(options: AppOptions): FastifyInstance {
+  return Fastify({ logger: options.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
+}
+
+/** A CB node on its own: opens (and migrates) its book, returns the app and the book. */
+export async function createCbApp(deps: NodeDeps & AppOptions): Promise<{ app: FastifyInstance; cb: CbLedger }> {
+  const cb = await CbLedger.open(deps);
+  const app = newApp(deps);
+  await app.register(cbRoutes(cb));
+  return { app, cb };
+}
+
+/** An FI node on its own. */
+export async function createFiApp(deps: NodeDeps & AppOptions & { fiId: string }): Promise<{ app: FastifyInstance; fi: FiLedger }> {
+  const fi = await FiLedger.open(deps);
+  const app = newApp(deps);
+  await app.register(fiRoutes(fi));
+  return { app, fi };
+}
+
+/** The embedded default: the CB under /cb and each FI under /fi/<fiId>, each with its own book. */
+export async function createEmbeddedApp(
+  nodes: { cb: CbLedger; fis: readonly FiLedger[] },
+  options: AppOptions = {},
+): Promise<FastifyInstance> {
+  const app = newApp(options);
+  await app.register(cbRoutes(nodes.cb), { prefix: '/cb' });
+  for (const fi of nodes.fis) await app.register(fiRoutes(fi), { prefix: `/fi/${fi.fiId}` });
+  return app;
+}
