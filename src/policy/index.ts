@@ -1,2 +1,3 @@
 // Public surface of the policy part.
 export * from './limits.ts';
+export * from './policy_codec.ts';

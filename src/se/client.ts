@@ -1,0 +1,146 @@
+// Host-side client of the SE: builds APDUs from the command table, sends them through any
+// `transmit` function (direct call, NFC, BLE, TCP), follows 61xx with GET RESPONSE, and turns
+// every status word other than 9000 into an SeError with its code and message.
+//
+// Why it imports only the table: the host is untrusted and must be buildable without the applet;
+// everything it knows about a command (INS, codecs, data bound) comes from commands.ts.
+
+import {
+  CLA_CHAIN_BIT,
+  EXTENDED_NE_MAX,
+  INS_GET_RESPONSE,
+  SHORT_DATA_MAX,
+  SHORT_NE_MAX,
+  decodeResponse,
+  encodeCommand,
+  splitChained,
+  type ApduCommand,
+  type ApduResponse,
+} from './apdu.ts';
+import { concat } from './bytes.ts';
+import {
+  COMMANDS,
+  type BalanceResponse,
+  type CommandSpec,
+  type ExportSyncResponse,
+  type FinishIssuanceRequest,
+  type GenerateKeysRequest,
+  type GenerateKeysResponse,
+  type InfoResponse,
+  type PersonalizeRequest,
+  type SyncAckResponse,
+  type UnloadResponse,
+} from './commands.ts';
+import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
+import { SW, SeError } from './status.ts';
+
+export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
+
+export interface ClientOptions {
+  /** Send one extended-length APDU when data > 255 bytes (default); else chain short APDUs. */
+  extendedLength?: boolean;
+  /** Data bytes per chained part (1..255). */
+  chunkBytes?: number;
+}
+
+/** Adapts an in-process applet (anything with a synchronous transmit) to a Transmit. */
+export const transmitTo =
+  (se: { transmit(apdu: Uint8Array): Uint8Array }): Transmit =>
+  async (apdu) =>
+    se.transmit(apdu);
+
+/** Bound on GET RESPONSE rounds: the largest response over the smallest chunk. */
+const GET_RESPONSE_ROUNDS_MAX = Math.ceil((EXTENDED_NE_MAX + 1024) / 256) + 1;
+
+export interface SyncBatch extends ExportSyncResponse {
+  payments: Uint8Array[];
+}
+
+export class SeClient {
+  private readonly extended: boolean;
+  private readonly chunkBytes: number;
+
+  constructor(
+    private readonly transmit: Transmit,
+    opts: ClientOptions = {},
+  ) {
+    this.extended = opts.extendedLength ?? true;
+    this.chunkBytes = opts.chunkBytes ?? SHORT_DATA_MAX;
+  }
+
+  private async exchange(cmd: ApduCommand): Promise<ApduResponse> {
+    return decodeResponse(await this.transmit(encodeCommand(cmd)));
+  }
+
+  /** Sends one command of the table and returns its decoded response, or throws SeError. */
+  async call<Req, Res>(spec: CommandSpec<Req, Res>, request: Req, p1 = 0, p2 = 0): Promise<Res> {
+    const data = spec.request.encode(request);
+    const ne = this.extended ? EXTENDED_NE_MAX : SHORT_NE_MAX;
+    const base: ApduCommand = { cla: CLA_TALLY, ins: spec.ins, p1, p2, data, ne };
+    const parts = this.extended && data.length > SHORT_DATA_MAX ? [base] : splitChained(base, this.chunkBytes);
+    let res: ApduResponse = { data: new Uint8Array(0), sw: SW.OK };
+    for (const [i, part] of parts.entries()) {
+      res = await this.exchange(part);
+      if (i < parts.length - 1 && res.sw !== SW.OK) throw new SeError(res.sw, `${spec.name}, chained part ${i + 1}/${parts.length}`);
+    }
+    const chunks = [res.data];
+    for (let round = 0; (res.sw & 0xff00) === SW.BYTES_REMAINING; round++) {
+      if (round >= GET_RESPONSE_ROUNDS_MAX) throw new SeError(res.sw, `${spec.name}: response chaining did not end`);
+      const left = res.sw & 0xff;
+      res = await this.exchange({ cla: CLA_TALLY & ~CLA_CHAIN_BIT, ins: INS_GET_RESPONSE, p1: 0, p2: 0, data: new Uint8Array(0), ne: this.extended ? EXTENDED_NE_MAX : left === 0 ? SHORT_NE_MAX : left });
+      chunks.push(res.data);
+    }
+    if (res.sw !== SW.OK) throw new SeError(res.sw, spec.name);
+    return spec.response.decode(concat(...chunks));
+  }
+
+  getInfo(): Promise<InfoResponse> {
+    return this.call(COMMANDS.getInfo, {});
+  }
+  generateKeys(req: GenerateKeysRequest): Promise<GenerateKeysResponse> {
+    return this.call(COMMANDS.generateKeys, req);
+  }
+  async personalize(req: PersonalizeRequest): Promise<void> {
+    await this.call(COMMANDS.personalize, req);
+  }
+  async attest(challenge: Uint8Array): Promise<Uint8Array> {
+    return (await this.call(COMMANDS.attest, { challenge })).attestation;
+  }
+  async beginIssuance(issuerNonce: Uint8Array): Promise<Uint8Array> {
+    return (await this.call(COMMANDS.beginIssuance, { issuerNonce })).request;
+  }
+  finishIssuance(req: FinishIssuanceRequest) {
+    return this.call(COMMANDS.finishIssuance, req);
+  }
+  applyLoadVoucher(voucher: Uint8Array): Promise<BalanceResponse> {
+    return this.call(COMMANDS.applyLoadVoucher, { voucher });
+  }
+  makeUnloadRecord(amountMinor: bigint): Promise<UnloadResponse> {
+    return this.call(COMMANDS.makeUnloadRecord, { amountMinor });
+  }
+  async getLastUnloadRecord(): Promise<Uint8Array | null> {
+    return (await this.call(COMMANDS.getLastUnloadRecord, {})).record;
+  }
+  /** Exports (or re-exports) the pending batch and reads all its payment messages. */
+  async exportSyncBatch(): Promise<SyncBatch> {
+    const head = await this.call(COMMANDS.exportSyncBatch, {});
+    const payments: Uint8Array[] = [];
+    for (let from = 0, rounds = 0; from < head.entryCount; rounds++) {
+      if (rounds > RECEIPT_LOG_ENTRIES_MAX) throw new SeError(SW.INTERNAL_ERROR, 'READ_SYNC_ENTRIES made no progress');
+      const page = await this.call(COMMANDS.readSyncEntries, { batchId: head.batchId, from });
+      payments.push(...page.payments);
+      if (page.done) break;
+      from = page.next;
+    }
+    return { ...head, payments };
+  }
+  applySyncAck(ack: Uint8Array): Promise<SyncAckResponse> {
+    return this.call(COMMANDS.applySyncAck, { ack });
+  }
+  async installPolicy(signedPolicy: Uint8Array): Promise<bigint> {
+    return (await this.call(COMMANDS.installPolicy, { signedPolicy })).version;
+  }
+  async installRevocationList(signedList: Uint8Array): Promise<bigint> {
+    return (await this.call(COMMANDS.installRevocationList, { signedList })).version;
+  }
+}

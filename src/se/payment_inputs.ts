@@ -1,0 +1,48 @@
+// What the payer's payment handler needs from SE state to call provePayment (src/crypto/payment.ts):
+// the spend checks of enforce.ts, then the credential, counter and public parameters in the
+// crypto layer's types. Kept apart so the lead's AUTHORIZE_PAYMENT handler is a few lines:
+//   const inputs = paymentInputs(ctx.tx, amountMinor, ctx.nowMs);       // refuses with its SW
+//   const proved = provePayment({ ...inputs, amountMinor, context, rng: ctx.rng });
+//   recordSpend(ctx.tx, amountMinor, inputs.epoch, BigInt(inputs.counter));
+// The returned values hold secrets (k, the signature); they must never reach a response.
+
+import { G1Point, G2Point, scalarFromBytes } from '../crypto/group.ts';
+import type { Credential, PaymentParams } from '../crypto/payment.ts';
+import { checkSpend, tierLimits } from './enforce.ts';
+import type { CredentialRecord, StateTx } from './state.ts';
+
+/** The crypto-layer credential (k, e, t, c, s) for a stored record. */
+export function credentialForProof(record: CredentialRecord, k: Uint8Array): Credential {
+  return {
+    signature: { A: G1Point.fromBytes(record.A), e: scalarFromBytes(record.e) },
+    messages: [scalarFromBytes(k), record.epoch, BigInt(record.tier), BigInt(record.deviceClass), scalarFromBytes(record.s)],
+  };
+}
+
+export interface PaymentInputs {
+  params: PaymentParams;
+  credential: Credential;
+  counter: number;
+  epoch: bigint;
+  tier: number;
+  deviceClass: number;
+}
+
+/** Runs the spend checks for `amountMinor` and gathers the proof inputs; refuses like checkSpend. */
+export function paymentInputs(tx: StateTx, amountMinor: bigint, nowMs: bigint): PaymentInputs {
+  const { credential: record, counter } = checkSpend(tx, amountMinor, nowMs);
+  const limits = tierLimits(tx);
+  return {
+    params: {
+      issuerKey: G2Point.fromBytes(record.issuerPublicKey),
+      regulatorKey: G1Point.fromBytes(tx.get('anchors').regulatorKey),
+      capMinor: limits.capMinor,
+      paymentsPerEpoch: limits.paymentsPerEpoch,
+    },
+    credential: credentialForProof(record, tx.get('identity').k),
+    counter: Number(counter),
+    epoch: record.epoch,
+    tier: record.tier,
+    deviceClass: record.deviceClass,
+  };
+}

@@ -1,0 +1,262 @@
+// The SE's persistent state: typed sections, each one NVM cell, plus one cell per receipt-log
+// entry; and StateTx, the staging area through which a command changes them all at once.
+//
+// Why this shape: a command reads and writes typed values (`tx.get('wallet')`,
+// `tx.set('wallet', …)`) and never touches bytes; `SeState.commit(tx)` turns the staged sections
+// into one NVM transaction (nvm.ts makes it atomic) and only then updates the in-memory view. A
+// refused or failed command simply drops its tx, so no path can leave half a command applied.
+// Secrets (attestation secret key, k, credential signatures, issuance blinding) live only here.
+
+import { assert } from '../crypto/assert.ts';
+import { G1_BYTES, G2_BYTES, SCALAR_BYTES } from '../crypto/group.ts';
+import { ISSUER_NONCE_BYTES_MAX } from '../crypto/blind_issuance.ts';
+import { POLICY_BYTES_MAX, decodePolicy, encodePolicy } from '../policy/policy_codec.ts';
+import type { PolicyTable } from '../policy/limits.ts';
+import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
+import { DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
+import { NVM_CELL_BYTES_MAX, type Nvm } from './nvm.ts';
+import { big, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
+import { P256_PUBLIC_KEY_BYTES, P256_SECRET_KEY_BYTES } from './signed.ts';
+
+/** The applet's life cycle; every command names the phases it runs in. */
+export const Phase = { blank: 0, keyed: 1, operational: 2 } as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+export interface AppletRecord { phase: Phase }
+export interface Identity {
+  deviceId: Uint8Array;
+  deviceClass: number;
+  attestationSecretKey: Uint8Array;
+  attestationPublicKey: Uint8Array;
+  /** Device secret k (32-byte scalar), the hidden message 0 of every credential. */
+  k: Uint8Array;
+  manufacturerCaPublicKey: Uint8Array;
+}
+/** Installed at personalization: who this SE trusts and its attestation certificate. */
+export interface Anchors {
+  certificate: Uint8Array;
+  cbPublicKey: Uint8Array;
+  fiId: string;
+  fiPublicKey: Uint8Array;
+  /** Regulator escrow key Y_reg (compressed G1), a public input of every payment proof. */
+  regulatorKey: Uint8Array;
+}
+export interface Wallet {
+  tier: number;
+  balanceMinor: bigint;
+  /** Counter the next load voucher must carry. */
+  loadCounter: bigint;
+  /** Unload records emitted so far. */
+  unloadCounter: bigint;
+  /** Offline spend since the last acknowledged sync (checked against offlineSpendBeforeSync). */
+  spentSinceSyncMinor: bigint;
+  /** The last unload record, kept so a host that lost the response can fetch it again. */
+  lastUnloadRecord: Uint8Array | null;
+}
+/** Spending counters used in `epoch`: the next payment uses counter `counter`. */
+export interface Spending { epoch: bigint; counter: bigint }
+export interface PolicyState { table: PolicyTable }
+export interface RevocationState { version: bigint; epoch: bigint; nullifiers: Uint8Array[] }
+export interface CredentialRecord {
+  epoch: bigint;
+  tier: number;
+  deviceClass: number;
+  /** BBS signature (A, e) and the issuance blinding s: secret. */
+  A: Uint8Array;
+  e: Uint8Array;
+  s: Uint8Array;
+  issuerPublicKey: Uint8Array;
+}
+export interface CredentialStore { credentials: CredentialRecord[] }
+export interface PendingIssuance { issuerNonce: Uint8Array; sPrime: Uint8Array; startedAtMs: bigint }
+export interface IssuanceState { pending: PendingIssuance | null }
+/** Receipt log bookkeeping: entries firstSeq..nextSeq-1 are present. */
+export interface ReceiptLogMeta { firstSeq: bigint; nextSeq: bigint }
+export interface ReceiptEntry {
+  /** The payment message as received (opaque here; the payment layer owns its format). */
+  payment: Uint8Array;
+  amountMinor: bigint;
+  /** r_a, the amount commitment's blinding (32-byte scalar): reported only as a batch sum. */
+  blinding: Uint8Array;
+  epoch: bigint;
+  nullifier: Uint8Array;
+  receivedAtMs: bigint;
+}
+export interface SeenNullifier { epoch: bigint; nullifier: Uint8Array }
+export interface SeenNullifiers { entries: SeenNullifier[] }
+export interface PendingBatch {
+  batchId: bigint;
+  firstSeq: bigint;
+  endSeq: bigint;
+  /** The SE-signed balance report, frozen at export so a repeated export is identical. */
+  report: Uint8Array;
+  spentSinceSyncMinor: bigint;
+}
+export interface SyncState { nextBatchId: bigint; pending: PendingBatch | null }
+
+const U32 = 0xffff_ffff;
+const pub = bytes(P256_PUBLIC_KEY_BYTES);
+const credentialSchema = {
+  epoch: big(), tier: int(255), deviceClass: int(255), A: bytes(G1_BYTES), e: bytes(SCALAR_BYTES),
+  s: bytes(SCALAR_BYTES), issuerPublicKey: bytes(G2_BYTES),
+};
+const policyCodec: RecordCodec<PolicyState> = {
+  what: 'policy', maxBytes: POLICY_BYTES_MAX,
+  encode: (p) => encodePolicy(p.table),
+  decode: (b) => ({ table: decodePolicy(b) }),
+};
+
+/** Every section: its NVM key and codec. Adding a section means adding it here and to Sections. */
+export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> } = {
+  applet: recordCodec('applet', { phase: int<Phase>(Phase.operational) }, 64),
+  identity: recordCodec('identity', {
+    deviceId: bytes(DEVICE_ID_BYTES), deviceClass: int(255), attestationSecretKey: bytes(P256_SECRET_KEY_BYTES),
+    attestationPublicKey: pub, k: bytes(SCALAR_BYTES), manufacturerCaPublicKey: pub,
+  }, 1024),
+  anchors: recordCodec('anchors', {
+    certificate: bytes(1, SIGNED_MESSAGE_BYTES_MAX), cbPublicKey: pub, fiId: text(NAME_CHARS_MAX), fiPublicKey: pub,
+    regulatorKey: bytes(G1_BYTES),
+  }, 4096),
+  wallet: recordCodec('wallet', {
+    tier: int(255), balanceMinor: big(), loadCounter: big(), unloadCounter: big(), spentSinceSyncMinor: big(),
+    lastUnloadRecord: nullable(bytes(1, SIGNED_MESSAGE_BYTES_MAX)),
+  }, 4096),
+  spending: recordCodec('spending', { epoch: big(), counter: big() }, 64),
+  policy: policyCodec,
+  revocation: recordCodec('revocation', {
+    version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32),
+  }, NVM_CELL_BYTES_MAX),
+  credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, 4096),
+  issuance: recordCodec('issuance', {
+    pending: nullable(record({ issuerNonce: bytes(1, ISSUER_NONCE_BYTES_MAX), sPrime: bytes(SCALAR_BYTES), startedAtMs: big() })),
+  }, 1024),
+  receipts: recordCodec('receipts', { firstSeq: big(), nextSeq: big() }, 64),
+  nullifiers: recordCodec('nullifiers', {
+    entries: list(record({ epoch: big(), nullifier: bytes(G1_BYTES) }), SEEN_NULLIFIERS_MAX),
+  }, NVM_CELL_BYTES_MAX),
+  sync: recordCodec('sync', {
+    nextBatchId: big(),
+    pending: nullable(record({
+      batchId: big(), firstSeq: big(), endSeq: big(), report: bytes(1, SIGNED_MESSAGE_BYTES_MAX), spentSinceSyncMinor: big(),
+    })),
+  }, 4096),
+};
+
+export interface Sections {
+  applet: AppletRecord;
+  identity: Identity;
+  anchors: Anchors;
+  wallet: Wallet;
+  spending: Spending;
+  policy: PolicyState;
+  revocation: RevocationState;
+  credentials: CredentialStore;
+  issuance: IssuanceState;
+  receipts: ReceiptLogMeta;
+  nullifiers: SeenNullifiers;
+  sync: SyncState;
+}
+export type SectionName = keyof Sections;
+
+export const receiptCodec: RecordCodec<ReceiptEntry> = recordCodec('receipt', {
+  payment: bytes(1, RECEIPT_PAYMENT_BYTES_MAX), amountMinor: big(), blinding: bytes(SCALAR_BYTES), epoch: big(),
+  nullifier: bytes(G1_BYTES), receivedAtMs: big(),
+}, RECEIPT_PAYMENT_BYTES_MAX + 512);
+const receiptKey = (seq: bigint): string => `receipt/${seq.toString().padStart(12, '0')}`;
+
+/** Read-only view of the committed state, decoded once at open. */
+export class SeState {
+  private readonly sections = new Map<SectionName, unknown>();
+
+  constructor(private readonly nvm: Nvm) {
+    for (const name of Object.keys(SECTIONS) as SectionName[]) {
+      const cell = nvm.get(name);
+      if (cell) this.sections.set(name, SECTIONS[name].decode(cell));
+    }
+  }
+
+  has(name: SectionName): boolean {
+    return this.sections.has(name);
+  }
+
+  get<K extends SectionName>(name: K): Sections[K] {
+    const v = this.sections.get(name);
+    assert(v !== undefined, `SeState: section ${name} is missing (the phase check should have refused)`);
+    return v as Sections[K];
+  }
+
+  receipt(seq: bigint): ReceiptEntry | null {
+    const cell = this.nvm.get(receiptKey(seq));
+    return cell ? receiptCodec.decode(cell) : null;
+  }
+
+  begin(): StateTx {
+    return new StateTx(this);
+  }
+
+  /** Writes every staged change in one NVM transaction, then updates this view. */
+  commit(tx: StateTx): void {
+    const writes = new Map<string, Uint8Array | null>();
+    for (const [name, value] of tx.stagedSections()) writes.set(name, SECTIONS[name].encode(value as never));
+    for (const [seq, entry] of tx.stagedReceipts()) writes.set(receiptKey(seq), entry ? receiptCodec.encode(entry) : null);
+    this.nvm.commit(writes);
+    for (const [name, value] of tx.stagedSections()) this.sections.set(name, value);
+  }
+}
+
+/** Staged changes of one command; reads see the staged value first. */
+export class StateTx {
+  private readonly sections = new Map<SectionName, unknown>();
+  private readonly receipts = new Map<bigint, ReceiptEntry | null>();
+
+  constructor(private readonly base: SeState) {}
+
+  has(name: SectionName): boolean {
+    return this.sections.has(name) || this.base.has(name);
+  }
+
+  get<K extends SectionName>(name: K): Sections[K] {
+    return this.sections.has(name) ? (this.sections.get(name) as Sections[K]) : this.base.get(name);
+  }
+
+  set<K extends SectionName>(name: K, value: Sections[K]): void {
+    this.sections.set(name, value);
+  }
+
+  receipt(seq: bigint): ReceiptEntry | null {
+    return this.receipts.has(seq) ? this.receipts.get(seq)! : this.base.receipt(seq);
+  }
+
+  /** Appends to the receipt log; the caller has checked `receiptCount(tx) < RECEIPT_LOG_ENTRIES_MAX`. */
+  appendReceipt(entry: ReceiptEntry): bigint {
+    const meta = this.get('receipts');
+    assert(meta.nextSeq - meta.firstSeq < BigInt(RECEIPT_LOG_ENTRIES_MAX), 'appendReceipt: log full (caller must refuse first)');
+    this.receipts.set(meta.nextSeq, entry);
+    this.set('receipts', { ...meta, nextSeq: meta.nextSeq + 1n });
+    return meta.nextSeq;
+  }
+
+  /** Frees log entries below `endSeq`. */
+  freeReceiptsBefore(endSeq: bigint): number {
+    const meta = this.get('receipts');
+    assert(endSeq >= meta.firstSeq && endSeq <= meta.nextSeq, 'freeReceiptsBefore: range outside the log');
+    for (let seq = meta.firstSeq; seq < endSeq; seq++) this.receipts.set(seq, null);
+    this.set('receipts', { ...meta, firstSeq: endSeq });
+    return Number(endSeq - meta.firstSeq);
+  }
+
+  stagedSections(): ReadonlyMap<SectionName, unknown> {
+    return this.sections;
+  }
+  stagedReceipts(): ReadonlyMap<bigint, ReceiptEntry | null> {
+    return this.receipts;
+  }
+}
+
+export const receiptCount = (tx: StateTx | SeState): number => {
+  const meta = tx.get('receipts');
+  return Number(meta.nextSeq - meta.firstSeq);
+};
+
+/** The applet phase; a blank NVM (no applet cell yet) is the blank phase. */
+export const appletPhase = (s: StateTx | SeState): Phase => (s.has('applet') ? s.get('applet').phase : Phase.blank);

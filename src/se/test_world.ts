@@ -1,0 +1,109 @@
+// The institutions around an SE, for tests and the simulator: a manufacturer CA, a CB (policy,
+// revocation lists, issuer-key certificates, BBS issuer key), one FI (vouchers, sync acks) and a
+// regulator escrow key, all from one seed; plus the steps that bring an SE from blank to funded.
+// Not part of the applet: it holds the institutions' secret keys, which no SE ever sees.
+
+import { G1Point, G2Point } from '../crypto/group.ts';
+import { issueBlind, decodeBlindIssuanceRequest, encodeBlindIssuanceResponse } from '../crypto/blind_issuance.ts';
+import { randomScalar, seededRng, type Rng } from '../crypto/rng.ts';
+import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../policy/limits.ts';
+import { signPolicy, signRevocationList, type RevocationList } from '../policy/policy_codec.ts';
+import type { SeClient } from './client.ts';
+import { signAttestationCert, signIssuerKeyCert, signLoadVoucher, signSyncAck } from './messages.ts';
+import { p256KeyPair, type P256KeyPair } from './signed.ts';
+
+/** 2027-01-15T08:00:00Z: a fixed start so epochs are reproducible. */
+export const WORLD_START_MS = 1_800_000_000_000n;
+
+export interface World {
+  readonly rng: Rng;
+  /** The shared fake clock; SEs built by the test read it through `clock`. */
+  nowMs: bigint;
+  readonly clock: () => bigint;
+  readonly manufacturer: P256KeyPair;
+  readonly cb: P256KeyPair;
+  readonly fi: P256KeyPair;
+  readonly fiId: string;
+  readonly regulatorKey: Uint8Array;
+  readonly issuerSecretKey: bigint;
+  readonly issuerPublicKey: G2Point;
+  policy: PolicyTable;
+}
+
+export function makeWorld(seed: string): World {
+  const rng = seededRng(`world/${seed}`);
+  const issuerSecretKey = randomScalar(rng);
+  const world: World = {
+    rng,
+    nowMs: WORLD_START_MS,
+    clock: () => world.nowMs,
+    manufacturer: p256KeyPair(rng),
+    cb: p256KeyPair(rng),
+    fi: p256KeyPair(rng),
+    fiId: 'fi-test',
+    regulatorKey: G1Point.BASE.mul(randomScalar(rng)).toBytes(),
+    issuerSecretKey,
+    issuerPublicKey: G2Point.BASE.mul(issuerSecretKey),
+    policy: DEFAULT_POLICY,
+  };
+  return world;
+}
+
+export const signedPolicy = (w: World, policy: PolicyTable = w.policy): Uint8Array => signPolicy(policy, w.cb.secretKey);
+export const signedRevocationList = (w: World, list: RevocationList): Uint8Array => signRevocationList(list, w.cb.secretKey);
+export const epochNow = (w: World, tier: number): bigint => w.nowMs / limitsFor(w.policy, tier).epochMs;
+
+/** Manufacturer: generate keys inside the SE and certify them; issuer: personalize. */
+export async function provisionSe(w: World, se: SeClient, opts: { deviceClass: number; tier: number }) {
+  const keys = await se.generateKeys({ deviceClass: opts.deviceClass, manufacturerCaPublicKey: w.manufacturer.publicKey });
+  const certificate = signAttestationCert(w.manufacturer.secretKey, {
+    deviceId: keys.deviceId,
+    publicKey: keys.attestationPublicKey,
+    deviceClass: opts.deviceClass,
+    manufacturer: 'tally-test-fab',
+    issuedAtMs: w.nowMs,
+  });
+  await se.personalize({
+    certificate,
+    cbPublicKey: w.cb.publicKey,
+    fiId: w.fiId,
+    fiPublicKey: w.fi.publicKey,
+    regulatorKey: w.regulatorKey,
+    tier: opts.tier,
+    signedPolicy: signedPolicy(w),
+  });
+  return keys;
+}
+
+/** Issuer's half of blind issuance for a request the SE produced under `nonce`. */
+export function issuerRespond(w: World, requestBytes: Uint8Array, nonce: Uint8Array, a: { epoch: bigint; tier: number; deviceClass: number }) {
+  const issued = issueBlind({
+    secretKey: w.issuerSecretKey,
+    publicKey: w.issuerPublicKey,
+    request: decodeBlindIssuanceRequest(requestBytes),
+    issuerNonce: nonce,
+    rng: w.rng,
+    epoch: a.epoch,
+    tier: BigInt(a.tier),
+    deviceClass: BigInt(a.deviceClass),
+  });
+  if (!issued.ok) throw new Error(`issuer refused: ${issued.reason}`);
+  return encodeBlindIssuanceResponse(issued.response);
+}
+
+export const issuerKeyCert = (w: World, epoch: bigint): Uint8Array =>
+  signIssuerKeyCert(w.cb.secretKey, { epoch, publicKey: w.issuerPublicKey.toBytes() });
+
+/** Runs the whole blind issuance for `epoch` through the client. */
+export async function issueCredential(w: World, se: SeClient, a: { epoch: bigint; tier: number; deviceClass: number }) {
+  const nonce = w.rng(32);
+  const request = await se.beginIssuance(nonce);
+  const response = issuerRespond(w, request, nonce, a);
+  return se.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: issuerKeyCert(w, a.epoch), response });
+}
+
+export const loadVoucher = (w: World, devicePublicKey: Uint8Array, loadCounter: bigint, amountMinor: bigint): Uint8Array =>
+  signLoadVoucher(w.fi.secretKey, { devicePublicKey, loadCounter, amountMinor, fiId: w.fiId });
+
+export const syncAck = (w: World, devicePublicKey: Uint8Array, batchId: bigint): Uint8Array =>
+  signSyncAck(w.fi.secretKey, { devicePublicKey, batchId });
