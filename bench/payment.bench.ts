@@ -5,7 +5,7 @@ import { timeIt, type Benchmark } from './harness.ts';
 import { seededRng, randomScalar } from '../src/crypto/rng.ts';
 import { makeTestIssuer } from '../src/crypto/fixtures.ts';
 import { provePayment, verifyPayment, verifyPaymentBatch } from '../src/crypto/payment.ts';
-import { encodePayment } from '../src/crypto/payment_codec.ts';
+import { encodePaymentProof } from '../src/crypto/payment_codec.ts';
 
 export const benchmarks: Benchmark[] = [
   {
@@ -34,7 +34,7 @@ export const benchmarks: Benchmark[] = [
           },
           { n: 5, warmup: 1, perCall: 64 },
         ),
-        { name: 'payment.bytes', value: encodePayment(one.statement, one.proof).length, unit: 'bytes' },
+        { name: 'payment.bytes', value: encodePaymentProof(one.statement, one.proof).length, unit: 'bytes' },
       ];
       return results;
     },

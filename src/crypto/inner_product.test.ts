@@ -101,6 +101,17 @@ test('the verifier rejects each tampered L_j, R_j, a and b', () => {
   assert.ok(!verifies(statement, { ...proof, L, R }));
 });
 
+test('a caller-supplied first round is used as given: the right one reproduces the proof, a wrong one fails', () => {
+  const { statement, a, b } = setup(8, seededRng(12));
+  const run = (firstRound?: { L: G1Point; R: G1Point }) =>
+    proveInnerProduct({ transcript: new Transcript(LABEL), ...statement, a, b, firstRound });
+  const plain = run();
+  const same = run({ L: plain.L[0]!, R: plain.R[0]! });
+  assert.deepEqual(same, plain);
+  const wrong = run({ L: plain.L[0]!.add(G1Point.BASE), R: plain.R[0]! });
+  assert.ok(!verifies(statement, wrong));
+});
+
 test('the verifier rejects a proof replayed under another transcript context', () => {
   const { statement, proof } = prove(8, 9);
   assert.ok(!verifies(statement, proof, 'TALLY-V1/test/ipa-other'));

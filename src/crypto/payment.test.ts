@@ -12,13 +12,14 @@ import {
   PaymentProofError,
   provePayment,
   provePaymentUnchecked,
+  precomputePayment,
   verifyPayment,
   verifyPaymentBatch,
   type PaymentParams,
   type PaymentProof,
   type PaymentStatement,
 } from './payment.ts';
-import { PAYMENT_BYTES, decodePayment, encodePayment } from './payment_codec.ts';
+import { PAYMENT_BYTES, decodePaymentProof, encodePaymentProof } from './payment_codec.ts';
 
 const rng = seededRng('payment-tests');
 
@@ -37,11 +38,11 @@ const bump = (P: G1Point) => P.add(G1Point.BASE);
 
 test('verifyPayment() accepts an honest payment and its encoding round-trips', () => {
   assert.ok(ok(honest.statement, honest.proof));
-  const bytes = encodePayment(honest.statement, honest.proof);
+  const bytes = encodePaymentProof(honest.statement, honest.proof);
   assert.equal(bytes.length, PAYMENT_BYTES);
   assert.ok(PAYMENT_BYTES <= 2560, `payment is ${PAYMENT_BYTES} bytes`);
-  const decoded = decodePayment(bytes, honest.statement.context);
-  assert.deepEqual(encodePayment(decoded.statement, decoded.proof), bytes);
+  const decoded = decodePaymentProof(bytes, honest.statement.context);
+  assert.deepEqual(encodePaymentProof(decoded.statement, decoded.proof), bytes);
   assert.ok(ok(decoded.statement, decoded.proof));
 });
 
@@ -198,28 +199,37 @@ test('verifyPaymentBatch() accepts good payments and names the one bad payment',
   assert.deepEqual(verifyPaymentBatch(bad, rng), { ok: false, failed: [3] });
 });
 
-test('decodePayment() rejects truncated, extended and corrupted bytes with a typed error', () => {
-  const bytes = encodePayment(honest.statement, honest.proof);
+test('decodePaymentProof() rejects truncated, extended and corrupted bytes with a typed error', () => {
+  const bytes = encodePaymentProof(honest.statement, honest.proof);
   const c = honest.statement.context;
-  assert.throws(() => decodePayment(bytes.subarray(1), c), { name: 'CryptoDecodeError' });
-  assert.throws(() => decodePayment(new Uint8Array([...bytes, 0]), c), { name: 'CryptoDecodeError' });
+  assert.throws(() => decodePaymentProof(bytes.subarray(1), c), { name: 'CryptoDecodeError' });
+  assert.throws(() => decodePaymentProof(new Uint8Array([...bytes, 0]), c), { name: 'CryptoDecodeError' });
   const badVersion = Uint8Array.from(bytes);
   badVersion[0] = 2;
-  assert.throws(() => decodePayment(badVersion, c), { name: 'CryptoDecodeError' });
+  assert.throws(() => decodePaymentProof(badVersion, c), { name: 'CryptoDecodeError' });
   const badPoint = Uint8Array.from(bytes);
   badPoint[11] = 0; // first byte of C_a: clears the compression flag
-  assert.throws(() => decodePayment(badPoint, c), { name: 'CryptoDecodeError' });
+  assert.throws(() => decodePaymentProof(badPoint, c), { name: 'CryptoDecodeError' });
   // Flipping any byte either fails decoding or fails verification; sample across the layout.
   for (let i = 1; i < bytes.length; i += 97) {
     const flipped = Uint8Array.from(bytes);
     flipped[i]! ^= 0x01;
     let accepted = false;
     try {
-      const d = decodePayment(flipped, c);
+      const d = decodePaymentProof(flipped, c);
       accepted = ok(d.statement, d.proof);
     } catch (e) {
       assert.equal((e as Error).name, 'CryptoDecodeError', `byte ${i}: ${(e as Error).message}`);
     }
     assert.ok(!accepted, `flipping byte ${i} must not verify`);
   }
+});
+
+test('a payment proved with precomputed nonces verifies, and the nonces cannot be used twice', () => {
+  const pre = precomputePayment(rng);
+  const pay = provePayment({ params, credential, counter: 11, amountMinor: 77n, context: ctx('pre'), rng, precomputed: pre });
+  assert.ok(ok(pay.statement, pay.proof));
+  assert.throws(() => provePayment({ params, credential, counter: 12, amountMinor: 77n, context: ctx('pre2'), rng, precomputed: pre }), {
+    name: 'RangeProofError',
+  });
 });

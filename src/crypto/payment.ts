@@ -26,7 +26,13 @@ import { G1Point, G2Point, R_ORDER, scalarNeg } from './group.ts';
 import { gK, pedersenG, pedersenH } from './generators.ts';
 import { computeNullifier, computeTag, contextScalar, nullifierExponent, nullifierRelations } from './nullifier.ts';
 import { commit } from './pedersen.ts';
-import { proveRange, rangeProofEquations, type RangeProof } from './range_proof.ts';
+import {
+  RangeProofNonces,
+  proveRange,
+  proveRangeSkippingValueCheck,
+  rangeProofEquations,
+  type RangeProof,
+} from './range_proof.ts';
 import { randomScalar, type Rng } from './rng.ts';
 import { appendSigma, sigmaCommit, sigmaEquations, sigmaRespond, type LinearRelation } from './sigma.ts';
 import { Transcript } from './transcript.ts';
@@ -105,6 +111,31 @@ export interface PaymentProveResult {
   opening: { amountMinor: bigint; r_a: bigint };
 }
 
+/**
+ * Work a payer can do before it knows the payment: the range proof's blinding vectors and the
+ * points that depend only on them (S and part of the first inner-product round), about a quarter of
+ * the proving time. An SE computes one while idle, after each payment. Single use.
+ */
+export interface PaymentPrecomputation {
+  rangeNonces: RangeProofNonces;
+}
+
+const RANGE_VALUES = 4;
+
+export function precomputePayment(rng: Rng): PaymentPrecomputation {
+  return { rangeNonces: RangeProofNonces.precompute(RANGE_VALUES, PAYMENT_RANGE_BITS, rng) };
+}
+
+interface ProveArgs {
+  params: PaymentParams;
+  credential: Credential;
+  counter: number;
+  amountMinor: bigint;
+  context: Uint8Array;
+  rng: Rng;
+  precomputed?: PaymentPrecomputation;
+}
+
 function checkRequest(params: PaymentParams, counter: number, amountMinor: bigint, context: Uint8Array): void {
   if (!Number.isInteger(counter) || counter < 0 || counter >= params.paymentsPerEpoch) {
     throw new PaymentProofError('COUNTER_EXHAUSTED', `counter ${counter} is not below L = ${params.paymentsPerEpoch}`);
@@ -179,30 +210,21 @@ function startTranscript(params: PaymentParams, s: PaymentStatement, R: bigint):
  * Makes a payment of `amountMinor` with spending counter `counter`. Throws PaymentProofError when
  * the policy forbids the payment (the SE checks the same limits before it calls this).
  */
-export function provePayment(args: {
-  params: PaymentParams;
-  credential: Credential;
-  counter: number;
-  amountMinor: bigint;
-  context: Uint8Array;
-  rng: Rng;
-}): PaymentProveResult {
+export function provePayment(args: ProveArgs): PaymentProveResult {
   checkRequest(args.params, args.counter, args.amountMinor, args.context);
-  return provePaymentUnchecked(args);
+  return proveWith(args, false);
 }
 
 /**
- * The prover without the policy pre-check. Exported for the soundness tests, which show that a
- * payer who skips the check still cannot make a verifying proof; production code calls provePayment.
+ * A cheating prover: skips the policy pre-check and the range prover's value check, so it emits a
+ * proof for any counter and amount. Exported only for the soundness tests, which show such a proof
+ * never verifies; production code calls provePayment.
  */
-export function provePaymentUnchecked(args: {
-  params: PaymentParams;
-  credential: Credential;
-  counter: number;
-  amountMinor: bigint;
-  context: Uint8Array;
-  rng: Rng;
-}): PaymentProveResult {
+export function provePaymentUnchecked(args: ProveArgs): PaymentProveResult {
+  return proveWith(args, true);
+}
+
+function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
   const { params, credential, rng } = args;
   const m = credential.messages;
   assert(m.length === CREDENTIAL_MESSAGE_COUNT, 'provePayment: credential must have 5 messages');
@@ -248,13 +270,17 @@ export function provePaymentUnchecked(args: {
   assert(z[W.k] === bbsResponses.mHat[0], 'provePayment: BBS and sigma responses for k differ');
 
   const L = BigInt(params.paymentsPerEpoch);
-  const { proof: range } = proveRange({
+  const values = [n, L - 1n - n, a, params.capMinor - a];
+  const rangeInput = {
     transcript,
-    values: [n, L - 1n - n, a, params.capMinor - a].map((v) => BigInt.asUintN(PAYMENT_RANGE_BITS, v)),
+    // A cheating prover can only commit to the 32-bit truncation; the verifier derives the real V_j.
+    values: cheat ? values.map((v) => BigInt.asUintN(PAYMENT_RANGE_BITS, v)) : values,
     blindings: [r_n, scalarNeg(r_n), r_a, scalarNeg(r_a)],
     bits: PAYMENT_RANGE_BITS,
     rng,
-  });
+    nonces: args.precomputed?.rangeNonces,
+  } as const;
+  const { proof: range } = cheat ? proveRangeSkippingValueCheck(rangeInput) : proveRange(rangeInput);
   const proof: PaymentProof = {
     bbs: bbs.commitment,
     bbsResponses,

@@ -46,7 +46,7 @@ export const PAYMENT_BYTES =
   SIGMA_RESPONSES * SCALAR_BYTES +
   RANGE_PROOF_BYTES;
 
-export function encodePayment(statement: PaymentStatement, proof: PaymentProof): Uint8Array {
+export function encodePaymentProof(statement: PaymentStatement, proof: PaymentProof): Uint8Array {
   const header = new Uint8Array(HEADER_BYTES);
   const view = new DataView(header.buffer);
   view.setUint8(0, PAYMENT_ENCODING_VERSION);
@@ -63,12 +63,12 @@ export function encodePayment(statement: PaymentStatement, proof: PaymentProof):
     ...proof.sigmaResponses.map(scalarToBytes),
     encodeRangeProof(proof.range),
   );
-  if (out.length !== PAYMENT_BYTES) throw new Error(`encodePayment: produced ${out.length} bytes, expected ${PAYMENT_BYTES}`);
+  if (out.length !== PAYMENT_BYTES) throw new Error(`encodePaymentProof: produced ${out.length} bytes, expected ${PAYMENT_BYTES}`);
   return out;
 }
 
 /** Decodes a payment; `context` is the payee's own context bytes. Throws CryptoDecodeError. */
-export function decodePayment(bytes: Uint8Array, context: Uint8Array): { statement: PaymentStatement; proof: PaymentProof } {
+export function decodePaymentProof(bytes: Uint8Array, context: Uint8Array): { statement: PaymentStatement; proof: PaymentProof } {
   if (bytes.length !== PAYMENT_BYTES) {
     throw new CryptoDecodeError('LENGTH', `payment must be ${PAYMENT_BYTES} bytes, got ${bytes.length}`);
   }

@@ -12,6 +12,7 @@ import { randomScalar, seededRng, type Rng } from './rng.ts';
 import { Transcript } from './transcript.ts';
 import {
   RangeProofError,
+  RangeProofNonces,
   decodeRangeProof,
   encodeRangeProof,
   proveRange,
@@ -145,6 +146,35 @@ test('proveRange() refuses out-of-range values, bad sizes and mismatched blindin
   assert.equal(code(() => proveRange({ ...base, values: [1n], blindings: [R_ORDER] })), 'BAD_INPUT');
 });
 
+test('precomputed nonces give a valid proof once and refuse a second use or another size', () => {
+  const rng = seededRng(12);
+  const nonces = RangeProofNonces.precompute(2, 32, rng);
+  const values = [3n, 4n];
+  const blindings = [randomScalar(rng), randomScalar(rng)];
+  const p = proveRange({ transcript: ctx(), values, blindings, bits: 32, rng, nonces });
+  assert.ok(verifies(p.proof, p.commitments, 32));
+  assert.throws(
+    () => proveRange({ transcript: ctx(), values, blindings, bits: 32, rng, nonces }),
+    (e: unknown) => e instanceof RangeProofError && e.code === 'NONCES_REUSED',
+  );
+  const other = RangeProofNonces.precompute(1, 32, rng);
+  assert.throws(
+    () => proveRange({ transcript: ctx(), values, blindings, bits: 32, rng, nonces: other }),
+    (e: unknown) => e instanceof RangeProofError && e.code === 'BAD_INPUT',
+  );
+});
+
+test('precomputed nonces (first IPA round from cross terms) give the same proof as inline ones', () => {
+  const values = [0n, 1n, 0xfffffffen, 77n];
+  const blindings = [5n, 6n, 7n, 8n];
+  const inline = proveRange({ transcript: ctx(), values, blindings, bits: 32, rng: seededRng('same') });
+  const rng = seededRng('same');
+  const nonces = RangeProofNonces.precompute(4, 32, rng);
+  const pre = proveRange({ transcript: ctx(), values, blindings, bits: 32, rng, nonces });
+  assert.deepEqual(encodeRangeProof(pre.proof), encodeRangeProof(inline.proof));
+  assert.ok(verifies(pre.proof, pre.commitments, 32));
+});
+
 test('a proof forced through for an out-of-range value does not verify', () => {
   const rng = seededRng(4);
   // 2^32 + 5 (bits proved: those of 5), r − 1 (i.e. −1), and 2^32 exactly.
@@ -171,6 +201,9 @@ test('rangeProofEquations() returns a reason and never throws on malformed input
   assert.deepEqual(pick(run({ ...proof, ipa: { ...proof.ipa, L: proof.ipa.L.slice(1) } })), 'IPA');
   assert.deepEqual(pick(run({ ...proof, ipa: { ...proof.ipa, a: R_ORDER + 1n } })), 'IPA');
   assert.deepEqual(pick(run(null as unknown as RangeProof)), 'SHAPE');
+  assert.deepEqual(pick(run(proof, null as unknown as G1Point[])), 'SHAPE');
+  assert.deepEqual(pick(run(proof, 'x' as unknown as G1Point[])), 'SHAPE');
+  assert.deepEqual(pick(run(proof, [...commitments.slice(0, 3), 'V' as unknown as G1Point])), 'SHAPE');
 });
 
 function pick(r: ReturnType<typeof rangeProofEquations>): string {

@@ -12,84 +12,28 @@
 //   IPA the factors y^{-i} instead of points H'_i = y^{-i}·H_i; see inner_product.ts for its cost.
 // - Values are checked before proving (typed error), but soundness does not rely on that check:
 //   a test proves for an out-of-range value with the check skipped and the proof fails.
+// - Types, sizes and the error live in range_proof_types.ts, the byte codec in
+//   range_proof_encoding.ts, the precomputable nonces in range_proof_nonces.ts; all re-exported here.
 
 import { assert } from './assert.ts';
 import { EquationBatch, type MsmEquation } from './batch.ts';
-import {
-  CryptoDecodeError,
-  G1_BYTES,
-  G1Point,
-  R_ORDER,
-  SCALAR_BYTES,
-  mod,
-  msmVartime,
-  scalarFromBytes,
-  scalarInv,
-  scalarMul,
-  scalarToBytes,
-} from './group.ts';
-import { bulletproofG, bulletproofH, bulletproofU, pedersenG, pedersenH } from './generators.ts';
-import {
-  innerProduct,
-  innerProductVerifierScalars,
-  log2Exact,
-  proveInnerProduct,
-  type InnerProductProof,
-} from './inner_product.ts';
+import { G1Point, R_ORDER, mod, msmVartime, scalarInv, scalarMul } from './group.ts';
+import { bulletproofU, pedersenG, pedersenH } from './generators.ts';
+import { innerProduct, innerProductVerifierScalars, proveInnerProduct } from './inner_product.ts';
 import { randomScalar, type Rng } from './rng.ts';
 import type { Transcript } from './transcript.ts';
+import { RANGE_PROOF_DOMAIN, RangeProofError, sizeProblem, type RangeBits, type RangeProof } from './range_proof_types.ts';
 
-/** Number of values one proof may aggregate. More would grow the generator set and MSMs. */
-export const RANGE_PROOF_VALUE_COUNTS: readonly number[] = [1, 2, 4, 8];
-/** Bit lengths n a proof may cover. */
-export const RANGE_PROOF_BITS: readonly number[] = [32, 64];
-/** Domain tag absorbed before the statement, so the proof cannot be confused with another. */
-export const RANGE_PROOF_DOMAIN = 'TALLY-V1/range_proof';
+import { RangeProofNonces, firstRoundFromStructure, vectorBases } from './range_proof_nonces.ts';
 
-export type RangeBits = 32 | 64;
-
-/** Encoded size: A, S, T1, T2; taux, mu, tHat; log2(m·n) pairs L_j, R_j; a, b. */
-export function rangeProofBytes(m: number, bits: number): number {
-  return (4 + 2 * log2Exact(m * bits)) * G1_BYTES + 5 * SCALAR_BYTES;
-}
-/** Largest encoded proof (8 × 64 bits), the bound a decoder checks before reading. */
-export const RANGE_PROOF_BYTES_MAX = rangeProofBytes(8, 64);
-assert(rangeProofBytes(4, 32) === 1024, 'range proof for 4 × 32 bits must be 1024 bytes');
-
-export interface RangeProof {
-  A: G1Point;
-  S: G1Point;
-  T1: G1Point;
-  T2: G1Point;
-  taux: bigint;
-  mu: bigint;
-  tHat: bigint;
-  ipa: InnerProductProof;
-}
-
-export type RangeProofErrorCode = 'SIZE' | 'VALUE_OUT_OF_RANGE' | 'BAD_INPUT' | 'LENGTH' | 'POINT' | 'SCALAR';
-
-/** Typed error for bad prover input and undecodable proof bytes. */
-export class RangeProofError extends Error {
-  constructor(
-    readonly code: RangeProofErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RangeProofError';
-  }
-}
+export * from './range_proof_types.ts';
+export { RangeProofNonces } from './range_proof_nonces.ts';
+export { decodeRangeProof, encodeRangeProof } from './range_proof_encoding.ts';
 
 export type RangeProofRejectCode = 'SIZE' | 'SHAPE' | 'IPA';
 export type RangeEquationsResult =
   | { ok: true; equations: MsmEquation[] }
   | { ok: false; reason: RangeProofRejectCode; message: string };
-
-function sizeProblem(m: number, bits: number): string | undefined {
-  if (!RANGE_PROOF_VALUE_COUNTS.includes(m)) return `expected 1, 2, 4 or 8 values, got ${m}`;
-  if (!RANGE_PROOF_BITS.includes(bits)) return `expected 32 or 64 bits, got ${bits}`;
-  return undefined;
-}
 
 const utf8 = new TextEncoder();
 
@@ -97,13 +41,6 @@ const utf8 = new TextEncoder();
 function bindStatement(transcript: Transcript, m: number, n: number, V: readonly G1Point[]): void {
   transcript.appendBytes('domain', utf8.encode(RANGE_PROOF_DOMAIN));
   transcript.appendU64('m', m).appendU64('n', n).appendPoints('V', V);
-}
-
-function vectorBases(N: number): { Gs: G1Point[]; Hs: G1Point[] } {
-  return {
-    Gs: Array.from({ length: N }, (_, i) => bulletproofG(i)),
-    Hs: Array.from({ length: N }, (_, i) => bulletproofH(i)),
-  };
 }
 
 /** 1, x, x², …, x^{len−1}. */
@@ -127,6 +64,11 @@ export interface ProveRangeInput {
   blindings: readonly bigint[];
   bits: RangeBits;
   rng: Rng;
+  /**
+   * Optional RangeProofNonces.precompute() output, made while the device is idle: takes S and
+   * half of the first IPA round off the online path (~25% of proving).
+   */
+  nonces?: RangeProofNonces;
 }
 
 export interface ProveRangeOutput {
@@ -139,7 +81,10 @@ export function proveRange(input: ProveRangeInput): ProveRangeOutput {
   const problem = sizeProblem(input.values.length, input.bits);
   if (problem !== undefined) throw new RangeProofError('SIZE', `Cannot prove range: ${problem}`);
   if (input.blindings.length !== input.values.length) {
-    throw new RangeProofError('BAD_INPUT', `Cannot prove range: ${input.values.length} values but ${input.blindings.length} blindings`);
+    throw new RangeProofError(
+      'BAD_INPUT',
+      `Cannot prove range: ${input.values.length} values but ${input.blindings.length} blindings`,
+    );
   }
   const bound = 1n << BigInt(input.bits);
   input.values.forEach((v, j) => {
@@ -168,6 +113,8 @@ export function proveRangeSkippingValueCheck(input: ProveRangeInput): ProveRange
   const G = pedersenG();
   const H = pedersenH();
   const { Gs, Hs } = vectorBases(N);
+  // Taken first, so a refused nonce object leaves the caller's transcript untouched.
+  const { sL, sR, rho, S, cross } = (input.nonces ?? RangeProofNonces.inline(m, input.bits, rng)).take(m, n);
   const commitments = values.map((v, j) => G.mul(mod(v)).add(H.mul(blindings[j]!)));
   bindStatement(transcript, m, n, commitments);
 
@@ -176,10 +123,6 @@ export function proveRangeSkippingValueCheck(input: ProveRangeInput): ProveRange
   // A = alpha·H + <a_L, G> + <a_R, H> with a_R = a_L − 1: one addition per bit.
   let A = H.mul(alpha);
   for (let i = 0; i < N; i++) A = aL[i] === 1n ? A.add(Gs[i]!) : A.sub(Hs[i]!);
-  const sL = Array.from({ length: N }, () => randomScalar(rng));
-  const sR = Array.from({ length: N }, () => randomScalar(rng));
-  const rho = randomScalar(rng);
-  const S = msmVartime([H, ...Gs, ...Hs], [rho, ...sL, ...sR]);
   transcript.appendPoint('A', A).appendPoint('S', S);
   const y = transcript.challengeScalar('y');
   const z = transcript.challengeScalar('z');
@@ -203,7 +146,12 @@ export function proveRangeSkippingValueCheck(input: ProveRangeInput): ProveRange
   const w = transcript.challengeScalar('w');
 
   const yInvPowers = powers(scalarInv(y), N);
-  const ipa = proveInnerProduct({ transcript, G: Gs, H: Hs, hFactors: yInvPowers, Q: bulletproofU(), qFactor: w, a: l, b: r });
+  const firstRound =
+    cross === undefined
+      ? undefined
+      : firstRoundFromStructure({ aL, cross, z, x, w, n, yPowers: poly.yPowers, yInvPowers, zPowers, l, r });
+  const Q = bulletproofU();
+  const ipa = proveInnerProduct({ transcript, G: Gs, H: Hs, hFactors: yInvPowers, Q, qFactor: w, a: l, b: r, firstRound });
   return { proof: { A, S, T1, T2, taux, mu, tHat, ipa }, commitments };
 }
 
@@ -241,7 +189,7 @@ function polynomials(aL: bigint[], sL: bigint[], sR: bigint[], y: bigint, z: big
   }
   const t1 = mod(innerProduct(l0, r1) + innerProduct(sL, r0));
   const t2 = innerProduct(sL, r1);
-  return { l0, r0, r1, t1, t2 };
+  return { l0, r0, r1, t1, t2, yPowers };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,6 +225,7 @@ function shapeProblem(input: RangeVerifyInput): string | undefined {
  * combined with independent random weights (EquationBatch does). Never throws on bad input.
  */
 export function rangeProofEquations(input: RangeVerifyInput): RangeEquationsResult {
+  if (!Array.isArray(input.commitments)) return { ok: false, reason: 'SHAPE', message: 'commitments is not an array' };
   const m = input.commitments.length;
   const n = input.bits;
   const size = sizeProblem(m, n);
@@ -383,71 +332,4 @@ export function verifyRangeBatch(items: readonly RangeVerifyInput[], rng: Rng): 
   bisect(good);
   failed.sort((p, q) => p - q);
   return { ok: failed.length === 0, failed };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoding: A | S | T1 | T2 | taux | mu | tHat | L_0 | R_0 | … | L_{k−1} | R_{k−1} | a | b
-
-export function encodeRangeProof(proof: RangeProof): Uint8Array {
-  const k = proof.ipa.L.length;
-  assert(proof.ipa.R.length === k, 'encodeRangeProof: L and R lengths differ');
-  const parts: Uint8Array[] = [proof.A, proof.S, proof.T1, proof.T2].map((P) => P.toBytes());
-  parts.push(scalarToBytes(proof.taux), scalarToBytes(proof.mu), scalarToBytes(proof.tHat));
-  for (let j = 0; j < k; j++) parts.push(proof.ipa.L[j]!.toBytes(), proof.ipa.R[j]!.toBytes());
-  parts.push(scalarToBytes(proof.ipa.a), scalarToBytes(proof.ipa.b));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  assert(out.length === (4 + 2 * k) * G1_BYTES + 5 * SCALAR_BYTES, 'encodeRangeProof: wrong size');
-  return out;
-}
-
-/** Decodes a proof for m values of `bits` bits: length first, then each point and scalar. */
-export function decodeRangeProof(bytes: Uint8Array, shape: { m: number; bits: number }): RangeProof {
-  const size = sizeProblem(shape.m, shape.bits);
-  if (size !== undefined) throw new RangeProofError('SIZE', `Cannot decode range proof: ${size}`);
-  const expected = rangeProofBytes(shape.m, shape.bits);
-  if (!(bytes instanceof Uint8Array) || bytes.length !== expected) {
-    throw new RangeProofError('LENGTH', `Cannot decode range proof: expected ${expected} bytes, got ${bytes?.length}`);
-  }
-  let offset = 0;
-  const point = (name: string): G1Point => {
-    const slice = bytes.subarray(offset, (offset += G1_BYTES));
-    try {
-      return G1Point.fromBytes(slice);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-      throw new RangeProofError('POINT', `Cannot decode range proof: ${name} is not a valid G1 point (${e.code}: ${e.message})`);
-    }
-  };
-  const scalar = (name: string): bigint => {
-    const slice = bytes.subarray(offset, (offset += SCALAR_BYTES));
-    try {
-      return scalarFromBytes(slice);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-      throw new RangeProofError('SCALAR', `Cannot decode range proof: ${name} is not a canonical scalar (${e.code})`);
-    }
-  };
-  const A = point('A');
-  const S = point('S');
-  const T1 = point('T1');
-  const T2 = point('T2');
-  const taux = scalar('taux');
-  const mu = scalar('mu');
-  const tHat = scalar('tHat');
-  const L: G1Point[] = [];
-  const R: G1Point[] = [];
-  const k = log2Exact(shape.m * shape.bits);
-  for (let j = 0; j < k; j++) {
-    L.push(point(`L_${j}`));
-    R.push(point(`R_${j}`));
-  }
-  const a = scalar('a');
-  const b = scalar('b');
-  assert(offset === expected, 'decodeRangeProof: did not consume every byte');
-  return { A, S, T1, T2, taux, mu, tHat, ipa: { L, R, a, b } };
 }

@@ -1,0 +1,120 @@
+// BLE framing: a message travels as GATT Write Commands of at most ATT_MTU − 3 bytes (the ATT
+// header is opcode + handle). The first write starts with a 2-byte big-endian length; the receiver
+// checks that length against MESSAGE_BYTES_MAX before it allocates, then appends writes until it
+// has exactly that many bytes. A write over the MTU, an empty write, or one that overruns the
+// declared length is refused. The MTU (23..247) is what the two sides negotiated: ATT_MTU is the
+// smaller of the two offers, and never below the Core default of 23.
+
+import { assert } from '../crypto/assert.ts';
+import { BLE_ATT_HEADER_BYTES, BLE_LENGTH_PREFIX_BYTES, BLE_MTU_MAX, BLE_MTU_MIN, MESSAGE_BYTES_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
+import { remainingMs, TransportError, TransportErrorCode, type FrameLink, type MessageTransport } from './transport.ts';
+
+/** ATT_MTU both sides use after an Exchange MTU: min of the offers, clamped to 23..247. */
+export function negotiateBleMtu(localMtu: number, peerMtu: number): number {
+  assert(Number.isInteger(localMtu) && Number.isInteger(peerMtu), 'negotiateBleMtu: integer MTUs');
+  return Math.min(BLE_MTU_MAX, Math.max(BLE_MTU_MIN, Math.min(localMtu, peerMtu)));
+}
+
+/** The writes (each ≤ mtu − 3 bytes) one message becomes. */
+export function bleWrites(message: Uint8Array, mtu: number): Uint8Array[] {
+  assert(mtu >= BLE_MTU_MIN && mtu <= BLE_MTU_MAX, `bleWrites: MTU ${mtu} outside ${BLE_MTU_MIN}..${BLE_MTU_MAX}`);
+  assert(message.length <= MESSAGE_BYTES_MAX, 'bleWrites: message over the limit');
+  const payload = mtu - BLE_ATT_HEADER_BYTES;
+  const data = new Uint8Array(BLE_LENGTH_PREFIX_BYTES + message.length);
+  new DataView(data.buffer).setUint16(0, message.length);
+  data.set(message, BLE_LENGTH_PREFIX_BYTES);
+  const writes: Uint8Array[] = [];
+  for (let at = 0; at < data.length; at += payload) writes.push(data.subarray(at, at + payload));
+  return writes;
+}
+
+class BleTransport implements MessageTransport {
+  readonly #link: FrameLink;
+  readonly #mtu: number;
+  #error: TransportError | undefined;
+  /** Set while a message is partly read: a timeout then leaves the stream mid-message, so it poisons. */
+  #midMessage = false;
+
+  constructor(link: FrameLink, mtu: number) {
+    assert(Number.isInteger(mtu) && mtu >= BLE_MTU_MIN && mtu <= BLE_MTU_MAX, `bleTransport: MTU ${mtu} outside ${BLE_MTU_MIN}..${BLE_MTU_MAX}`);
+    this.#link = link;
+    this.#mtu = mtu;
+  }
+
+  async send(message: Uint8Array): Promise<void> {
+    if (this.#error !== undefined) throw this.#error;
+    if (message.length > MESSAGE_BYTES_MAX) {
+      throw new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `BLE: expected a message of at most ${MESSAGE_BYTES_MAX} bytes, found ${message.length}`);
+    }
+    for (const w of bleWrites(message, this.#mtu)) await this.#link.sendFrame(w);
+  }
+
+  async receive(timeoutMs: number = RECEIVE_TIMEOUT_MS): Promise<Uint8Array> {
+    if (this.#error !== undefined) throw this.#error;
+    try {
+      const message = await this.#reassemble(Date.now() + timeoutMs);
+      this.#midMessage = false;
+      return message;
+    } catch (e) {
+      if (e instanceof TransportError && (e.code !== TransportErrorCode.TIMEOUT || this.#midMessage)) this.#fail(e);
+      throw e;
+    }
+  }
+
+  async #next(deadline: number, midMessage: boolean): Promise<Uint8Array> {
+    let w: Uint8Array;
+    try {
+      w = await this.#link.receiveFrame(remainingMs(deadline));
+    } catch (e) {
+      if (midMessage && e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
+        throw new TransportError(TransportErrorCode.TRUNCATED, 'BLE: link closed in the middle of a message');
+      }
+      throw e;
+    }
+    const payloadMax = this.#mtu - BLE_ATT_HEADER_BYTES;
+    if (w.length > payloadMax) {
+      throw new TransportError(TransportErrorCode.FRAME_TOO_LONG, `BLE: expected a write of at most ${payloadMax} bytes (MTU ${this.#mtu}), found ${w.length}`);
+    }
+    if (w.length === 0) throw new TransportError(TransportErrorCode.BAD_FRAME, 'BLE: expected data in a write, found an empty write');
+    return w;
+  }
+
+  async #reassemble(deadline: number): Promise<Uint8Array> {
+    const first = await this.#next(deadline, false);
+    this.#midMessage = true;
+    if (first.length < BLE_LENGTH_PREFIX_BYTES) {
+      throw new TransportError(TransportErrorCode.BAD_FRAME, `BLE: expected a ${BLE_LENGTH_PREFIX_BYTES}-byte length prefix, found ${first.length} bytes`);
+    }
+    const declared = (first[0]! << 8) | first[1]!;
+    if (declared > MESSAGE_BYTES_MAX) {
+      throw new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `BLE: expected a length of at most ${MESSAGE_BYTES_MAX}, found ${declared}`);
+    }
+    const out = new Uint8Array(declared);
+    let got = 0;
+    let w = first.subarray(BLE_LENGTH_PREFIX_BYTES);
+    for (;;) {
+      if (got + w.length > declared) {
+        throw new TransportError(TransportErrorCode.BAD_FRAME, `BLE: write overruns the declared length ${declared} by ${got + w.length - declared} bytes`);
+      }
+      out.set(w, got);
+      got += w.length;
+      if (got === declared) return out;
+      w = await this.#next(deadline, true);
+    }
+  }
+
+  #fail(e: TransportError): void {
+    this.#error = e;
+    this.#link.close();
+  }
+
+  close(): void {
+    this.#error ??= new TransportError(TransportErrorCode.CLOSED, 'BLE: transport closed');
+    this.#link.close();
+  }
+}
+
+/** Frames messages over `link` as GATT writes of at most mtu − 3 bytes. */
+export function bleTransport(link: FrameLink, mtu: number): MessageTransport {
+  return new BleTransport(link, mtu);
+}

@@ -1,0 +1,45 @@
+// What a payee's SE logs for each accepted payment and later uploads at sync: the payment bytes as
+// received plus the context the payee built for it (the ledger needs the context to recompute
+// R = H(ctx) and re-verify the proof). The amount and its blinding are NOT in the record: the ledger
+// sees them only summed over a batch (DESIGN §3.3).
+//
+// Layout: version u8 | context length u16 | context | payment (PAYMENT_BYTES).
+
+import { CryptoDecodeError, PAYMENT_BYTES, PAYMENT_CONTEXT_BYTES_MAX, concatBytes, decodePaymentProof } from '../crypto/index.ts';
+import type { PaymentProof, PaymentStatement } from '../crypto/index.ts';
+
+export const PAYMENT_RECORD_VERSION = 1;
+export const PAYMENT_RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES;
+
+export interface PaymentRecord {
+  context: Uint8Array;
+  payment: Uint8Array;
+}
+
+export function encodePaymentRecord(r: PaymentRecord): Uint8Array {
+  if (r.context.length > PAYMENT_CONTEXT_BYTES_MAX) throw new RangeError(`context of ${r.context.length} bytes is above ${PAYMENT_CONTEXT_BYTES_MAX}`);
+  const head = new Uint8Array(3);
+  head[0] = PAYMENT_RECORD_VERSION;
+  new DataView(head.buffer).setUint16(1, r.context.length);
+  return concatBytes(head, r.context, r.payment);
+}
+
+/** Splits a record; checks lengths and version only (decodePaymentRecordFull also decodes the proof). */
+export function decodePaymentRecord(bytes: Uint8Array): PaymentRecord {
+  if (bytes.length < 3 || bytes.length > PAYMENT_RECORD_BYTES_MAX) {
+    throw new CryptoDecodeError('LENGTH', `payment record must be 3..${PAYMENT_RECORD_BYTES_MAX} bytes, got ${bytes.length}`);
+  }
+  if (bytes[0] !== PAYMENT_RECORD_VERSION) {
+    throw new CryptoDecodeError('MALFORMED', `payment record version must be ${PAYMENT_RECORD_VERSION}, got ${bytes[0]}`);
+  }
+  const contextLength = new DataView(bytes.buffer, bytes.byteOffset).getUint16(1);
+  if (contextLength > PAYMENT_CONTEXT_BYTES_MAX || bytes.length !== 3 + contextLength + PAYMENT_BYTES) {
+    throw new CryptoDecodeError('LENGTH', `payment record with a ${contextLength}-byte context must be ${3 + contextLength + PAYMENT_BYTES} bytes, got ${bytes.length}`);
+  }
+  return { context: bytes.slice(3, 3 + contextLength), payment: bytes.slice(3 + contextLength) };
+}
+
+export function decodePaymentRecordFull(bytes: Uint8Array): { statement: PaymentStatement; proof: PaymentProof } {
+  const r = decodePaymentRecord(bytes);
+  return decodePaymentProof(r.payment, r.context);
+}
