@@ -113,10 +113,16 @@ test('decodeCommand() throws only ApduError on random and mutated bytes', () => 
   fc.assert(fc.property(mutated, onlyApduError), { numRuns: 2000 });
 });
 
+test('splitChained() refuses a CLA whose chained form would be the reserved 0xFF', () => {
+  assert.throws(() => splitChained({ cla: 0xef, ins: 1, p1: 0, p2: 0, data: new Uint8Array(300), ne: 0 }, 255), ApduError);
+});
+
 test('splitChained() and ChainAssembler reassemble any command', () => {
   fc.assert(
     fc.property(commandArb, fc.integer({ min: 1, max: 255 }), (c0, chunk) => {
       const c = { ...c0, cla: c0.cla & ~CLA_CHAIN_BIT };
+      // 0xEF with the chaining bit is 0xFF, which ISO 7816-3 reserves (PPS): no chain can carry it.
+      fc.pre((c.cla | CLA_CHAIN_BIT) !== 0xff || c.data.length <= chunk);
       const parts = splitChained(c, chunk);
       assert.ok(parts.slice(0, -1).every((p) => (p.cla & CLA_CHAIN_BIT) !== 0 && p.data.length === chunk));
       const asm = new ChainAssembler(4096);

@@ -166,6 +166,9 @@ export function splitChained(cmd: ApduCommand, chunkBytes = SHORT_DATA_MAX): Apd
     throw new ApduError('BAD_FIELD', `chain chunk must be 1..${SHORT_DATA_MAX} bytes (got ${chunkBytes})`);
   }
   if (cmd.cla & CLA_CHAIN_BIT) throw new ApduError('INVALID_CLA', 'command to split already has the chaining bit');
+  if (cmd.data.length > chunkBytes && (cmd.cla | CLA_CHAIN_BIT) === 0xff) {
+    throw new ApduError('INVALID_CLA', `CLA 0x${cmd.cla.toString(16)} cannot be chained: with the chaining bit it is the reserved 0xFF`);
+  }
   const parts: ApduCommand[] = [];
   for (let off = 0; off < cmd.data.length || parts.length === 0; off += chunkBytes) {
     const data = cmd.data.subarray(off, off + chunkBytes);
