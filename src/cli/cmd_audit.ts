@@ -1,0 +1,63 @@
+// `tally audit`: ask a running node for its audit, or audit a database directly; exit 1 when any
+// violation is found, so scripts and CI can rely on the exit code.
+
+import { auditBook, migrate, openDatabase } from '../ledger/index.ts';
+import { CliError, flag, optionString } from './args.ts';
+import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
+import { parseDatabase } from './parse_db.ts';
+
+interface Report {
+  clean: boolean;
+  violations: Array<{ code: string; message: string; rows?: unknown }>;
+  [k: string]: unknown;
+}
+
+async function fetchAudit(url: string): Promise<Report> {
+  let res: Response;
+  try {
+    res = await fetch(new URL('audit', url.endsWith('/') ? url : `${url}/`));
+  } catch (e) {
+    throw new CliError('UNREACHABLE', `cannot reach ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw new CliError('FAILED', `${url}/audit answered HTTP ${res.status}`);
+  return (await res.json()) as Report;
+}
+
+export function printAudit(io: Io, where: string, report: Report, json: boolean): void {
+  if (json) {
+    io.out(toJson(report));
+    return;
+  }
+  io.out(`audit of ${where}: ${report.clean ? 'clean' : `${report.violations.length} violation(s)`}`);
+  for (const v of report.violations) io.out(`  ${v.code}: ${v.message}${v.rows ? `\n    rows: ${toJson(v.rows)}` : ''}`);
+}
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: 'Check that every journal balances, balances match their entries, and no nullifier settled twice.',
+  usage: 'tally audit (--url http://HOST:PORT[/fi/ID] | --db sqlite:PATH|postgres://...) [--json]',
+  options: [
+    { name: 'url', value: true, help: 'base URL of a running CB or FI node' },
+    { name: 'db', value: true, help: 'audit this database directly' },
+    JSON_OPTION,
+  ],
+  async run(p, io) {
+    const url = optionString(p, 'url');
+    const db = optionString(p, 'db');
+    if ((url === undefined) === (db === undefined)) throw new CliError('USAGE', 'give exactly one of --url or --db');
+    let report: Report;
+    if (url !== undefined) {
+      report = await fetchAudit(url);
+    } else {
+      const handle = openDatabase(parseDatabase(db!));
+      try {
+        await migrate(handle, Date.now);
+        report = (await auditBook(handle, Date.now())) as unknown as Report;
+      } finally {
+        await handle.close();
+      }
+    }
+    printAudit(io, url ?? db!, report, flag(p, 'json'));
+    return report.clean ? 0 : 1;
+  },
+};

@@ -1,0 +1,4 @@
+// Commands beyond serve/audit/bench: devices and the end-to-end demo.
+import type { Command } from './command.ts';
+
+export const extraCommands: Command[] = [];
