@@ -23,19 +23,22 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** Runs `fn` `warmup` times untimed, then `n` times timed; `perCall` divides each sample. */
-export async function timeIt(
+export async function timeIt<S = undefined>(
   name: string,
-  fn: () => unknown | Promise<unknown>,
-  options: { n?: number; warmup?: number; perCall?: number } = {},
+  fn: (state: S) => unknown | Promise<unknown>,
+  options: { n?: number; warmup?: number; perCall?: number; setup?: () => S } = {},
 ): Promise<BenchResult> {
   const n = options.n ?? 20;
   const warmup = options.warmup ?? 2;
   const perCall = options.perCall ?? 1;
-  for (let i = 0; i < warmup; i++) await fn();
+  // `setup` runs untimed before every call (e.g. work a device does while idle).
+  const setup = options.setup ?? (() => undefined as S);
+  for (let i = 0; i < warmup; i++) await fn(setup());
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
+    const state = setup();
     const t0 = performance.now();
-    await fn();
+    await fn(state);
     samples.push((performance.now() - t0) / perCall);
   }
   samples.sort((a, b) => a - b);

@@ -4,7 +4,7 @@
 import { timeIt, type Benchmark } from './harness.ts';
 import { seededRng, randomScalar } from '../src/crypto/rng.ts';
 import { makeTestIssuer } from '../src/crypto/fixtures.ts';
-import { provePayment, verifyPayment, verifyPaymentBatch } from '../src/crypto/payment.ts';
+import { precomputePayment, provePayment, verifyPayment, verifyPaymentBatch } from '../src/crypto/payment.ts';
 import { encodePaymentProof } from '../src/crypto/payment_codec.ts';
 
 export const benchmarks: Benchmark[] = [
@@ -26,6 +26,12 @@ export const benchmarks: Benchmark[] = [
       });
       const results = [
         await timeIt('payment.prove', pay, { n: 20 }),
+        await timeIt(
+          'payment.prove.online (precomputed)',
+          (precomputed) =>
+            provePayment({ params, credential, counter: counter++ % 64, amountMinor: 1_234n, context: context(counter), rng, precomputed }),
+          { n: 20, setup: () => precomputePayment(rng) },
+        ),
         await timeIt('payment.verify', () => verifyPayment(params, one.statement, one.proof, rng), { n: 20 }),
         await timeIt(
           'payment.verify.batch64',
