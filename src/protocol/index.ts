@@ -13,3 +13,6 @@ export { nfcTransport, nfcFrames } from './framing_nfc.ts';
 export { bleTransport, bleWrites, negotiateBleMtu } from './framing_ble.ts';
 export { tcpConnect, tcpListen, tcpTransport, type TcpListener } from './transport_tcp.ts';
 export * from './link_model.ts';
+export * from './exchange.ts';
+export * from './payer.ts';
+export * from './payee.ts';

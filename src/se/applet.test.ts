@@ -95,7 +95,9 @@ test('the transport: unregistered INS, bad CLA, P1P2, lengths, chaining and resp
   const { applet } = newSe(w);
   const send = (cla: number, ins: number, p1 = 0, data = new Uint8Array(0), ne = 256) =>
     decodeResponse(applet.transmit(encodeCommand({ cla, ins, p1, p2: 0, data, ne }))).sw;
-  for (const ins of [Ins.BUILD_PAYMENT_REQUEST, Ins.AUTHORIZE_PAYMENT, Ins.ACCEPT_PAYMENT, 0x02]) assert.equal(send(0x80, ins), SW.INS_NOT_SUPPORTED);
+  // The payment commands are registered (handlers_payment.ts) but refuse before personalization.
+  for (const ins of [Ins.BUILD_PAYMENT_REQUEST, Ins.AUTHORIZE_PAYMENT, Ins.ACCEPT_PAYMENT]) assert.equal(send(0x80, ins), SW.BAD_STATE);
+  assert.equal(send(0x80, 0x02), SW.INS_NOT_SUPPORTED);
   assert.equal(send(0x00, Ins.GET_INFO), SW.CLA_NOT_SUPPORTED);
   assert.equal(send(0x80, Ins.GET_INFO, 1), SW.WRONG_P1P2);
   assert.equal(send(0x80, Ins.GET_INFO, 0, Uint8Array.of(1)), SW.WRONG_LENGTH);

@@ -29,6 +29,7 @@ import { beginIssuance, finishIssuance } from './handlers_issuance.ts';
 import { applyLoadVoucher, getLastUnloadRecord, makeUnloadRecord } from './handlers_value.ts';
 import { attest, generateKeys, getInfo, personalize } from './handlers_admin.ts';
 import { installPolicy, installRevocationList } from './handlers_policy.ts';
+import { PAYMENT_HANDLERS } from './handlers_payment.ts';
 import { Nvm, PowerCut, type NvmBackend } from './nvm.ts';
 import { SeState, appletPhase } from './state.ts';
 import { SW, SeRefusal, type StatusWord } from './status.ts';
@@ -37,6 +38,7 @@ import { SW, SeRefusal, type StatusWord } from './status.ts';
 export const BASE_COMMANDS: readonly AnyRegisteredCommand[] = [
   getInfo, generateKeys, personalize, attest, beginIssuance, finishIssuance, applyLoadVoucher, makeUnloadRecord,
   getLastUnloadRecord, exportSyncBatch, readSyncEntries, applySyncAck, installPolicy, installRevocationList,
+  ...PAYMENT_HANDLERS,
 ];
 
 export interface AppletOptions {

@@ -32,6 +32,7 @@ import {
   type UnloadResponse,
 } from './commands.ts';
 import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
+import { PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentResponse, type LastPaymentResponse } from './payment_commands.ts';
 import { SW, SeError } from './status.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
@@ -142,5 +143,35 @@ export class SeClient {
   }
   async installRevocationList(signedList: Uint8Array): Promise<bigint> {
     return (await this.call(COMMANDS.installRevocationList, { signedList })).version;
+  }
+
+  // ---- Payment commands (payment_commands.ts) ----
+  /** Payee: a fresh PaymentRequest for `amountMinor` (encoded, ready for the transport). */
+  async buildPaymentRequest(amountMinor: bigint): Promise<Uint8Array> {
+    return (await this.call(PAYMENT_COMMANDS.buildPaymentRequest, { amountMinor })).request;
+  }
+  /** Payer: pays `request` (debits, proves); `amountMinor` is what the user approved. */
+  authorizePayment(request: Uint8Array, amountMinor: bigint): Promise<AuthorizePaymentResponse> {
+    return this.call(PAYMENT_COMMANDS.authorizePayment, { request, amountMinor });
+  }
+  /** Payee: verifies and credits `payment`; returns the encoded Receipt for the payer. */
+  acceptPayment(payment: Uint8Array): Promise<AcceptPaymentResponse> {
+    return this.call(PAYMENT_COMMANDS.acceptPayment, { payment });
+  }
+  /** Payer: the last payment this SE made, for a re-send after a lost link or a host crash. */
+  getLastPayment(): Promise<LastPaymentResponse> {
+    return this.call(PAYMENT_COMMANDS.getLastPayment, {});
+  }
+  /** Payer, when idle: lets the SE precompute part of its next payment proof (kept in SE RAM only). */
+  async precomputePayment(): Promise<boolean> {
+    return (await this.call(PAYMENT_COMMANDS.precomputePayment, {})).ready;
+  }
+  /** Manufacturer, between GENERATE_KEYS and PERSONALIZE: the receipt-log capacity of this SE. */
+  async configureStorage(receiptLogCapacity: number): Promise<void> {
+    await this.call(PAYMENT_COMMANDS.configureStorage, { receiptLogCapacity });
+  }
+  /** Sync: CB-signed issuer-key certificates (other tiers' epochs too) for checking peers' proofs. */
+  async installIssuerKeys(certs: Uint8Array[]): Promise<bigint[]> {
+    return (await this.call(PAYMENT_COMMANDS.installIssuerKeys, { certs })).epochs;
   }
 }

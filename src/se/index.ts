@@ -17,3 +17,6 @@ export * from './applet.ts';
 export * from './client.ts';
 export * from './payment_inputs.ts';
 export { receiptLogDigest } from './handlers_sync.ts';
+export * from './payment_limits.ts';
+export * from './payment_commands.ts';
+export { PAYMENT_HANDLERS } from './handlers_payment.ts';

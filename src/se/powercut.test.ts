@@ -21,11 +21,14 @@ import {
   epochNow, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, signedPolicy, signedRevocationList, syncAck,
 } from './test_world.ts';
 import { COMMANDS } from './commands.ts';
+import { paymentSe, type TestSe } from './test_payments.ts';
 
 const VOUCHERS = [20_000n, 1_000n]; // by load counter
 const UNLOADS = [2_000n]; // by unload counter
-const SPENDS = [3_000n]; // by spending counter (one epoch)
-const RECEIPTS = [700n]; // by receipt sequence number
+const PAY_IN = 1_100n; // ACCEPT_PAYMENT (receipt seq 1)
+const PAY_OUT = 900n; // AUTHORIZE_PAYMENT (spending counter 1)
+const SPENDS = [3_000n, PAY_OUT]; // by spending counter (one epoch)
+const RECEIPTS = [700n, PAY_IN]; // by receipt sequence number
 const TOTAL = VOUCHERS.reduce((a, b) => a + b);
 
 type Dump = Map<string, string>;
@@ -55,6 +58,13 @@ test('a power cut after any persistent write of any command leaves the state bef
     const live = path.join(root, 'live');
     const steps: Step[] = [];
     const nullifier = G1Point.BASE.mul(7n).toBytes();
+    // Counterpart SEs for the payment commands (not under test: only this device's APDUs are replayed).
+    const other: { payer?: TestSe; payee?: TestSe } = {};
+    const counterpart = async () => {
+      other.payer ??= await paymentSe(w, { fundMinor: 5_000n, seed: 'counterpart-payer' });
+      other.payee ??= await paymentSe(w, { seed: 'counterpart-payee' });
+      return other as Required<typeof other>;
+    };
     // One device life; each entry is one state-changing command (plus any reads it needs).
     const life: Array<[string, (c: SeClient, ctx: Record<string, unknown>) => Promise<void>]> = [
       ['GENERATE_KEYS', async (c, x) => void (x.keys = await c.generateKeys({ deviceClass: DeviceClass.wallet, manufacturerCaPublicKey: w.manufacturer.publicKey }))],
@@ -68,6 +78,15 @@ test('a power cut after any persistent write of any command leaves the state bef
       }],
       ['TEST_SPEND', async (c) => void (await c.call(TEST_SPEND_SPEC, { amountMinor: SPENDS[0]! }))],
       ['TEST_RECEIVE', async (c) => void (await c.call(TEST_RECEIVE_SPEC, { amountMinor: RECEIPTS[0]!, nullifier, epoch: 1n, payment: w.rng(2000), blinding: scalarToBytes(randomScalar(w.rng)) }))],
+      ['BUILD_PAYMENT_REQUEST', async (c, x) => void (x.request = await c.buildPaymentRequest(PAY_IN))],
+      ['ACCEPT_PAYMENT', async (c, x) => {
+        const { payer } = await counterpart();
+        await c.acceptPayment((await payer.client.authorizePayment(x.request as Uint8Array, PAY_IN)).payment);
+      }],
+      ['AUTHORIZE_PAYMENT', async (c) => {
+        const { payee } = await counterpart();
+        await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT);
+      }],
       ['MAKE_UNLOAD_RECORD', async (c) => void (await c.makeUnloadRecord(UNLOADS[0]!))],
       ['INSTALL_POLICY', async (c) => void (await c.installPolicy(signedPolicy(w, { ...w.policy, version: 2n })))],
       ['INSTALL_REVOCATION_LIST', async (c) => void (await c.installRevocationList(signedRevocationList(w, { version: 1n, epoch: 1n, nullifiers: [G1Point.BASE.toBytes()] })))],

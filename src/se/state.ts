@@ -13,6 +13,8 @@ import { ISSUER_NONCE_BYTES_MAX } from '../crypto/blind_issuance.ts';
 import { POLICY_BYTES_MAX, decodePolicy, encodePolicy } from '../policy/policy_codec.ts';
 import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
+import { PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX } from './payment_limits.ts';
 import { DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { NVM_CELL_BYTES_MAX, type Nvm } from './nvm.ts';
 import { big, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
@@ -93,6 +95,29 @@ export interface PendingBatch {
   spentSinceSyncMinor: bigint;
 }
 export interface SyncState { nextBatchId: bigint; pending: PendingBatch | null }
+/**
+ * A payment request this SE (as payee) issued. The X25519 session secret stays until a payment for
+ * the request is accepted (a late or re-sent payment needs it), then it is wiped and the payment's
+ * hash and receipt are kept, so a re-sent identical payment gets the same receipt back.
+ */
+export interface PendingRequest {
+  requestId: Uint8Array;
+  payeeNonce: Uint8Array;
+  sessionSecretKey: Uint8Array | null;
+  sessionPublicKey: Uint8Array;
+  amountMinor: bigint;
+  timeMs: bigint;
+  paidHash: Uint8Array | null;
+  receipt: Uint8Array | null;
+}
+export interface PaymentRequests { entries: PendingRequest[] }
+/** The payer's last payment, kept so a host that lost it (link drop, crash) can send it again. */
+export interface LastPayment { requestId: Uint8Array; requestHash: Uint8Array; payment: Uint8Array }
+export interface PayerState { last: LastPayment | null; paidRequestIds: Uint8Array[] }
+/** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
+export interface IssuerKeys { entries: Array<{ epoch: bigint; publicKey: Uint8Array }> }
+/** Set by the manufacturer (keyed phase): how many receipts this SE's NVM can hold. */
+export interface StorageConfig { receiptLogCapacity: number }
 
 const U32 = 0xffff_ffff;
 const pub = bytes(P256_PUBLIC_KEY_BYTES);
@@ -140,6 +165,21 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
       batchId: big(), firstSeq: big(), endSeq: big(), report: bytes(1, SIGNED_MESSAGE_BYTES_MAX), spentSinceSyncMinor: big(),
     })),
   }, 4096),
+  payment_requests: recordCodec('payment requests', {
+    entries: list(record({
+      requestId: bytes(REQUEST_ID_BYTES), payeeNonce: bytes(PAYEE_NONCE_BYTES), sessionSecretKey: nullable(bytes(32)),
+      sessionPublicKey: bytes(SESSION_KEY_BYTES), amountMinor: big(), timeMs: big(), paidHash: nullable(bytes(32)),
+      receipt: nullable(bytes(1, RECEIPT_BYTES_MAX)),
+    }), PENDING_REQUESTS_MAX),
+  }, 8192),
+  payer: recordCodec('payer', {
+    last: nullable(record({ requestId: bytes(REQUEST_ID_BYTES), requestHash: bytes(32), payment: bytes(1, PAYMENT_BYTES_MAX) })),
+    paidRequestIds: list(bytes(REQUEST_ID_BYTES), PAID_REQUEST_IDS_MAX),
+  }, PAYMENT_BYTES_MAX + 1024),
+  issuer_keys: recordCodec('issuer keys', {
+    entries: list(record({ epoch: big(), publicKey: bytes(G2_BYTES) }), ISSUER_KEYS_MAX),
+  }, 2048),
+  storage: recordCodec('storage', { receiptLogCapacity: int(RECEIPT_LOG_ENTRIES_MAX) }, 64),
 };
 
 export interface Sections {
@@ -155,6 +195,10 @@ export interface Sections {
   receipts: ReceiptLogMeta;
   nullifiers: SeenNullifiers;
   sync: SyncState;
+  payment_requests: PaymentRequests;
+  payer: PayerState;
+  issuer_keys: IssuerKeys;
+  storage: StorageConfig;
 }
 export type SectionName = keyof Sections;
 

@@ -1,0 +1,134 @@
+// The payer's side of an offline payment as a chain of states (STYLE: protocols as state machines):
+//   PayerAwaitingRequest --receiveRequest()--> PayerAwaitingReceipt --receiveReceipt()--> PayerDone
+// Each state can be used once. The SE does all the work that touches value (AUTHORIZE_PAYMENT
+// checks limits, verifies the payee's credential proof, debits and proves); the host here only
+// moves bytes and asks the user.
+//
+// An aborted exchange: once authorize() returned, the payer is debited and PayerAwaitingReceipt
+// holds the payment. If the link drops, `resendOver(newTransport)` waits for the payee's next
+// message (a payee always opens with a PaymentRequest), answers it with the *stored* payment, and
+// checks the receipt. The payee SE accepts a payment for its earlier request once, and gives the
+// same receipt to an identical re-send, so re-sending can never credit twice. A host that lost
+// even this object gets the payment back from its SE (GET_LAST_PAYMENT) and calls `resumePayer`.
+
+import { RECEIVE_TIMEOUT_MS } from './limits.ts';
+import { TransportError } from './transport.ts';
+import { decodePaymentRequest, type PaymentRequest, type Receipt } from './messages.ts';
+import type { MessageTransport } from './transport.ts';
+import { ExchangeError, ExchangeErrorCode, OneShot, checkReceipt, decodeOrBadMessage } from './exchange.ts';
+
+/** What the payer's state machine needs from its SE. */
+export interface PayerSePort {
+  /** Pays the encoded request for `amountMinor`; returns the encoded Payment (or throws the SE's refusal). */
+  authorize(request: Uint8Array, amountMinor: bigint): Promise<Uint8Array>;
+}
+
+export interface PayerOptions {
+  /** Asked before any value moves; return false to decline. */
+  approve: (request: PaymentRequest) => boolean | Promise<boolean>;
+  timeoutMs?: number;
+}
+
+export class PayerAwaitingRequest {
+  readonly #once = new OneShot('PayerAwaitingRequest');
+  constructor(
+    private readonly se: PayerSePort,
+    private readonly transport: MessageTransport,
+    private readonly opts: PayerOptions,
+  ) {}
+
+  /** Receives the request, asks the user, has the SE pay it, and sends the payment. */
+  async receiveRequest(): Promise<PayerAwaitingReceipt> {
+    this.#once.use();
+    const timeoutMs = this.opts.timeoutMs ?? RECEIVE_TIMEOUT_MS;
+    const bytes = await this.transport.receive(timeoutMs);
+    const request = decodeOrBadMessage(decodePaymentRequest, bytes, 'PaymentRequest');
+    if (!(await this.opts.approve(request))) {
+      this.transport.close();
+      throw new ExchangeError(ExchangeErrorCode.DECLINED, `payment of ${request.amountMinor} declined`);
+    }
+    const payment = await this.se.authorize(bytes, request.amountMinor);
+    try {
+      await this.transport.send(payment);
+    } catch (e) {
+      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, timeoutMs), e);
+      throw e;
+    }
+    return new PayerAwaitingReceipt(request, payment, timeoutMs).on(this.transport);
+  }
+}
+
+/**
+ * The link failed after the SE debited: `resume` holds the same payment in a fresh
+ * PayerAwaitingReceipt, ready for `resendOver(newTransport)`.
+ */
+export class PayerLinkLost extends ExchangeError {
+  constructor(
+    readonly resume: PayerAwaitingReceipt,
+    override readonly cause: TransportError,
+  ) {
+    super(ExchangeErrorCode.LINK_LOST, `link lost after the payment was made (${cause.code}); re-send it over a new link`);
+  }
+}
+
+export class PayerAwaitingReceipt {
+  readonly #once = new OneShot('PayerAwaitingReceipt');
+  #transport: MessageTransport | null = null;
+
+  constructor(
+    readonly request: PaymentRequest | null,
+    /** The encoded Payment: already debited, kept until a receipt for it arrives. */
+    readonly payment: Uint8Array,
+    private readonly timeoutMs: number = RECEIVE_TIMEOUT_MS,
+  ) {}
+
+  /** @internal binds the transport the payment went out on. */
+  on(transport: MessageTransport): this {
+    this.#transport = transport;
+    return this;
+  }
+
+  /** Waits for the receipt on the link the payment went out on. */
+  async receiveReceipt(): Promise<PayerDone> {
+    if (this.#transport === null) throw new ExchangeError(ExchangeErrorCode.STATE_USED, 'PayerAwaitingReceipt: no link; use resendOver()');
+    this.#once.use();
+    return this.#finish(this.#transport);
+  }
+
+  /** After a lost link: answers the payee's next message on `transport` with the stored payment. */
+  async resendOver(transport: MessageTransport): Promise<PayerDone> {
+    this.#once.use();
+    try {
+      await transport.receive(this.timeoutMs); // the payee's opening request; the stored payment answers it
+      await transport.send(this.payment);
+    } catch (e) {
+      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      throw e;
+    }
+    return this.#finish(transport);
+  }
+
+  async #finish(transport: MessageTransport): Promise<PayerDone> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await transport.receive(this.timeoutMs);
+    } catch (e) {
+      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      throw e;
+    }
+    return new PayerDone(this.request, this.payment, checkReceipt(bytes, this.payment));
+  }
+}
+
+export class PayerDone {
+  constructor(
+    readonly request: PaymentRequest | null,
+    readonly payment: Uint8Array,
+    readonly receipt: Receipt,
+  ) {}
+}
+
+/** A payer whose host lost its state: resume from the payment its SE kept (GET_LAST_PAYMENT). */
+export function resumePayer(payment: Uint8Array, timeoutMs?: number): PayerAwaitingReceipt {
+  return new PayerAwaitingReceipt(null, payment, timeoutMs);
+}

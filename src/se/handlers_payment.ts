@@ -1,0 +1,270 @@
+// Handlers of the offline payment (DESIGN §3.2, §4, §5), one SE on each side:
+//   BUILD_PAYMENT_REQUEST (payee)  fresh request id, nonce ρ and X25519 session key, all kept in
+//                                  NVM until paid; the request carries a credential proof bound to
+//                                  every other request field, so a payer knows it pays a genuine
+//                                  device and a relay cannot swap the session key;
+//   AUTHORIZE_PAYMENT (payer)      spend checks, payee proof, session, payment proof, seal of
+//                                  (a, r_a), debit, counter + 1 — and the payment kept for re-send;
+//   ACCEPT_PAYMENT (payee)         request match, opening, nullifier / revocation / log / holding,
+//                                  proof, credit, log, receipt — idempotent for an identical payment;
+//   GET_LAST_PAYMENT, PRECOMPUTE_PAYMENT, CONFIGURE_STORAGE.
+// Checks come cheapest first and each refusal has its own status word; nothing is staged before
+// the last check, and the applet commits all staged writes at once, so a refusal changes nothing.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CryptoDecodeError, G1Point, G2Point, scalarToBytes } from '../crypto/group.ts';
+import { decodeCredentialProof, encodeCredentialProof, proveCredential, verifyCredential } from '../crypto/credential_proof.ts';
+import { commit } from '../crypto/pedersen.ts';
+import { provePayment, verifyPayment, type PaymentProof, type PaymentStatement } from '../crypto/payment.ts';
+import { assert } from '../crypto/assert.ts';
+import { decodePaymentProof, encodePaymentProof } from '../crypto/payment_codec.ts';
+import { PROTOCOL_VERSION } from '../protocol/limits.ts';
+import {
+  decodePayment,
+  decodePaymentRequest,
+  encodePayment,
+  encodePaymentRequest,
+  encodeReceipt,
+  paymentHash,
+  paymentRequestBinding,
+  type PaymentRequest,
+} from '../protocol/messages.ts';
+import { encodePaymentRecord } from '../protocol/payment_record.ts';
+import { SessionError, deriveSession, paymentContext, paymentContextOf, type Session } from '../protocol/session.ts';
+import { generateSessionKeyPair } from '../protocol/session_keys.ts';
+import { isWireError } from '../protocol/wire_error.ts';
+import { equalBytes } from './bytes.ts';
+import { activeCredential, checkReceive, epochAt, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
+import { command, type AnyRegisteredCommand, type HandlerContext } from './handler.ts';
+import { PAYMENT_COMMANDS } from './payment_commands.ts';
+import { credentialForProof, paymentInputs } from './payment_inputs.ts';
+import {
+  candidateIssuerKeys, ensurePrecomputation, epochLive, peerLimits, pendingRequests, receiptLogCapacity, reserveReceive,
+  signReceipt, takePrecomputation, withRequest,
+} from './payment_peer.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, RECEIPT_LOG_CAPACITY_MIN } from './payment_limits.ts';
+import { openIssuerKeyCert } from './messages.ts';
+import { receiptCount, type PendingRequest, type StateTx } from './state.ts';
+import { SW, type StatusWord } from './status.ts';
+
+/** Runs a decoder; wire and crypto decode errors become a refusal with `sw`. */
+function decoded<T>(decode: () => T, sw: StatusWord, what: string): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (isWireError(e) || e instanceof CryptoDecodeError) refuse(sw, `${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+function sessionOrRefuse(make: () => Session, sw: StatusWord): Session {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof SessionError) refuse(sw, `session: ${e.message}`);
+    throw e;
+  }
+}
+
+// ---- Payee: BUILD_PAYMENT_REQUEST ----------------------------------------------------------------
+
+export const buildPaymentRequest = command(PAYMENT_COMMANDS.buildPaymentRequest, (ctx: HandlerContext, req) => {
+  const { tx, rng } = ctx;
+  const credential = activeCredential(tx, ctx.nowMs);
+  if (req.amountMinor <= 0n) refuse(SW.WRONG_DATA, `amount must be positive (got ${req.amountMinor})`);
+  const keys = generateSessionKeyPair(rng);
+  const fields: Omit<PaymentRequest, 'payeeCredentialProof'> = {
+    v: PROTOCOL_VERSION,
+    amountMinor: req.amountMinor,
+    requestId: rng(16),
+    payeeNonce: rng(32),
+    payeeSessionKey: keys.publicKey,
+    policyVersion: tx.get('policy').table.version,
+    timeMs: Number(ctx.nowMs),
+  };
+  const proof = proveCredential({
+    issuerKey: G2Point.fromBytes(credential.issuerPublicKey),
+    credential: credentialForProof(credential, tx.get('identity').k),
+    context: paymentRequestBinding(fields),
+    rng,
+  });
+  const request = encodePaymentRequest({ ...fields, payeeCredentialProof: encodeCredentialProof(proof) });
+  const pending: PendingRequest = {
+    requestId: fields.requestId, payeeNonce: fields.payeeNonce, sessionSecretKey: keys.secretKey,
+    sessionPublicKey: keys.publicKey, amountMinor: req.amountMinor, timeMs: ctx.nowMs, paidHash: null, receipt: null,
+  };
+  const entries = withRequest(pendingRequests(tx), pending);
+  reserveReceive(tx, entries);
+  tx.set('payment_requests', { entries });
+  return { request };
+});
+
+// ---- Payer: AUTHORIZE_PAYMENT --------------------------------------------------------------------
+
+/** The payer's check that the payee is a genuine device with a live credential (mutual authentication). */
+function verifyPayee(ctx: HandlerContext, request: PaymentRequest): void {
+  const proof = decoded(() => decodeCredentialProof(request.payeeCredentialProof), SW.WRONG_DATA, 'payee credential proof');
+  const limits = peerLimits(ctx.tx, proof.tier);
+  if (limits === null || !epochLive(proof.epoch, limits, ctx.nowMs)) {
+    refuse(SW.SECURITY_STATUS, `payee credential of tier ${proof.tier}, epoch ${proof.epoch} is not live`);
+  }
+  const { payeeCredentialProof: _, ...fields } = request;
+  const context = paymentRequestBinding(fields);
+  const ok = candidateIssuerKeys(ctx.tx, proof.epoch).some((issuerKey) => verifyCredential({ issuerKey, proof, context, rng: ctx.rng }));
+  if (!ok) refuse(SW.SECURITY_STATUS, 'payee credential proof does not verify: not a genuine device, or the request was altered');
+}
+
+export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx: HandlerContext, req) => {
+  const { tx } = ctx;
+  const request = decoded(() => decodePaymentRequest(req.request), SW.WRONG_DATA, 'payment request');
+  if (request.amountMinor !== req.amountMinor) {
+    refuse(SW.CONDITIONS_NOT_SATISFIED, `request asks ${request.amountMinor}, the host approved ${req.amountMinor}`);
+  }
+  const requestHash = sha256(req.request);
+  const payer = tx.has('payer') ? tx.get('payer') : { last: null, paidRequestIds: [] };
+  if (payer.last !== null && equalBytes(payer.last.requestId, request.requestId)) {
+    if (!equalBytes(payer.last.requestHash, requestHash)) refuse(SW.CONDITIONS_NOT_SATISFIED, 'request id already paid with other request fields');
+    return { payment: payer.last.payment, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
+  }
+  if (payer.paidRequestIds.some((id) => equalBytes(id, request.requestId))) {
+    refuse(SW.CONDITIONS_NOT_SATISFIED, 'this request was paid before (never pay one request twice)');
+  }
+  const inputs = paymentInputs(tx, req.amountMinor, ctx.nowMs);
+  verifyPayee(ctx, request);
+  const keys = generateSessionKeyPair(ctx.rng);
+  const session = sessionOrRefuse(
+    () => deriveSession({ role: 'payer', own: keys, peerPublicKey: request.payeeSessionKey, requestId: request.requestId }),
+    SW.WRONG_DATA,
+  );
+  const context = paymentContextOf(request, keys.publicKey);
+  const proved = provePayment({ ...inputs, amountMinor: req.amountMinor, context, rng: ctx.rng, precomputed: takePrecomputation(tx) });
+  const payment = encodePayment({
+    v: PROTOCOL_VERSION,
+    requestId: request.requestId,
+    payerSessionKey: keys.publicKey,
+    proof: encodePaymentProof(proved.statement, proved.proof),
+    sealedOpening: session.seal({ amountMinor: req.amountMinor, rA: proved.opening.r_a }, context),
+  });
+  recordSpend(tx, req.amountMinor, inputs.epoch, BigInt(inputs.counter));
+  const paidRequestIds = [...payer.paidRequestIds, request.requestId].slice(-PAID_REQUEST_IDS_MAX);
+  tx.set('payer', { last: { requestId: request.requestId, requestHash, payment }, paidRequestIds });
+  return { payment, balanceMinor: tx.get('wallet').balanceMinor, resent: false };
+});
+
+// ---- Payee: ACCEPT_PAYMENT -----------------------------------------------------------------------
+
+/** A payment for a request that was already paid: the same bytes get the same receipt back. */
+function alreadyPaid(tx: StateTx, pending: PendingRequest, hash: Uint8Array, proofBytes: Uint8Array, context: Uint8Array) {
+  if (equalBytes(pending.paidHash!, hash)) {
+    return { receipt: pending.receipt!, amountMinor: pending.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
+  }
+  const { statement } = decoded(() => decodePaymentProof(proofBytes, context), SW.WRONG_DATA, 'payment proof');
+  const N = statement.N.toBytes();
+  if (tx.get('nullifiers').entries.some((e) => equalBytes(e.nullifier, N))) refuse(SW.NULLIFIER_SEEN, 'nullifier already received');
+  refuse(SW.CONDITIONS_NOT_SATISFIED, 'request already paid by another payment');
+}
+
+/** Verifies the payer's proof under this SE's policy for the payer's disclosed tier. */
+function verifyPayer(ctx: HandlerContext, statement: PaymentStatement, proof: PaymentProof): void {
+  const { tx } = ctx;
+  const limits = peerLimits(tx, statement.tier);
+  if (limits === null || limits.paymentsPerEpoch === 0 || !epochLive(statement.epoch, limits, ctx.nowMs)) {
+    refuse(SW.BAD_PAYMENT_PROOF, `payer tier ${statement.tier}, epoch ${statement.epoch} cannot pay now`);
+  }
+  const regulatorKey = G1Point.fromBytes(tx.get('anchors').regulatorKey);
+  const ok = candidateIssuerKeys(tx, statement.epoch).some((issuerKey) => {
+    const params = { issuerKey, regulatorKey, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch };
+    return verifyPayment(params, statement, proof, ctx.rng).ok;
+  });
+  if (!ok) refuse(SW.BAD_PAYMENT_PROOF, 'payment proof does not verify');
+}
+
+export const acceptPayment = command(PAYMENT_COMMANDS.acceptPayment, (ctx: HandlerContext, req) => {
+  const { tx } = ctx;
+  const payment = decoded(() => decodePayment(req.payment), SW.WRONG_DATA, 'payment');
+  const entries = pendingRequests(tx);
+  const index = entries.findIndex((r) => equalBytes(r.requestId, payment.requestId));
+  if (index < 0) refuse(SW.CONDITIONS_NOT_SATISFIED, 'payment answers no request this SE holds');
+  const pending = entries[index]!;
+  const context = paymentContext({
+    version: PROTOCOL_VERSION, requestId: pending.requestId, payeeNonce: pending.payeeNonce,
+    payeeSessionKey: pending.sessionPublicKey, payerSessionKey: payment.payerSessionKey, timeMs: Number(pending.timeMs),
+  });
+  const hash = paymentHash(req.payment);
+  if (pending.paidHash !== null) return alreadyPaid(tx, pending, hash, payment.proof, context);
+  const { statement, proof } = decoded(() => decodePaymentProof(payment.proof, context), SW.WRONG_DATA, 'payment proof');
+  assert(pending.sessionSecretKey !== null, 'acceptPayment: an unpaid request keeps its session secret');
+  const own = { secretKey: pending.sessionSecretKey, publicKey: pending.sessionPublicKey };
+  const session = sessionOrRefuse(
+    () => deriveSession({ role: 'payee', own, peerPublicKey: payment.payerSessionKey, requestId: pending.requestId }),
+    SW.WRONG_DATA,
+  );
+  const opening = (() => {
+    try {
+      return session.open(payment.sealedOpening, context);
+    } catch (e) {
+      if (e instanceof SessionError) refuse(SW.BAD_PAYMENT_OPENING, e.message);
+      throw e;
+    }
+  })();
+  if (opening.amountMinor !== pending.amountMinor) refuse(SW.BAD_PAYMENT_OPENING, `opening is ${opening.amountMinor}, request ${pending.amountMinor}`);
+  if (!commit(opening.amountMinor, opening.rA).equals(statement.C_a)) refuse(SW.BAD_PAYMENT_OPENING, '(a, r_a) does not open C_a');
+  const N = statement.N.toBytes();
+  checkReceive(tx, opening.amountMinor, N);
+  if (receiptCount(tx) >= receiptLogCapacity(tx)) refuse(SW.LOG_FULL, `this SE's log of ${receiptLogCapacity(tx)} receipts is full`);
+  verifyPayer(ctx, statement, proof);
+
+  const entry = {
+    payment: encodePaymentRecord({ context, payment: payment.proof }), amountMinor: opening.amountMinor,
+    blinding: scalarToBytes(opening.rA), epoch: statement.epoch, nullifier: N, receivedAtMs: ctx.nowMs,
+  };
+  recordReceipt(tx, entry, epochAt(ctx.nowMs, tierLimits(tx)));
+  const id = tx.get('identity');
+  const receipt = encodeReceipt({
+    v: PROTOCOL_VERSION, paymentHash: hash, payeeSignature: signReceipt(id.attestationSecretKey, hash), payeeAttestationKey: id.attestationPublicKey,
+  });
+  const paid: PendingRequest = { ...pending, sessionSecretKey: null, paidHash: hash, receipt };
+  tx.set('payment_requests', { entries: entries.map((r, i) => (i === index ? paid : r)) });
+  return { receipt, amountMinor: opening.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: false };
+});
+
+// ---- Small commands ------------------------------------------------------------------------------
+
+export const getLastPayment = command(PAYMENT_COMMANDS.getLastPayment, (ctx) => {
+  const last = ctx.tx.has('payer') ? ctx.tx.get('payer').last : null;
+  return { payment: last?.payment ?? null, requestId: last?.requestId ?? null };
+});
+
+/** Host calls this when idle: fills the SE's RAM with one precomputation for the next payment. */
+export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayment, (ctx) => ({
+  ready: ensurePrecomputation(ctx.tx, ctx.rng),
+}));
+
+/** Manufacturer, before personalization: the receipt log this SE's NVM can hold. */
+export const configureStorage = command(PAYMENT_COMMANDS.configureStorage, (ctx, req) => {
+  if (req.receiptLogCapacity < RECEIPT_LOG_CAPACITY_MIN) refuse(SW.WRONG_DATA, `capacity must be at least ${RECEIPT_LOG_CAPACITY_MIN}`);
+  ctx.tx.set('storage', { receiptLogCapacity: req.receiptLogCapacity });
+  return {};
+});
+
+/** Sync: CB-certified issuer keys of other epochs (other tiers), kept newest first up to the bound. */
+export const installIssuerKeys = command(PAYMENT_COMMANDS.installIssuerKeys, (ctx, req) => {
+  const { tx } = ctx;
+  let entries = tx.has('issuer_keys') ? [...tx.get('issuer_keys').entries] : [];
+  for (const [i, cert] of req.certs.entries()) {
+    const opened = openIssuerKeyCert(cert, tx.get('anchors').cbPublicKey);
+    if (!opened.ok) refuse(SW.BAD_CERTIFICATE, `issuer key certificate ${i}: ${opened.reason}`);
+    const { epoch, publicKey } = opened.value;
+    decoded(() => G2Point.fromBytes(publicKey), SW.BAD_CERTIFICATE, `issuer key ${i}`);
+    const same = entries.find((e) => e.epoch === epoch);
+    if (same && !equalBytes(same.publicKey, publicKey)) refuse(SW.BAD_CERTIFICATE, `a second, different key for epoch ${epoch}`);
+    if (!same) entries.push({ epoch, publicKey });
+  }
+  entries = entries.sort((a, b) => (a.epoch < b.epoch ? 1 : a.epoch > b.epoch ? -1 : 0)).slice(0, ISSUER_KEYS_MAX);
+  tx.set('issuer_keys', { entries });
+  return { epochs: entries.map((e) => e.epoch) };
+});
+
+export const PAYMENT_HANDLERS: readonly AnyRegisteredCommand[] = [
+  buildPaymentRequest, authorizePayment, acceptPayment, getLastPayment, precomputePaymentCommand, configureStorage, installIssuerKeys,
+];
