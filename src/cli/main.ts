@@ -54,6 +54,12 @@ if (isMain || process.env.TALLY_CLI_MAIN === '1') {
         io.err(`tally: ${e.message}`);
         process.exit(e.exitCode);
       }
+      const coded = e as { name?: string; code?: unknown; message?: string };
+      if (typeof coded.code === 'string' && typeof coded.name === 'string' && coded.name !== 'AssertionError') {
+        // A typed operating error from a lower layer (LedgerError, SeError, ...): one clear line.
+        io.err(`tally: ${coded.name} ${coded.code}: ${coded.message}`);
+        process.exit(1);
+      }
       io.err(`tally: internal error: ${(e as Error).stack ?? String(e)}`);
       process.exit(70);
     },

@@ -1,4 +1,5 @@
 // Commands beyond serve/audit/bench: devices and the end-to-end demo.
 import type { Command } from './command.ts';
+import { demoCommand } from './cmd_demo.ts';
 
-export const extraCommands: Command[] = [];
+export const extraCommands: Command[] = [demoCommand];

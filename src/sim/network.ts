@@ -1,0 +1,206 @@
+// The whole Tally network in one process, for the end-to-end scenario and the simulator: a CB and
+// any number of FIs on their own SQLite files under one data directory, the institutions' keys
+// from one seed (manufacturer CA, CB, FIs, a 2-of-3 regulator escrow key), and devices — real
+// simulated SEs with file-backed NVM — that are attested, enrolled, credentialed and funded through
+// the ledger's own APIs and pay each other over NFC or BLE framings on an in-memory radio link.
+// Everything random comes from the seed, so a run can be replayed exactly.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { dealRegulatorKey, seededRng, type RegulatorKey } from '../crypto/index.ts';
+import { Device, type DeviceProfile } from '../device/index.ts';
+import { CentralBank, FinancialIntermediary, migrate, openSqlite, type Db } from '../ledger/index.ts';
+import { DISCLOSURE_MIGRATION } from '../ledger/disclosure.ts';
+import { MIGRATIONS } from '../ledger/db/migrations.ts';
+import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
+import { p256KeyPair } from '../se/signed.ts';
+import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
+import { TIERS } from '../policy/limits.ts';
+
+export const SIM_MANUFACTURER = 'tally-test-fab';
+
+export interface SimNetwork {
+  seed: string;
+  dataDir: string;
+  /** The institutions and the shared clock (advance `world.nowMs` to move time). */
+  world: World;
+  regulator: RegulatorKey;
+  cb: CentralBank;
+  cbDb: Db;
+  fis: Map<string, FinancialIntermediary>;
+  close(): Promise<void>;
+}
+
+export interface SimDevice {
+  name: string;
+  device: Device;
+  fi: FinancialIntermediary;
+  deviceId: Uint8Array;
+  customerId: string;
+  accountId: string;
+  tier: number;
+  nvmDir: string;
+}
+
+function worldFor(net: SimNetwork, fi: FinancialIntermediary): World {
+  const keys = fiKeys.get(fi)!;
+  return { ...net.world, fiId: fi.fiId, fi: keys };
+}
+const fiKeys = new WeakMap<FinancialIntermediary, ReturnType<typeof p256KeyPair>>();
+
+export async function openSimNetwork(opts: { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number }): Promise<SimNetwork> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const base = makeWorld(opts.seed);
+  const regulator = dealRegulatorKey({ threshold: 2, holders: 3, rng: seededRng(`${opts.seed}/regulator`) });
+  const world: World = { ...base, regulatorKey: regulator.publicKey.toBytes(), clock: () => world.nowMs };
+  const clock = { nowMs: () => Number(world.nowMs) };
+  const cbDb = openSqlite({ filename: path.join(opts.dataDir, 'cb.sqlite') });
+  await migrate(cbDb, clock.nowMs, [...MIGRATIONS, DISCLOSURE_MIGRATION]);
+  const cb = await CentralBank.open({
+    db: cbDb,
+    clock,
+    rng: seededRng(`${opts.seed}/cb`),
+    signingKey: world.cb,
+    issuerMaster: sha256(new TextEncoder().encode(`issuer/${opts.seed}`)),
+    regulatorKey: world.regulatorKey,
+  });
+  const fis = new Map<string, FinancialIntermediary>();
+  for (const fiId of opts.fiIds) {
+    const signingKey = p256KeyPair(seededRng(`${opts.seed}/${fiId}/key`));
+    const fi = await FinancialIntermediary.open({
+      db: openSqlite({ filename: path.join(opts.dataDir, `${fiId}.sqlite`) }),
+      clock,
+      rng: seededRng(`${opts.seed}/${fiId}`),
+      fiId,
+      signingKey,
+      manufacturers: { [SIM_MANUFACTURER]: world.manufacturer.publicKey },
+      cb,
+      verifyWorkers: opts.verifyWorkers,
+    });
+    fiKeys.set(fi, signingKey);
+    await cb.ledger.registerFi({ fiId, idempotencyKey: `register/${fiId}` });
+    fis.set(fiId, fi);
+  }
+  return {
+    seed: opts.seed,
+    dataDir: opts.dataDir,
+    world,
+    regulator,
+    cb,
+    cbDb,
+    fis,
+    close: async () => {
+      for (const fi of fis.values()) {
+        await fi.close();
+        await fi.db.close();
+      }
+      await cbDb.close();
+    },
+  };
+}
+
+/** The CB issues money to an FI's reserve and the FI credits its treasury (allocation). */
+export async function issueToFi(net: SimNetwork, fi: FinancialIntermediary, amountMinor: bigint, key: string): Promise<void> {
+  await net.cb.ledger.issue({ fiId: fi.fiId, amountMinor, idempotencyKey: `${key}/issue` });
+  await fi.ledger.creditTreasury({ amountMinor, reference: `allocation ${key}`, idempotencyKey: `${key}/treasury` });
+}
+
+export async function registerCustomer(
+  fi: FinancialIntermediary,
+  name: string,
+  tier: number,
+  depositMinor = 0n,
+): Promise<{ customerId: string; accountId: string }> {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const { customerId } = await fi.ledger.registerCustomer({ tier, identity: { name }, idempotencyKey: `${slug}/kyc` });
+  const { accountId } = await fi.ledger.openAccount({ customerId, idempotencyKey: `${slug}/open` });
+  if (depositMinor > 0n) await fi.ledger.deposit({ accountId, amountMinor: depositMinor, idempotencyKey: `${slug}/deposit` });
+  return { customerId, accountId };
+}
+
+/** Opens a device's SE over its NVM directory (a copy of another's directory is a restored snapshot). */
+export function openDevice(net: SimNetwork, name: string, profile: DeviceProfile, nvmDir: string): Device {
+  return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${nvmDir}`), clock: net.world.clock });
+}
+
+/** Manufacturing, KYC'd owner, attested enrolment at the FI and a credential for the current epoch. */
+export async function enrolDevice(
+  net: SimNetwork,
+  fi: FinancialIntermediary,
+  opts: { name: string; profile: DeviceProfile; owner: { customerId: string; accountId: string }; tier?: number },
+): Promise<SimDevice> {
+  const tier = opts.tier ?? opts.profile.tier;
+  const nvmDir = path.join(net.dataDir, 'devices', opts.name);
+  mkdirSync(nvmDir, { recursive: true });
+  const device = openDevice(net, opts.name, opts.profile, nvmDir);
+  await provisionSe(worldFor(net, fi), device.se, { deviceClass: opts.profile.deviceClass, tier });
+  const info = await device.info();
+  const challenge = fi.enrolmentChallenge({ ...opts.owner, certificate: info.certificate! });
+  const attestation = await device.se.attest(challenge);
+  const enrolled = await fi.enrolDevice({ ...opts.owner, certificate: info.certificate!, attestation, tier, idempotencyKey: `${opts.name}/enrol` });
+  const d: SimDevice = { name: opts.name, device, fi, deviceId: enrolled.deviceId, ...opts.owner, tier, nvmDir };
+  await issueCredential(d, `${opts.name}/credential`);
+  await installIssuerKeys(net, device);
+  return d;
+}
+
+/**
+ * Installs the CB-signed issuer keys of the current and next epoch of every tier, so this SE can
+ * check any payer's or payee's credential (tiers count epochs in different lengths).
+ */
+export async function installIssuerKeys(net: SimNetwork, device: Device): Promise<void> {
+  const certs = new Map<bigint, Uint8Array>();
+  for (const tier of TIERS) for (const k of (await net.cb.distribution(tier)).issuerKeys) certs.set(k.epoch, k.cert);
+  await device.se.installIssuerKeys([...certs.values()]);
+}
+
+/** Blind issuance through the FI (KYC, freeze, K registry) and the CB (BBS key of the epoch). */
+export async function issueCredential(d: SimDevice, key: string, epoch?: bigint) {
+  const started = await d.fi.startIssuance({ deviceId: d.deviceId, epoch });
+  const request = await d.device.se.beginIssuance(started.issuerNonce);
+  const issued = await d.fi.issueCredential({ deviceId: d.deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
+  return d.device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+}
+
+/** Online funding: the FI debits the owner's account and the SE applies the voucher exactly once. */
+export async function fundOnline(d: SimDevice, amountMinor: bigint, key: string): Promise<bigint> {
+  const v = await d.fi.createLoadVoucher({ deviceId: d.deviceId, amountMinor, idempotencyKey: key });
+  await d.device.se.applyLoadVoucher(v.voucher);
+  return d.device.balanceMinor();
+}
+
+export interface OfflinePayment {
+  payment: Uint8Array;
+  receipt: Uint8Array;
+  elapsedMs: number;
+  messageBytes: number;
+}
+
+/**
+ * One offline payment: the payee requests `amountMinor`, the payer's SE authorizes it, the payee's
+ * SE accepts it — all over one radio framing on an in-memory link, no network anywhere.
+ */
+export async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<OfflinePayment> {
+  const [a, b] = memoryLinkPair();
+  const counted = (t: MessageTransport, sizes: number[]): MessageTransport => ({
+    send: async (m) => {
+      sizes.push(m.length);
+      return t.send(m);
+    },
+    receive: (ms) => t.receive(ms),
+    close: () => t.close(),
+  });
+  const sizes: number[] = [];
+  const payerT = counted(payer.transport(a, radio, payee.profile.bleMtu), sizes);
+  const payeeT = counted(payee.transport(b, radio, payer.profile.bleMtu), sizes);
+  const t0 = performance.now();
+  try {
+    const [paid, received] = await Promise.all([payer.pay(payerT, { maxAmountMinor: amountMinor }), payee.receive(payeeT, amountMinor)]);
+    if (received.amountMinor !== amountMinor) throw new Error(`payee credited ${received.amountMinor}, expected ${amountMinor}`);
+    return { payment: paid.payment, receipt: received.receipt, elapsedMs: performance.now() - t0, messageBytes: sizes.reduce((x, y) => x + y, 0) };
+  } finally {
+    payerT.close();
+    payeeT.close();
+  }
+}
