@@ -70,7 +70,79 @@ async function depositLatency(): Promise<BenchResult> {
   }
 }
 
+/** Receipts per benchmarked sync: the SE's whole log. */
+const SYNC_RECEIPTS = 256;
+
+async function offlineSetup(tag: string) {
+  const { openOfflineNet, newDevice, newCustomer } = await import('../test/ledger/offline_world.ts');
+  const { limitsFor, Tier, DeviceClass } = await import('../src/policy/limits.ts');
+  const { paymentPool } = await import('./ledger_pool.ts');
+  const { sha256 } = await import('@noble/hashes/sha2.js');
+  const { TEST_RECEIVE_SPEC } = await import('../src/se/test_commands.ts');
+  const net = await openOfflineNet('sqlite', 'bench-offline', { verifyWorkers: 2 });
+  const policy = await net.cb.currentPolicy();
+  const limits = limitsFor(policy, Tier.basic);
+  const epoch = net.world.nowMs / limits.epochMs;
+  const pool = await paymentPool({
+    issuerMaster: sha256(new TextEncoder().encode('issuer/bench-offline')), regulatorKey: net.world.regulatorKey,
+    epoch, tier: Tier.basic, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch,
+  }, SYNC_RECEIPTS / limits.paymentsPerEpoch, limits.paymentsPerEpoch);
+  const shop = await newDevice(net, net.fiA, `shop-${tag}`, {
+    tier: Tier.merchant, deviceClass: DeviceClass.pos, customer: await newCustomer(net.fiA, `shop-co-${tag}`, Tier.merchant), testCommands: true,
+  });
+  for (const p of pool) {
+    await shop.client.call(TEST_RECEIVE_SPEC, { amountMinor: p.amountMinor, nullifier: p.nullifier, epoch: p.epoch, payment: p.record, blinding: p.blinding });
+  }
+  await net.fiA.warmUp();
+  return { net, shop };
+}
+
+async function settleRate(): Promise<BenchResult> {
+  const { net, shop } = await offlineSetup('settle');
+  try {
+    const batch = await shop.client.exportSyncBatch();
+    const t0 = performance.now();
+    const r = await net.fiA.sync({ report: batch.report, payments: batch.payments });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.outcomes.filter((o) => o === 'inserted').length !== SYNC_RECEIPTS) throw new Error('every payment must settle as new');
+    return { name: 'ledger.settle.per_s', value: Math.round(SYNC_RECEIPTS / seconds), unit: 'payments/s' };
+  } finally {
+    await net.cleanup();
+  }
+}
+
+/** One device syncing its whole log end to end, as syncDevice does it, with the time split by stage. */
+async function sync256(): Promise<BenchResult[]> {
+  const { net, shop } = await offlineSetup('sync');
+  const { installDistribution } = await import('../src/ledger/device_sync.ts');
+  try {
+    const t0 = performance.now();
+    const batch = await shop.client.exportSyncBatch();
+    const t1 = performance.now();
+    const r = await net.fiA.sync({ report: batch.report, payments: batch.payments });
+    const t2 = performance.now();
+    await shop.client.applySyncAck(r.ack);
+    await installDistribution(shop.client, r.distribution);
+    const t3 = performance.now();
+    if (r.receiptCount !== SYNC_RECEIPTS || (await shop.client.getInfo()).receiptCount !== 0) throw new Error('the whole log must be settled and freed');
+    return [
+      { name: 'ledger.sync.256.ms', value: Math.round(t3 - t0), unit: 'ms' },
+      { name: 'ledger.sync.256.se_export.ms', value: Math.round(t1 - t0), unit: 'ms' },
+      { name: 'ledger.sync.256.fi_settle.ms', value: Math.round(t2 - t1), unit: 'ms' },
+      { name: 'ledger.sync.256.se_ack.ms', value: Math.round(t3 - t2), unit: 'ms' },
+    ];
+  } finally {
+    await net.cleanup();
+  }
+}
+
 export const benchmarks: Benchmark[] = [
+  {
+    group: 'ledger-offline',
+    async run(): Promise<BenchResult[]> {
+      return [await settleRate(), ...(await sync256())];
+    },
+  },
   {
     group: 'ledger',
     async run(): Promise<BenchResult[]> {

@@ -17,6 +17,22 @@ export const LedgerErrorCode = {
   balanceLimit: 'BALANCE_LIMIT',
   /** Structurally bad request (bad key, bad id, bad bytes, bad tier, batch too large, ...). */
   badRequest: 'BAD_REQUEST',
+  /** A device this FI has not enrolled (or a record naming one). */
+  unknownDevice: 'UNKNOWN_DEVICE',
+  /** Attestation certificate from an unknown manufacturer CA, or a bad chain or signature. */
+  attestationInvalid: 'ATTESTATION_INVALID',
+  /** A device-signed message (report, unload record) does not verify or is not what the FI knows. */
+  signatureInvalid: 'SIGNATURE_INVALID',
+  /** A sync batch's balance report disagrees with the batch or with the FI's records. */
+  reportInvalid: 'REPORT_INVALID',
+  /** At least one payment proof of a batch does not verify (or does not decode). */
+  proofInvalid: 'PROOF_INVALID',
+  /** Σ C_a of a batch is not opened by the report's (receivedMinor, blindingSum). */
+  openingInvalid: 'OPENING_INVALID',
+  /** A batch id or counter was used before with different content (e.g. a rolled-back SE). */
+  replayConflict: 'REPLAY_CONFLICT',
+  /** The customer was identified as a double spender: no new credentials. */
+  blocked: 'BLOCKED',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -44,4 +60,12 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   INSUFFICIENT_FUNDS: 409,
   BALANCE_LIMIT: 409,
   IDEMPOTENCY_MISMATCH: 422,
+  UNKNOWN_DEVICE: 404,
+  ATTESTATION_INVALID: 403,
+  SIGNATURE_INVALID: 403,
+  REPORT_INVALID: 422,
+  PROOF_INVALID: 422,
+  OPENING_INVALID: 422,
+  REPLAY_CONFLICT: 409,
+  BLOCKED: 403,
 };

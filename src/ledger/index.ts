@@ -1,5 +1,7 @@
 // Public surface of the ledger part: the CB and FI books, their HTTP apps, storage adapters,
-// migrations, the nullifier registry, the audit and the FI→FI transfer saga.
+// migrations, the nullifier registry, the audit and the FI→FI transfer saga; and the offline side
+// (docs/ledger.md): CentralBank, FinancialIntermediary, sync, incidents, distribution, the
+// network audit, the device-host sync helpers, HTTP routes and clients, and the servers.
 export * from './accounts.ts';
 export * from './audit.ts';
 export * from './cb.ts';
@@ -20,3 +22,21 @@ export * from './service.ts';
 export * from './transfer.ts';
 export * from './db/open.ts';
 export * from './serve.ts';
+export * from './central_bank.ts';
+export * from './device_sync.ts';
+export * from './devices.ts';
+export * from './distribution.ts';
+export * from './financial_intermediary.ts';
+export * from './fi_value.ts';
+export * from './incidents.ts';
+export * from './issuer_keys.ts';
+export * from './moves.ts';
+export * from './network_audit.ts';
+export * from './payment_records.ts';
+export * from './sync.ts';
+export * from './verify_pool.ts';
+export type { VerifyItem, VerifyChunk, VerifyChunkResult } from './verify_batch.ts';
+export * from './offline_routes.ts';
+export * from './offline_client.ts';
+export * from './cb_client.ts';
+export * from './serve_offline.ts';

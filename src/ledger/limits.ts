@@ -48,3 +48,20 @@ assert(JOURNAL_ENTRIES_MAX >= 2, 'a journal transaction needs at least two entri
 
 /** HTTP request bodies: a full nullifier batch in hex JSON is ~0.8 MB. */
 export const HTTP_BODY_BYTES_MAX = 2 * 1024 * 1024;
+
+/** Payments per sync batch: the SE's whole receipt log (RECEIPT_LOG_ENTRIES_MAX, DESIGN §8). */
+export const SYNC_PAYMENTS_MAX = 256;
+
+/** Unload records a sync may carry before its batch (a terminal defunds once per sync). */
+export const SYNC_UNLOADS_MAX = 16;
+
+/** Verification worker threads per FI: one per core of the 2-core target machine. */
+export const VERIFY_WORKERS_DEFAULT = 2;
+
+/** Payments one worker verifies per message: one MSM + one multi-pairing per chunk. */
+export const VERIFY_CHUNK_MAX = 128;
+
+/** Revoked nullifiers per published list (the SE's list bound, policy_codec REVOCATION_NULLIFIERS_MAX). */
+export const REVOCATION_LIST_MAX = 1024;
+
+assert(SYNC_PAYMENTS_MAX <= NULLIFIER_BATCH_MAX, 'one sync batch must fit one nullifier batch');

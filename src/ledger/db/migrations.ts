@@ -6,6 +6,7 @@
 
 import { assert } from '../../crypto/assert.ts';
 import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
+import { OFFLINE_MIGRATION } from './migration_004.ts';
 
 export interface Migration {
   version: number;
@@ -102,6 +103,7 @@ CREATE TABLE nullifier_conflicts (
   PRIMARY KEY (epoch, nullifier, second_payment_hash)
 )`,
   },
+  OFFLINE_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */

@@ -1,0 +1,268 @@
+// The central bank's offline side, on top of its book (CbLedger): blind credential issuance with
+// the per-epoch BBS key, the K registry, the circulation account that mirrors value inside SEs,
+// registration of settled payments (nullifier registry + evidence + incidents), and the signed
+// distribution (policy, issuer keys, revocation list). Every state change runs under one
+// idempotency key in one transaction, so an FI can retry any call after a crash.
+// The FI-facing methods are exactly the CbOfflinePort an HTTP client can also implement.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import {
+  CryptoDecodeError,
+  G1Point,
+  decodeBlindIssuanceRequest,
+  encodeBlindIssuanceResponse,
+  issueBlind,
+  systemRng,
+} from '../crypto/index.ts';
+import { TIERS, type PolicyTable } from '../policy/limits.ts';
+import { signIssuerKeyCert } from '../se/messages.ts';
+import type { P256KeyPair } from '../se/signed.ts';
+import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAccount } from './accounts.ts';
+import { CbLedger, type MoveResult } from './cb.ts';
+import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
+import type { Db, Tx } from './db/adapter.ts';
+import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, storePolicy, type Distribution } from './distribution.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { idempotent } from './idempotency.ts';
+import { listIncidents, openIncident, type Incident } from './incidents.ts';
+import { IssuerKeys } from './issuer_keys.ts';
+import { ensureAccount } from './journal.ts';
+import { SYNC_PAYMENTS_MAX } from './limits.ts';
+import { postTwoLegMove } from './moves.ts';
+import { insertNullifiersTx, type NullifierOutcome } from './nullifiers.ts';
+import { viewRecord } from './payment_records.ts';
+
+export interface CentralBankConfig {
+  /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */
+  signingKey: P256KeyPair;
+  /** Master secret of the per-epoch BBS issuer keys (issuer_keys.ts). */
+  issuerMaster: Uint8Array;
+  /** Regulator escrow key Y_reg (compressed G1), a public input of every payment. */
+  regulatorKey: Uint8Array;
+  /** Policy stored on first open (DEFAULT_POLICY if absent). */
+  initialPolicy?: PolicyTable;
+}
+
+export interface CbIssueRequest {
+  fiId: string;
+  customerId: string;
+  deviceId: Uint8Array;
+  tier: number;
+  deviceClass: number;
+  epoch: bigint;
+  issuerNonce: Uint8Array;
+  request: Uint8Array;
+}
+
+export interface CbIssueResult {
+  epoch: bigint;
+  tier: number;
+  response: Uint8Array;
+  issuerKeyCert: Uint8Array;
+  /** K = k·g_K from the request, for the FI's own registry. */
+  kPoint: Uint8Array;
+}
+
+export interface RegisterPaymentsResult {
+  outcomes: NullifierOutcome[];
+  incidents: Incident[];
+}
+
+/** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
+export type CbOfflinePort = Pick<
+  CentralBank,
+  'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution' | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'isBlocked'
+>;
+
+export class CentralBank {
+  readonly keys: IssuerKeys;
+  readonly regulatorKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  private readonly regulatorPoint: G1Point;
+
+  private constructor(
+    readonly ledger: CbLedger,
+    readonly db: Db,
+    private readonly clock: Clock,
+    private readonly rng: RandomBytes,
+    private readonly config: CentralBankConfig,
+  ) {
+    this.keys = new IssuerKeys(config.issuerMaster);
+    this.regulatorKey = config.regulatorKey;
+    this.regulatorPoint = G1Point.fromBytes(config.regulatorKey);
+    this.publicKey = config.signingKey.publicKey;
+  }
+
+  /** Opens the book, migrates, creates the circulation and incident accounts and the first policy. */
+  static async open(deps: NodeDeps & CentralBankConfig): Promise<CentralBank> {
+    const ledger = await CbLedger.open(deps);
+    const clock = deps.clock ?? systemClock;
+    const cb = new CentralBank(ledger, deps.db, clock, deps.rng ?? systemRandomBytes, deps);
+    await deps.db.transaction(async (tx) => {
+      await ensureAccount(tx, CB_CIRCULATION_ACCOUNT, AccountKind.cbCirculation, 'cb', clock.nowMs());
+      await ensureAccount(tx, CB_INCIDENT_ACCOUNT, AccountKind.cbIncident, 'cb', clock.nowMs());
+      await ensurePolicy(tx, deps.initialPolicy, clock.nowMs());
+    });
+    return cb;
+  }
+
+  async currentPolicy(): Promise<PolicyTable> {
+    const p = await latestPolicy(this.db);
+    if (p === undefined) throw new LedgerError(LedgerErrorCode.badRequest, 'The CB has no policy');
+    return p;
+  }
+
+  /** Publishes a new policy; its version must be above the current one. */
+  async setPolicy(input: { policy: PolicyTable; idempotencyKey: string }): Promise<{ version: bigint }> {
+    const now = this.clock.nowMs();
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'cb.setPolicy', { version: input.policy.version }, async (tx) => {
+      await storePolicy(tx, input.policy, now);
+      return { version: input.policy.version };
+    });
+    return r.value;
+  }
+
+  /** BBS public key of an epoch (G2, compressed). */
+  async issuerPublicKey(epoch: bigint): Promise<Uint8Array> {
+    return this.keys.forEpoch(epoch).publicKey.toBytes();
+  }
+
+  /** Policy, issuer keys of the current and next epoch, revocation list: all CB-signed. */
+  async distribution(tier: number): Promise<Distribution> {
+    if (!(TIERS as readonly number[]).includes(tier)) throw new LedgerError(LedgerErrorCode.badRequest, `Unknown tier ${tier}`);
+    return buildDistribution(this.db, { tier, nowMs: this.clock.nowMs(), keys: this.keys, cbSecretKey: this.config.signingKey.secretKey });
+  }
+
+  /** True if the customer was identified as a double spender. */
+  async isBlocked(fiId: string, customerId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 AS one FROM blocked_customers WHERE fi_id = $1 AND customer_id = $2', [fiId, customerId]);
+    return rows.length > 0;
+  }
+
+  /** Signs a blind issuance request for an FI's customer; the FI has checked KYC and freeze. */
+  async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {
+    const now = this.clock.nowMs();
+    const { idempotencyKey, ...request } = input;
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.issueCredential', request, (tx) => this.issueTx(tx, request, now));
+    return r.value;
+  }
+
+  private async issueTx(tx: Tx, req: CbIssueRequest, now: number): Promise<CbIssueResult> {
+    const fiId = checkName(req.fiId, 'FI id');
+    checkName(req.customerId, 'customer id');
+    const policy = await latestPolicy(tx);
+    if (!(TIERS as readonly number[]).includes(req.tier) || policy === undefined) {
+      throw new LedgerError(LedgerErrorCode.badRequest, `Unknown tier ${req.tier}`);
+    }
+    const epoch = currentEpoch(policy, req.tier, now);
+    if (req.epoch !== epoch && req.epoch !== epoch + 1n) {
+      throw new LedgerError(LedgerErrorCode.badRequest, `Credentials are issued for epoch ${epoch} or ${epoch + 1n} only (asked ${req.epoch})`);
+    }
+    const blocked = await tx.query('SELECT incident_id FROM blocked_customers WHERE fi_id = $1 AND customer_id = $2', [fiId, req.customerId]);
+    if (blocked.length > 0) {
+      throw new LedgerError(LedgerErrorCode.blocked, `Customer ${req.customerId} of ${fiId} is identified in incident ${String(blocked[0]!['incident_id'])}: no new credentials`);
+    }
+    let request;
+    try {
+      request = decodeBlindIssuanceRequest(req.request);
+    } catch (e) {
+      if (!(e instanceof CryptoDecodeError)) throw e;
+      throw new LedgerError(LedgerErrorCode.badRequest, `Blind issuance request does not decode: ${e.message}`);
+    }
+    const key = this.keys.forEpoch(req.epoch);
+    const issued = issueBlind({
+      secretKey: key.secretKey, publicKey: key.publicKey, request, issuerNonce: req.issuerNonce, rng: systemRng,
+      epoch: req.epoch, tier: BigInt(req.tier), deviceClass: BigInt(req.deviceClass),
+    });
+    if (!issued.ok) throw new LedgerError(LedgerErrorCode.badRequest, `Blind issuance refused: ${issued.reason}`);
+    const kPoint = request.K.toBytes();
+    await tx.run(
+      'INSERT INTO cb_device_keys (k_point, fi_id, customer_id, device_id, epoch, created_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (k_point) DO NOTHING',
+      [kPoint, fiId, req.customerId, req.deviceId, req.epoch, BigInt(now)],
+    );
+    const owner = await tx.query('SELECT fi_id, customer_id FROM cb_device_keys WHERE k_point = $1', [kPoint]);
+    if (owner[0]!['fi_id'] !== fiId || owner[0]!['customer_id'] !== req.customerId) {
+      throw new LedgerError(LedgerErrorCode.badRequest, 'This device key is registered to another customer');
+    }
+    const issuerKeyCert = signIssuerKeyCert(this.config.signingKey.secretKey, { epoch: req.epoch, publicKey: key.publicKey.toBytes() });
+    return { epoch: req.epoch, tier: req.tier, response: encodeBlindIssuanceResponse(issued.response), issuerKeyCert, kPoint };
+  }
+
+  /** A load voucher's CB leg: the FI's reserve moves into offline circulation. */
+  fundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.move('cb.fundCirculation', input, (fiId) => ({ from: cbReserveAccount(fiId), to: CB_CIRCULATION_ACCOUNT }), 'to');
+  }
+
+  /** An unload record's CB leg: value leaves circulation back into the FI's reserve. */
+  defundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.move('cb.defundCirculation', input, (fiId) => ({ from: CB_CIRCULATION_ACCOUNT, to: cbReserveAccount(fiId) }), 'to');
+  }
+
+  /** Books value a double spend created (found as negative in-flight value once all have synced). */
+  bookIncidentValue(input: { amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<MoveResult> {
+    return this.move('cb.bookIncidentValue', { ...input, fiId: 'cb' }, () => ({ from: CB_INCIDENT_ACCOUNT, to: CB_CIRCULATION_ACCOUNT }), 'from', input.reference);
+  }
+
+  private async move(
+    operation: string,
+    input: { fiId: string; amountMinor: bigint; idempotencyKey: string },
+    route: (fiId: string) => { from: string; to: string },
+    report: 'from' | 'to',
+    reference?: string,
+  ): Promise<MoveResult> {
+    const now = this.clock.nowMs();
+    const request = { fiId: input.fiId, amountMinor: input.amountMinor, reference };
+    const r = await idempotent(this.db, now, input.idempotencyKey, operation, request, async (tx) => {
+      const amountMinor = checkAmount(input.amountMinor);
+      const { from, to } = route(checkName(input.fiId, 'FI id'));
+      const m = await postTwoLegMove(tx, this.rng, now, { operation, from, to, amountMinor, journalKey: input.idempotencyKey, reference });
+      return { transactionId: m.transactionId, balanceMinor: report === 'from' ? m.fromBalanceMinor : m.toBalanceMinor };
+    });
+    return r.value;
+  }
+
+  /**
+   * Registers the payments an FI settled: nullifiers under UNIQUE(epoch, nullifier), each record
+   * kept as evidence, and an incident for every conflict. One transaction under one key.
+   */
+  async registerPayments(input: { fiId: string; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
+    const now = this.clock.nowMs();
+    const fiId = checkName(input.fiId, 'FI id');
+    const request = { fiId, payments: input.records.map((r) => bytesToHex(sha256(r))).join(',') };
+    const policy = await this.currentPolicy();
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'cb.registerPayments', request, async (tx) => {
+      if (input.records.length === 0 || input.records.length > SYNC_PAYMENTS_MAX) {
+        throw new LedgerError(LedgerErrorCode.badRequest, `A registration carries 1..${SYNC_PAYMENTS_MAX} payments (got ${input.records.length})`);
+      }
+      const views = input.records.map((rec, i) => {
+        const v = viewRecord(rec);
+        if (!v.ok) throw new LedgerError(LedgerErrorCode.badRequest, `Payment ${i}: ${v.reason}`);
+        return v.view;
+      });
+      for (const v of views) {
+        await tx.run(
+          'INSERT INTO payment_evidence (payment_hash, epoch, nullifier, fi_id, record, created_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_hash) DO NOTHING',
+          [v.paymentHash, v.epoch, v.nullifier, fiId, v.record, BigInt(now)],
+        );
+      }
+      const inserted = await insertNullifiersTx(tx, now, views.map((v) => ({ epoch: v.epoch, nullifier: v.nullifier, paymentHash: v.paymentHash })));
+      const incidents: Incident[] = [];
+      const context = { keys: this.keys, regulatorKey: this.regulatorPoint, policy, nowMs: now };
+      for (const c of inserted.conflicts) {
+        const conflict = { epoch: c.epoch, nullifier: c.nullifier, firstPaymentHash: c.existingPaymentHash, secondPaymentHash: c.paymentHash };
+        incidents.push(await openIncident(tx, conflict, context));
+      }
+      return { outcomes: inserted.outcomes, incidents };
+    });
+    return r.value;
+  }
+
+  incidents(): Promise<Incident[]> {
+    return listIncidents(this.db);
+  }
+
+  audit() {
+    return this.ledger.audit();
+  }
+}

@@ -1,0 +1,158 @@
+// Moves of value between an FI customer account and the customer's SE, each a two-book saga like
+// transfer.ts: the FI leg (customer ↔ settlement, plus the voucher or unload row) and the CB leg
+// (reserve ↔ circulation) each run once under their own key. The FI row records whether its CB
+// leg is done, so FinancialIntermediary.resume() finishes any saga a crash interrupted, and a
+// retried request finishes it too. Exactly once per voucher: (device, load counter) is a primary
+// key and the counter is allocated under the device row's lock. Exactly once per unload record:
+// (device, unload counter) is a primary key and its idempotency key is derived from it.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { limitsFor, type PolicyTable } from '../policy/limits.ts';
+import { SeDecodeError } from '../se/cbor.ts';
+import { SIGNED_MESSAGE_BYTES_MAX, decodeUnloadRecord, openUnloadRecord, signLoadVoucher } from '../se/messages.ts';
+import { peekEnvelopeBody } from '../se/signed.ts';
+import { FI_SETTLEMENT_ACCOUNT } from './accounts.ts';
+import type { CbOfflinePort } from './central_bank.ts';
+import { checkAmount, type RandomBytes } from './context.ts';
+import { loadCustomer } from './customers.ts';
+import { rowBigint, rowBytes, type Db, type Tx } from './db/adapter.ts';
+import { loadDevice } from './devices.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { idempotent } from './idempotency.ts';
+import { postTwoLegMove } from './moves.ts';
+
+export interface ValueDeps {
+  db: Db;
+  fiId: string;
+  rng: RandomBytes;
+  nowMs: number;
+  fiSecretKey: Uint8Array;
+  cb: CbOfflinePort;
+}
+
+export interface VoucherResult {
+  deviceId: Uint8Array;
+  loadCounter: bigint;
+  amountMinor: bigint;
+  voucher: Uint8Array;
+  accountBalanceMinor: bigint;
+}
+
+export interface UnloadResult {
+  deviceId: Uint8Array;
+  unloadCounter: bigint;
+  amountMinor: bigint;
+  accountBalanceMinor: bigint;
+}
+
+const hex = (b: Uint8Array): string => bytesToHex(b);
+export const voucherCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/voucher/${hex(deviceId)}/${counter}/cb`;
+export const unloadCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/unload/${hex(deviceId)}/${counter}/cb`;
+
+async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+  const amountMinor = checkAmount(input.amountMinor);
+  const device = await loadDevice(tx, input.deviceId, true);
+  const customer = await loadCustomer(tx, device.customerId);
+  if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no loads`);
+  const holding = limitsFor(policy, device.tier).holdingLimitMinor;
+  if (amountMinor > holding) {
+    throw new LedgerError(LedgerErrorCode.amountInvalid, `A voucher of ${amountMinor} is above the tier-${device.tier} holding limit ${holding}`);
+  }
+  const loadCounter = device.vouchersIssued;
+  await tx.run('UPDATE devices SET vouchers_issued = vouchers_issued + 1 WHERE device_id = $1', [device.deviceId]);
+  const move = await postTwoLegMove(tx, d.rng, d.nowMs, {
+    operation: 'fi.loadVoucher', from: device.accountId, to: FI_SETTLEMENT_ACCOUNT, amountMinor,
+    journalKey: `${input.idempotencyKey}/fi`, reference: `voucher ${hex(device.deviceId)}/${loadCounter}`,
+  });
+  const voucher = signLoadVoucher(d.fiSecretKey, { devicePublicKey: device.publicKey, loadCounter, amountMinor, fiId: d.fiId });
+  await tx.run(
+    'INSERT INTO load_vouchers (device_id, load_counter, account_id, amount_minor, voucher, cb_done, idempotency_key, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)',
+    [device.deviceId, loadCounter, device.accountId, amountMinor, voucher, input.idempotencyKey, BigInt(d.nowMs)],
+  );
+  return { deviceId: device.deviceId, loadCounter, amountMinor, voucher, accountBalanceMinor: move.fromBalanceMinor };
+}
+
+/** Debits the device's account, signs a voucher for its next load counter, funds circulation. */
+export async function createLoadVoucher(d: ValueDeps, input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+  const policy = await d.cb.currentPolicy();
+  const request = { deviceId: input.deviceId, amountMinor: input.amountMinor };
+  const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.loadVoucher', request, (tx) => voucherFiLeg(tx, d, policy, input));
+  await finishVoucher(d, r.value.deviceId, r.value.loadCounter, r.value.amountMinor);
+  return r.value;
+}
+
+export async function finishVoucher(d: ValueDeps, deviceId: Uint8Array, counter: bigint, amountMinor: bigint): Promise<void> {
+  await d.cb.fundCirculation({ fiId: d.fiId, amountMinor, idempotencyKey: voucherCbKey(d.fiId, deviceId, counter) });
+  await d.db.run('UPDATE load_vouchers SET cb_done = 1 WHERE device_id = $1 AND load_counter = $2', [deviceId, counter]);
+}
+
+function peekUnload(record: Uint8Array) {
+  try {
+    return decodeUnloadRecord(peekEnvelopeBody(record, SIGNED_MESSAGE_BYTES_MAX, 'unload record'));
+  } catch (e) {
+    if (!(e instanceof SeDecodeError)) throw e;
+    throw new LedgerError(LedgerErrorCode.badRequest, `Unload record does not decode: ${e.message}`);
+  }
+}
+
+/** Checks the record's signature, FI and amount before any key is taken, so a forgery cannot block the genuine record. */
+async function checkUnload(d: ValueDeps, record: Uint8Array) {
+  const claimed = peekUnload(record);
+  const device = await loadDevice(d.db, claimed.deviceId);
+  const opened = openUnloadRecord(record, device.publicKey);
+  if (!opened.ok) throw new LedgerError(LedgerErrorCode.signatureInvalid, `Unload record does not verify under the device key (${opened.reason})`);
+  const u = opened.value;
+  if (u.fiId !== d.fiId) throw new LedgerError(LedgerErrorCode.badRequest, `Unload record is for FI ${u.fiId}, not ${d.fiId}`);
+  return { ...u, amountMinor: checkAmount(u.amountMinor) };
+}
+
+async function unloadFiLeg(tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unloadCounter: bigint; amountMinor: bigint }, record: Uint8Array, key: string): Promise<UnloadResult> {
+  const device = await loadDevice(tx, u.deviceId, true);
+  await tx.run(
+    'INSERT INTO unload_records (device_id, unload_counter, account_id, amount_minor, record, cb_done, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6)',
+    [device.deviceId, u.unloadCounter, device.accountId, u.amountMinor, record, BigInt(d.nowMs)],
+  );
+  await tx.run('UPDATE devices SET unloads_applied = unloads_applied + 1 WHERE device_id = $1', [device.deviceId]);
+  const move = await postTwoLegMove(tx, d.rng, d.nowMs, {
+    operation: 'fi.unload', from: FI_SETTLEMENT_ACCOUNT, to: device.accountId, amountMinor: u.amountMinor,
+    journalKey: `${key}/fi`, reference: `unload ${hex(device.deviceId)}/${u.unloadCounter}`,
+  });
+  return { deviceId: device.deviceId, unloadCounter: u.unloadCounter, amountMinor: u.amountMinor, accountBalanceMinor: move.toBalanceMinor };
+}
+
+/** Credits an SE-signed unload record to the device's account exactly once; defunds circulation. */
+export async function applyUnloadRecord(d: ValueDeps, record: Uint8Array): Promise<UnloadResult & { replayed: boolean }> {
+  const u = await checkUnload(d, record);
+  const key = `unload:${hex(u.deviceId)}:${u.unloadCounter}`;
+  let r;
+  try {
+    r = await idempotent(d.db, d.nowMs, key, 'fi.unload', { record: hex(sha256(record)) }, (tx) => unloadFiLeg(tx, d, u, record, key));
+  } catch (e) {
+    if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {
+      throw new LedgerError(LedgerErrorCode.replayConflict, `Unload counter ${u.unloadCounter} of this device was already used by another record`);
+    }
+    throw e;
+  }
+  await finishUnload(d, r.value.deviceId, r.value.unloadCounter, r.value.amountMinor);
+  return { ...r.value, replayed: r.replayed };
+}
+
+export async function finishUnload(d: ValueDeps, deviceId: Uint8Array, counter: bigint, amountMinor: bigint): Promise<void> {
+  await d.cb.defundCirculation({ fiId: d.fiId, amountMinor, idempotencyKey: unloadCbKey(d.fiId, deviceId, counter) });
+  await d.db.run('UPDATE unload_records SET cb_done = 1 WHERE device_id = $1 AND unload_counter = $2', [deviceId, counter]);
+}
+
+/** Finishes every voucher and unload whose CB leg a crash interrupted; returns how many. */
+export async function resumeValueSagas(d: ValueDeps): Promise<number> {
+  let n = 0;
+  for (const r of await d.db.query('SELECT device_id, load_counter, amount_minor FROM load_vouchers WHERE cb_done = 0')) {
+    await finishVoucher(d, rowBytes(r, 'device_id'), rowBigint(r, 'load_counter'), rowBigint(r, 'amount_minor'));
+    n++;
+  }
+  for (const r of await d.db.query('SELECT device_id, unload_counter, amount_minor FROM unload_records WHERE cb_done = 0')) {
+    await finishUnload(d, rowBytes(r, 'device_id'), rowBigint(r, 'unload_counter'), rowBigint(r, 'amount_minor'));
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,220 @@
+// An FI's offline side, on top of its book (FiLedger): device enrolment with attestation, blind
+// credential issuance forwarded to the CB (the FI checks KYC and freeze and keeps K next to the
+// customer), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
+// signed distribution and a credential renewal offer in every answer. Proofs are verified in a
+// pool of worker threads owned by this object; close() stops them.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { P256KeyPair } from '../se/signed.ts';
+import type { CbOfflinePort } from './central_bank.ts';
+import { checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
+import { loadCustomer, ownerOfAccount } from './customers.ts';
+import { rowBigint, type Db } from './db/adapter.ts';
+import { checkAttestation, checkDeviceTier, enrolmentChallenge, listDevices, loadDevice, type DeviceRow } from './devices.ts';
+import { currentEpoch, type Distribution } from './distribution.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { FiLedger } from './fi.ts';
+import { applyUnloadRecord, createLoadVoucher, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
+import { idempotent } from './idempotency.ts';
+import { SYNC_UNLOADS_MAX } from './limits.ts';
+import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
+import { VerifyPool } from './verify_pool.ts';
+
+/** Bytes of an issuance nonce (the SE accepts 16..64). */
+const ISSUER_NONCE_BYTES = 32;
+
+export interface FinancialIntermediaryConfig {
+  fiId: string;
+  /** FI P-256 key: signs load vouchers and sync acks; devices hold its public half. */
+  signingKey: P256KeyPair;
+  /** Manufacturer name → CA public key: the attestation roots this FI trusts. */
+  manufacturers: Readonly<Record<string, Uint8Array>>;
+  cb: CbOfflinePort;
+  /** Verification worker threads (default: the machine's cores; 0 = in-thread). */
+  verifyWorkers?: number;
+  /** Seed for batch-verification weights (tests only). */
+  verifySeed?: string;
+}
+
+export type Renewal =
+  | { offered: true; epoch: bigint; issuerNonce: Uint8Array }
+  | { offered: false; code: LedgerErrorCode; message: string };
+
+export interface SyncResult extends BatchResult {
+  replayed: boolean;
+  unloads: UnloadResult[];
+  distribution: Distribution;
+  renewal: Renewal;
+}
+
+export interface SyncRequest extends SyncUpload {
+  /** Unload records to credit before the batch (a terminal defunds at each sync). */
+  unloadRecords?: readonly Uint8Array[];
+}
+
+export class FinancialIntermediary {
+  readonly fiId: string;
+  readonly publicKey: Uint8Array;
+  readonly db: Db;
+  private readonly pool: VerifyPool;
+
+  private constructor(
+    readonly ledger: FiLedger,
+    private readonly clock: Clock,
+    private readonly rng: RandomBytes,
+    private readonly config: FinancialIntermediaryConfig,
+  ) {
+    this.fiId = ledger.fiId;
+    this.db = ledger.db;
+    this.publicKey = config.signingKey.publicKey;
+    this.pool = new VerifyPool(config.verifyWorkers);
+  }
+
+  static async open(deps: NodeDeps & FinancialIntermediaryConfig): Promise<FinancialIntermediary> {
+    const ledger = await FiLedger.open(deps);
+    return new FinancialIntermediary(ledger, deps.clock ?? systemClock, deps.rng ?? systemRandomBytes, deps);
+  }
+
+  get cb(): CbOfflinePort {
+    return this.config.cb;
+  }
+
+  private valueDeps(): ValueDeps {
+    return { db: this.db, fiId: this.fiId, rng: this.rng, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb };
+  }
+
+  /** The challenge a device must ATTEST to enrol for this customer and account. */
+  enrolmentChallenge(input: { customerId: string; accountId: string; certificate: Uint8Array }): Uint8Array {
+    return enrolmentChallenge(this.fiId, input.customerId, input.accountId, input.certificate);
+  }
+
+  /** Enrols an attested device for a customer; its vouchers debit and its unloads credit `accountId`. */
+  async enrolDevice(input: {
+    customerId: string; accountId: string; certificate: Uint8Array; attestation: Uint8Array; tier?: number; idempotencyKey: string;
+  }): Promise<{ deviceId: Uint8Array; tier: number; deviceClass: number }> {
+    const now = this.clock.nowMs();
+    const request = { customerId: input.customerId, accountId: input.accountId, certificate: input.certificate, attestation: input.attestation, tier: input.tier };
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.enrolDevice', request, async (tx) => {
+      const customer = await loadCustomer(tx, checkName(input.customerId, 'customer id'), true);
+      if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no new devices`);
+      const owner = await ownerOfAccount(tx, checkName(input.accountId, 'account id'));
+      if (owner?.customerId !== customer.id) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${input.accountId} is not an account of ${customer.id}`);
+      const challenge = enrolmentChallenge(this.fiId, customer.id, input.accountId, input.certificate);
+      const cert = checkAttestation({ certificate: input.certificate, attestation: input.attestation, challenge, manufacturers: this.config.manufacturers });
+      const tier = checkDeviceTier(customer.tier, input.tier);
+      const inserted = await tx.run(
+        'INSERT INTO devices (device_id, customer_id, account_id, public_key, device_class, tier, manufacturer, certificate, created_ms) ' +
+          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING',
+        [cert.deviceId, customer.id, input.accountId, cert.publicKey, BigInt(cert.deviceClass), BigInt(tier), cert.manufacturer, input.certificate, BigInt(now)],
+      );
+      if (inserted === 0) throw new LedgerError(LedgerErrorCode.replayConflict, `Device ${bytesToHex(cert.deviceId)} is already enrolled`);
+      return { deviceId: cert.deviceId, tier, deviceClass: cert.deviceClass };
+    });
+    return r.value;
+  }
+
+  /** A fresh nonce for the device's next blind issuance (FROZEN and BLOCKED refuse). */
+  async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<{ epoch: bigint; tier: number; issuerNonce: Uint8Array }> {
+    const device = await loadDevice(this.db, input.deviceId);
+    await this.checkMayIssue(device);
+    const policy = await this.config.cb.currentPolicy();
+    const epoch = input.epoch ?? currentEpoch(policy, device.tier, this.clock.nowMs());
+    const issuerNonce = this.rng(ISSUER_NONCE_BYTES);
+    await this.db.run('INSERT INTO issuance_nonces (nonce, device_id, epoch, created_ms) VALUES ($1, $2, $3, $4)', [
+      issuerNonce, device.deviceId, epoch, BigInt(this.clock.nowMs()),
+    ]);
+    return { epoch, tier: device.tier, issuerNonce };
+  }
+
+  private async checkMayIssue(device: DeviceRow): Promise<void> {
+    const customer = await loadCustomer(this.db, device.customerId);
+    if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no credential renewal`);
+    if (await this.config.cb.isBlocked(this.fiId, customer.id)) {
+      throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} was identified as a double spender: no credential renewal`);
+    }
+  }
+
+  /** Forwards the SE's blind request to the CB and records K next to the customer. */
+  async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }) {
+    const now = this.clock.nowMs();
+    const device = await loadDevice(this.db, input.deviceId);
+    const nonces = await this.db.query('SELECT epoch FROM issuance_nonces WHERE nonce = $1 AND device_id = $2', [input.issuerNonce, device.deviceId]);
+    if (nonces.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, 'Issuance nonce was not given to this device');
+    await this.checkMayIssue(device);
+    const epoch = rowBigint(nonces[0]!, 'epoch');
+    const issued = await this.config.cb.issueCredential({
+      fiId: this.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
+      epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${this.fiId}/issue/${bytesToHex(input.issuerNonce)}`,
+    });
+    await idempotent(this.db, now, input.idempotencyKey, 'fi.recordDeviceKey', { k: issued.kPoint }, async (tx) => {
+      await tx.run(
+        'INSERT INTO device_keys (k_point, device_id, customer_id, epoch, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (k_point) DO NOTHING',
+        [issued.kPoint, device.deviceId, device.customerId, epoch, BigInt(now)],
+      );
+      return {};
+    });
+    return { epoch: issued.epoch, tier: issued.tier, response: issued.response, issuerKeyCert: issued.issuerKeyCert };
+  }
+
+  createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+    return createLoadVoucher(this.valueDeps(), input);
+  }
+
+  applyUnloadRecord(record: Uint8Array) {
+    return applyUnloadRecord(this.valueDeps(), record);
+  }
+
+  /** Credits the carried unload records, settles the batch, and answers with ack, distribution, renewal. */
+  async sync(input: SyncRequest): Promise<SyncResult> {
+    const unloadRecords = input.unloadRecords ?? [];
+    if (unloadRecords.length > SYNC_UNLOADS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `At most ${SYNC_UNLOADS_MAX} unload records per sync`);
+    const unloads: UnloadResult[] = [];
+    for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
+    const policy = await this.config.cb.currentPolicy();
+    const d = { db: this.db, fiId: this.fiId, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb, pool: this.pool, verifySeed: this.config.verifySeed };
+    const batch = await settleBatch(d, input, policy);
+    const device = await loadDevice(this.db, batch.deviceId);
+    return { ...batch, unloads, distribution: await this.config.cb.distribution(device.tier), renewal: await this.renewal(device) };
+  }
+
+  /** Offers a nonce for the current epoch if the device has no key for it yet, else for the next. */
+  private async renewal(device: DeviceRow): Promise<Renewal> {
+    try {
+      const policy = await this.config.cb.currentPolicy();
+      const current = currentEpoch(policy, device.tier, this.clock.nowMs());
+      const have = await this.db.query('SELECT 1 AS one FROM device_keys WHERE device_id = $1 AND epoch = $2', [device.deviceId, current]);
+      const started = await this.startIssuance({ deviceId: device.deviceId, epoch: have.length === 0 ? current : current + 1n });
+      return { offered: true, epoch: started.epoch, issuerNonce: started.issuerNonce };
+    } catch (e) {
+      if (!(e instanceof LedgerError)) throw e;
+      return { offered: false, code: e.code, message: e.message };
+    }
+  }
+
+  device(deviceId: Uint8Array): Promise<DeviceRow> {
+    return loadDevice(this.db, deviceId);
+  }
+
+  devices(): Promise<DeviceRow[]> {
+    return listDevices(this.db);
+  }
+
+  /** Finishes the CB leg of every voucher or unload a crash interrupted. */
+  resume(): Promise<number> {
+    return resumeValueSagas(this.valueDeps());
+  }
+
+  audit() {
+    return this.ledger.audit();
+  }
+
+  /** Waits until the verification workers are ready (benchmarks; production just starts). */
+  warmUp(): Promise<void> {
+    return this.pool.warmUp(this.config.cb.regulatorKey);
+  }
+
+  /** Stops the verification workers (the database belongs to the caller). */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,97 @@
+// Runs the offline ledger as servers: serveOfflineNetwork hosts a CB and its FIs in one process
+// (the embedded default: /cb/..., /fi/<id>/..., /audit/network), serveOfflineFi hosts one FI
+// whose CB is another node reached over HTTP (/fi/<id>/...). Each opens and migrates its
+// databases, registers its FIs at the CB (idempotent), finishes any voucher or unload a crash
+// interrupted, then listens. Keys are passed in: where they come from is the operator's business.
+
+import type { FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
+import type { PolicyTable } from '../policy/limits.ts';
+import type { P256KeyPair } from '../se/signed.ts';
+import { CbHttpClient } from './cb_client.ts';
+import { CentralBank } from './central_bank.ts';
+import type { Clock } from './context.ts';
+import type { Db } from './db/adapter.ts';
+import { openDatabase, type DatabaseSpec } from './db/open.ts';
+import { FinancialIntermediary } from './financial_intermediary.ts';
+import { HTTP_BODY_BYTES_MAX } from './limits.ts';
+import { createOfflineEmbeddedApp, fiOfflineRoutes } from './offline_routes.ts';
+import { fiRoutes } from './service.ts';
+
+export interface OfflineFiConfig {
+  fiId: string;
+  database: DatabaseSpec;
+  signingKey: P256KeyPair;
+}
+
+export interface ListenOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  clock?: Clock;
+  verifyWorkers?: number;
+  logger?: boolean;
+}
+
+export interface RunningOfflineNetwork {
+  url: string;
+  cb: CentralBank;
+  fis: FinancialIntermediary[];
+  close(): Promise<void>;
+}
+
+async function closeAll(app: FastifyInstance | undefined, fis: FinancialIntermediary[], dbs: Db[]): Promise<void> {
+  if (app) await app.close();
+  for (const fi of fis) await fi.close();
+  for (const db of dbs) await db.close();
+}
+
+/** A CB and its FIs in one process, one database each. */
+export async function serveOfflineNetwork(config: ListenOptions & {
+  cb: { database: DatabaseSpec; signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; initialPolicy?: PolicyTable };
+  fis: readonly OfflineFiConfig[];
+  manufacturers: Readonly<Record<string, Uint8Array>>;
+}): Promise<RunningOfflineNetwork> {
+  const dbs: Db[] = [];
+  const fis: FinancialIntermediary[] = [];
+  let app: FastifyInstance | undefined;
+  try {
+    const cbDb = openDatabase(config.cb.database);
+    dbs.push(cbDb);
+    const cb = await CentralBank.open({ ...config.cb, db: cbDb, clock: config.clock });
+    for (const f of config.fis) {
+      const db = openDatabase(f.database);
+      dbs.push(db);
+      await cb.ledger.registerFi({ fiId: f.fiId, idempotencyKey: `register:${f.fiId}` });
+      fis.push(await FinancialIntermediary.open({ db, fiId: f.fiId, signingKey: f.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers }));
+    }
+    for (const fi of fis) await fi.resume();
+    app = await createOfflineEmbeddedApp({ cb, fis }, { logger: config.logger });
+    const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });
+    const running = app;
+    return { url, cb, fis, close: () => closeAll(running, fis, dbs) };
+  } catch (err) {
+    await closeAll(app, fis, dbs);
+    throw err;
+  }
+}
+
+/** One FI in its own process; `cbUrl` is the CB node's root (e.g. http://cb:8080/cb). */
+export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & { cbUrl: string; manufacturers: Readonly<Record<string, Uint8Array>> }) {
+  const db = openDatabase(config.database);
+  let fi: FinancialIntermediary | undefined;
+  try {
+    const cb = await CbHttpClient.connect(config.cbUrl);
+    fi = await FinancialIntermediary.open({ db, fiId: config.fiId, signingKey: config.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers });
+    await fi.resume();
+    const app = Fastify({ logger: config.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
+    await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
+    await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
+    const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });
+    const running = fi;
+    return { url, fi: running, close: () => closeAll(app, [running], [db]) };
+  } catch (err) {
+    await closeAll(undefined, fi ? [fi] : [], [db]);
+    throw err;
+  }
+}

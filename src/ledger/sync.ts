@@ -1,0 +1,194 @@
+// An FI receives one device's sync batch (DESIGN §2.4–2.5): the SE-signed balance report, the
+// payment records it received, and optionally unload records to credit first. Check order:
+// device known → report signature → replay (same batch id: same report answers with the stored
+// ack, a different report is a REPLAY_CONFLICT) → batch order → report vs batch (count, log
+// digest) → report vs FI records (load and unload counters, holding limit) → every proof (worker
+// pool, batched) → Σ C_a opened by (receivedMinor, blindingSum) → register at the CB → commit
+// receipts, the device's last report and the signed ack, under one idempotency key. Every step
+// before the commit writes nothing at the FI, and the CB registration is idempotent under a key
+// derived from (FI, device, batch), so a crash anywhere is healed by the device sending again.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { assert } from '../crypto/assert.ts';
+import { CryptoDecodeError, commit, scalarFromBytes } from '../crypto/index.ts';
+import { limitsFor, type PolicyTable } from '../policy/limits.ts';
+import { SeDecodeError } from '../se/cbor.ts';
+import { receiptLogDigest } from '../se/handlers_sync.ts';
+import { equalBytes } from '../se/bytes.ts';
+import { SIGNED_MESSAGE_BYTES_MAX, decodeBalanceReport, openBalanceReport, signSyncAck, type BalanceReport } from '../se/messages.ts';
+import { peekEnvelopeBody } from '../se/signed.ts';
+import type { CbOfflinePort } from './central_bank.ts';
+import { rowBytes, type Db, type Tx } from './db/adapter.ts';
+import { loadDevice, type DeviceRow } from './devices.ts';
+import { currentEpoch } from './distribution.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { idempotent } from './idempotency.ts';
+import { SYNC_PAYMENTS_MAX } from './limits.ts';
+import type { NullifierOutcome } from './nullifiers.ts';
+import { viewRecord, type RecordView } from './payment_records.ts';
+import type { VerifyPool } from './verify_pool.ts';
+
+export interface SyncUpload {
+  report: Uint8Array;
+  payments: readonly Uint8Array[];
+}
+
+export interface BatchResult {
+  deviceId: Uint8Array;
+  batchId: bigint;
+  ack: Uint8Array;
+  receiptCount: number;
+  outcomes: NullifierOutcome[];
+  /** Incidents the CB opened for payments of this batch. */
+  incidentIds: string[];
+  balanceMinor: bigint;
+}
+
+export interface SyncDeps {
+  db: Db;
+  fiId: string;
+  nowMs: number;
+  fiSecretKey: Uint8Array;
+  cb: CbOfflinePort;
+  pool: VerifyPool;
+  /** Seed for batch weights (tests); undefined uses system randomness. */
+  verifySeed?: string;
+}
+
+const bad = (code: LedgerErrorCode, message: string): never => {
+  throw new LedgerError(code, message);
+};
+
+export const syncKey = (deviceId: Uint8Array, batchId: bigint) => `sync:${bytesToHex(deviceId)}:${batchId}`;
+export const registerKey = (fiId: string, deviceId: Uint8Array, batchId: bigint) => `${fiId}/sync/${bytesToHex(deviceId)}/${batchId}`;
+
+/** Device and report, signature checked (UNKNOWN_DEVICE, BAD_REQUEST, SIGNATURE_INVALID). */
+export async function openReport(db: Db, reportBytes: Uint8Array): Promise<{ device: DeviceRow; report: BalanceReport }> {
+  let claimed: BalanceReport;
+  try {
+    claimed = decodeBalanceReport(peekEnvelopeBody(reportBytes, SIGNED_MESSAGE_BYTES_MAX, 'balance report'));
+  } catch (e) {
+    if (!(e instanceof SeDecodeError)) throw e;
+    return bad(LedgerErrorCode.badRequest, `Balance report does not decode: ${e.message}`);
+  }
+  const device = await loadDevice(db, claimed.deviceId);
+  const opened = openBalanceReport(reportBytes, device.publicKey);
+  if (!opened.ok) return bad(LedgerErrorCode.signatureInvalid, `Balance report does not verify under the device key (${opened.reason})`);
+  return { device, report: opened.value };
+}
+
+/** The stored answer of an already committed batch, or undefined; REPLAY_CONFLICT if its report differs. */
+async function storedBatch(db: Db, device: DeviceRow, batchId: bigint, reportHash: Uint8Array): Promise<boolean> {
+  const rows = await db.query('SELECT report_hash FROM sync_batches WHERE device_id = $1 AND batch_id = $2', [device.deviceId, batchId]);
+  if (rows.length === 0) return false;
+  if (!equalBytes(rowBytes(rows[0]!, 'report_hash'), reportHash)) {
+    bad(LedgerErrorCode.replayConflict, `Batch ${batchId} of this device was settled with a different report (a rolled-back SE?)`);
+  }
+  return true;
+}
+
+function checkReport(device: DeviceRow, r: BalanceReport, payments: readonly Uint8Array[], policy: PolicyTable): void {
+  const fail = (why: string) => bad(LedgerErrorCode.reportInvalid, `Balance report of batch ${r.batchId}: ${why}`);
+  if (payments.length > SYNC_PAYMENTS_MAX) fail(`${payments.length} payments, at most ${SYNC_PAYMENTS_MAX}`);
+  if (r.batchId !== device.lastBatchId + 1n) fail(`expected batch ${device.lastBatchId + 1n} next`);
+  if (r.receiptCount !== payments.length) fail(`says ${r.receiptCount} receipts, ${payments.length} uploaded`);
+  if (!equalBytes(r.logDigest, receiptLogDigest(payments))) fail('log digest does not match the uploaded payments');
+  if (r.loadCounter > device.vouchersIssued) fail(`load counter ${r.loadCounter} above the ${device.vouchersIssued} vouchers issued`);
+  if (r.unloadCounter < device.unloadsApplied) fail(`unload counter ${r.unloadCounter} below the ${device.unloadsApplied} records applied`);
+  const limits = limitsFor(policy, device.tier);
+  if (r.balanceMinor > limits.holdingLimitMinor) fail(`balance ${r.balanceMinor} above the holding limit ${limits.holdingLimitMinor}`);
+  if (r.receiptCount === 0 && r.receivedMinor !== 0n) fail('an empty batch received something');
+}
+
+async function verifyBatch(d: SyncDeps, views: RecordView[], report: BalanceReport, policy: PolicyTable): Promise<void> {
+  const issuerKeys = new Map<bigint, Uint8Array>();
+  const items = [];
+  for (const [i, v] of views.entries()) {
+    if (!(policy.tiers as Record<number, unknown>)[v.tier]) bad(LedgerErrorCode.proofInvalid, `Payment ${i} names unknown tier ${v.tier}`);
+    if (v.epoch > currentEpoch(policy, v.tier, d.nowMs) + 1n) bad(LedgerErrorCode.proofInvalid, `Payment ${i} is from future epoch ${v.epoch}`);
+    let key = issuerKeys.get(v.epoch);
+    if (key === undefined) issuerKeys.set(v.epoch, (key = await d.cb.issuerPublicKey(v.epoch)));
+    const limits = limitsFor(policy, v.tier);
+    items.push({ record: v.record, issuerKey: key, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch });
+  }
+  const outcome = await d.pool.verify(items, d.cb.regulatorKey, d.verifySeed);
+  if (outcome.failed.length > 0) bad(LedgerErrorCode.proofInvalid, `Payment proofs do not verify at positions ${outcome.failed.join(', ')}`);
+  let blinding: bigint;
+  try {
+    blinding = scalarFromBytes(report.blindingSum);
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+    return bad(LedgerErrorCode.reportInvalid, 'Blinding sum is not a canonical scalar');
+  }
+  if (!outcome.sumCa.equals(commit(report.receivedMinor, blinding))) {
+    bad(LedgerErrorCode.openingInvalid, `Σ C_a of batch ${report.batchId} is not opened by received ${report.receivedMinor} and the reported blinding sum`);
+  }
+}
+
+async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: BalanceReport, reportHash: Uint8Array, views: RecordView[], outcomes: NullifierOutcome[], incidentIds: string[]): Promise<BatchResult> {
+  const locked = await loadDevice(tx, device.deviceId, true);
+  if (report.batchId !== locked.lastBatchId + 1n) bad(LedgerErrorCode.reportInvalid, `Batch ${report.batchId} is out of order (last ${locked.lastBatchId})`);
+  const ack = signSyncAck(d.fiSecretKey, { devicePublicKey: device.publicKey, batchId: report.batchId });
+  const now = BigInt(d.nowMs);
+  await tx.run(
+    'INSERT INTO sync_batches (device_id, batch_id, report_hash, receipt_count, received_minor, balance_minor, ack, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [device.deviceId, report.batchId, reportHash, BigInt(views.length), report.receivedMinor, report.balanceMinor, ack, now],
+  );
+  for (const [i, v] of views.entries()) {
+    await tx.run(
+      'INSERT INTO receipts (payment_hash, device_id, batch_id, epoch, nullifier, outcome, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_hash) DO NOTHING',
+      [v.paymentHash, device.deviceId, report.batchId, v.epoch, v.nullifier, outcomes[i]!, now],
+    );
+  }
+  const n = await tx.run('UPDATE devices SET last_batch_id = $1, reported_balance_minor = $2, reported_at_ms = $3 WHERE device_id = $4', [
+    report.batchId, report.balanceMinor, now, device.deviceId,
+  ]);
+  assert(n === 1, 'commitBatch: device row vanished');
+  return { deviceId: device.deviceId, batchId: report.batchId, ack, receiptCount: views.length, outcomes, incidentIds, balanceMinor: report.balanceMinor };
+}
+
+/** Settles one sync batch (see the file comment for the order); a replay returns the first answer. */
+export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: PolicyTable): Promise<BatchResult & { replayed: boolean }> {
+  const { device, report } = await openReport(d.db, upload.report);
+  const reportHash = sha256(upload.report);
+  const key = syncKey(device.deviceId, report.batchId);
+  const request = { report: bytesToHex(reportHash) };
+  const replay = await storedBatch(d.db, device, report.batchId, reportHash);
+  let views: RecordView[] = [];
+  let outcomes: NullifierOutcome[] = [];
+  let incidentIds: string[] = [];
+  if (!replay) {
+    checkReport(device, report, upload.payments, policy);
+    views = upload.payments.map((p, i) => {
+      const v = viewRecord(p);
+      return v.ok ? v.view : bad(LedgerErrorCode.proofInvalid, `Payment ${i}: ${v.reason}`);
+    });
+    await verifyBatch(d, views, report, policy);
+    if (views.length > 0) {
+      const registered = await registerAtCb(d, device, report.batchId, upload.payments);
+      outcomes = registered.outcomes;
+      incidentIds = registered.incidents.map((i) => i.id);
+    }
+  }
+  try {
+    const r = await idempotent(d.db, d.nowMs, key, 'fi.sync', request, (tx) => commitBatch(tx, d, device, report, reportHash, views, outcomes, incidentIds));
+    return { ...r.value, replayed: r.replayed || replay };
+  } catch (e) {
+    if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {
+      bad(LedgerErrorCode.replayConflict, `Batch ${report.batchId} of this device was settled with a different report`);
+    }
+    throw e;
+  }
+}
+
+async function registerAtCb(d: SyncDeps, device: DeviceRow, batchId: bigint, records: readonly Uint8Array[]) {
+  try {
+    return await d.cb.registerPayments({ fiId: d.fiId, records, idempotencyKey: registerKey(d.fiId, device.deviceId, batchId) });
+  } catch (e) {
+    if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {
+      bad(LedgerErrorCode.replayConflict, `Batch ${batchId} of this device was registered at the CB with other payments`);
+    }
+    throw e;
+  }
+}

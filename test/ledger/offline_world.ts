@@ -1,0 +1,147 @@
+// Test support for the offline ledger: a CB and two FIs (`fi-a`, `fi-b`) on fresh databases of
+// one engine, with the institutions' keys from src/se/test_world.ts (manufacturer CA, CB, FI A)
+// plus a key for FI B, all on one fake clock shared by the ledger and every SE; and real SEs
+// (simulated applets with the payment commands) provisioned, attested, enrolled, credentialed
+// and funded through the ledger's own APIs. Payments go through both SEs' APDU interfaces.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { seededRng } from '../../src/crypto/rng.ts';
+import { DeviceClass, Tier } from '../../src/policy/limits.ts';
+import { Applet } from '../../src/se/applet.ts';
+import { SeClient, transmitTo } from '../../src/se/client.ts';
+import { MemoryBackend } from '../../src/se/nvm.ts';
+import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
+import { p256KeyPair } from '../../src/se/signed.ts';
+import { makeWorld, provisionSe, type World } from '../../src/se/test_world.ts';
+import { payDirect } from '../../src/se/test_payments.ts';
+import { CentralBank } from '../../src/ledger/central_bank.ts';
+import { FinancialIntermediary } from '../../src/ledger/financial_intermediary.ts';
+import type { Clock } from '../../src/ledger/context.ts';
+import { countingRng, freshDb, type Engine, type FreshDb } from './engines.ts';
+
+export const MANUFACTURER = 'tally-test-fab';
+
+export interface OfflineNet {
+  world: World;
+  cb: CentralBank;
+  fiA: FinancialIntermediary;
+  fiB: FinancialIntermediary;
+  /** The world each FI's devices are provisioned in (its FI id and key, shared CB and CA). */
+  worlds: Map<string, World>;
+  clock: Clock;
+  dbs: FreshDb[];
+  seed: string;
+  cleanup(): Promise<void>;
+}
+
+export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number } = {}): Promise<OfflineNet> {
+  const world = makeWorld(seed);
+  const clock: Clock = { nowMs: () => Number(world.nowMs) };
+  const dbs = await Promise.all([freshDb(engine), freshDb(engine), freshDb(engine)]);
+  const cb = await CentralBank.open({
+    db: dbs[0]!.db, clock, rng: countingRng(`${seed}/cb`),
+    signingKey: world.cb, issuerMaster: sha256(new TextEncoder().encode(`issuer/${seed}`)), regulatorKey: world.regulatorKey,
+  });
+  const keyB = p256KeyPair(seededRng(`${seed}/fi-b`));
+  const manufacturers = { [MANUFACTURER]: world.manufacturer.publicKey };
+  const common = { clock, manufacturers, cb, verifyWorkers: opts.verifyWorkers ?? 2, verifySeed: `${seed}/verify` };
+  const fiA = await FinancialIntermediary.open({ ...common, db: dbs[1]!.db, rng: countingRng(`${seed}/a`), fiId: 'fi-a', signingKey: world.fi });
+  const fiB = await FinancialIntermediary.open({ ...common, db: dbs[2]!.db, rng: countingRng(`${seed}/b`), fiId: 'fi-b', signingKey: keyB });
+  const worlds = new Map<string, World>([
+    ['fi-a', { ...world, fiId: 'fi-a' } as World],
+    ['fi-b', { ...world, fiId: 'fi-b', fi: keyB } as World],
+  ]);
+  for (const fi of [fiA, fiB]) {
+    await cb.ledger.registerFi({ fiId: fi.fiId, idempotencyKey: `reg-${fi.fiId}` });
+  }
+  return {
+    world, cb, fiA, fiB, worlds, clock, dbs, seed,
+    cleanup: async () => {
+      await fiA.close();
+      await fiB.close();
+      for (const d of dbs) await d.cleanup();
+    },
+  };
+}
+
+/** Issues `amountMinor` to an FI and credits its treasury. */
+export async function fundFi(net: OfflineNet, fi: FinancialIntermediary, amountMinor: bigint, key: string): Promise<void> {
+  await net.cb.ledger.issue({ fiId: fi.fiId, amountMinor, idempotencyKey: `${key}/issue` });
+  await fi.ledger.creditTreasury({ amountMinor, reference: `issue ${key}`, idempotencyKey: `${key}/treasury` });
+}
+
+export interface TestDevice {
+  name: string;
+  fi: FinancialIntermediary;
+  client: SeClient;
+  applet: Applet;
+  backend: MemoryBackend;
+  deviceId: Uint8Array;
+  customerId: string;
+  accountId: string;
+  tier: number;
+}
+
+/** Opens an SE over `backend` (a copy of another SE's NVM makes a restored snapshot). */
+export function openSe(net: OfflineNet, name: string, backend = new MemoryBackend(), testCommands = false): { applet: Applet; client: SeClient; backend: MemoryBackend } {
+  const commands = testCommands ? TEST_COMMANDS : [];
+  const applet = Applet.open({ backend, rng: seededRng(`${net.seed}/se/${name}/${backend.cells.size}`), clock: net.world.clock, commands });
+  return { applet, client: new SeClient(transmitTo(applet)), backend };
+}
+
+/** A copy of an SE's whole NVM: what an attacker who can image and restore the chip holds. */
+export function snapshot(backend: MemoryBackend): MemoryBackend {
+  const copy = new MemoryBackend();
+  for (const [k, v] of backend.cells) copy.cells.set(k, v.slice());
+  return copy;
+}
+
+/** KYC, account, SE provisioning, attested enrolment and a credential for the current epoch. */
+export async function newDevice(
+  net: OfflineNet,
+  fi: FinancialIntermediary,
+  name: string,
+  opts: { tier?: number; deviceClass?: number; depositMinor?: bigint; customer?: { customerId: string; accountId: string }; testCommands?: boolean } = {},
+): Promise<TestDevice> {
+  const tier = opts.tier ?? Tier.basic;
+  const customer = opts.customer ? { customerId: opts.customer.customerId, accountId: opts.customer.accountId } : await newCustomer(fi, name, tier);
+  if (opts.depositMinor !== undefined) {
+    await fi.ledger.deposit({ accountId: customer.accountId, amountMinor: opts.depositMinor, idempotencyKey: `${name}/deposit` });
+  }
+  const se = openSe(net, name, new MemoryBackend(), opts.testCommands);
+  const w = net.worlds.get(fi.fiId)!;
+  await provisionSe(w, se.client, { deviceClass: opts.deviceClass ?? DeviceClass.wallet, tier });
+  const info = await se.client.getInfo();
+  const challenge = fi.enrolmentChallenge({ customerId: customer.customerId, accountId: customer.accountId, certificate: info.certificate! });
+  const attestation = await se.client.attest(challenge);
+  const enrolled = await fi.enrolDevice({ ...customer, certificate: info.certificate!, attestation, tier, idempotencyKey: `${name}/enrol` });
+  const device: TestDevice = { name, fi, ...se, deviceId: enrolled.deviceId, ...customer, tier };
+  await issueCredential(device, `${name}/cred0`);
+  return device;
+}
+
+export async function newCustomer(fi: FinancialIntermediary, name: string, tier: number): Promise<{ customerId: string; accountId: string }> {
+  const { customerId } = await fi.ledger.registerCustomer({ tier, identity: { name }, idempotencyKey: `${name}/kyc` });
+  const { accountId } = await fi.ledger.openAccount({ customerId, idempotencyKey: `${name}/open` });
+  return { customerId, accountId };
+}
+
+/** The whole blind issuance through the FI and the CB for the device's current epoch. */
+export async function issueCredential(d: TestDevice, key: string, epoch?: bigint) {
+  const started = await d.fi.startIssuance({ deviceId: d.deviceId, epoch });
+  const request = await d.client.beginIssuance(started.issuerNonce);
+  const issued = await d.fi.issueCredential({ deviceId: d.deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
+  return d.client.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+}
+
+/** Debits the device's account and loads the SE with the voucher. */
+export async function load(d: TestDevice, amountMinor: bigint, key: string) {
+  const v = await d.fi.createLoadVoucher({ deviceId: d.deviceId, amountMinor, idempotencyKey: key });
+  await d.client.applyLoadVoucher(v.voucher);
+  return v;
+}
+
+/** One offline payment between two SEs (request, payment with proof, receipt). */
+export function pay(payer: TestDevice, payee: TestDevice, amountMinor: bigint) {
+  return payDirect({ client: payer.client } as never, { client: payee.client } as never, amountMinor);
+}
