@@ -34,11 +34,15 @@ export interface SyncDeviceResult {
   renewedEpoch: bigint | null;
 }
 
-/** Installs the CB's policy and revocation list on the SE when they are newer than its own. */
+/**
+ * Installs the CB's policy and revocation list on the SE when they are newer than its own, and the
+ * issuer keys of every tier's current and next epoch (the SE verifies each certificate).
+ */
 export async function installDistribution(se: SeClient, d: Distribution): Promise<void> {
   const info = await se.getInfo();
   if (d.policyVersion > info.policyVersion) await se.installPolicy(d.signedPolicy);
   if (d.revocationVersion > info.revocationVersion) await se.installRevocationList(d.signedRevocationList);
+  if (d.issuerKeys.length > 0) await se.installIssuerKeys(d.issuerKeys.map((k) => k.cert));
 }
 
 async function renew(se: SeClient, fi: FiSyncPort, last: SyncResult, keyPrefix: string): Promise<bigint | null> {

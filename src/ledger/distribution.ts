@@ -6,7 +6,8 @@
 // install every list it is handed in order.
 
 import { assert } from '../crypto/assert.ts';
-import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../policy/limits.ts';
+import { DEFAULT_POLICY, TIERS, limitsFor, type PolicyTable } from '../policy/limits.ts';
+import { ISSUER_KEYS_MAX } from '../se/payment_limits.ts';
 import { decodePolicy, encodePolicy, signPolicy, signRevocationList } from '../policy/policy_codec.ts';
 import { signIssuerKeyCert } from '../se/messages.ts';
 import { rowBigint, rowBytes, type Queryable, type Tx } from './db/adapter.ts';
@@ -25,7 +26,10 @@ export interface Distribution {
   currentEpoch: bigint;
   policyVersion: bigint;
   signedPolicy: Uint8Array;
-  /** Current and next epoch of the tier. */
+  /**
+   * Issuer keys of the current and next epoch of EVERY tier, newest first: tiers count epochs in
+   * different lengths, and a device must check credentials of any tier it pays or is paid by.
+   */
   issuerKeys: IssuerKeyCertEntry[];
   revocationVersion: bigint;
   signedRevocationList: Uint8Array;
@@ -71,10 +75,18 @@ export async function buildDistribution(
   assert(policy !== undefined, 'distribution: the CB has no policy (open() stores one)');
   limitsFor(policy, args.tier);
   const epoch = currentEpoch(policy, args.tier, args.nowMs);
-  const issuerKeys = [epoch, epoch + 1n].map((e) => {
-    const publicKey = args.keys.forEpoch(e).publicKey.toBytes();
-    return { epoch: e, publicKey, cert: signIssuerKeyCert(args.cbSecretKey, { epoch: e, publicKey }) };
-  });
+  const epochs = new Set<bigint>();
+  for (const tier of TIERS) {
+    const e = currentEpoch(policy, tier, args.nowMs);
+    epochs.add(e).add(e + 1n);
+  }
+  const issuerKeys = [...epochs]
+    .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+    .map((e) => {
+      const publicKey = args.keys.forEpoch(e).publicKey.toBytes();
+      return { epoch: e, publicKey, cert: signIssuerKeyCert(args.cbSecretKey, { epoch: e, publicKey }) };
+    });
+  assert(issuerKeys.length <= ISSUER_KEYS_MAX, `distribution: ${issuerKeys.length} issuer keys, an SE holds ${ISSUER_KEYS_MAX}`);
   const rows = await q.query(
     `SELECT nullifier FROM revocation_entries ORDER BY created_ms DESC, nullifier LIMIT ${REVOCATION_LIST_MAX}`,
   );

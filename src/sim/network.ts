@@ -16,7 +16,7 @@ import { MIGRATIONS } from '../ledger/db/migrations.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { p256KeyPair } from '../se/signed.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
-import { TIERS } from '../policy/limits.ts';
+import { installDistribution } from '../ledger/device_sync.ts';
 
 export const SIM_MANUFACTURER = 'tally-test-fab';
 
@@ -141,18 +141,9 @@ export async function enrolDevice(
   const enrolled = await fi.enrolDevice({ ...opts.owner, certificate: info.certificate!, attestation, tier, idempotencyKey: `${opts.name}/enrol` });
   const d: SimDevice = { name: opts.name, device, fi, deviceId: enrolled.deviceId, ...opts.owner, tier, nvmDir };
   await issueCredential(d, `${opts.name}/credential`);
-  await installIssuerKeys(net, device);
+  // Policy, revocation list and every tier's issuer keys, as at any sync.
+  await installDistribution(device.se, await net.cb.distribution(tier));
   return d;
-}
-
-/**
- * Installs the CB-signed issuer keys of the current and next epoch of every tier, so this SE can
- * check any payer's or payee's credential (tiers count epochs in different lengths).
- */
-export async function installIssuerKeys(net: SimNetwork, device: Device): Promise<void> {
-  const certs = new Map<bigint, Uint8Array>();
-  for (const tier of TIERS) for (const k of (await net.cb.distribution(tier)).issuerKeys) certs.set(k.epoch, k.cert);
-  await device.se.installIssuerKeys([...certs.values()]);
 }
 
 /** Blind issuance through the FI (KYC, freeze, K registry) and the CB (BBS key of the epoch). */

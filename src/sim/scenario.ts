@@ -201,12 +201,20 @@ async function play(net: SimNetwork, log: ScenarioLog): Promise<ScenarioResult> 
   expect(chain.intact && chain.entries === 4, 'Regulator warrant', `the disclosure log is not an intact chain of 4 entries (${chain.entries})`);
   log.note(`payer: Alice's watch (customer ${who.customerId} at ${who.fiId}); holders ${who.holders.join(' and ')}; log of ${chain.entries} hash-chained entries`);
 
-  log.step('Final audit', 'journals balance, totals are exact, no nullifier settled twice');
+  log.step('Final audit', 'every device has synced: journals balance, totals are exact, no nullifier settled twice');
   await syncDevice(aliceWallet.device.se, bankA, { keyPrefix: 'alice-final' });
-  const audit = await auditNetwork({ cb: net.cb, fis: [bankA, bankB] });
+  const quiet = await auditNetwork({ cb: net.cb, fis: [bankA, bankB] }, { expectQuiescent: true });
+  const created = -quiet.totals.inFlightMinor;
+  expect(created === 600n, 'Final audit', `the double spend should show as 6.00 of value created, found ${units.show(created)}`);
+  log.note(`the double spend created ${units.show(created)} (the restored SE paid twice); the CB books it against the incident`);
+  await net.cb.bookIncidentValue({ amountMinor: created, reference: incident.id, idempotencyKey: `book/${incident.id}` });
+  const audit = await auditNetwork({ cb: net.cb, fis: [bankA, bankB] }, { expectQuiescent: true });
   const t = audit.totals;
-  log.note(`issued ${units.show(t.issuedMinor)} = accounts ${units.show(t.accountsMinor)} + SE balances ${units.show(t.seBalancesMinor)} + in flight ${units.show(t.inFlightMinor)} − double-spend value ${units.show(t.incidentValueMinor)}`);
+  log.note(
+    `issued ${units.show(t.issuedMinor)} + double-spend value ${units.show(t.incidentValueMinor)} = accounts ${units.show(t.accountsMinor)} + SE balances ${units.show(t.seBalancesMinor)} + in flight ${units.show(t.inFlightMinor)}`,
+  );
   expect(audit.clean, 'Final audit', formatNetworkAudit(audit));
+  expect(t.issuedMinor + t.incidentValueMinor === t.accountsMinor + t.seBalancesMinor + t.inFlightMinor, 'Final audit', 'value is not conserved');
   const settled = Number((await net.cbDb.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM nullifiers'))[0]!.n);
   return {
     payments: stats.payments,
