@@ -4,6 +4,10 @@
 // ρ and checks the sums: one MSM for all MSM equations and one multi-pairing for all pairing
 // equations. A false equation survives with probability at most 2^-128 per check.
 //
+// The MSM check is h_eff·Σ = 0: a component outside the prime-order subgroup (possible only in
+// proof elements decoded with deferSubgroupCheck) is ignored, and h_eff is invertible mod r, so
+// the check on the prime-order parts is unchanged. Pairing inputs are always fully checked.
+//
 // Repeated bases (the Bulletproofs vector generators, Pedersen G and H, the pairing's G2 side)
 // are merged before the MSM by object identity (generators are cached singletons) or, for G2, by
 // encoding, so the MSM size grows only with what is new in each proof.
@@ -76,7 +80,9 @@ export class EquationBatch {
       points.push(p);
       scalars.push(s);
     }
-    return msmVartime(points, scalars).isIdentity();
+    // Clearing the cofactor makes the check about the prime-order parts only, which is what lets
+    // decoders defer subgroup checks of proof elements (DecodePointOptions.deferSubgroupCheck).
+    return msmVartime(points, scalars).clearCofactor().isIdentity();
   }
 
   private checkPairing(rng: Rng): boolean {

@@ -229,9 +229,11 @@ export function bbsCommitmentFromBytes(bytes: Uint8Array): BbsCommitment {
   if (bytes.length !== BBS_COMMITMENT_BYTES) {
     throw new CryptoDecodeError('LENGTH', `BBS commitment must be ${BBS_COMMITMENT_BYTES} bytes, got ${bytes.length}`);
   }
-  const at = (n: number, allowIdentity: boolean) =>
-    G1Point.fromBytes(bytes.subarray(n * G1_BYTES, (n + 1) * G1_BYTES), { allowIdentity });
-  return { Abar: at(0, false), Bbar: at(1, false), D: at(2, false), T1: at(3, true), T2: at(4, true) };
+  // Abar and Bbar enter the pairing and are fully checked; D, T1 and T2 only enter MSM equations,
+  // whose batch check clears the cofactor, so their subgroup check is deferred there.
+  const at = (n: number, allowIdentity: boolean, deferSubgroupCheck = false) =>
+    G1Point.fromBytes(bytes.subarray(n * G1_BYTES, (n + 1) * G1_BYTES), { allowIdentity, deferSubgroupCheck });
+  return { Abar: at(0, false), Bbar: at(1, false), D: at(2, false, true), T1: at(3, true, true), T2: at(4, true, true) };
 }
 
 export const bbsResponsesBytes = (hiddenCount: number): number => (3 + hiddenCount) * SCALAR_BYTES;

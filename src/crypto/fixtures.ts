@@ -2,7 +2,7 @@
 // real algorithms with keys from a caller-supplied RNG (a seeded one makes a run replayable).
 // Production keys come from the ledger's key ceremony, never from here.
 
-import { G2Point } from './group.ts';
+import { CryptoDecodeError, G1Point, G1_H_EFF, G2Point, bigintToBytesBE, scalarInv } from './group.ts';
 import { randomScalar, type Rng } from './rng.ts';
 import { coreSign, coreVerify, createGenerators } from './bbs_core.ts';
 import { CREDENTIAL_HEADER, CREDENTIAL_MESSAGE_COUNT } from './credential.ts';
@@ -31,4 +31,25 @@ export function makeTestIssuer(rng: Rng, policy = { capMinor: 20_000n, paymentsP
     return { signature, messages };
   };
   return { secretKey, params, regulator, issue };
+}
+
+/**
+ * An on-curve point Q outside G1 (the first such x-coordinate) and its component outside G1, for
+ * tests of subgroup checks and of cofactor clearing in batch verification.
+ */
+export function offSubgroupPoint(): { Q: G1Point; torsion: G1Point } {
+  for (let x = 1n; x < 500n; x++) {
+    const b = bigintToBytesBE(x, 48);
+    b[0]! |= 0x80;
+    try {
+      G1Point.fromBytes(b);
+      continue;
+    } catch (e) {
+      if (!(e instanceof CryptoDecodeError) || e.code !== 'POINT_NOT_IN_SUBGROUP') continue;
+    }
+    const Q = G1Point.fromBytes(b, { deferSubgroupCheck: true });
+    const primePart = Q.clearCofactor().mul(scalarInv(G1_H_EFF));
+    return { Q, torsion: Q.sub(primePart) };
+  }
+  throw new Error('offSubgroupPoint: none found below x = 500');
 }

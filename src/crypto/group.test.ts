@@ -17,7 +17,11 @@ import {
   scalarMul,
   scalarToBytes,
   bigintToBytesBE,
+  G1_H_EFF,
 } from './group.ts';
+import { EquationBatch } from './batch.ts';
+import { seededRng } from './rng.ts';
+import { offSubgroupPoint } from './fixtures.ts';
 
 const noble = bls12_381.G1.Point;
 const noble2 = bls12_381.G2.Point;
@@ -193,4 +197,34 @@ test('pairing bilinearity: e(aP, bQ) · e(-abP, Q) = 1', () => {
       [G1Point.BASE.mul(scalarMul(a, b + 1n)).neg(), G2Point.BASE],
     ]),
   );
+});
+
+test('deferSubgroupCheck decodes an on-curve point outside G1 that the default decode refuses', () => {
+  const { Q, torsion } = offSubgroupPoint();
+  assert.equal(decodeCode(() => G1Point.fromBytes(Q.toBytes())), 'POINT_NOT_IN_SUBGROUP');
+  assert.ok(!Q.isInSubgroup());
+  assert.ok(!torsion.isIdentity() && !torsion.isInSubgroup());
+  assert.ok(torsion.clearCofactor().isIdentity(), 'h_eff kills the component outside G1');
+  assert.ok(Q.clearCofactor().isInSubgroup());
+  const P = G1Point.BASE.mul(987654321n);
+  assert.ok(P.clearCofactor().equals(P.mul(G1_H_EFF)), 'on G1, clearCofactor is multiplication by h_eff');
+  // Off-curve bytes are still refused with deferSubgroupCheck.
+  let offCurve = 0;
+  for (let x = 1n; offCurve === 0 && x < 100n; x++) {
+    const b = bigintToBytesBE(x, 48);
+    b[0]! |= 0x80;
+    if (decodeCode(() => G1Point.fromBytes(b, { deferSubgroupCheck: true })) === 'POINT_NOT_ON_CURVE') offCurve++;
+  }
+  assert.equal(offCurve, 1);
+});
+
+test('EquationBatch ignores components outside G1 but still catches a false prime-order part', () => {
+  const { torsion } = offSubgroupPoint();
+  const P = G1Point.BASE.mul(5n);
+  const rng = seededRng('batch-cofactor');
+  assert.ok(new EquationBatch().addMsm([[P.add(torsion), 1n], [P, R_ORDER - 1n]]).check(rng), 'differs only outside G1');
+  const wrong = new EquationBatch().addMsm([[P.add(torsion), 1n], [P.double(), R_ORDER - 1n]]);
+  assert.ok(!wrong.check(rng), 'a false equation stays false');
+  const two = new EquationBatch().addMsm([[P.add(torsion), 1n], [P, R_ORDER - 1n]]).addMsm([[P, 2n], [P.double(), R_ORDER - 1n]]);
+  assert.ok(two.check(rng));
 });

@@ -184,7 +184,20 @@ function powModP(base: bigint, exp: bigint): bigint {
 export interface DecodePointOptions {
   /** Accept the point at infinity (only where a relation explicitly allows it). */
   allowIdentity?: boolean;
+  /**
+   * Check the curve equation but leave the prime-order subgroup check to the batch verifier
+   * (EquationBatch clears the cofactor of every MSM it checks). Costs ~0.1 ms instead of ~0.35 ms.
+   * Only for proof elements that enter nothing but EquationBatch MSM equations and transcripts;
+   * never for public inputs (a nullifier must have exactly one encoding) or pairing inputs.
+   */
+  deferSubgroupCheck?: boolean;
 }
+
+/**
+ * h_eff = 1 − x for BLS12-381 G1 (RFC 9380 §8.8.1): h_eff·P lies in G1 for every P on the curve,
+ * so it kills any component outside the prime-order subgroup and is invertible mod r.
+ */
+export const G1_H_EFF = 0xd201000000010001n;
 
 /** Immutable G1 point. */
 export class G1Point {
@@ -205,10 +218,13 @@ export class G1Point {
       throw new CryptoDecodeError('LENGTH', `G1 point must be ${G1_BYTES} bytes, got ${bytes?.length}`);
     }
     const p = new mcl.G1();
+    if (options.deferSubgroupCheck) mcl.verifyOrderG1(false);
     try {
       p.deserialize(bytes);
     } catch {
       throw classifyBadG1(bytes);
+    } finally {
+      if (options.deferSubgroupCheck) mcl.verifyOrderG1(true);
     }
     if (!equalBytes(p.serialize(), bytes)) {
       throw new CryptoDecodeError('POINT_NOT_CANONICAL', 'G1 encoding is not canonical');
@@ -259,6 +275,22 @@ export class G1Point {
   }
   isIdentity(): boolean {
     return this.inner.isZero();
+  }
+  /** True when the point lies in the prime-order subgroup G1 (a full scalar-multiplication check). */
+  isInSubgroup(): boolean {
+    return this.inner.isValidOrder();
+  }
+  /**
+   * h_eff·P by plain double-and-add. Not `mul`: mcl's endomorphism-accelerated multiplication is
+   * only correct on G1, and this is applied to points that may carry a component outside it.
+   */
+  clearCofactor(): G1Point {
+    let acc = new mcl.G1();
+    for (let bit = 63n; bit >= 0n; bit--) {
+      acc = mcl.dbl(acc);
+      if ((G1_H_EFF >> bit) & 1n) acc = mcl.add(acc, this.inner);
+    }
+    return new G1Point(acc);
   }
 }
 

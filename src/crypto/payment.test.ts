@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { G1Point, G2Point, scalarAdd } from './group.ts';
 import { gK } from './generators.ts';
 import { randomScalar, seededRng, type Rng } from './rng.ts';
-import { makeTestIssuer } from './fixtures.ts';
+import { makeTestIssuer, offSubgroupPoint } from './fixtures.ts';
 import { recoverDeviceKey, contextScalar } from './nullifier.ts';
 import {
   PaymentProofError,
@@ -232,4 +232,20 @@ test('a payment proved with precomputed nonces verifies, and the nonces cannot b
   assert.throws(() => provePayment({ params, credential, counter: 12, amountMinor: 77n, context: ctx('pre2'), rng, precomputed: pre }), {
     name: 'RangeProofError',
   });
+});
+
+test('a proof element moved off G1 decodes (deferred check) but fails; a public input off G1 does not decode', () => {
+  const { torsion } = offSubgroupPoint();
+  const bytes = encodePaymentProof(honest.statement, honest.proof);
+  const c = honest.statement.context;
+  const range = honest.proof.range;
+  const moved = { ...honest.proof, range: { ...range, ipa: { ...range.ipa, L: [range.ipa.L[0]!.add(torsion), ...range.ipa.L.slice(1)] } } };
+  const movedBytes = encodePaymentProof(honest.statement, moved);
+  const decoded = decodePaymentProof(movedBytes, c);
+  assert.ok(!ok(decoded.statement, decoded.proof), 'the transcript binds the exact bytes');
+  const sigmaMoved = { ...honest.proof, sigmaCommitments: [honest.proof.sigmaCommitments[0]!.add(torsion), ...honest.proof.sigmaCommitments.slice(1)] };
+  assert.ok(!ok(honest.statement, sigmaMoved));
+  const publicMoved = encodePaymentProof({ ...honest.statement, N: honest.statement.N.add(torsion) }, honest.proof);
+  assert.throws(() => decodePaymentProof(publicMoved, c), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'POINT_NOT_IN_SUBGROUP');
+  assert.notDeepEqual(movedBytes, bytes);
 });

@@ -83,13 +83,15 @@ export function decodePaymentProof(bytes: Uint8Array, context: Uint8Array): { st
     at += n;
     return part;
   };
-  const point = (allowIdentity: boolean) => G1Point.fromBytes(take(G1_BYTES), { allowIdentity });
+  const point = (allowIdentity: boolean, deferSubgroupCheck = false) =>
+    G1Point.fromBytes(take(G1_BYTES), { allowIdentity, deferSubgroupCheck });
   const [C_a, C_n, N, T, E1, E2] = Array.from({ length: PUBLIC_POINTS }, () => point(false)) as [
     G1Point, G1Point, G1Point, G1Point, G1Point, G1Point,
   ];
   const bbs = bbsCommitmentFromBytes(take(BBS_COMMITMENT_BYTES));
   const bbsResponses = bbsResponsesFromBytes(take(bbsResponsesBytes(HIDDEN_MESSAGES)), HIDDEN_MESSAGES);
-  const sigmaCommitments = Array.from({ length: SIGMA_COMMITMENTS }, () => point(true));
+  // Public points are fully checked (N must have one encoding); commitments only enter MSMs.
+  const sigmaCommitments = Array.from({ length: SIGMA_COMMITMENTS }, () => point(true, true));
   const sigmaResponses = Array.from({ length: SIGMA_RESPONSES }, () => scalarFromBytes(take(SCALAR_BYTES)));
   const range = decodeRangeProofAsCrypto(take(RANGE_PROOF_BYTES));
   const statement: PaymentStatement = {

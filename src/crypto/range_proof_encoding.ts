@@ -40,7 +40,8 @@ export function decodeRangeProof(bytes: Uint8Array, shape: { m: number; bits: nu
   const point = (name: string): G1Point => {
     const slice = bytes.subarray(offset, (offset += G1_BYTES));
     try {
-      return G1Point.fromBytes(slice);
+      // Range-proof points only enter EquationBatch MSMs: their subgroup check is deferred there.
+      return G1Point.fromBytes(slice, { deferSubgroupCheck: true });
     } catch (e) {
       if (!(e instanceof CryptoDecodeError)) throw e;
       throw new RangeProofError('POINT', `Cannot decode range proof: ${name} is not a valid G1 point (${e.code}: ${e.message})`);
