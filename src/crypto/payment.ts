@@ -160,14 +160,26 @@ function relationsOf(params: PaymentParams, s: PaymentStatement, R: bigint): Lin
   ];
 }
 
+/** x·G for the few policy constants (L − 1, cap): a verifier sees the same handful over and over. */
+const policyMultiples = new Map<bigint, G1Point>();
+const POLICY_MULTIPLES_MAX = 64;
+function multipleOfG(x: bigint): G1Point {
+  let p = policyMultiples.get(x);
+  if (p === undefined) {
+    if (policyMultiples.size >= POLICY_MULTIPLES_MAX) policyMultiples.clear();
+    p = pedersenG().mul(x);
+    policyMultiples.set(x, p);
+  }
+  return p;
+}
+
 /** The four range-proof commitments: C_n, (L−1)·G − C_n, C_a, cap·G − C_a. */
 function rangeCommitments(params: PaymentParams, s: PaymentStatement): G1Point[] {
-  const G = pedersenG();
   return [
     s.C_n,
-    G.mul(BigInt(params.paymentsPerEpoch - 1)).sub(s.C_n),
+    multipleOfG(BigInt(params.paymentsPerEpoch - 1)).sub(s.C_n),
     s.C_a,
-    G.mul(params.capMinor).sub(s.C_a),
+    multipleOfG(params.capMinor).sub(s.C_a),
   ];
 }
 

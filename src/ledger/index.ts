@@ -40,3 +40,4 @@ export * from './offline_routes.ts';
 export * from './offline_client.ts';
 export * from './cb_client.ts';
 export * from './serve_offline.ts';
+export * from './disclosure.ts';

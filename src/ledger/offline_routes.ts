@@ -76,6 +76,8 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
 
 export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
   return async (app) => {
+    // The CB's distribution passed through, so a device host needs only its FI's address.
+    app.get<{ Params: { tier: string } }>('/distribution/:tier', (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
     app.post('/enrolment-challenge', (req, reply) =>
       respond(reply, 200, async () => {
         const b = body(req);

@@ -10,9 +10,7 @@ import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { dealRegulatorKey, seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
-import { CentralBank, FinancialIntermediary, migrate, openSqlite, type Db } from '../ledger/index.ts';
-import { DISCLOSURE_MIGRATION } from '../ledger/disclosure.ts';
-import { MIGRATIONS } from '../ledger/db/migrations.ts';
+import { CentralBank, FinancialIntermediary, openSqlite, type Db } from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { p256KeyPair } from '../se/signed.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
@@ -56,7 +54,6 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
   const world: World = { ...base, regulatorKey: regulator.publicKey.toBytes(), clock: () => world.nowMs };
   const clock = { nowMs: () => Number(world.nowMs) };
   const cbDb = openSqlite({ filename: path.join(opts.dataDir, 'cb.sqlite') });
-  await migrate(cbDb, clock.nowMs, [...MIGRATIONS, DISCLOSURE_MIGRATION]);
   const cb = await CentralBank.open({
     db: cbDb,
     clock,

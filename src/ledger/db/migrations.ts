@@ -7,6 +7,7 @@
 import { assert } from '../../crypto/assert.ts';
 import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
 import { OFFLINE_MIGRATION } from './migration_004.ts';
+import { DISCLOSURE_MIGRATION } from './migration_005.ts';
 
 export interface Migration {
   version: number;
@@ -104,6 +105,7 @@ CREATE TABLE nullifier_conflicts (
 )`,
   },
   OFFLINE_MIGRATION,
+  DISCLOSURE_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
