@@ -112,3 +112,30 @@ export class EquationBatch {
     return pairingProductIsOne(pairs);
   }
 }
+
+/**
+ * Verifies many independent items, each given as its own EquationBatch (null when the item was
+ * malformed), with one combined check when all hold; on failure it bisects (fresh weights each
+ * time) to name every failing index: about 2·log2(count) extra checks per bad item.
+ */
+export function verifyBatches(batches: ReadonlyArray<EquationBatch | null>, rng: Rng): { ok: boolean; failed: number[] } {
+  const failed: number[] = [];
+  const good: number[] = [];
+  batches.forEach((b, i) => (b === null ? failed.push(i) : good.push(i)));
+  const bisect = (idx: number[]): void => {
+    if (idx.length === 0) return;
+    const all = new EquationBatch();
+    for (const i of idx) all.addAll(batches[i]!);
+    if (all.check(rng)) return;
+    if (idx.length === 1) {
+      failed.push(idx[0]!);
+      return;
+    }
+    const mid = idx.length >> 1;
+    bisect(idx.slice(0, mid));
+    bisect(idx.slice(mid));
+  };
+  bisect(good);
+  failed.sort((x, y) => x - y);
+  return { ok: failed.length === 0, failed };
+}

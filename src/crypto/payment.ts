@@ -10,7 +10,7 @@
 // payment_codec.ts.
 
 import { assert } from './assert.ts';
-import { EquationBatch } from './batch.ts';
+import { EquationBatch, verifyBatches } from './batch.ts';
 import { type BbsSignature } from './bbs_core.ts';
 import {
   appendBbsCommitment,
@@ -379,23 +379,5 @@ export function verifyPaymentBatch(items: readonly PaymentBatchItem[], rng: Rng)
     const r = paymentEquations(it.params, it.statement, it.proof);
     return r.ok ? r.batch : null;
   });
-  const failed: number[] = [];
-  const good: number[] = [];
-  batches.forEach((b, i) => (b === null ? failed.push(i) : good.push(i)));
-  const search = (idx: number[]): void => {
-    if (idx.length === 0) return;
-    const all = new EquationBatch();
-    for (const i of idx) all.addAll(batches[i]!);
-    if (all.check(rng)) return;
-    if (idx.length === 1) {
-      failed.push(idx[0]!);
-      return;
-    }
-    const mid = idx.length >> 1;
-    search(idx.slice(0, mid));
-    search(idx.slice(mid));
-  };
-  search(good);
-  failed.sort((x, y) => x - y);
-  return { ok: failed.length === 0, failed };
+  return verifyBatches(batches, rng);
 }

@@ -16,7 +16,7 @@
 //   range_proof_encoding.ts, the precomputable nonces in range_proof_nonces.ts; all re-exported here.
 
 import { assert } from './assert.ts';
-import { EquationBatch, type MsmEquation } from './batch.ts';
+import { verifyBatches, EquationBatch, type MsmEquation } from './batch.ts';
 import { G1Point, R_ORDER, mod, msmVartime, scalarInv, scalarMul } from './group.ts';
 import { bulletproofU, pedersenG, pedersenH } from './generators.ts';
 import { innerProduct, innerProductVerifierScalars, proveInnerProduct } from './inner_product.ts';
@@ -307,29 +307,12 @@ export function verifyRange(input: RangeVerifyInput & { rng: Rng }): boolean {
  * failing index: ~2·log2(count) extra MSMs per bad proof, none when all are good.
  */
 export function verifyRangeBatch(items: readonly RangeVerifyInput[], rng: Rng): { ok: boolean; failed: number[] } {
-  const failed: number[] = [];
-  const good: Array<{ index: number; equations: MsmEquation[] }> = [];
-  items.forEach((item, index) => {
+  const batches = items.map((item) => {
     const r = rangeProofEquations(item);
-    if (r.ok) good.push({ index, equations: r.equations });
-    else failed.push(index);
-  });
-  const holds = (group: typeof good): boolean => {
+    if (!r.ok) return null;
     const batch = new EquationBatch();
-    for (const g of group) for (const eq of g.equations) batch.addMsm(eq);
-    return batch.check(rng);
-  };
-  const bisect = (group: typeof good): void => {
-    if (group.length === 0 || holds(group)) return;
-    if (group.length === 1) {
-      failed.push(group[0]!.index);
-      return;
-    }
-    const half = group.length >> 1;
-    bisect(group.slice(0, half));
-    bisect(group.slice(half));
-  };
-  bisect(good);
-  failed.sort((p, q) => p - q);
-  return { ok: failed.length === 0, failed };
+    for (const eq of r.equations) batch.addMsm(eq);
+    return batch;
+  });
+  return verifyBatches(batches, rng);
 }
