@@ -23,6 +23,8 @@ export interface OptionSpec {
   value: boolean;
   help: string;
   default?: string;
+  /** May be given several times; the values arrive joined with ',' (`--fi a --fi b` → 'a,b'). */
+  repeatable?: boolean;
 }
 
 export interface Parsed {
@@ -51,7 +53,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new CliError('USAGE', `--${name} needs a value`);
-    options.set(name, value);
+    const before = options.get(name);
+    options.set(name, spec.repeatable && typeof before === 'string' ? `${before},${value}` : value);
   }
   for (const s of specs) if (s.default !== undefined && !options.has(s.name)) options.set(s.name, s.default);
   return { options, positionals };

@@ -15,7 +15,9 @@ interface Report {
 async function fetchAudit(url: string): Promise<Report> {
   let res: Response;
   try {
-    res = await fetch(new URL('audit', url.endsWith('/') ? url : `${url}/`));
+    // A node root gets /audit appended; an audit URL itself (e.g. .../audit/network) is used as is.
+    const target = /\/audit(\/network)?\/?(\?.*)?$/.test(url) ? url : new URL('audit', url.endsWith('/') ? url : `${url}/`);
+    res = await fetch(target);
   } catch (e) {
     throw new CliError('UNREACHABLE', `cannot reach ${url}: ${(e as Error).message}`);
   }
@@ -35,7 +37,7 @@ export function printAudit(io: Io, where: string, report: Report, json: boolean)
 export const auditCommand: Command = {
   name: 'audit',
   summary: 'Check that every journal balances, balances match their entries, and no nullifier settled twice.',
-  usage: 'tally audit (--url http://HOST:PORT[/fi/ID] | --db sqlite:PATH|postgres://...) [--json]',
+  usage: 'tally audit (--url http://HOST:PORT[/cb|/fi/ID|/audit/network] | --db sqlite:PATH|postgres://...) [--json]',
   options: [
     { name: 'url', value: true, help: 'base URL of a running CB or FI node' },
     { name: 'db', value: true, help: 'audit this database directly' },

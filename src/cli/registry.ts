@@ -1,5 +1,8 @@
-// Commands beyond serve/audit/bench: devices and the end-to-end demo.
+// Commands beyond serve/audit/bench: the demo network's key ceremony, device hosts, and the
+// end-to-end demo.
 import type { Command } from './command.ts';
 import { demoCommand } from './cmd_demo.ts';
+import { deviceCommand } from './cmd_device.ts';
+import { networkCommand } from './cmd_network.ts';
 
-export const extraCommands: Command[] = [demoCommand];
+export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand];

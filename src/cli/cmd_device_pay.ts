@@ -1,0 +1,102 @@
+// `tally device receive` and `tally device pay`: one offline payment between two device processes
+// over TCP (no ledger anywhere). The payee listens, requests an amount and accepts one payment;
+// the payer connects and pays what is requested, refusing more than --max. Both print JSON lines
+// so a script can drive them: the payee first {"event":"listening","port":N}, then the receipt.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { ExchangeError, ExchangeErrorCode, TransportError, TransportErrorCode, tcpConnect, tcpListen } from '../protocol/index.ts';
+import { formatAmount, optionAmount, requireAmount } from './amount.ts';
+import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
+import { JSON_OPTION, type Command } from './command.ts';
+import { DIR_OPTION, noPositionals, openHost } from './device_host.ts';
+
+/** How long a payee waits for a payer to connect, by default (a person walking up to a till). */
+export const RECEIVE_WAIT_SECONDS_DEFAULT = 120;
+/** One JSON line (bigints as decimal strings). */
+const line = (o: Record<string, unknown>): string => JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+export const receiveCommand: Command = {
+  name: 'receive',
+  summary: 'Listen on TCP, request an amount, accept one payment and print its receipt (JSON lines).',
+  usage: 'tally device receive --dir DEV --amount AMOUNT [--port P] [--host 127.0.0.1] [--wait SECONDS]',
+  options: [
+    DIR_OPTION,
+    { name: 'amount', value: true, help: 'amount to request, e.g. 12.34' },
+    { name: 'port', value: true, help: 'TCP port (0 picks one, printed first)', default: '0' },
+    { name: 'host', value: true, help: 'address to listen on', default: '127.0.0.1' },
+    { name: 'wait', value: true, help: 'seconds to wait for the payer', default: String(RECEIVE_WAIT_SECONDS_DEFAULT) },
+  ],
+  async run(p, io) {
+    noPositionals(p);
+    const amountMinor = requireAmount(p, 'amount');
+    const { file, device } = openHost(p);
+    const waitMs = (optionInt(p, 'wait') ?? RECEIVE_WAIT_SECONDS_DEFAULT) * 1000;
+    const listener = await tcpListen(optionInt(p, 'port') ?? 0, optionString(p, 'host'));
+    try {
+      io.out(JSON.stringify({ event: 'listening', host: listener.host, port: listener.port }));
+      const transport = await listener.accept(waitMs);
+      try {
+        const out = await device.receive(transport, amountMinor).catch((e: unknown) => {
+          if (e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
+            throw new CliError('FAILED', `the payer closed the link without paying ${formatAmount(amountMinor)} (declined, or over its limit); nothing was credited`);
+          }
+          throw e;
+        });
+        io.out(line({
+          event: 'received', deviceId: file.deviceId, amountMinor: out.amountMinor, amount: formatAmount(out.amountMinor),
+          resent: out.resent, balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt),
+        }));
+      } finally {
+        transport.close();
+      }
+    } finally {
+      await listener.close();
+    }
+    return 0;
+  },
+};
+
+function parseTarget(text: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (m === null || port < 1 || port > 65535) throw new CliError('USAGE', `--to must be HOST:PORT (e.g. 127.0.0.1:40123), got '${text}'`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+export const payCommand: Command = {
+  name: 'pay',
+  summary: 'Connect to a payee over TCP and pay the amount it requests (refusing more than --max).',
+  usage: 'tally device pay --dir DEV --to HOST:PORT [--max AMOUNT] [--json]',
+  options: [
+    DIR_OPTION,
+    { name: 'to', value: true, help: 'the payee\'s HOST:PORT (from its listening line)' },
+    { name: 'max', value: true, help: 'refuse a request above this amount (default: any amount)' },
+    JSON_OPTION,
+  ],
+  async run(p, io) {
+    noPositionals(p);
+    const { host, port } = parseTarget(requireString(p, 'to'));
+    const maxAmountMinor = optionAmount(p, 'max');
+    const { file, device } = openHost(p);
+    const transport = await tcpConnect(port, host);
+    try {
+      let requested: bigint | undefined;
+      const approve = (r: { amountMinor: bigint }) => {
+        requested = r.amountMinor;
+        return maxAmountMinor === undefined || r.amountMinor <= maxAmountMinor;
+      };
+      const out = await device.pay(transport, { approve }).catch((e: unknown) => {
+        if (e instanceof ExchangeError && e.code === ExchangeErrorCode.DECLINED && requested !== undefined && maxAmountMinor !== undefined) {
+          throw new CliError('FAILED', `refused: the payee asked for ${formatAmount(requested)}, more than --max ${formatAmount(maxAmountMinor)}; nothing was paid`);
+        }
+        throw e;
+      });
+      const paid = out.amountMinor ?? 0n;
+      if (flag(p, 'json')) io.out(line({ event: 'paid', deviceId: file.deviceId, amountMinor: paid, amount: formatAmount(paid), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt) }));
+      else io.out(`paid ${formatAmount(paid)} to ${host}:${port}; SE balance ${formatAmount(out.balanceMinor)}`);
+    } finally {
+      transport.close();
+    }
+    return 0;
+  },
+};

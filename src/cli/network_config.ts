@@ -1,0 +1,120 @@
+// The demo network's key ceremony and its file, network.json: every institution's public
+// configuration AND, because this is a demo/test network, their secret keys (manufacturer CA,
+// CB signing key, issuer master secret, each FI's signing key). A real network never puts these
+// in one file: each institution generates its own keys in its own HSM and publishes only the
+// public halves. The regulator's escrow key is dealt 2-of-3 and each holder's share goes to its
+// own file; network.json keeps only the public key. Files are written with mode 0600.
+
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { dealRegulatorKey, seededRng, systemRng, type Rng } from '../crypto/index.ts';
+import { p256KeyPair, type P256KeyPair } from '../se/signed.ts';
+import { CliError } from './args.ts';
+
+export const NETWORK_FILE_KIND = 'tally-demo-network';
+export const NETWORK_FILE_VERSION = 1;
+export const REGULATOR_THRESHOLD = 2;
+export const REGULATOR_HOLDERS = 3;
+export const DEMO_MANUFACTURER = 'tally-demo-fab';
+const FI_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+export interface NetworkFi {
+  fiId: string;
+  signingKey: P256KeyPair;
+  /** Money the CB issues to this FI's reserve (and the FI to its treasury) when the network starts. */
+  allocationMinor: bigint;
+}
+
+export interface NetworkConfig {
+  manufacturer: { name: string; keys: P256KeyPair };
+  cb: { signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array };
+  fis: NetworkFi[];
+}
+
+/** Deals every key of a demo network (from `seed` when given, so a run can be replayed). */
+export function dealNetwork(opts: { seed?: string; fiIds: readonly string[]; allocationMinor: bigint }) {
+  for (const id of opts.fiIds) if (!FI_ID_RE.test(id)) throw new CliError('USAGE', `--fi must be lower-case letters, digits and '-', got '${id}'`);
+  if (new Set(opts.fiIds).size !== opts.fiIds.length) throw new CliError('USAGE', `--fi names must be distinct, got ${opts.fiIds.join(', ')}`);
+  const rng: Rng = opts.seed === undefined ? systemRng : seededRng(`network/${opts.seed}`);
+  const regulator = dealRegulatorKey({ threshold: REGULATOR_THRESHOLD, holders: REGULATOR_HOLDERS, rng });
+  const config: NetworkConfig = {
+    manufacturer: { name: DEMO_MANUFACTURER, keys: p256KeyPair(rng) },
+    cb: { signingKey: p256KeyPair(rng), issuerMaster: rng(32), regulatorKey: regulator.publicKey.toBytes() },
+    fis: opts.fiIds.map((fiId) => ({ fiId, signingKey: p256KeyPair(rng), allocationMinor: opts.allocationMinor })),
+  };
+  return { config, regulator };
+}
+
+const keysToJson = (k: P256KeyPair) => ({ publicKey: bytesToHex(k.publicKey), secretKey: bytesToHex(k.secretKey) });
+
+export function networkToJson(c: NetworkConfig): unknown {
+  return {
+    kind: NETWORK_FILE_KIND,
+    version: NETWORK_FILE_VERSION,
+    warning: 'DEMO KEY CEREMONY: secret keys of every institution in one file. For tests and demos only; never for real money.',
+    manufacturer: { name: c.manufacturer.name, ...keysToJson(c.manufacturer.keys) },
+    cb: { ...keysToJson(c.cb.signingKey), issuerMaster: bytesToHex(c.cb.issuerMaster), regulatorKey: bytesToHex(c.cb.regulatorKey) },
+    fis: c.fis.map((f) => ({ fiId: f.fiId, ...keysToJson(f.signingKey), allocationMinor: f.allocationMinor.toString() })),
+  };
+}
+
+/** Writes `file` with mode 0600 (refuses to overwrite unless `force`). */
+export function writeSecretJson(file: string, value: unknown, force = false): void {
+  if (!force && existsSync(file)) throw new CliError('USAGE', `${file} already exists (remove it or pass --force)`);
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+function bad(file: string, what: string): CliError {
+  return new CliError('USAGE', `${file} is not a Tally network file: ${what}`);
+}
+
+function hexOf(file: string, o: Record<string, unknown>, key: string, bytes?: number): Uint8Array {
+  const v = o[key];
+  if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/.test(v)) throw bad(file, `${key} must be lower-case hex`);
+  const b = hexToBytes(v);
+  if (bytes !== undefined && b.length !== bytes) throw bad(file, `${key} must be ${bytes} bytes, got ${b.length}`);
+  return b;
+}
+
+function objOf(file: string, v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(file, `${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+const pairOf = (file: string, o: Record<string, unknown>): P256KeyPair => ({ publicKey: hexOf(file, o, 'publicKey', 33), secretKey: hexOf(file, o, 'secretKey', 32) });
+
+export function readNetwork(file: string): NetworkConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError('USAGE', `cannot read network file ${file}: ${(e as Error).message}`);
+  }
+  const o = objOf(file, raw, 'the file');
+  if (o['kind'] !== NETWORK_FILE_KIND || o['version'] !== NETWORK_FILE_VERSION) throw bad(file, `expected kind ${NETWORK_FILE_KIND} version ${NETWORK_FILE_VERSION}`);
+  const m = objOf(file, o['manufacturer'], 'manufacturer');
+  const cb = objOf(file, o['cb'], 'cb');
+  if (typeof m['name'] !== 'string') throw bad(file, 'manufacturer.name must be a string');
+  if (!Array.isArray(o['fis'])) throw bad(file, 'fis must be an array');
+  const fis = (o['fis'] as unknown[]).map((x, i) => {
+    const f = objOf(file, x, `fis[${i}]`);
+    if (typeof f['fiId'] !== 'string' || !FI_ID_RE.test(f['fiId'])) throw bad(file, `fis[${i}].fiId is missing or malformed`);
+    if (typeof f['allocationMinor'] !== 'string' || !/^\d+$/.test(f['allocationMinor'])) throw bad(file, `fis[${i}].allocationMinor must be a decimal string`);
+    return { fiId: f['fiId'], signingKey: pairOf(file, f), allocationMinor: BigInt(f['allocationMinor']) };
+  });
+  return {
+    manufacturer: { name: m['name'], keys: pairOf(file, m) },
+    cb: { signingKey: pairOf(file, cb), issuerMaster: hexOf(file, cb, 'issuerMaster', 32), regulatorKey: hexOf(file, cb, 'regulatorKey', 48) },
+    fis,
+  };
+}
+
+export function fiOf(c: NetworkConfig, fiId: string, file = 'the network file'): NetworkFi {
+  const fi = c.fis.find((f) => f.fiId === fiId);
+  if (fi === undefined) throw new CliError('USAGE', `FI '${fiId}' is not in ${file} (it has: ${c.fis.map((f) => f.fiId).join(', ')})`);
+  return fi;
+}
+
+export const regulatorShareFile = (dir: string, index: number): string => path.join(dir, `regulator-holder-${index}.json`);

@@ -1,0 +1,115 @@
+// `tally serve --network FILE`: the offline ledger of a demo network (network.json from `tally
+// network init`) as one of three process layouts — the CB alone (--role cb), one FI whose CB is
+// another process (--role fi --cb-url), or the CB and every FI in one process (--role all). At
+// start each node makes the network's opening moves idempotently, so a restart on the same
+// databases changes nothing: the CB registers every FI and issues its allocation to the FI's
+// reserve, the FI credits the same allocation to its treasury (the mirror of its reserve).
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { serveOfflineFi, serveOfflineNetwork, type CentralBank, type DatabaseSpec, type FinancialIntermediary } from '../ledger/index.ts';
+import { CliError, optionInt, optionString, requireString, type Parsed } from './args.ts';
+import { fiOf, readNetwork, type NetworkConfig, type NetworkFi } from './network_config.ts';
+import { parseDatabase } from './parse_db.ts';
+
+export interface ServedNetwork {
+  /** What a client of this process uses: the CB root, the FI root, or the server root (all). */
+  url: string;
+  lines: string[];
+  event: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+const allocationKey = (fiId: string) => `allocation:${fiId}`;
+
+async function openCbBooks(cb: CentralBank, fis: readonly NetworkFi[]): Promise<void> {
+  for (const f of fis) {
+    await cb.ledger.registerFi({ fiId: f.fiId, idempotencyKey: `register:${f.fiId}` });
+    if (f.allocationMinor > 0n) await cb.ledger.issue({ fiId: f.fiId, amountMinor: f.allocationMinor, idempotencyKey: allocationKey(f.fiId) });
+  }
+}
+
+async function openFiBook(fi: FinancialIntermediary, f: NetworkFi): Promise<void> {
+  if (f.allocationMinor === 0n) return;
+  await fi.ledger.creditTreasury({ amountMinor: f.allocationMinor, reference: 'network allocation', idempotencyKey: allocationKey(f.fiId) });
+}
+
+/** A database spec, with the directory of a SQLite file created if missing. */
+export function databaseAt(spec: string): DatabaseSpec {
+  const database = parseDatabase(spec);
+  if (database.engine === 'sqlite') mkdirSync(path.dirname(database.filename), { recursive: true });
+  return database;
+}
+
+const cbConfig = (net: NetworkConfig, db: string) => ({
+  database: databaseAt(db),
+  signingKey: net.cb.signingKey,
+  issuerMaster: net.cb.issuerMaster,
+  regulatorKey: net.cb.regulatorKey,
+});
+
+export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?: number }): Promise<ServedNetwork> {
+  const file = requireString(p, 'network');
+  const net = readNetwork(file);
+  const role = requireString(p, 'role');
+  const manufacturers = { [net.manufacturer.name]: net.manufacturer.keys.publicKey };
+  const verifyWorkers = optionInt(p, 'verify-workers');
+  if (role === 'cb') {
+    const node = await serveOfflineNetwork({ ...listen, verifyWorkers, cb: cbConfig(net, requireString(p, 'db')), fis: [], manufacturers });
+    await openCbBooks(node.cb, net.fis);
+    const url = `${node.url}/cb`;
+    return { url, lines: [`cb listening on ${url}`], event: { event: 'listening', role, url }, close: node.close };
+  }
+  if (role === 'fi') {
+    const f = fiOf(net, requireString(p, 'fi-id'), file);
+    const cbUrl = requireString(p, 'cb-url').replace(/\/+$/, '');
+    const node = await serveOfflineFi({ ...listen, verifyWorkers, fiId: f.fiId, database: databaseAt(requireString(p, 'db')), signingKey: f.signingKey, cbUrl, manufacturers });
+    await openFiBook(node.fi, f);
+    const url = `${node.url}/fi/${f.fiId}`;
+    return { url, lines: [`fi ${f.fiId} listening on ${url}`], event: { event: 'listening', role, fiId: f.fiId, url, cbUrl }, close: node.close };
+  }
+  if (role === 'all') {
+    const dir = requireString(p, 'db-dir');
+    const node = await serveOfflineNetwork({
+      ...listen,
+      verifyWorkers,
+      cb: cbConfig(net, `sqlite:${path.join(dir, 'cb.sqlite')}`),
+      fis: net.fis.map((f) => ({ fiId: f.fiId, signingKey: f.signingKey, database: databaseAt(`sqlite:${path.join(dir, `${f.fiId}.sqlite`)}`) })),
+      manufacturers,
+    });
+    await openCbBooks(node.cb, net.fis);
+    for (const fi of node.fis) await openFiBook(fi, fiOf(net, fi.fiId));
+    const fiUrls = Object.fromEntries(net.fis.map((f) => [f.fiId, `${node.url}/fi/${f.fiId}`]));
+    const auditUrl = `${node.url}/audit/network`;
+    const lines = [`network listening on ${node.url}`, `  cb: ${node.url}/cb`, ...Object.entries(fiUrls).map(([id, u]) => `  fi ${id}: ${u}`), `  network audit: ${auditUrl}`];
+    return { url: node.url, lines, event: { event: 'listening', role, url: node.url, cbUrl: `${node.url}/cb`, fiUrls, auditUrl }, close: node.close };
+  }
+  throw new CliError('USAGE', `--role must be cb, fi or all, got '${role}'`);
+}
+
+/** Options that only make sense with --network, checked so a misplaced one is not silently ignored. */
+export function checkNetworkOptions(p: Parsed, withNetwork: boolean): void {
+  const role = optionString(p, 'role');
+  const need = (name: string, why: string) => {
+    if (optionString(p, name) === undefined) throw new CliError('USAGE', `--${name} is required ${why}`);
+  };
+  const refuse = (name: string, why: string) => {
+    if (p.options.has(name)) throw new CliError('USAGE', `--${name} ${why}`);
+  };
+  if (!withNetwork) {
+    if (role === 'all') throw new CliError('USAGE', '--role all needs --network FILE');
+    for (const n of ['cb-url', 'db-dir', 'verify-workers']) refuse(n, 'needs --network');
+    return;
+  }
+  if (role === 'all') {
+    need('db-dir', 'with --role all');
+    refuse('db', 'does not go with --role all (use --db-dir)');
+  } else {
+    need('db', `with --role ${role ?? 'cb|fi'}`);
+    refuse('db-dir', 'goes with --role all only');
+  }
+  if (role === 'fi') {
+    need('fi-id', 'with --role fi');
+    need('cb-url', 'with --role fi (the CB node\'s root, e.g. http://127.0.0.1:8080/cb)');
+  }
+}

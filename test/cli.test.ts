@@ -1,0 +1,111 @@
+// The CLI's contract with people and scripts: usage mistakes (unknown command or option, a
+// missing option, a bad amount or address, options that do not go together) fail with a clear
+// one-line message and exit code 2 before anything is touched; a ledger that does not answer is
+// UNREACHABLE (exit 1); amounts convert exactly between currency units and minor units.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { formatAmount, parseAmount } from '../src/cli/amount.ts';
+import { CliError } from '../src/cli/args.ts';
+import { runCli } from '../src/cli/main.ts';
+import { readNetwork } from '../src/cli/network_config.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => out.push(l) });
+  return { code, out };
+}
+
+async function usageError(argv: string[], message: RegExp): Promise<void> {
+  await assert.rejects(cli(argv), (e: unknown) => {
+    assert.ok(e instanceof CliError, `expected a CliError, got ${String(e)}`);
+    assert.equal(e.code, 'USAGE');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+test('the tally process exits 2 with one clear line for an unknown command or a bad amount', () => {
+  const unknown = spawnSync(process.execPath, [path.join(repo, 'bin/tally.mjs'), 'frobnicate'], { encoding: 'utf8' });
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /^tally: unknown command 'frobnicate' \(try: .*device.*\)\n$/);
+  const amount = spawnSync(process.execPath, [path.join(repo, 'bin/tally.mjs'), 'device', 'fund', '--dir', '/nonexistent', '--amount', '12.345'], { encoding: 'utf8' });
+  assert.equal(amount.status, 2);
+  assert.match(amount.stderr, /^tally: --amount must be an amount in currency units with up to 2 decimals \(e\.g\. 15\.00\), got '12\.345'\n$/);
+});
+
+test('usage errors name what is wrong: unknown subcommand, unknown option, missing options', async () => {
+  await usageError(['device', 'teleport'], /unknown command 'teleport' \(try: init, show, fund, receive, pay, sync\)/);
+  await usageError(['device', 'show', '--dri', 'x'], /unknown option --dri/);
+  await usageError(['device', 'init', '--dir', 'x'], /--profile is required/);
+  await usageError(['device', 'init', '--dir', 'x', '--profile', 'toaster'], /unknown device profile "toaster"/);
+  await usageError(['device', 'receive', '--dir', 'x'], /--amount is required/);
+  await usageError(['device', 'pay', '--dir', 'x'], /--to is required/);
+  await usageError(['device', 'pay', '--dir', 'x', '--to', 'localhost'], /--to must be HOST:PORT/);
+  await usageError(['device', 'pay', '--dir', 'x', '--to', '127.0.0.1:99999'], /--to must be HOST:PORT/);
+  await usageError(['device', 'show', '--dir', path.join(os.tmpdir(), 'tally-no-such-device')], /holds no device/);
+  await usageError(['network', 'init'], /--dir is required/);
+  await usageError(['network', 'init', '--dir', 'x', '--fi', 'Bank A'], /--fi must be lower-case/);
+  await usageError(['network', 'init', '--dir', 'x', '--fi', 'a', '--fi', 'a'], /must be distinct/);
+});
+
+test('serve refuses options that do not go together', async () => {
+  await usageError(['serve', '--role', 'all', '--db-dir', 'd'], /--role all needs --network/);
+  await usageError(['serve', '--role', 'cb', '--db', 'sqlite:x', '--cb-url', 'http://x'], /--cb-url needs --network/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'fi', '--fi-id', 'a', '--db', 'sqlite:x'], /--cb-url is required with --role fi/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'all', '--db', 'sqlite:x', '--db-dir', 'd'], /--db does not go with --role all/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'cb'], /--db is required/);
+});
+
+test('--help prints the usage of each level and exits 0', async () => {
+  for (const argv of [['device', '--help'], ['device', 'pay', '--help'], ['serve', '--help'], ['network', 'init', '--help']]) {
+    const r = await cli(argv);
+    assert.equal(r.code, 0);
+    assert.match(r.out.join('\n'), /^usage: tally /);
+  }
+  assert.match((await cli(['serve', '--help'])).out.join('\n'), /--role all --db-dir DIR/);
+});
+
+test('amounts: up to two decimals convert exactly to minor units and back; anything else is refused', () => {
+  assert.equal(parseAmount('15', 'a'), 1500n);
+  assert.equal(parseAmount('15.00', 'a'), 1500n);
+  assert.equal(parseAmount('7.5', 'a'), 750n);
+  assert.equal(parseAmount('0.01', 'a'), 1n);
+  assert.equal(parseAmount('0', 'a', { allowZero: true }), 0n);
+  for (const bad of ['', '0', '0.00', '1.234', '-1', '+1', '1e3', '.5', '5.', '1,5', ' 1', '12345678901234', 'NaN']) {
+    assert.throws(() => parseAmount(bad, '--amount'), (e: unknown) => e instanceof CliError && e.code === 'USAGE', bad);
+  }
+  fc.assert(fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n - 1n }), (minor) => parseAmount(formatAmount(minor), 'a') === minor));
+  assert.equal(formatAmount(-5n), '-0.05');
+});
+
+test('a network file that is not one is a usage error, and an FI that does not answer is UNREACHABLE', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-cli-test-'));
+  try {
+    const junk = path.join(dir, 'junk.json');
+    writeFileSync(junk, '{"kind":"something-else"}');
+    assert.throws(() => readNetwork(junk), /is not a Tally network file/);
+    assert.equal((await cli(['network', 'init', '--dir', dir, '--fi', 'bank-a', '--seed', 's'])).code, 0);
+    await usageError(['network', 'init', '--dir', dir], /already exists/);
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const argv = ['device', 'init', '--dir', path.join(dir, 'dev'), '--profile', 'watch', '--network', path.join(dir, 'network.json'), '--fi-url', `http://127.0.0.1:${port}/fi/bank-a`, '--customer', 'Bo'];
+    await assert.rejects(cli(argv), (e: unknown) => e instanceof CliError && e.code === 'UNREACHABLE' && e.exitCode === 1 && /cannot reach/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

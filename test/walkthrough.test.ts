@@ -1,0 +1,165 @@
+// The README's "Several processes" walk-through, run as written: every step is a `tally` child
+// process. A demo network's CB and two FIs run as three ledger processes; a wallet at bank-a and
+// a POS at bank-b are made and funded in their own processes; the ledger is stopped and the wallet
+// pays the POS 12.34 over TCP between two device processes (after refusing a request above its --max); the ledger restarts on the same
+// databases and ports; both devices sync; every book audits clean, the POS's merchant account holds
+// the 12.34, and the same databases served as one process (--role all) pass the network audit
+// with nothing in flight.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const tally = path.join(repo, 'bin/tally.mjs');
+const STEP_TIMEOUT_MS = 30_000;
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** One foreground `tally` command; resolves when it exits. */
+function tallyRun(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tally, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await tallyRun(args);
+  assert.equal(r.status, 0, `tally ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+interface Background {
+  child: ChildProcess;
+  firstLine: string;
+  rest: Promise<Run>;
+}
+
+/** A long-running `tally` command; resolves with its first stdout line. */
+function tallyStart(args: string[]): Promise<Background> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tally, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stderr = '';
+    const lines: string[] = [];
+    child.stderr.on('data', (d) => (stderr += d));
+    const rest = new Promise<Run>((done) => child.on('exit', (status) => {
+      children.delete(child);
+      done({ status, stdout: lines.join('\n'), stderr });
+    }));
+    const timer = setTimeout(() => reject(new Error(`tally ${args.join(' ')}: no output in ${STEP_TIMEOUT_MS} ms\n${stderr}`)), STEP_TIMEOUT_MS);
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      lines.push(l);
+      if (lines.length === 1) {
+        clearTimeout(timer);
+        resolve({ child, firstLine: l, rest });
+      }
+    });
+    void rest.then((r) => {
+      clearTimeout(timer);
+      if (lines.length === 0) reject(new Error(`tally ${args.join(' ')} exited ${r.status} before printing:\n${r.stderr}`));
+    });
+  });
+}
+
+async function stop(b: Background): Promise<void> {
+  b.child.kill('SIGTERM');
+  const r = await b.rest;
+  assert.equal(r.status, 0, `a ledger process did not stop cleanly:\n${r.stderr}`);
+}
+
+const urlOf = (line: string): string => /listening on (http:\/\/\S+)/.exec(line)?.[1] ?? assert.fail(`no URL in '${line}'`);
+const portOf = (url: string): string => new URL(url).port;
+
+test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 120_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tally-walkthrough-'));
+  const net = path.join(tmp, 'net');
+  const data = path.join(tmp, 'data');
+  const networkFile = path.join(net, 'network.json');
+  const wallet = path.join(tmp, 'wallet');
+  const pos = path.join(tmp, 'pos');
+  try {
+    await ok(['network', 'init', '--dir', net, '--fi', 'bank-a', '--fi', 'bank-b', '--seed', 'walkthrough']);
+    assert.equal(statSync(networkFile).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(net, 'regulator-holder-2.json')).mode & 0o777, 0o600);
+
+    const serveCb = (port: string) => tallyStart(['serve', '--network', networkFile, '--role', 'cb', '--db', `sqlite:${path.join(data, 'cb.sqlite')}`, '--port', port]);
+    const serveFi = (fiId: string, cbUrl: string, port: string) =>
+      tallyStart(['serve', '--network', networkFile, '--role', 'fi', '--fi-id', fiId, '--cb-url', cbUrl, '--db', `sqlite:${path.join(data, `${fiId}.sqlite`)}`, '--port', port, '--verify-workers', '1']);
+    let cb = await serveCb('0');
+    const cbUrl = urlOf(cb.firstLine);
+    let [fiA, fiB] = await Promise.all([serveFi('bank-a', cbUrl, '0'), serveFi('bank-b', cbUrl, '0')]);
+    const aUrl = urlOf(fiA.firstLine);
+    const bUrl = urlOf(fiB.firstLine);
+
+    await Promise.all([
+      ok(['device', 'init', '--dir', wallet, '--profile', 'wallet', '--network', networkFile, '--fi-url', aUrl, '--customer', 'Alice', '--deposit', '150.00']),
+      ok(['device', 'init', '--dir', pos, '--profile', 'pos', '--network', networkFile, '--fi-url', bUrl, '--customer', 'Corner Shop']),
+    ]);
+    await ok(['device', 'fund', '--dir', wallet, '--amount', '100.00']);
+
+    await Promise.all([stop(cb), stop(fiA), stop(fiB)]);
+    // A request above the payer's --max is refused on both sides and moves nothing.
+    const greedy = await tallyStart(['device', 'receive', '--dir', pos, '--amount', '50.00', '--port', '0']);
+    const refused = await tallyRun(['device', 'pay', '--dir', wallet, '--to', `127.0.0.1:${(JSON.parse(greedy.firstLine) as { port: number }).port}`, '--max', '20.00']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /refused: the payee asked for 50\.00, more than --max 20\.00/);
+    assert.equal((await greedy.rest).status, 1);
+
+    const receiving = await tallyStart(['device', 'receive', '--dir', pos, '--amount', '12.34', '--port', '0']);
+    const { port } = JSON.parse(receiving.firstLine) as { event: string; port: number };
+    const paid = JSON.parse(await ok(['device', 'pay', '--dir', wallet, '--to', `127.0.0.1:${port}`, '--max', '20.00', '--json'])) as Record<string, string>;
+    assert.equal(paid['amountMinor'], '1234');
+    assert.equal(paid['balanceMinor'], '8766');
+    const received = await receiving.rest;
+    assert.equal(received.status, 0, received.stderr);
+    const receipt = JSON.parse(received.stdout.split('\n')[1]!) as Record<string, unknown>;
+    assert.equal(receipt['event'], 'received');
+    assert.equal(receipt['amountMinor'], '1234');
+
+    cb = await serveCb(portOf(cbUrl));
+    [fiA, fiB] = await Promise.all([serveFi('bank-a', cbUrl, portOf(aUrl)), serveFi('bank-b', cbUrl, portOf(bUrl))]);
+    const walletSync = JSON.parse(await ok(['device', 'sync', '--dir', wallet, '--json'])) as Record<string, unknown>;
+    assert.equal(walletSync['balanceMinor'], '8766');
+    const posSync = JSON.parse(await ok(['device', 'sync', '--dir', pos, '--defund', '--json'])) as Record<string, unknown>;
+    assert.equal(posSync['receiptsUploaded'], 1);
+    assert.equal(posSync['accountBalanceMinor'], '1234', 'the POS merchant account holds the payment');
+    for (const url of [cbUrl, aUrl, bUrl]) assert.match(await ok(['audit', '--url', url]), /clean/);
+    await Promise.all([stop(cb), stop(fiA), stop(fiB)]);
+
+    const all = await tallyStart(['serve', '--network', networkFile, '--role', 'all', '--db-dir', data, '--port', '0', '--json', '--verify-workers', '1']);
+    const { auditUrl } = JSON.parse(all.firstLine) as { auditUrl: string };
+    const audit = JSON.parse(await ok(['audit', '--url', `${auditUrl}?quiescent=1`, '--json'])) as { clean: boolean; totals: Record<string, string> };
+    assert.equal(audit.clean, true);
+    assert.equal(audit.totals['inFlightMinor'], '0');
+    assert.equal(audit.totals['circulationMinor'], '8766', 'only the wallet still holds value offline');
+    assert.equal(audit.totals['issuedMinor'], '200000000');
+    await stop(all);
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
