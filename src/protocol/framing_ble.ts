@@ -6,7 +6,8 @@
 // smaller of the two offers, and never below the Core default of 23.
 
 import { assert } from '../crypto/assert.ts';
-import { BLE_ATT_HEADER_BYTES, BLE_LENGTH_PREFIX_BYTES, BLE_MTU_MAX, BLE_MTU_MIN, MESSAGE_BYTES_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
+import { BLE_ATT_HEADER_BYTES, BLE_LENGTH_PREFIX_BYTES, BLE_MTU_MAX, BLE_MTU_MIN, MESSAGE_BYTES_MAX } from './limits.ts';
+import { FramedTransport } from './framed_transport.ts';
 import { remainingMs, TransportError, TransportErrorCode, type FrameLink, type MessageTransport } from './transport.ts';
 
 /** ATT_MTU both sides use after an Exchange MTU: min of the offers, clamped to 23..247. */
@@ -28,43 +29,23 @@ export function bleWrites(message: Uint8Array, mtu: number): Uint8Array[] {
   return writes;
 }
 
-class BleTransport implements MessageTransport {
-  readonly #link: FrameLink;
+class BleTransport extends FramedTransport {
   readonly #mtu: number;
-  #error: TransportError | undefined;
-  /** Set while a message is partly read: a timeout then leaves the stream mid-message, so it poisons. */
-  #midMessage = false;
 
   constructor(link: FrameLink, mtu: number) {
     assert(Number.isInteger(mtu) && mtu >= BLE_MTU_MIN && mtu <= BLE_MTU_MAX, `bleTransport: MTU ${mtu} outside ${BLE_MTU_MIN}..${BLE_MTU_MAX}`);
-    this.#link = link;
+    super(link, 'BLE');
     this.#mtu = mtu;
   }
 
-  async send(message: Uint8Array): Promise<void> {
-    if (this.#error !== undefined) throw this.#error;
-    if (message.length > MESSAGE_BYTES_MAX) {
-      throw new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `BLE: expected a message of at most ${MESSAGE_BYTES_MAX} bytes, found ${message.length}`);
-    }
-    for (const w of bleWrites(message, this.#mtu)) await this.#link.sendFrame(w);
-  }
-
-  async receive(timeoutMs: number = RECEIVE_TIMEOUT_MS): Promise<Uint8Array> {
-    if (this.#error !== undefined) throw this.#error;
-    try {
-      const message = await this.#reassemble(Date.now() + timeoutMs);
-      this.#midMessage = false;
-      return message;
-    } catch (e) {
-      if (e instanceof TransportError && (e.code !== TransportErrorCode.TIMEOUT || this.#midMessage)) this.#fail(e);
-      throw e;
-    }
+  protected frames(message: Uint8Array): Uint8Array[] {
+    return bleWrites(message, this.#mtu);
   }
 
   async #next(deadline: number, midMessage: boolean): Promise<Uint8Array> {
     let w: Uint8Array;
     try {
-      w = await this.#link.receiveFrame(remainingMs(deadline));
+      w = await this.link.receiveFrame(remainingMs(deadline));
     } catch (e) {
       if (midMessage && e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
         throw new TransportError(TransportErrorCode.TRUNCATED, 'BLE: link closed in the middle of a message');
@@ -79,9 +60,9 @@ class BleTransport implements MessageTransport {
     return w;
   }
 
-  async #reassemble(deadline: number): Promise<Uint8Array> {
+  protected async reassemble(deadline: number): Promise<Uint8Array> {
     const first = await this.#next(deadline, false);
-    this.#midMessage = true;
+    this.midMessage = true;
     if (first.length < BLE_LENGTH_PREFIX_BYTES) {
       throw new TransportError(TransportErrorCode.BAD_FRAME, `BLE: expected a ${BLE_LENGTH_PREFIX_BYTES}-byte length prefix, found ${first.length} bytes`);
     }
@@ -101,16 +82,6 @@ class BleTransport implements MessageTransport {
       if (got === declared) return out;
       w = await this.#next(deadline, true);
     }
-  }
-
-  #fail(e: TransportError): void {
-    this.#error = e;
-    this.#link.close();
-  }
-
-  close(): void {
-    this.#error ??= new TransportError(TransportErrorCode.CLOSED, 'BLE: transport closed');
-    this.#link.close();
   }
 }
 

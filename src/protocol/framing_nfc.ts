@@ -7,7 +7,8 @@
 // R(ACK) blocks and retransmissions are left to the link model's airtime), and there is no CID/NAD.
 
 import { assert } from '../crypto/assert.ts';
-import { MESSAGE_BYTES_MAX, NFC_CHUNK_BYTES, NFC_FRAME_BYTES_MAX, NFC_FRAMES_PER_MESSAGE_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
+import { MESSAGE_BYTES_MAX, NFC_CHUNK_BYTES, NFC_FRAME_BYTES_MAX, NFC_FRAMES_PER_MESSAGE_MAX } from './limits.ts';
+import { FramedTransport } from './framed_transport.ts';
 import { remainingMs, TransportError, TransportErrorCode, type FrameLink, type MessageTransport } from './transport.ts';
 
 export const NFC_PCB_I_BLOCK = 0x02;
@@ -31,54 +32,34 @@ export function nfcFrames(message: Uint8Array, firstBlock: number): Uint8Array[]
   return frames;
 }
 
-class NfcTransport implements MessageTransport {
-  readonly #link: FrameLink;
+class NfcTransport extends FramedTransport {
   #sendBlock = 0;
   #receiveBlock = 0;
-  #error: TransportError | undefined;
-  /** Set while a message is partly read: a timeout then leaves the stream mid-message, so it poisons. */
-  #midMessage = false;
 
   constructor(link: FrameLink) {
-    this.#link = link;
+    super(link, 'NFC');
   }
 
-  async send(message: Uint8Array): Promise<void> {
-    if (this.#error !== undefined) throw this.#error;
-    if (message.length > MESSAGE_BYTES_MAX) {
-      throw new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `NFC: expected a message of at most ${MESSAGE_BYTES_MAX} bytes, found ${message.length}`);
-    }
+  protected frames(message: Uint8Array): Uint8Array[] {
     const frames = nfcFrames(message, this.#sendBlock);
     this.#sendBlock = (this.#sendBlock + frames.length) & 1;
-    for (const f of frames) await this.#link.sendFrame(f);
+    return frames;
   }
 
-  async receive(timeoutMs: number = RECEIVE_TIMEOUT_MS): Promise<Uint8Array> {
-    if (this.#error !== undefined) throw this.#error;
-    try {
-      const message = await this.#reassemble(Date.now() + timeoutMs);
-      this.#midMessage = false;
-      return message;
-    } catch (e) {
-      if (e instanceof TransportError && (e.code !== TransportErrorCode.TIMEOUT || this.#midMessage)) this.#fail(e);
-      throw e;
-    }
-  }
-
-  async #reassemble(deadline: number): Promise<Uint8Array> {
+  protected async reassemble(deadline: number): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (let frames = 1; ; frames++) {
       let frame: Uint8Array;
       try {
-        frame = await this.#link.receiveFrame(remainingMs(deadline));
+        frame = await this.link.receiveFrame(remainingMs(deadline));
       } catch (e) {
         if (chunks.length > 0 && e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
           throw new TransportError(TransportErrorCode.TRUNCATED, `NFC: link closed after ${frames - 1} chained blocks (${total} bytes) of a message`);
         }
         throw e;
       }
-      this.#midMessage = true;
+      this.midMessage = true;
       const more = this.#checkFrame(frame, frames, total);
       chunks.push(frame.subarray(1));
       total += frame.length - 1;
@@ -107,16 +88,6 @@ class NfcTransport implements MessageTransport {
       throw new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `NFC: chain exceeds ${MESSAGE_BYTES_MAX} bytes or ${NFC_FRAMES_PER_MESSAGE_MAX} blocks`);
     }
     return more;
-  }
-
-  #fail(e: TransportError): void {
-    this.#error = e;
-    this.#link.close();
-  }
-
-  close(): void {
-    this.#error ??= new TransportError(TransportErrorCode.CLOSED, 'NFC: transport closed');
-    this.#link.close();
   }
 }
 
