@@ -13,6 +13,7 @@ import { Device, type DeviceProfile } from '../device/index.ts';
 import { CentralBank, FinancialIntermediary, openSqlite, type Db } from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { p256KeyPair } from '../se/signed.ts';
+import type { SeClient } from '../se/client.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
 import { installDistribution } from '../ledger/device_sync.ts';
 
@@ -121,6 +122,40 @@ export function openDevice(net: SimNetwork, name: string, profile: DeviceProfile
   return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${nvmDir}`), clock: net.world.clock });
 }
 
+/**
+ * The SE side of onboarding, for any host holding an SeClient: the manufacturer's and the
+ * personaliser's steps (keys generated inside the SE, attestation certificate, trust anchors,
+ * policy), then attested enrolment at the FI for a KYC'd owner. Returns the FI's device id.
+ */
+export async function enrolSe(
+  world: World,
+  fi: FinancialIntermediary,
+  se: SeClient,
+  opts: { owner: { customerId: string; accountId: string }; tier: number; deviceClass: number; key: string },
+): Promise<Uint8Array> {
+  await provisionSe(world, se, { deviceClass: opts.deviceClass, tier: opts.tier });
+  const info = await se.getInfo();
+  const challenge = fi.enrolmentChallenge({ ...opts.owner, certificate: info.certificate! });
+  const attestation = await se.attest(challenge);
+  const enrolled = await fi.enrolDevice({ ...opts.owner, certificate: info.certificate!, attestation, tier: opts.tier, idempotencyKey: opts.key });
+  return enrolled.deviceId;
+}
+
+/** Blind issuance through the FI (KYC, freeze, K registry) and the CB (BBS key of the epoch). */
+export async function issueCredentialTo(fi: FinancialIntermediary, deviceId: Uint8Array, se: SeClient, key: string, epoch?: bigint) {
+  const started = await fi.startIssuance({ deviceId, epoch });
+  const request = await se.beginIssuance(started.issuerNonce);
+  const issued = await fi.issueCredential({ deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
+  return se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+}
+
+/** Online funding: the FI debits the owner's account and signs a voucher the SE applies exactly once. */
+export async function loadSe(fi: FinancialIntermediary, deviceId: Uint8Array, se: SeClient, amountMinor: bigint, key: string) {
+  const v = await fi.createLoadVoucher({ deviceId, amountMinor, idempotencyKey: key });
+  await se.applyLoadVoucher(v.voucher);
+  return v;
+}
+
 /** Manufacturing, KYC'd owner, attested enrolment at the FI and a credential for the current epoch. */
 export async function enrolDevice(
   net: SimNetwork,
@@ -131,30 +166,18 @@ export async function enrolDevice(
   const nvmDir = path.join(net.dataDir, 'devices', opts.name);
   mkdirSync(nvmDir, { recursive: true });
   const device = openDevice(net, opts.name, opts.profile, nvmDir);
-  await provisionSe(worldFor(net, fi), device.se, { deviceClass: opts.profile.deviceClass, tier });
-  const info = await device.info();
-  const challenge = fi.enrolmentChallenge({ ...opts.owner, certificate: info.certificate! });
-  const attestation = await device.se.attest(challenge);
-  const enrolled = await fi.enrolDevice({ ...opts.owner, certificate: info.certificate!, attestation, tier, idempotencyKey: `${opts.name}/enrol` });
-  const d: SimDevice = { name: opts.name, device, fi, deviceId: enrolled.deviceId, ...opts.owner, tier, nvmDir };
+  const deviceId = await enrolSe(worldFor(net, fi), fi, device.se, { owner: opts.owner, tier, deviceClass: opts.profile.deviceClass, key: `${opts.name}/enrol` });
+  const d: SimDevice = { name: opts.name, device, fi, deviceId, ...opts.owner, tier, nvmDir };
   await issueCredential(d, `${opts.name}/credential`);
   // Policy, revocation list and every tier's issuer keys, as at any sync.
   await installDistribution(device.se, await net.cb.distribution(tier));
   return d;
 }
 
-/** Blind issuance through the FI (KYC, freeze, K registry) and the CB (BBS key of the epoch). */
-export async function issueCredential(d: SimDevice, key: string, epoch?: bigint) {
-  const started = await d.fi.startIssuance({ deviceId: d.deviceId, epoch });
-  const request = await d.device.se.beginIssuance(started.issuerNonce);
-  const issued = await d.fi.issueCredential({ deviceId: d.deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
-  return d.device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
-}
+export const issueCredential = (d: SimDevice, key: string, epoch?: bigint) => issueCredentialTo(d.fi, d.deviceId, d.device.se, key, epoch);
 
-/** Online funding: the FI debits the owner's account and the SE applies the voucher exactly once. */
 export async function fundOnline(d: SimDevice, amountMinor: bigint, key: string): Promise<bigint> {
-  const v = await d.fi.createLoadVoucher({ deviceId: d.deviceId, amountMinor, idempotencyKey: key });
-  await d.device.se.applyLoadVoucher(v.voucher);
+  await loadSe(d.fi, d.deviceId, d.device.se, amountMinor, key);
   return d.device.balanceMinor();
 }
 

@@ -12,7 +12,8 @@ import { SeClient, transmitTo } from '../../src/se/client.ts';
 import { MemoryBackend } from '../../src/se/nvm.ts';
 import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
 import { p256KeyPair } from '../../src/se/signed.ts';
-import { makeWorld, provisionSe, type World } from '../../src/se/test_world.ts';
+import { makeWorld, type World } from '../../src/se/test_world.ts';
+import { enrolSe, issueCredentialTo, loadSe } from '../../src/sim/network.ts';
 import { payDirect } from '../../src/se/test_payments.ts';
 import { CentralBank } from '../../src/ledger/central_bank.ts';
 import { FinancialIntermediary } from '../../src/ledger/financial_intermediary.ts';
@@ -109,13 +110,8 @@ export async function newDevice(
     await fi.ledger.deposit({ accountId: customer.accountId, amountMinor: opts.depositMinor, idempotencyKey: `${name}/deposit` });
   }
   const se = openSe(net, name, new MemoryBackend(), opts.testCommands);
-  const w = net.worlds.get(fi.fiId)!;
-  await provisionSe(w, se.client, { deviceClass: opts.deviceClass ?? DeviceClass.wallet, tier });
-  const info = await se.client.getInfo();
-  const challenge = fi.enrolmentChallenge({ customerId: customer.customerId, accountId: customer.accountId, certificate: info.certificate! });
-  const attestation = await se.client.attest(challenge);
-  const enrolled = await fi.enrolDevice({ ...customer, certificate: info.certificate!, attestation, tier, idempotencyKey: `${name}/enrol` });
-  const device: TestDevice = { name, fi, ...se, deviceId: enrolled.deviceId, ...customer, tier };
+  const deviceId = await enrolSe(net.worlds.get(fi.fiId)!, fi, se.client, { owner: customer, tier, deviceClass: opts.deviceClass ?? DeviceClass.wallet, key: `${name}/enrol` });
+  const device: TestDevice = { name, fi, ...se, deviceId, ...customer, tier };
   await issueCredential(device, `${name}/cred0`);
   return device;
 }
@@ -127,19 +123,10 @@ export async function newCustomer(fi: FinancialIntermediary, name: string, tier:
 }
 
 /** The whole blind issuance through the FI and the CB for the device's current epoch. */
-export async function issueCredential(d: TestDevice, key: string, epoch?: bigint) {
-  const started = await d.fi.startIssuance({ deviceId: d.deviceId, epoch });
-  const request = await d.client.beginIssuance(started.issuerNonce);
-  const issued = await d.fi.issueCredential({ deviceId: d.deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
-  return d.client.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
-}
+export const issueCredential = (d: TestDevice, key: string, epoch?: bigint) => issueCredentialTo(d.fi, d.deviceId, d.client, key, epoch);
 
 /** Debits the device's account and loads the SE with the voucher. */
-export async function load(d: TestDevice, amountMinor: bigint, key: string) {
-  const v = await d.fi.createLoadVoucher({ deviceId: d.deviceId, amountMinor, idempotencyKey: key });
-  await d.client.applyLoadVoucher(v.voucher);
-  return v;
-}
+export const load = (d: TestDevice, amountMinor: bigint, key: string) => loadSe(d.fi, d.deviceId, d.client, amountMinor, key);
 
 /** One offline payment between two SEs (request, payment with proof, receipt). */
 export function pay(payer: TestDevice, payee: TestDevice, amountMinor: bigint) {
