@@ -26,17 +26,17 @@ function quantile(sorted: number[], q: number): number {
 export async function timeIt<S = undefined>(
   name: string,
   fn: (state: S) => unknown | Promise<unknown>,
-  options: { n?: number; warmup?: number; perCall?: number; setup?: () => S } = {},
+  options: { n?: number; warmup?: number; perCall?: number; setup?: () => S | Promise<S> } = {},
 ): Promise<BenchResult> {
   const n = options.n ?? 20;
   const warmup = options.warmup ?? 2;
   const perCall = options.perCall ?? 1;
   // `setup` runs untimed before every call (e.g. work a device does while idle).
   const setup = options.setup ?? (() => undefined as S);
-  for (let i = 0; i < warmup; i++) await fn(setup());
+  for (let i = 0; i < warmup; i++) await fn(await setup());
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
-    const state = setup();
+    const state = await setup();
     const t0 = performance.now();
     await fn(state);
     samples.push((performance.now() - t0) / perCall);

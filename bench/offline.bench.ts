@@ -34,20 +34,6 @@ async function payOnce(wallet: Device, pos: Device): Promise<number[]> {
   return [paid.payment.length, got.receipt.length];
 }
 
-async function timeWithSetup(name: string, setup: () => Promise<void>, fn: () => Promise<unknown>, n: number): Promise<BenchResult> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    await setup();
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
-  samples.sort((x, y) => x - y);
-  const q = (p: number) => samples[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]!;
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { name, median_ms: round(q(0.5)), p95_ms: round(q(0.95)), n };
-}
-
 export const benchmarks: Benchmark[] = [
   {
     group: 'offline',
@@ -58,7 +44,7 @@ export const benchmarks: Benchmark[] = [
       const sizes = [request.length, paymentBytes!, receiptBytes!];
       const results: BenchResult[] = [
         await timeIt('offline.payment.e2e', () => payOnce(wallet, pos), { n: 10, warmup: 1 }),
-        await timeWithSetup('offline.payment.e2e.precomputed', () => wallet.precompute(), () => payOnce(wallet, pos), 10),
+        await timeIt('offline.payment.e2e.precomputed', () => payOnce(wallet, pos), { n: 10, warmup: 1, setup: () => wallet.precompute() }),
         { name: 'offline.payment.nfc.airtime_ms', value: round(airtime(nfcProfile(), sizes).airtimeMs), unit: 'ms (NFC 424 kbit/s)' },
         { name: 'offline.payment.nfc106.airtime_ms', value: round(airtime(nfcProfile(106_000), sizes).airtimeMs), unit: 'ms (NFC 106 kbit/s)' },
         { name: 'offline.payment.ble.airtime_ms', value: round(airtime(bleProfile(), sizes).airtimeMs), unit: 'ms (BLE 1M PHY, MTU 247)' },
