@@ -5,10 +5,25 @@
 //
 // Layout: version u8 | context length u16 | context | payment (PAYMENT_BYTES).
 
-import { CryptoDecodeError, PAYMENT_BYTES, PAYMENT_CONTEXT_BYTES_MAX, concatBytes, decodePaymentProof } from '../crypto/index.ts';
+import {
+  CREDENTIAL_PROOF_BYTES,
+  CryptoDecodeError,
+  PAYMENT_BYTES,
+  PAYMENT_CONTEXT_BYTES_MAX,
+  assert,
+  concatBytes,
+  decodePaymentProof,
+} from '../crypto/index.ts';
+import { CREDENTIAL_PROOF_BYTES_MAX, PAYMENT_PROOF_BYTES_MAX } from './limits.ts';
+import { PAYMENT_CONTEXT_BYTES } from './session.ts';
 import type { PaymentProof, PaymentStatement } from '../crypto/index.ts';
 
 export const PAYMENT_RECORD_VERSION = 1;
+
+// The wire limits (protocol) must hold what the crypto layer actually produces.
+assert(PAYMENT_BYTES <= PAYMENT_PROOF_BYTES_MAX, `a payment proof (${PAYMENT_BYTES} B) fits PAYMENT_PROOF_BYTES_MAX`);
+assert(CREDENTIAL_PROOF_BYTES <= CREDENTIAL_PROOF_BYTES_MAX, 'a credential proof fits CREDENTIAL_PROOF_BYTES_MAX');
+assert(PAYMENT_CONTEXT_BYTES <= PAYMENT_CONTEXT_BYTES_MAX, 'the session context fits what the payment proof hashes');
 export const PAYMENT_RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES;
 
 export interface PaymentRecord {
