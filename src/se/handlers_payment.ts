@@ -106,12 +106,12 @@ function verifyPayee(ctx: HandlerContext, request: PaymentRequest): void {
   const proof = decoded(() => decodeCredentialProof(request.payeeCredentialProof), SW.WRONG_DATA, 'payee credential proof');
   const limits = peerLimits(ctx.tx, proof.tier);
   if (limits === null || !epochLive(proof.epoch, limits, ctx.nowMs)) {
-    refuse(SW.SECURITY_STATUS, `payee credential of tier ${proof.tier}, epoch ${proof.epoch} is not live`);
+    refuse(SW.BAD_PAYEE_CREDENTIAL, `payee credential of tier ${proof.tier}, epoch ${proof.epoch} is not live`);
   }
   const { payeeCredentialProof: _, ...fields } = request;
   const context = paymentRequestBinding(fields);
   const ok = candidateIssuerKeys(ctx.tx, proof.epoch).some((issuerKey) => verifyCredential({ issuerKey, proof, context, rng: ctx.rng }));
-  if (!ok) refuse(SW.SECURITY_STATUS, 'payee credential proof does not verify: not a genuine device, or the request was altered');
+  if (!ok) refuse(SW.BAD_PAYEE_CREDENTIAL, 'payee credential proof does not verify: not a genuine device, or the request was altered');
 }
 
 export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx: HandlerContext, req) => {
@@ -123,11 +123,11 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   const requestHash = sha256(req.request);
   const payer = tx.has('payer') ? tx.get('payer') : { last: null, paidRequestIds: [] };
   if (payer.last !== null && equalBytes(payer.last.requestId, request.requestId)) {
-    if (!equalBytes(payer.last.requestHash, requestHash)) refuse(SW.CONDITIONS_NOT_SATISFIED, 'request id already paid with other request fields');
+    if (!equalBytes(payer.last.requestHash, requestHash)) refuse(SW.REQUEST_ALREADY_PAID, 'request id already paid with other request fields');
     return { payment: payer.last.payment, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
   }
   if (payer.paidRequestIds.some((id) => equalBytes(id, request.requestId))) {
-    refuse(SW.CONDITIONS_NOT_SATISFIED, 'this request was paid before (never pay one request twice)');
+    refuse(SW.REQUEST_ALREADY_PAID, 'this request was paid before (never pay one request twice)');
   }
   const inputs = paymentInputs(tx, req.amountMinor, ctx.nowMs);
   verifyPayee(ctx, request);
@@ -161,7 +161,7 @@ function alreadyPaid(tx: StateTx, pending: PendingRequest, hash: Uint8Array, pro
   const { statement } = decoded(() => decodePaymentProof(proofBytes, context), SW.WRONG_DATA, 'payment proof');
   const N = statement.N.toBytes();
   if (tx.get('nullifiers').entries.some((e) => equalBytes(e.nullifier, N))) refuse(SW.NULLIFIER_SEEN, 'nullifier already received');
-  refuse(SW.CONDITIONS_NOT_SATISFIED, 'request already paid by another payment');
+  refuse(SW.REQUEST_ALREADY_PAID, 'request already paid by another payment');
 }
 
 /** Verifies the payer's proof under this SE's policy for the payer's disclosed tier. */
@@ -184,7 +184,7 @@ export const acceptPayment = command(PAYMENT_COMMANDS.acceptPayment, (ctx: Handl
   const payment = decoded(() => decodePayment(req.payment), SW.WRONG_DATA, 'payment');
   const entries = pendingRequests(tx);
   const index = entries.findIndex((r) => equalBytes(r.requestId, payment.requestId));
-  if (index < 0) refuse(SW.CONDITIONS_NOT_SATISFIED, 'payment answers no request this SE holds');
+  if (index < 0) refuse(SW.UNKNOWN_REQUEST, 'payment answers no request this SE holds');
   const pending = entries[index]!;
   const context = paymentContext({
     version: PROTOCOL_VERSION, requestId: pending.requestId, payeeNonce: pending.payeeNonce,

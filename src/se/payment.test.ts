@@ -63,11 +63,11 @@ test('re-sends are idempotent: AUTHORIZE of a paid request and ACCEPT of an acce
   assert.deepEqual(nvmImage(payee), before, 'an idempotent re-send writes nothing');
   // The same request id with other fields (here another amount) is not a re-send.
   const altered = encodePaymentRequest({ ...decodePaymentRequest(request), amountMinor: 701n });
-  await rejects(payer.client.authorizePayment(altered, 701n), 'CONDITIONS_NOT_SATISFIED');
+  await rejects(payer.client.authorizePayment(altered, 701n), 'REQUEST_ALREADY_PAID');
   await rejects(payer.client.authorizePayment(request, 699n), 'CONDITIONS_NOT_SATISFIED');
   // After another payment the first one is no longer held whole, but it is never paid twice.
   await payDirect(payer, payee, 50n);
-  await rejects(payer.client.authorizePayment(request, 700n), 'CONDITIONS_NOT_SATISFIED');
+  await rejects(payer.client.authorizePayment(request, 700n), 'REQUEST_ALREADY_PAID');
   assert.equal(await balance(payer), 4_250n);
 });
 
@@ -93,9 +93,9 @@ test('the payer refuses a request whose payee credential proof does not bind it 
   const payee = await paymentSe(w, {});
   const request = decodePaymentRequest(await payee.client.buildPaymentRequest(300n));
   const relay = encodePaymentRequest({ ...request, payeeSessionKey: Uint8Array.from(request.payeeSessionKey, (b, i) => (i === 0 ? b ^ 1 : b)) });
-  await rejects(payer.client.authorizePayment(relay, 300n), 'SECURITY_STATUS');
+  await rejects(payer.client.authorizePayment(relay, 300n), 'BAD_PAYEE_CREDENTIAL');
   const cheaper = encodePaymentRequest({ ...request, amountMinor: 299n });
-  await rejects(payer.client.authorizePayment(cheaper, 299n), 'SECURITY_STATUS');
+  await rejects(payer.client.authorizePayment(cheaper, 299n), 'BAD_PAYEE_CREDENTIAL');
   const junkProof = encodePaymentRequest({ ...request, payeeCredentialProof: new Uint8Array(10) });
   await rejects(payer.client.authorizePayment(junkProof, 300n), 'WRONG_DATA');
   assert.equal(await balance(payer), 5_000n, 'nothing was debited');
@@ -168,7 +168,7 @@ test('INSTALL_ISSUER_KEYS: peers under another epoch key are refused until its C
   const payer = await paymentSe(w, { tier: Tier.basic, fundMinor: 5_000n });
   const payee = await paymentSe(w2, { tier: Tier.full });
   const request = await payee.client.buildPaymentRequest(400n);
-  await rejects(payer.client.authorizePayment(request, 400n), 'SECURITY_STATUS');
+  await rejects(payer.client.authorizePayment(request, 400n), 'BAD_PAYEE_CREDENTIAL');
   await rejects(payer.client.installIssuerKeys([signIssuerKeyCert(w.fi.secretKey, { epoch: epochNow(w2, Tier.full), publicKey: w2.issuerPublicKey.toBytes() })]), 'BAD_CERTIFICATE');
   assert.deepEqual(await payer.client.installIssuerKeys([issuerKeyCert(w2, epochNow(w2, Tier.full))]), [epochNow(w2, Tier.full)]);
   const { payment } = await payer.client.authorizePayment(request, 400n);

@@ -85,7 +85,7 @@ test('a payment replayed to the same payee in a new session, or to another payee
   // Identical bytes to the payee that accepted them: the same receipt, nothing credited.
   assert.equal((await shop.client.acceptPayment(paid.payment)).resent, true);
   // Another payee holds no request with this id.
-  await rejects(other.client.acceptPayment(paid.payment), 'CONDITIONS_NOT_SATISFIED');
+  await rejects(other.client.acceptPayment(paid.payment), 'UNKNOWN_REQUEST');
   // Re-addressed to a fresh request (same payee, then another payee): the sealed opening fails.
   for (const target of [shop, other]) {
     const fresh = decodePaymentRequest(await target.client.buildPaymentRequest(800n));

@@ -7,8 +7,8 @@
 //   63C0        counter exhausted (ISO 63Cx = "counter x"): no spending counter left this epoch
 //   69A1–69A7   value limits and credential validity
 //   69B1–69B2   nullifier checks
-//   69C1–69C8   signatures and proofs that did not verify (security status, like 6982, but each its own)
-//   69D1–69D6   freshness and replay (counters, versions, batch ids)
+//   69C1–69C9   signatures and proofs that did not verify (security status, like 6982, but each its own)
+//   69D1–69D8   freshness and replay (counters, versions, batch ids, payment requests)
 //   6A90–6A91   storage full (like 6A84, but for the named bounded logs)
 
 export const SW = {
@@ -50,6 +50,8 @@ export const SW = {
   BAD_PAYMENT_PROOF: 0x69c7,
   /** For ACCEPT_PAYMENT (lead): (a, r_a) from the session does not open C_a. */
   BAD_PAYMENT_OPENING: 0x69c8,
+  /** For AUTHORIZE_PAYMENT: the payee's credential proof fails or its credential is not live. */
+  BAD_PAYEE_CREDENTIAL: 0x69c9,
 
   VOUCHER_REPLAY: 0x69d1,
   VOUCHER_OUT_OF_ORDER: 0x69d2,
@@ -57,6 +59,10 @@ export const SW = {
   STALE_POLICY: 0x69d4,
   STALE_REVOCATION_LIST: 0x69d5,
   UNKNOWN_BATCH: 0x69d6,
+  /** A payment request that was already paid (payer) or already answered by another payment (payee). */
+  REQUEST_ALREADY_PAID: 0x69d7,
+  /** A payment that answers no request this SE holds (another payee's, or an evicted one). */
+  UNKNOWN_REQUEST: 0x69d8,
 
   LOG_FULL: 0x6a90,
   NULLIFIER_SET_FULL: 0x6a91,
@@ -96,12 +102,15 @@ const MESSAGES: Record<SwName, string> = {
   BAD_ISSUANCE_RESPONSE: 'credential issuance response does not verify',
   BAD_PAYMENT_PROOF: 'payment refused: its proof does not verify',
   BAD_PAYMENT_OPENING: 'payment refused: the amount opening does not match the amount commitment',
+  BAD_PAYEE_CREDENTIAL: 'payment not made: the payee is not a genuine device with a live credential, or the request was altered',
   VOUCHER_REPLAY: 'load voucher already applied (its load counter is used)',
   VOUCHER_OUT_OF_ORDER: 'load voucher counter is ahead of the device load counter',
   VOUCHER_WRONG_DEVICE: 'load voucher is bound to another device or another intermediary',
   STALE_POLICY: 'policy table version is not newer than the installed one',
   STALE_REVOCATION_LIST: 'revocation list version is not newer than the installed one',
   UNKNOWN_BATCH: 'sync acknowledgement names a batch this device has not exported',
+  REQUEST_ALREADY_PAID: 'payment request already paid: one request is never paid twice',
+  UNKNOWN_REQUEST: 'payment answers no request this device holds',
   LOG_FULL: 'receipt log full: sync before receiving more payments',
   NULLIFIER_SET_FULL: 'seen-nullifier set full: sync before receiving more payments',
 };
