@@ -11,7 +11,7 @@
 
 import { assert } from './assert.ts';
 import { EquationBatch, verifyBatches } from './batch.ts';
-import { type BbsSignature } from './bbs_core.ts';
+import { createGenerators, type BbsSignature } from './bbs_core.ts';
 import {
   appendBbsCommitment,
   appendBbsStatement,
@@ -23,7 +23,8 @@ import {
 } from './bbs_presentation.ts';
 import { encryptDeviceKey, escrowRelations } from './escrow.ts';
 import { G1Point, G2Point, R_ORDER, scalarNeg } from './group.ts';
-import { gK, pedersenG, pedersenH } from './generators.ts';
+import { bulletproofU, gK, hT, pedersenG, pedersenH } from './generators.ts';
+import { vectorBases } from './range_proof_nonces.ts';
 import { computeNullifier, computeTag, contextScalar, nullifierExponent, nullifierRelations } from './nullifier.ts';
 import { commit } from './pedersen.ts';
 import {
@@ -301,6 +302,21 @@ function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
     range,
   };
   return { statement, proof, opening: { amountMinor: a, r_a } };
+}
+
+/**
+ * Hashes every fixed generator a payment verifier uses (~1 ms each through hash-to-curve, ~270 of
+ * them), so a long-running verifier pays this once at start-up instead of inside its first batch.
+ * The per-epoch nullifier base g_N(e) is left to first use.
+ */
+export function warmUpPaymentVerifier(): void {
+  vectorBases(RANGE_VALUES * PAYMENT_RANGE_BITS);
+  bulletproofU();
+  pedersenG();
+  pedersenH();
+  gK();
+  hT();
+  createGenerators(CREDENTIAL_MESSAGE_COUNT + 1);
 }
 
 export type PaymentRejectReason =

@@ -11,6 +11,7 @@ import {
   seededRng,
   systemRng,
   verifyPaymentBatch,
+  warmUpPaymentVerifier,
   type PaymentBatchItem,
   type Rng,
 } from '../crypto/index.ts';
@@ -51,6 +52,8 @@ function g2(bytes: Uint8Array): G2Point {
 }
 
 export function verifyChunk(chunk: VerifyChunk): VerifyChunkResult {
+  // An empty chunk is the pool's warm-up: hash the fixed generators now, not in the first batch.
+  if (chunk.items.length === 0) warmUpPaymentVerifier();
   const rng: Rng = chunk.seed === undefined ? systemRng : seededRng(chunk.seed);
   const failed: number[] = [];
   const items: PaymentBatchItem[] = [];

@@ -109,7 +109,7 @@ export class VerifyPool {
     return { failed, sumCa };
   }
 
-  /** Waits until every worker has loaded the curve engine (a first batch would otherwise pay for it). */
+  /** Waits until every worker has loaded the curve engine and hashed the fixed generators. */
   async warmUp(regulatorKey: Uint8Array): Promise<void> {
     await Promise.all(this.workers.map((w) => w.run([], regulatorKey)));
   }
