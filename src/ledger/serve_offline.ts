@@ -65,7 +65,10 @@ export async function serveOfflineNetwork(config: ListenOptions & {
       await cb.ledger.registerFi({ fiId: f.fiId, idempotencyKey: `register:${f.fiId}` });
       fis.push(await FinancialIntermediary.open({ db, fiId: f.fiId, signingKey: f.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers }));
     }
-    for (const fi of fis) await fi.resume();
+    for (const fi of fis) {
+      await fi.resume();
+      await fi.warmUp(); // generators hashed in the workers before the first sync arrives
+    }
     app = await createOfflineEmbeddedApp({ cb, fis }, { logger: config.logger });
     const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });
     const running = app;
@@ -84,6 +87,7 @@ export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & {
     const cb = await CbHttpClient.connect(config.cbUrl);
     fi = await FinancialIntermediary.open({ db, fiId: config.fiId, signingKey: config.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers });
     await fi.resume();
+    await fi.warmUp();
     const app = Fastify({ logger: config.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
     await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
