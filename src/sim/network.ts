@@ -77,6 +77,7 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
       verifyWorkers: opts.verifyWorkers,
     });
     fiKeys.set(fi, signingKey);
+    await fi.warmUp();
     await cb.ledger.registerFi({ fiId, idempotencyKey: `register/${fiId}` });
     fis.set(fiId, fi);
   }
