@@ -21,7 +21,10 @@ import {
 
 const LABEL = 'TALLY-V1/test/nullifier';
 const IDX = { k: 0, n: 1, w: 2 } as const;
-const scalarArb = fc.bigInt({ min: 1n, max: R_ORDER - 1n });
+// Device keys: k + n must never be 0 mod r for the counters a test uses (n ≤ 127). fast-check
+// favours boundary values, so the top 128 keys are left out: a real k hits them with probability
+// 2^-248, and computeNullifier's refusal of k + n = 0 has its own test below.
+const scalarArb = fc.bigInt({ min: 1n, max: R_ORDER - 129n });
 const counterArb = fc.bigInt({ min: 0n, max: 63n });
 const epochArb = fc.bigInt({ min: 0n, max: 3n }); // few epochs: each g_N(e) costs a hash-to-curve
 const utf8 = new TextEncoder();
