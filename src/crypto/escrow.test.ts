@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CryptoDecodeError, G1Point, G1_BYTES, R_ORDER, scalarAdd, scalarToBytes, bigintToBytesBE } from './group.ts';
+import { decodeErrorCode } from './fixtures.ts';
+import { G1Point, G1_BYTES, R_ORDER, scalarAdd, scalarToBytes, bigintToBytesBE } from './group.ts';
 import { gK, pedersenG } from './generators.ts';
 import { randomScalar, seededRng } from './rng.ts';
 import { ShamirError, reconstructSecret } from './shamir.ts';
@@ -31,15 +32,7 @@ const utf8 = new TextEncoder();
 const WARRANT = utf8.encode('warrant/2026/0042');
 const OTHER_WARRANT = utf8.encode('warrant/2026/0043');
 
-function decodeCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CryptoDecodeError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
+const decodeCode = decodeErrorCode;
 
 interface Setup {
   regulator: RegulatorKey;

@@ -53,3 +53,14 @@ export function offSubgroupPoint(): { Q: G1Point; torsion: G1Point } {
   }
   throw new Error('offSubgroupPoint: none found below x = 500');
 }
+
+/** The CryptoDecodeError code `f` throws, or 'OK' when it decodes; any other error propagates. */
+export function decodeErrorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof CryptoDecodeError) return e.code;
+    throw e;
+  }
+  return 'OK';
+}

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import {
-  CryptoDecodeError,
   G1Point,
   G2Point,
   R_ORDER,
@@ -21,21 +20,13 @@ import {
 } from './group.ts';
 import { EquationBatch } from './batch.ts';
 import { seededRng } from './rng.ts';
-import { offSubgroupPoint } from './fixtures.ts';
+import { offSubgroupPoint, decodeErrorCode } from './fixtures.ts';
 
 const noble = bls12_381.G1.Point;
 const noble2 = bls12_381.G2.Point;
 const scalarArb = fc.bigInt({ min: 1n, max: R_ORDER - 1n });
 
-function decodeCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CryptoDecodeError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
+const decodeCode = decodeErrorCode;
 
 test('G1 scalar multiplication matches noble on random scalars', () => {
   fc.assert(
