@@ -25,8 +25,12 @@ export const pedersenG = (): G1Point => generator('G');
 export const pedersenH = (): G1Point => generator('H');
 /** Device-key base `g_K`: a device's public key is K = k·g_K. */
 export const gK = (): G1Point => generator('g_K');
-/** Double-spend tag base `h_T`. */
-export const hT = (): G1Point => generator('h_T');
+/**
+ * Double-spend tag base for an epoch, `h_T(e)`. Per epoch, like g_N(e): w = 1/(k+n) repeats whenever
+ * a counter value comes back in a later epoch, and with one fixed base the two tags would share a
+ * line whose intercept is K (notes/nullifier.md, "Why per-epoch bases").
+ */
+export const hT = (epoch: bigint): G1Point => generator('h_T', epoch);
 /** Nullifier base for an epoch, `g_N(e)`. */
 export const gN = (epoch: bigint): G1Point => generator('g_N', epoch);
 /** Bulletproofs vector bases `G_i`, `H_i`. */

@@ -33,7 +33,7 @@ const utf8 = new TextEncoder();
 function pay(k: bigint, n: bigint, epoch: bigint, ctx: string) {
   const w = nullifierExponent(k, n);
   const R = contextScalar(utf8.encode(ctx));
-  return { w, R, N: computeNullifier(k, n, epoch), T: computeTag(k, w, R) };
+  return { w, R, N: computeNullifier(k, n, epoch), T: computeTag(k, w, R, epoch) };
 }
 
 function prove(pub: NullifierPublic, witnesses: bigint[], seed: string): SigmaProof {
@@ -79,10 +79,26 @@ test('contextScalar() is deterministic, non-zero and separates contexts', () => 
   assert.ok(a > 0n && a < R_ORDER);
 });
 
-test('computeTag() is k·g_K + w·(R·h_T)', () => {
+test('computeTag() is k·g_K + w·(R·h_T(e))', () => {
   const rng = seededRng('tag');
   const [k, w, R] = [randomScalar(rng), randomScalar(rng), randomScalar(rng)];
-  assert.ok(computeTag(k, w, R).equals(gK().mul(k).add(hT().mul(R).mul(w))));
+  assert.ok(computeTag(k, w, R, 5n).equals(gK().mul(k).add(hT(5n).mul(R).mul(w))));
+  assert.ok(!hT(5n).equals(hT(6n)), 'each epoch has its own tag base');
+});
+
+test('the same counter in two epochs gives tags whose line recovers no K (no link without a double spend)', () => {
+  fc.assert(
+    fc.property(scalarArb, counterArb, epochArb, fc.string(), fc.string(), (k, n, e, ctx1, ctx2) => {
+      fc.pre(ctx1 !== ctx2);
+      const first = pay(k, n, e, ctx1);
+      const later = pay(k, n, e + 1n, ctx2);
+      assert.equal(first.w, later.w, 'w = 1/(k+n) does not depend on the epoch');
+      assert.ok(!first.N.equals(later.N));
+      const rec = recoverDeviceKey({ T: first.T, R: first.R }, { T: later.T, R: later.R });
+      assert.ok(rec.ok && !rec.K.equals(gK().mul(k)), 'a cross-epoch pair must not reveal K');
+    }),
+    { numRuns: 12 },
+  );
 });
 
 test('two payments with the same counter and different contexts reveal exactly K = k·g_K', () => {
@@ -153,9 +169,14 @@ test('a prover with the wrong device secret k cannot make the relations verify',
 });
 
 test('a tag computed under another context R does not verify against this R', () => {
-  const otherT = computeTag(k, honest.w, contextScalar(utf8.encode('other-context')));
+  const otherT = computeTag(k, honest.w, contextScalar(utf8.encode('other-context')), epoch);
   const pub = { ...honestPub, T: otherT };
   assert.ok(!verify(pub, prove(pub, [k, n, honest.w], 'p3')));
+});
+
+test('a tag made on another epoch\'s base does not verify for this epoch', () => {
+  const pub = { ...honestPub, T: computeTag(k, honest.w, honest.R, epoch + 1n) };
+  assert.ok(!verify(pub, prove(pub, [k, n, honest.w], 'p5')));
 });
 
 test('a nullifier of another epoch does not verify for this epoch', () => {

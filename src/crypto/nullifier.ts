@@ -4,8 +4,10 @@
 // N = w·g_N(e) with w = 1/(k+n) is the Dodis–Yampolskiy PRF of the counter n under the device
 // secret k: the same (k, n, e) always gives the same N (so a reused counter is caught by
 // UNIQUE(epoch, N)), and different counters give unlinkable values. The tag
-// T = k·g_K + w·(R·h_T) is a line in R whose slope w·h_T is fixed by the counter: one point on it
-// hides K, two points with different R reveal its intercept K. The proof of these relations is
+// T = k·g_K + w·(R·h_T(e)) is a line in R whose slope w·h_T(e) is fixed by the counter and the
+// epoch: one point on it hides K, two points with different R reveal its intercept K. Both bases
+// are per epoch because w only depends on k + n and counters restart every epoch: with a fixed
+// h_T, counter n in epoch e and counter n in epoch e' would share a slope and name an honest payer. The proof of these relations is
 // the lead's payment proof; this file only exposes the values and the linear relations
 // (see notes/nullifier.md for the notation).
 
@@ -78,20 +80,20 @@ export function contextScalar(ctxBytes: Uint8Array): bigint {
   return R;
 }
 
-/** T = k·g_K + w·(R·h_T), computed as one 2-point MSM with scalars (k, w·R). */
-export function computeTag(k: bigint, w: bigint, R: bigint): G1Point {
+/** T = k·g_K + w·(R·h_T(e)), computed as one 2-point MSM with scalars (k, w·R). */
+export function computeTag(k: bigint, w: bigint, R: bigint, epoch: bigint): G1Point {
   assert(isScalar(k) && isScalar(w) && w !== 0n, 'computeTag: k, w must be reduced scalars, w ≠ 0');
   assert(isScalar(R) && R !== 0n, 'computeTag: R must be a non-zero reduced scalar');
-  return msmVartime([gK(), hT()], [k, scalarMul(w, R)]);
+  return msmVartime([gK(), hT(epoch)], [k, scalarMul(w, R)]);
 }
 
 /**
  * The three linear relations of DESIGN §3.2 items 2–3, over the caller's witness indexes:
  *   nullifier:      N      = w·g_N(e)
  *   nullifier-key:  g_N(e) = k·N + n·N        (with the first, forces w·(k+n) = 1)
- *   tag:            T      = k·g_K + w·(R·h_T)
- * The tag term is written as [w, h_T, coefficient R]: the verifier folds R into its MSM scalar
- * instead of computing the point R·h_T, h_T stays a shared base in a batch, and the transcript
+ *   tag:            T      = k·g_K + w·(R·h_T(e))
+ * The tag term is written as [w, h_T(e), coefficient R]: the verifier folds R into its MSM scalar
+ * instead of computing the point R·h_T(e), h_T(e) stays a shared base in a batch, and the transcript
  * absorbs R as the term's coefficient.
  */
 export function nullifierRelations(pub: NullifierPublic, idx: NullifierWitnessIndex): LinearRelation[] {
@@ -116,15 +118,15 @@ export function nullifierRelations(pub: NullifierPublic, idx: NullifierWitnessIn
       image: pub.T,
       terms: [
         [idx.k, gK()],
-        [idx.w, hT(), pub.R],
+        [idx.w, hT(pub.epoch), pub.R],
       ],
     },
   ];
 }
 
 /**
- * K = (R2·T1 − R1·T2) / (R2 − R1) from two payments with the same nullifier. With T_i = K + w·R_i·h_T
- * the h_T terms cancel because both share w. For two payments with different nullifiers (an honest
+ * K = (R2·T1 − R1·T2) / (R2 − R1) from two payments with the same nullifier. With T_i = K + w·R_i·h_T(e)
+ * the h_T(e) terms cancel because both share w and e (the same N means the same epoch and k + n). For two payments with different nullifiers (an honest
  * device) the result is a point nobody registered. Equal contexts give no second equation.
  */
 export function recoverDeviceKey(pay1: TaggedPayment, pay2: TaggedPayment): RecoveryResult {

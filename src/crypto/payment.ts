@@ -23,7 +23,7 @@ import {
 } from './bbs_presentation.ts';
 import { encryptDeviceKey, escrowRelations } from './escrow.ts';
 import { G1Point, G2Point, R_ORDER, scalarNeg } from './group.ts';
-import { bulletproofU, gK, hT, pedersenG, pedersenH } from './generators.ts';
+import { bulletproofU, gK, pedersenG, pedersenH } from './generators.ts';
 import { vectorBases } from './range_proof_nonces.ts';
 import { computeNullifier, computeTag, contextScalar, nullifierExponent, nullifierRelations } from './nullifier.ts';
 import { commit } from './pedersen.ts';
@@ -257,7 +257,7 @@ function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
     C_a: commit(a, r_a),
     C_n: commit(n, r_n),
     N: computeNullifier(k, n, m[CredentialIndex.epoch]!),
-    T: computeTag(k, w, R),
+    T: computeTag(k, w, R, m[CredentialIndex.epoch]!),
     E1,
     E2,
     context: args.context,
@@ -307,7 +307,7 @@ function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
 /**
  * Hashes every fixed generator a payment verifier uses (~1 ms each through hash-to-curve, ~270 of
  * them), so a long-running verifier pays this once at start-up instead of inside its first batch.
- * The per-epoch nullifier base g_N(e) is left to first use.
+ * The per-epoch bases g_N(e) and h_T(e) are left to first use.
  */
 export function warmUpPaymentVerifier(): void {
   vectorBases(RANGE_VALUES * PAYMENT_RANGE_BITS);
@@ -315,7 +315,6 @@ export function warmUpPaymentVerifier(): void {
   pedersenG();
   pedersenH();
   gK();
-  hT();
   createGenerators(CREDENTIAL_MESSAGE_COUNT + 1);
 }
 
