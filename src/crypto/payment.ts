@@ -237,31 +237,58 @@ export function provePaymentUnchecked(args: ProveArgs): PaymentProveResult {
   return proveWith(args, true);
 }
 
-function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
-  const { params, credential, rng } = args;
-  const m = credential.messages;
-  assert(m.length === CREDENTIAL_MESSAGE_COUNT, 'provePayment: credential must have 5 messages');
+/** The statement's witness scalars besides the credential: w = 1/(k+n) and the fresh blindings. */
+export interface PaymentWitness {
+  k: bigint;
+  n: bigint;
+  w: bigint;
+  a: bigint;
+  r_a: bigint;
+  r_n: bigint;
+  u: bigint;
+}
+
+/**
+ * The public input of one payment from credential messages (k, e, t, c, s), counter, amount and
+ * context: exactly what a payee and the ledger see of it besides the zero-knowledge proof. The
+ * prover calls it first; the privacy tests call it alone to study what records reveal.
+ */
+export function paymentStatement(args: {
+  messages: readonly bigint[]; counter: number; amountMinor: bigint; context: Uint8Array; regulatorKey: G1Point; rng: Rng;
+}): { statement: PaymentStatement; witness: PaymentWitness } {
+  const m = args.messages;
+  assert(m.length === CREDENTIAL_MESSAGE_COUNT, 'paymentStatement: credential must have 5 messages');
   const k = m[CredentialIndex.k]!;
+  const epoch = m[CredentialIndex.epoch]!;
   const n = BigInt(args.counter);
   const a = args.amountMinor;
   const w = nullifierExponent(k, n);
   const R = contextScalar(args.context);
-  const r_a = randomScalar(rng);
-  const r_n = randomScalar(rng);
-  const u = randomScalar(rng);
-  const { E1, E2 } = encryptDeviceKey(gK().mul(k), params.regulatorKey, u);
+  const [r_a, r_n, u] = [randomScalar(args.rng), randomScalar(args.rng), randomScalar(args.rng)];
+  const { E1, E2 } = encryptDeviceKey(gK().mul(k), args.regulatorKey, u);
   const statement: PaymentStatement = {
-    epoch: m[CredentialIndex.epoch]!,
+    epoch,
     tier: Number(m[CredentialIndex.tier]!),
     deviceClass: Number(m[CredentialIndex.deviceClass]!),
     C_a: commit(a, r_a),
     C_n: commit(n, r_n),
-    N: computeNullifier(k, n, m[CredentialIndex.epoch]!),
-    T: computeTag(k, w, R, m[CredentialIndex.epoch]!),
+    N: computeNullifier(k, n, epoch),
+    T: computeTag(k, w, R, epoch),
     E1,
     E2,
     context: args.context,
   };
+  return { statement, witness: { k, n, w, a, r_a, r_n, u } };
+}
+
+function proveWith(args: ProveArgs, cheat: boolean): PaymentProveResult {
+  const { params, credential, rng } = args;
+  const m = credential.messages;
+  const { statement, witness } = paymentStatement({
+    messages: m, counter: args.counter, amountMinor: args.amountMinor, context: args.context, regulatorKey: params.regulatorKey, rng,
+  });
+  const { k, n, w, a, r_a, r_n, u } = witness;
+  const R = contextScalar(args.context);
   const transcript = startTranscript(params, statement, R);
 
   const relations = relationsOf(params, statement, R);

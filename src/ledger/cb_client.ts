@@ -24,6 +24,7 @@ function incidentFromWire(o: Json): Incident {
     secondPaymentHash: bytes(o, 'secondPaymentHash'), tier: o['tier'] as number, exposureMinor: big(o, 'exposureMinor'),
     kPoint: nullableBytes(o, 'kPoint'), fiId: (o['fiId'] as string | null) ?? null, customerId: (o['customerId'] as string | null) ?? null,
     deviceId: nullableBytes(o, 'deviceId'),
+    uploaderFiId: (o['uploaderFiId'] as string | null) ?? null, uploaderDeviceId: nullableBytes(o, 'uploaderDeviceId'),
   };
 }
 
@@ -53,6 +54,15 @@ export class CbHttpClient implements CbOfflinePort {
     const signed = bytes(await this.get('/policy'), 'signedPolicy');
     const v = verifyPolicy(signed, this.publicKey);
     if (!v.ok) throw new LedgerError(LedgerErrorCode.signatureInvalid, `CB policy does not verify (${v.reason})`);
+    return v.value;
+  }
+
+  /** The policy of one version, signed by the CB; the signature and the version are checked here. */
+  async policyAt(version: bigint): Promise<PolicyTable> {
+    const signed = bytes(await this.get(`/policy/${version}`), 'signedPolicy');
+    const v = verifyPolicy(signed, this.publicKey);
+    if (!v.ok) throw new LedgerError(LedgerErrorCode.signatureInvalid, `CB policy ${version} does not verify (${v.reason})`);
+    if (v.value.version !== version) throw new LedgerError(LedgerErrorCode.signatureInvalid, `CB answered policy ${v.value.version} for version ${version}`);
     return v.value;
   }
 
@@ -89,8 +99,8 @@ export class CbHttpClient implements CbOfflinePort {
     return this.circulation('/circulation/defund', input);
   }
 
-  async registerPayments(input: { fiId: string; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
-    const o = await this.post('/payments', { fiId: input.fiId, records: input.records.map(bytesToHex) }, input.idempotencyKey);
+  async registerPayments(input: { fiId: string; deviceId: Uint8Array; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
+    const o = await this.post('/payments', { fiId: input.fiId, deviceId: bytesToHex(input.deviceId), records: input.records.map(bytesToHex) }, input.idempotencyKey);
     return { outcomes: o['outcomes'] as NullifierOutcome[], incidents: (o['incidents'] as Json[]).map(incidentFromWire) };
   }
 }

@@ -22,16 +22,20 @@ import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAcco
 import { CbLedger, type MoveResult } from './cb.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
 import type { Db, Tx } from './db/adapter.ts';
-import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, storePolicy, type Distribution } from './distribution.ts';
+import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
+import { signPolicy } from '../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
-import { listIncidents, openIncident, type Incident } from './incidents.ts';
+import { listIncidents, recordConflict, type Incident } from './incidents.ts';
 import { IssuerKeys } from './issuer_keys.ts';
 import { ensureAccount } from './journal.ts';
 import { SYNC_PAYMENTS_MAX } from './limits.ts';
 import { postTwoLegMove } from './moves.ts';
 import { insertNullifiersTx, type NullifierOutcome } from './nullifiers.ts';
-import { viewRecord } from './payment_records.ts';
+import { viewRecord, type RecordView } from './payment_records.ts';
+import { DEVICE_ID_BYTES } from './devices.ts';
+import { equalBytes } from '../se/bytes.ts';
+import { rowBytes } from './db/adapter.ts';
 
 export interface CentralBankConfig {
   /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */
@@ -72,7 +76,8 @@ export interface RegisterPaymentsResult {
 /** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
 export type CbOfflinePort = Pick<
   CentralBank,
-  'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution' | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'isBlocked'
+  | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution' | 'issuerPublicKey' | 'regulatorKey'
+  | 'currentPolicy' | 'policyAt' | 'isBlocked'
 >;
 
 export class CentralBank {
@@ -111,6 +116,18 @@ export class CentralBank {
     const p = await latestPolicy(this.db);
     if (p === undefined) throw new LedgerError(LedgerErrorCode.badRequest, 'The CB has no policy');
     return p;
+  }
+
+  /** The policy of `version` (UNKNOWN_POLICY if the CB never published it). */
+  async policyAt(version: bigint): Promise<PolicyTable> {
+    const p = await policyByVersion(this.db, version);
+    if (p === undefined) throw new LedgerError(LedgerErrorCode.unknownPolicy, `The CB never published policy version ${version}`);
+    return p;
+  }
+
+  /** The CB-signed policy of `version`, for an FI in another process (cb_client.ts checks the signature). */
+  async signedPolicyAt(version: bigint): Promise<Uint8Array> {
+    return signPolicy(await this.policyAt(version), this.config.signingKey.secretKey);
   }
 
   /** Publishes a new policy; its version must be above the current one. */
@@ -223,13 +240,19 @@ export class CentralBank {
   }
 
   /**
-   * Registers the payments an FI settled: nullifiers under UNIQUE(epoch, nullifier), each record
-   * kept as evidence, and an incident for every conflict. One transaction under one key.
+   * Registers the payments an FI settled for one uploading device: nullifiers under
+   * UNIQUE(epoch, nullifier), each record kept as evidence with its uploader, and an incident for
+   * every conflict — a different payment with a registered nullifier, or the same payment uploaded
+   * before by another device (which only a dishonest FI would forward: FIs refuse receipts whose
+   * context names another payee). One transaction under one key.
    */
-  async registerPayments(input: { fiId: string; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
+  async registerPayments(input: { fiId: string; deviceId: Uint8Array; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
     const now = this.clock.nowMs();
     const fiId = checkName(input.fiId, 'FI id');
-    const request = { fiId, payments: input.records.map((r) => bytesToHex(sha256(r))).join(',') };
+    if (!(input.deviceId instanceof Uint8Array) || input.deviceId.length !== DEVICE_ID_BYTES) {
+      throw new LedgerError(LedgerErrorCode.badRequest, `Uploader device id must be ${DEVICE_ID_BYTES} bytes`);
+    }
+    const request = { fiId, deviceId: bytesToHex(input.deviceId), payments: input.records.map((r) => bytesToHex(sha256(r))).join(',') };
     const policy = await this.currentPolicy();
     const r = await idempotent(this.db, now, input.idempotencyKey, 'cb.registerPayments', request, async (tx) => {
       if (input.records.length === 0 || input.records.length > SYNC_PAYMENTS_MAX) {
@@ -240,22 +263,38 @@ export class CentralBank {
         if (!v.ok) throw new LedgerError(LedgerErrorCode.badRequest, `Payment ${i}: ${v.reason}`);
         return v.view;
       });
-      for (const v of views) {
-        await tx.run(
-          'INSERT INTO payment_evidence (payment_hash, epoch, nullifier, fi_id, record, created_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_hash) DO NOTHING',
-          [v.paymentHash, v.epoch, v.nullifier, fiId, v.record, BigInt(now)],
-        );
-      }
+      const uploader = { fiId, deviceId: input.deviceId };
+      const foreign = await this.storeEvidence(tx, views, uploader, now);
       const inserted = await insertNullifiersTx(tx, now, views.map((v) => ({ epoch: v.epoch, nullifier: v.nullifier, paymentHash: v.paymentHash })));
-      const incidents: Incident[] = [];
-      const context = { keys: this.keys, regulatorKey: this.regulatorPoint, policy, nowMs: now };
-      for (const c of inserted.conflicts) {
-        const conflict = { epoch: c.epoch, nullifier: c.nullifier, firstPaymentHash: c.existingPaymentHash, secondPaymentHash: c.paymentHash };
-        incidents.push(await openIncident(tx, conflict, context));
+      const context = { keys: this.keys, regulatorKey: this.regulatorPoint, policy, policyAt: (v: bigint) => policyByVersion(tx, v), nowMs: now };
+      const outcomes = inserted.outcomes.map((o, i) => (foreign[i] ? 'conflict' : o));
+      const incidents = new Map<string, Incident>();
+      for (const [i, v] of views.entries()) {
+        if (outcomes[i] !== 'conflict') continue;
+        const conflict = { epoch: v.epoch, nullifier: v.nullifier, paymentHash: v.paymentHash, foreignUpload: foreign[i] ? uploader : undefined };
+        const incident = await recordConflict(tx, conflict, context);
+        incidents.set(incident.id, incident);
       }
-      return { outcomes: inserted.outcomes, incidents };
+      return { outcomes, incidents: [...incidents.values()] };
     });
     return r.value;
+  }
+
+  /** Keeps each record with its uploader; true at the positions another device had uploaded first. */
+  private async storeEvidence(tx: Tx, views: readonly RecordView[], uploader: { fiId: string; deviceId: Uint8Array }, now: number): Promise<boolean[]> {
+    const foreign: boolean[] = [];
+    for (const v of views) {
+      await tx.run(
+        'INSERT INTO payment_evidence (payment_hash, epoch, nullifier, fi_id, device_id, record, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ' +
+          'ON CONFLICT (payment_hash) DO NOTHING',
+        [v.paymentHash, v.epoch, v.nullifier, uploader.fiId, uploader.deviceId, v.record, BigInt(now)],
+      );
+      const rows = await tx.query('SELECT fi_id, device_id FROM payment_evidence WHERE payment_hash = $1', [v.paymentHash]);
+      const first = rows[0]!;
+      const sameUploader = first['fi_id'] === uploader.fiId && first['device_id'] !== null && equalBytes(rowBytes(first, 'device_id'), uploader.deviceId);
+      foreign.push(!sameUploader);
+    }
+    return foreign;
   }
 
   incidents(): Promise<Incident[]> {

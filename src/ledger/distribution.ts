@@ -13,7 +13,7 @@ import { signIssuerKeyCert } from '../se/messages.ts';
 import { rowBigint, rowBytes, type Queryable, type Tx } from './db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { IssuerKeys } from './issuer_keys.ts';
-import { REVOCATION_LIST_MAX } from './limits.ts';
+import { REVOCATION_LIST_MAX, SQL_BIGINT_MAX } from './limits.ts';
 
 export interface IssuerKeyCertEntry {
   epoch: bigint;
@@ -38,6 +38,14 @@ export interface Distribution {
 /** The newest policy, or undefined before the first is stored. */
 export async function latestPolicy(q: Queryable): Promise<PolicyTable | undefined> {
   const rows = await q.query('SELECT body FROM policies ORDER BY version DESC LIMIT 1');
+  return rows.length === 0 ? undefined : decodePolicy(rowBytes(rows[0]!, 'body'));
+}
+
+/** The policy of one version, or undefined if the CB never published it. Versions stay forever:
+ *  a payment is verified under the version its context names, whenever it reaches the ledger. */
+export async function policyByVersion(q: Queryable, version: bigint): Promise<PolicyTable | undefined> {
+  if (version < 1n || version > SQL_BIGINT_MAX) return undefined;
+  const rows = await q.query('SELECT body FROM policies WHERE version = $1', [version]);
   return rows.length === 0 ? undefined : decodePolicy(rowBytes(rows[0]!, 'body'));
 }
 

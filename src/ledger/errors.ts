@@ -33,6 +33,10 @@ export const LedgerErrorCode = {
   replayConflict: 'REPLAY_CONFLICT',
   /** The customer was identified as a double spender: no new credentials. */
   blocked: 'BLOCKED',
+  /** A policy version the CB never published (a payment names the version it was made under). */
+  unknownPolicy: 'UNKNOWN_POLICY',
+  /** A sync batch carries a receipt whose payment context names another payee than the uploader. */
+  receiptNotForUploader: 'RECEIPT_NOT_FOR_UPLOADER',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -68,4 +72,6 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   OPENING_INVALID: 422,
   REPLAY_CONFLICT: 409,
   BLOCKED: 403,
+  UNKNOWN_POLICY: 404,
+  RECEIPT_NOT_FOR_UPLOADER: 403,
 };

@@ -19,6 +19,7 @@ import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
 import { VerifyPool } from './verify_pool.ts';
+import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 
 /** Bytes of an issuance nonce (the SE accepts 16..64). */
 const ISSUER_NONCE_BYTES = 32;
@@ -132,6 +133,10 @@ export class FinancialIntermediary {
     if (await this.config.cb.isBlocked(this.fiId, customer.id)) {
       throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} was identified as a double spender: no credential renewal`);
     }
+    const [fraud] = await listSyncIncidents(this.db, customer.id);
+    if (fraud !== undefined) {
+      throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} uploaded a receipt it may not (${fraud.kind}, incident ${fraud.id}): no credential renewal`);
+    }
   }
 
   /** Forwards the SE's blind request to the CB and records K next to the customer. */
@@ -189,6 +194,11 @@ export class FinancialIntermediary {
       if (!(e instanceof LedgerError)) throw e;
       return { offered: false, code: e.code, message: e.message };
     }
+  }
+
+  /** Receipts this FI refused at sync because the uploader may not claim them (sync_incidents.ts). */
+  syncIncidents(): Promise<SyncIncident[]> {
+    return listSyncIncidents(this.db);
   }
 
   device(deviceId: Uint8Array): Promise<DeviceRow> {

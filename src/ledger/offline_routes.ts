@@ -38,6 +38,9 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
     );
     app.get('/info', (req, reply) => respond(reply, 200, async () => ({ publicKey: cb.publicKey, regulatorKey: cb.regulatorKey })));
     app.get('/policy', (req, reply) => respond(reply, 200, async () => ({ signedPolicy: (await cb.distribution(0)).signedPolicy })));
+    app.get<{ Params: { version: string } }>('/policy/:version', (req, reply) =>
+      respond(reply, 200, async () => ({ signedPolicy: await cb.signedPolicyAt(decimalField(req.params.version, 'version')) })),
+    );
     app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', (req, reply) =>
       respond(reply, 200, async () => ({ blocked: await cb.isBlocked(req.params.fiId, req.params.customerId) })),
     );
@@ -62,7 +65,9 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
     app.post('/payments', (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
-        return cb.registerPayments({ fiId: stringField(b, 'fiId'), records: hexList(b, 'records'), idempotencyKey: idempotencyKey(req) });
+        return cb.registerPayments({
+          fiId: stringField(b, 'fiId'), deviceId: hexField(b['deviceId'], 'deviceId'), records: hexList(b, 'records'), idempotencyKey: idempotencyKey(req),
+        });
       }),
     );
     app.post('/incidents/book', (req, reply) =>

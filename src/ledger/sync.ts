@@ -2,8 +2,11 @@
 // payment records it received, and optionally unload records to credit first. Check order:
 // device known → report signature → replay (same batch id: same report answers with the stored
 // ack, a different report is a REPLAY_CONFLICT) → batch order → report vs batch (count, log
-// digest) → report vs FI records (load and unload counters, holding limit) → every proof (worker
-// pool, batched) → Σ C_a opened by (receivedMinor, blindingSum) → register at the CB → commit
+// digest) → report vs FI records (load and unload counters, holding limit) → every receipt names
+// this device as its payee and was never settled before (else RECEIPT_NOT_FOR_UPLOADER or
+// REPLAY_CONFLICT, and an FI incident naming the uploader) → every proof, under the policy version
+// its context names (worker pool, batched) → Σ C_a opened by (receivedMinor, blindingSum) →
+// register at the CB → commit
 // receipts, the device's last report and the signed ack, under one idempotency key. Every step
 // before the commit writes nothing at the FI, and the CB registration is idempotent under a key
 // derived from (FI, device, batch), so a crash anywhere is healed by the device sending again.
@@ -28,6 +31,8 @@ import { SYNC_PAYMENTS_MAX } from './limits.ts';
 import type { NullifierOutcome } from './nullifiers.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
 import type { VerifyPool } from './verify_pool.ts';
+import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
+import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
 
 export interface SyncUpload {
   report: Uint8Array;
@@ -101,15 +106,66 @@ function checkReport(device: DeviceRow, r: BalanceReport, payments: readonly Uin
   if (r.receiptCount === 0 && r.receivedMinor !== 0n) fail('an empty batch received something');
 }
 
+/**
+ * Each receipt must name the uploading device as its payee (payment context, DESIGN §3.4) and must
+ * not have been settled before: anything else would credit one payment twice. A refusal keeps an
+ * incident naming the uploader (in its own transaction) and writes nothing else.
+ */
+async function checkReceiptsBelongToUploader(d: SyncDeps, device: DeviceRow, views: readonly RecordView[]): Promise<void> {
+  const own = payeeIdentityOf(device.publicKey);
+  const refuse = async (kind: SyncIncidentKind, code: LedgerErrorCode, i: number, detail: string): Promise<never> => {
+    await recordSyncIncident(d.db, { deviceId: device.deviceId, customerId: device.customerId, kind, paymentHash: views[i]!.paymentHash, detail, nowMs: d.nowMs });
+    return bad(code, `Payment ${i}: ${detail}`);
+  };
+  const seen = new Set<string>();
+  for (const [i, v] of views.entries()) {
+    const fields = parsePaymentContext(v.context);
+    if (fields === undefined) bad(LedgerErrorCode.proofInvalid, `Payment ${i}: the payment context does not parse`);
+    if (!equalBytes(fields!.payeeIdentity, own)) {
+      await refuse(SyncIncidentKind.receiptNotForUploader, LedgerErrorCode.receiptNotForUploader, i, 'the payment context names another payee than this device');
+    }
+    const hash = bytesToHex(v.paymentHash);
+    const settled = await d.db.query('SELECT batch_id FROM receipts WHERE payment_hash = $1', [v.paymentHash]);
+    if (settled.length > 0 || seen.has(hash)) {
+      await refuse(SyncIncidentKind.receiptUploadedTwice, LedgerErrorCode.replayConflict, i, 'this receipt was already uploaded');
+    }
+    seen.add(hash);
+  }
+}
+
+/** The policy each payment names in its context, fetched once per version (UNKNOWN_POLICY → PROOF_INVALID). */
+async function policiesOf(d: SyncDeps, views: readonly RecordView[]): Promise<PolicyTable[]> {
+  const byVersion = new Map<bigint, PolicyTable>();
+  const out: PolicyTable[] = [];
+  for (const [i, v] of views.entries()) {
+    const version = parsePaymentContext(v.context)?.policyVersion;
+    if (version === undefined) return bad(LedgerErrorCode.proofInvalid, `Payment ${i}: the payment context does not parse`);
+    let p = byVersion.get(version);
+    if (p === undefined) {
+      try {
+        p = await d.cb.policyAt(version);
+      } catch (e) {
+        if (e instanceof LedgerError && e.code === LedgerErrorCode.unknownPolicy) bad(LedgerErrorCode.proofInvalid, `Payment ${i} names unpublished policy version ${version}`);
+        throw e;
+      }
+      byVersion.set(version, p!);
+    }
+    out.push(p!);
+  }
+  return out;
+}
+
 async function verifyBatch(d: SyncDeps, views: RecordView[], report: BalanceReport, policy: PolicyTable): Promise<void> {
   const issuerKeys = new Map<bigint, Uint8Array>();
   const items = [];
+  const paidUnder = await policiesOf(d, views);
   for (const [i, v] of views.entries()) {
-    if (!(policy.tiers as Record<number, unknown>)[v.tier]) bad(LedgerErrorCode.proofInvalid, `Payment ${i} names unknown tier ${v.tier}`);
+    const own = paidUnder[i]!;
+    if (!(own.tiers as Record<number, unknown>)[v.tier]) bad(LedgerErrorCode.proofInvalid, `Payment ${i} names unknown tier ${v.tier}`);
     if (v.epoch > currentEpoch(policy, v.tier, d.nowMs) + 1n) bad(LedgerErrorCode.proofInvalid, `Payment ${i} is from future epoch ${v.epoch}`);
     let key = issuerKeys.get(v.epoch);
     if (key === undefined) issuerKeys.set(v.epoch, (key = await d.cb.issuerPublicKey(v.epoch)));
-    const limits = limitsFor(policy, v.tier);
+    const limits = limitsFor(own, v.tier);
     items.push({ record: v.record, issuerKey: key, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch });
   }
   const outcome = await d.pool.verify(items, d.cb.regulatorKey, d.verifySeed);
@@ -164,6 +220,7 @@ export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: Polic
       const v = viewRecord(p);
       return v.ok ? v.view : bad(LedgerErrorCode.proofInvalid, `Payment ${i}: ${v.reason}`);
     });
+    await checkReceiptsBelongToUploader(d, device, views);
     await verifyBatch(d, views, report, policy);
     if (views.length > 0) {
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
@@ -184,7 +241,7 @@ export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: Polic
 
 async function registerAtCb(d: SyncDeps, device: DeviceRow, batchId: bigint, records: readonly Uint8Array[]) {
   try {
-    return await d.cb.registerPayments({ fiId: d.fiId, records, idempotencyKey: registerKey(d.fiId, device.deviceId, batchId) });
+    return await d.cb.registerPayments({ fiId: d.fiId, deviceId: device.deviceId, records, idempotencyKey: registerKey(d.fiId, device.deviceId, batchId) });
   } catch (e) {
     if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {
       bad(LedgerErrorCode.replayConflict, `Batch ${batchId} of this device was registered at the CB with other payments`);

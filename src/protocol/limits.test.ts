@@ -9,8 +9,8 @@ test('checkProtocolLimits() holds for the shipped constants', () => {
   assert.doesNotThrow(() => L.checkProtocolLimits());
 });
 
-test('message maxima are pinned: request 1143, payment 2681, receipt 143 bytes', () => {
-  assert.equal(L.PAYMENT_REQUEST_BYTES_MAX, 1143);
+test('message maxima are pinned: request 1178, payment 2681, receipt 143 bytes', () => {
+  assert.equal(L.PAYMENT_REQUEST_BYTES_MAX, 1178);
   assert.equal(L.PAYMENT_BYTES_MAX, 2681);
   assert.equal(L.RECEIPT_BYTES_MAX, 143);
   assert.equal(L.SEALED_OPENING_BYTES, 56);

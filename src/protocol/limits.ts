@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 1;
 export const REQUEST_ID_BYTES = 16;
 /** Payee nonce ρ: 256 bits, fresh per request, hashed into R so every payment has its own tag. */
 export const PAYEE_NONCE_BYTES = 32;
+/** Payee identity: SHA-256 of the payee SE's attestation public key (payeeIdentityOf in session.ts). */
+export const PAYEE_IDENTITY_BYTES = 32;
 /** X25519 public key (RFC 7748 u-coordinate). */
 export const SESSION_KEY_BYTES = 32;
 /** Blinding r_a of the amount commitment: a BLS12-381 scalar, 32 bytes big-endian. */
@@ -74,14 +76,15 @@ const byteField = (len: number): number => cborHeadBytes(len) + len;
 /** Map header + one small integer key per field (keys are 0..n−1, each one byte). */
 const mapOverhead = (fields: number): number => cborHeadBytes(fields) + fields;
 
-/** Largest encoded PaymentRequest: 9 fields, proof at its maximum. */
+/** Largest encoded PaymentRequest: 10 fields, proof at its maximum. */
 export const PAYMENT_REQUEST_BYTES_MAX =
-  mapOverhead(9) +
+  mapOverhead(10) +
   cborHeadBytes(PROTOCOL_VERSION) +
   1 + // message type
   cborHeadBytes(AMOUNT_MINOR_MAX) +
   byteField(REQUEST_ID_BYTES) +
   byteField(PAYEE_NONCE_BYTES) +
+  byteField(PAYEE_IDENTITY_BYTES) +
   byteField(SESSION_KEY_BYTES) +
   byteField(CREDENTIAL_PROOF_BYTES_MAX) +
   cborHeadBytes(POLICY_VERSION_MAX) +

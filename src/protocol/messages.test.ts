@@ -40,6 +40,7 @@ const sampleRequest = (): PaymentRequest => ({
   payeeCredentialProof: bytes(300, 4),
   policyVersion: 1n,
   timeMs: 1_764_000_000_000,
+  payeeIdentity: bytes(32, 10),
 });
 const samplePayment = (): Payment => ({
   v: 1,
@@ -67,6 +68,7 @@ const requestArb: fc.Arbitrary<PaymentRequest> = fc.record({
   payeeCredentialProof: fc.uint8Array({ minLength: 1, maxLength: L.CREDENTIAL_PROOF_BYTES_MAX }),
   policyVersion: fc.bigInt({ min: 1n, max: L.POLICY_VERSION_MAX }),
   timeMs: fc.integer({ min: 0, max: L.TIME_MS_MAX }),
+  payeeIdentity: fixed(32),
 });
 const paymentArb: fc.Arbitrary<Payment> = fc.record({
   v: fc.constant(1 as const),
@@ -300,6 +302,7 @@ test('paymentRequestBinding() covers every request field but the credential proo
     { amountMinor: base.amountMinor + 1n },
     { requestId: bytes(16, 99) },
     { payeeNonce: bytes(32, 99) },
+    { payeeIdentity: bytes(32, 98) },
     { payeeSessionKey: x25519Key(99) },
     { policyVersion: 2n },
     { timeMs: base.timeMs + 1 },

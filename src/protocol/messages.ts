@@ -10,7 +10,8 @@
 // Wire layout (CBOR map, integer keys; bstr = byte string, uint = unsigned integer):
 //   PaymentRequest  0:v=1  1:type=1  2:amountMinor uint 1..2^32−1  3:requestId bstr16  4:payeeNonce bstr32
 //                   5:payeeSessionKey bstr32 (canonical X25519)  6:payeeCredentialProof bstr 1..1024
-//                   7:policyVersion uint 1..2^32−1  8:timeMs uint ≤ 2^53−1                ≤ 1143 bytes
+//                   7:policyVersion uint 1..2^32−1  8:timeMs uint ≤ 2^53−1
+//                   9:payeeIdentity bstr32 (SHA-256 of the payee's attestation key)       ≤ 1178 bytes
 //   Payment         0:v=1  1:type=2  2:requestId bstr16  3:payerSessionKey bstr32  4:proof bstr 1..2560
 //                   5:sealedOpening bstr56                                                ≤ 2681 bytes
 //   Receipt         0:v=1  1:type=3  2:paymentHash bstr32  3:payeeSignature bstr64 (r‖s, 1 ≤ r,s < n)
@@ -45,6 +46,8 @@ export interface PaymentRequest {
   payeeNonce: Uint8Array;
   /** Payee's ephemeral X25519 public key for this session. */
   payeeSessionKey: Uint8Array;
+  /** Who will upload the payment: payeeIdentityOf(payee attestation key), bound into the context. */
+  payeeIdentity: Uint8Array;
   /** Opaque: the payee's proof of a genuine device, decoded by the crypto layer. */
   payeeCredentialProof: Uint8Array;
   policyVersion: bigint;
@@ -71,7 +74,7 @@ export interface Receipt {
 }
 
 const K = { v: 0, type: 1 } as const;
-const REQ = { amountMinor: 2, requestId: 3, payeeNonce: 4, payeeSessionKey: 5, payeeCredentialProof: 6, policyVersion: 7, timeMs: 8 } as const;
+const REQ = { amountMinor: 2, requestId: 3, payeeNonce: 4, payeeSessionKey: 5, payeeCredentialProof: 6, policyVersion: 7, timeMs: 8, payeeIdentity: 9 } as const;
 const PAY = { requestId: 2, payerSessionKey: 3, proof: 4, sealedOpening: 5 } as const;
 const RCP = { paymentHash: 2, payeeSignature: 3, payeeAttestationKey: 4 } as const;
 const keysOf = (fields: Record<string, number>): number[] => [K.v, K.type, ...Object.values(fields)];
@@ -125,6 +128,7 @@ export function encodePaymentRequest(m: PaymentRequest): Uint8Array {
     [REQ.payeeCredentialProof, m.payeeCredentialProof],
     [REQ.policyVersion, m.policyVersion],
     [REQ.timeMs, m.timeMs],
+    [REQ.payeeIdentity, m.payeeIdentity],
   ]);
   return encodeChecked(body, decodePaymentRequest, 'PaymentRequest');
 }
@@ -141,6 +145,7 @@ export function decodePaymentRequest(bytes: Uint8Array): PaymentRequest {
     payeeCredentialProof: bytesBounded(map, REQ.payeeCredentialProof, `${what}.payeeCredentialProof`, L.PROOF_BYTES_MIN, L.CREDENTIAL_PROOF_BYTES_MAX),
     policyVersion: bigintInRange(map, REQ.policyVersion, `${what}.policyVersion`, 1n, L.POLICY_VERSION_MAX),
     timeMs: uintInRange(map, REQ.timeMs, `${what}.timeMs`, 0, L.TIME_MS_MAX),
+    payeeIdentity: bytesExact(map, REQ.payeeIdentity, `${what}.payeeIdentity`, L.PAYEE_IDENTITY_BYTES),
   };
 }
 
@@ -259,7 +264,9 @@ export function paymentRequestBinding(m: Omit<PaymentRequest, 'payeeCredentialPr
     [REQ.payeeSessionKey, m.payeeSessionKey],
     [REQ.policyVersion, m.policyVersion],
     [REQ.timeMs, m.timeMs],
+    [REQ.payeeIdentity, m.payeeIdentity],
   ]);
+  assert(m.payeeIdentity.length === L.PAYEE_IDENTITY_BYTES, 'paymentRequestBinding: payee identity length');
   assert(m.requestId.length === L.REQUEST_ID_BYTES && m.payeeNonce.length === L.PAYEE_NONCE_BYTES, 'paymentRequestBinding: field lengths');
   assert(m.payeeSessionKey.length === L.SESSION_KEY_BYTES, 'paymentRequestBinding: session key length');
   return concat(REQUEST_BINDING_DOMAIN, encodeCanonical(body));

@@ -14,6 +14,7 @@ import {
   deriveSession,
   openOpening,
   paymentContext,
+  parsePaymentContext,
   sealOpening,
   type PaymentContextFields,
   type SessionErrorCode,
@@ -32,8 +33,10 @@ function pair(id = requestId) {
     version: 1,
     requestId: id,
     payeeNonce: rng(32),
+    payeeIdentity: rng(32),
     payeeSessionKey: payee.publicKey,
     payerSessionKey: payer.publicKey,
+    policyVersion: 1n,
     timeMs: 1_764_000_000_000,
   });
   return { payee, payer, payerSession, payeeSession, context };
@@ -117,20 +120,22 @@ test('isCanonicalX25519PublicKey() accepts u < 2^255 − 19 only', () => {
   assert.equal(isCanonicalX25519PublicKey(new Uint8Array(33)), false);
 });
 
-test('paymentContext() changes when any byte of any field changes (binds payee, session and time)', () => {
+test('paymentContext() changes when any byte of any field changes (binds payee, session, policy and time)', () => {
   const base: PaymentContextFields = {
     version: 1,
     requestId: rng(16),
     payeeNonce: rng(32),
+    payeeIdentity: rng(32),
     payeeSessionKey: rng(32),
     payerSessionKey: rng(32),
+    policyVersion: 3n,
     timeMs: 1_764_000_000_000,
   };
   const ctx = paymentContext(base);
   assert.equal(ctx.length, PAYMENT_CONTEXT_BYTES);
   assert.deepEqual(paymentContext({ ...base }), ctx);
   const seen = new Set<string>([Buffer.from(ctx).toString('hex')]);
-  for (const field of ['requestId', 'payeeNonce', 'payeeSessionKey', 'payerSessionKey'] as const) {
+  for (const field of ['requestId', 'payeeNonce', 'payeeIdentity', 'payeeSessionKey', 'payerSessionKey'] as const) {
     for (let i = 0; i < base[field].length; i++) {
       const v = base[field].slice();
       v[i]! ^= 0x80;
@@ -141,7 +146,16 @@ test('paymentContext() changes when any byte of any field changes (binds payee, 
   }
   for (const timeMs of [0, 1, base.timeMs + 1, L.TIME_MS_MAX]) seen.add(Buffer.from(paymentContext({ ...base, timeMs })).toString('hex'));
   for (const version of [0, 2, 65535]) seen.add(Buffer.from(paymentContext({ ...base, version })).toString('hex'));
-  assert.equal(seen.size, 1 + 16 + 32 * 3 + 4 + 3);
+  for (const policyVersion of [1n, 2n, 4n, L.POLICY_VERSION_MAX]) seen.add(Buffer.from(paymentContext({ ...base, policyVersion })).toString('hex'));
+  assert.equal(seen.size, 1 + 16 + 32 * 4 + 4 + 3 + 4);
+  assert.deepEqual(parsePaymentContext(ctx), base, 'parsePaymentContext inverts paymentContext');
+  assert.equal(parsePaymentContext(ctx.subarray(1)), undefined, 'a short context does not parse');
+  const badLabel = ctx.slice();
+  badLabel[0]! ^= 1;
+  assert.equal(parsePaymentContext(badLabel), undefined, 'another label does not parse');
+  const zeroPolicy = paymentContext(base);
+  zeroPolicy.fill(0, PAYMENT_CONTEXT_BYTES - 16, PAYMENT_CONTEXT_BYTES - 8);
+  assert.equal(parsePaymentContext(zeroPolicy), undefined, 'policy version 0 does not parse');
   // Swapping the two session keys (payer poses as payee) is a different context too.
   const swapped = paymentContext({ ...base, payeeSessionKey: base.payerSessionKey, payerSessionKey: base.payeeSessionKey });
   assert.notDeepEqual(swapped, ctx);

@@ -7,8 +7,11 @@
 // the nonce unique even if a caller retries with a different opening.
 //
 // The amount opening (a, r_a) travels sealed with associated data = paymentContext(...), the same
-// bytes the crypto layer hashes into R (DESIGN §3.2). The context holds the payee nonce ρ, both
-// session public keys, the request id, the time and the version. Replay protection follows: a
+// bytes the crypto layer hashes into R (DESIGN §3.2). The context holds the payee nonce ρ, the
+// payee's identity (a hash of its attestation key: only that device may upload the payment), both
+// session public keys, the request id, the policy version the payment is made under (so the
+// ledger re-verifies it under that version, whatever the CB published since), the time and the
+// protocol version. Replay protection follows: a
 // proof made for payee A's session has R bound to A's ρ and A's session key; replayed to payee B
 // (or to A in a later session) the verifier recomputes R from B's own ρ and keys, so the proof
 // fails and the sealed opening does not authenticate. Binding the payer's key too stops a
@@ -163,45 +166,104 @@ export interface PaymentContextFields {
   version: number;
   requestId: Uint8Array;
   payeeNonce: Uint8Array;
+  payeeIdentity: Uint8Array;
   payeeSessionKey: Uint8Array;
   payerSessionKey: Uint8Array;
+  policyVersion: bigint;
   timeMs: number;
 }
 
-/** Bytes of the payment context (fixed layout, PAYMENT_CONTEXT_BYTES = 147):
- *  label ‖ version u16 ‖ requestId 16 ‖ ρ 32 ‖ payeeSessionKey 32 ‖ payerSessionKey 32 ‖ timeMs u64,
- *  all big-endian. Every field has a fixed length, so the encoding is injective. */
+const PAYEE_IDENTITY_DOMAIN = utf8.encode('TALLY-V1/payee-identity\x00');
+
+/** The payee identity a context names: SHA-256 over a domain label and the SE's attestation key. */
+export function payeeIdentityOf(attestationPublicKey: Uint8Array): Uint8Array {
+  assert(attestationPublicKey.length > 0, 'payeeIdentityOf: empty attestation key');
+  const out = sha256(concatAll([PAYEE_IDENTITY_DOMAIN, attestationPublicKey]));
+  assert(out.length === L.PAYEE_IDENTITY_BYTES, 'payeeIdentityOf: SHA-256 is 32 bytes');
+  return out;
+}
+
+/** Field lengths of the fixed layout, in order; the offsets of parsePaymentContext follow from them. */
+const CONTEXT_LAYOUT = [
+  ['label', PAYMENT_CONTEXT_LABEL.length],
+  ['version', 2],
+  ['requestId', L.REQUEST_ID_BYTES],
+  ['payeeNonce', L.PAYEE_NONCE_BYTES],
+  ['payeeIdentity', L.PAYEE_IDENTITY_BYTES],
+  ['payeeSessionKey', L.SESSION_KEY_BYTES],
+  ['payerSessionKey', L.SESSION_KEY_BYTES],
+  ['policyVersion', 8],
+  ['timeMs', 8],
+] as const;
+
+export const PAYMENT_CONTEXT_BYTES = CONTEXT_LAYOUT.reduce((n, [, len]) => n + len, 0);
+
+/** Bytes of the payment context (fixed layout, PAYMENT_CONTEXT_BYTES = 187): label ‖ version u16 ‖
+ *  requestId 16 ‖ ρ 32 ‖ payeeIdentity 32 ‖ payeeSessionKey 32 ‖ payerSessionKey 32 ‖
+ *  policyVersion u64 ‖ timeMs u64, all big-endian. Every field has a fixed length, so the encoding
+ *  is injective and parsePaymentContext inverts it. */
 export function paymentContext(f: PaymentContextFields): Uint8Array {
   assert(Number.isInteger(f.version) && f.version >= 0 && f.version < 1 << 16, 'paymentContext: version is a u16');
   assert(f.requestId.length === L.REQUEST_ID_BYTES, 'paymentContext: request id length');
   assert(f.payeeNonce.length === L.PAYEE_NONCE_BYTES, 'paymentContext: payee nonce length');
+  assert(f.payeeIdentity.length === L.PAYEE_IDENTITY_BYTES, 'paymentContext: payee identity length');
   assert(f.payeeSessionKey.length === L.SESSION_KEY_BYTES, 'paymentContext: payee session key length');
   assert(f.payerSessionKey.length === L.SESSION_KEY_BYTES, 'paymentContext: payer session key length');
+  assert(f.policyVersion >= 1n && f.policyVersion <= L.POLICY_VERSION_MAX, 'paymentContext: policy version out of range');
   assert(Number.isSafeInteger(f.timeMs) && f.timeMs >= 0 && f.timeMs <= L.TIME_MS_MAX, 'paymentContext: time out of range');
   const head = new Uint8Array(2);
   writeBigintBE(head, 0, 2, BigInt(f.version));
+  const policy = new Uint8Array(8);
+  writeBigintBE(policy, 0, 8, f.policyVersion);
   const time = new Uint8Array(8);
   writeBigintBE(time, 0, 8, BigInt(f.timeMs));
-  const out = concatAll([PAYMENT_CONTEXT_LABEL, head, f.requestId, f.payeeNonce, f.payeeSessionKey, f.payerSessionKey, time]);
+  const out = concatAll([
+    PAYMENT_CONTEXT_LABEL, head, f.requestId, f.payeeNonce, f.payeeIdentity, f.payeeSessionKey, f.payerSessionKey, policy, time,
+  ]);
   assert(out.length === PAYMENT_CONTEXT_BYTES, 'paymentContext: fixed length');
   return out;
 }
 
+/** Splits context bytes back into fields (the ledger reads the payee and the policy version from
+ *  them); undefined for bytes that are not a context of this layout, never throws. */
+export function parsePaymentContext(bytes: Uint8Array): PaymentContextFields | undefined {
+  if (bytes.length !== PAYMENT_CONTEXT_BYTES || !equal(bytes.subarray(0, PAYMENT_CONTEXT_LABEL.length), PAYMENT_CONTEXT_LABEL)) return undefined;
+  const parts = new Map<string, Uint8Array>();
+  let at = 0;
+  for (const [name, len] of CONTEXT_LAYOUT) {
+    parts.set(name, bytes.slice(at, at + len));
+    at += len;
+  }
+  const timeMs = readBigintBE(parts.get('timeMs')!, 0, 8);
+  const policyVersion = readBigintBE(parts.get('policyVersion')!, 0, 8);
+  if (timeMs > BigInt(L.TIME_MS_MAX) || policyVersion < 1n || policyVersion > L.POLICY_VERSION_MAX) return undefined;
+  return {
+    version: Number(readBigintBE(parts.get('version')!, 0, 2)),
+    requestId: parts.get('requestId')!,
+    payeeNonce: parts.get('payeeNonce')!,
+    payeeIdentity: parts.get('payeeIdentity')!,
+    payeeSessionKey: parts.get('payeeSessionKey')!,
+    payerSessionKey: parts.get('payerSessionKey')!,
+    policyVersion,
+    timeMs: Number(timeMs),
+  };
+}
+
 /** The context of the payment answering `request` from the payer holding `payerSessionKey`:
- *  time = the request's timeMs, version = the request's wire version. Both sides call this. */
+ *  time, policy version and payee identity as the request states them, version = the request's
+ *  wire version. Both sides call this. */
 export function paymentContextOf(request: PaymentRequest, payerSessionKey: Uint8Array): Uint8Array {
   return paymentContext({
     version: request.v,
     requestId: request.requestId,
     payeeNonce: request.payeeNonce,
+    payeeIdentity: request.payeeIdentity,
     payeeSessionKey: request.payeeSessionKey,
     payerSessionKey,
+    policyVersion: request.policyVersion,
     timeMs: request.timeMs,
   });
 }
-
-export const PAYMENT_CONTEXT_BYTES =
-  PAYMENT_CONTEXT_LABEL.length + 2 + L.REQUEST_ID_BYTES + L.PAYEE_NONCE_BYTES + 2 * L.SESSION_KEY_BYTES + 8;
 
 function writeBigintBE(out: Uint8Array, offset: number, length: number, x: bigint): void {
   assert(x >= 0n && x < 1n << BigInt(8 * length), 'writeBigintBE: value does not fit');

@@ -148,7 +148,7 @@ test('two processes pay each other over TCP: request, payment with sealed amount
 
   const payee = await listener.accept(20_000);
   const own = generateSessionKeyPair(rng);
-  const request = { v: 1 as const, amountMinor: 4_250n, requestId: rng(16), payeeNonce: rng(32), payeeSessionKey: own.publicKey, payeeCredentialProof: rng(300), policyVersion: 1n, timeMs: 1_764_000_000_000 };
+  const request = { v: 1 as const, amountMinor: 4_250n, requestId: rng(16), payeeNonce: rng(32), payeeSessionKey: own.publicKey, payeeCredentialProof: rng(300), policyVersion: 1n, timeMs: 1_764_000_000_000, payeeIdentity: rng(32) };
   await payee.send(encodePaymentRequest(request));
   const paymentBytes = await payee.receive(20_000);
   const payment = decodePayment(paymentBytes);

@@ -18,7 +18,7 @@ import { commit } from '../crypto/pedersen.ts';
 import { provePayment, verifyPayment, type PaymentProof, type PaymentStatement } from '../crypto/payment.ts';
 import { assert } from '../crypto/assert.ts';
 import { decodePaymentProof, encodePaymentProof } from '../crypto/payment_codec.ts';
-import { PROTOCOL_VERSION } from '../protocol/limits.ts';
+import { PAYEE_NONCE_BYTES, PROTOCOL_VERSION, REQUEST_ID_BYTES } from '../protocol/limits.ts';
 import {
   decodePayment,
   decodePaymentRequest,
@@ -30,7 +30,7 @@ import {
   type PaymentRequest,
 } from '../protocol/messages.ts';
 import { encodePaymentRecord } from '../protocol/payment_record.ts';
-import { SessionError, deriveSession, paymentContext, paymentContextOf, type Session } from '../protocol/session.ts';
+import { SessionError, deriveSession, payeeIdentityOf, paymentContext, paymentContextOf, type Session } from '../protocol/session.ts';
 import { generateSessionKeyPair } from '../protocol/session_keys.ts';
 import { isWireError } from '../protocol/wire_error.ts';
 import { equalBytes } from './bytes.ts';
@@ -76,12 +76,19 @@ export const buildPaymentRequest = command(PAYMENT_COMMANDS.buildPaymentRequest,
   const fields: Omit<PaymentRequest, 'payeeCredentialProof'> = {
     v: PROTOCOL_VERSION,
     amountMinor: req.amountMinor,
-    requestId: rng(16),
-    payeeNonce: rng(32),
+    requestId: rng(REQUEST_ID_BYTES),
+    payeeNonce: rng(PAYEE_NONCE_BYTES),
     payeeSessionKey: keys.publicKey,
+    payeeIdentity: payeeIdentityOf(tx.get('identity').attestationPublicKey),
     policyVersion: tx.get('policy').table.version,
     timeMs: Number(ctx.nowMs),
   };
+  // Two requests with one context would let a payer's two spends of a counter share R, which
+  // names no one (DESIGN §3.4); fresh 16- and 32-byte randomness never repeats unless the RNG broke.
+  assert(
+    !pendingRequests(tx).some((p) => equalBytes(p.requestId, fields.requestId) || equalBytes(p.payeeNonce, fields.payeeNonce)),
+    'buildPaymentRequest: the RNG repeated a request id or nonce',
+  );
   const proof = proveCredential({
     issuerKey: G2Point.fromBytes(credential.issuerPublicKey),
     credential: credentialForProof(credential, tx.get('identity').k),
@@ -91,7 +98,8 @@ export const buildPaymentRequest = command(PAYMENT_COMMANDS.buildPaymentRequest,
   const request = encodePaymentRequest({ ...fields, payeeCredentialProof: encodeCredentialProof(proof) });
   const pending: PendingRequest = {
     requestId: fields.requestId, payeeNonce: fields.payeeNonce, sessionSecretKey: keys.secretKey,
-    sessionPublicKey: keys.publicKey, amountMinor: req.amountMinor, timeMs: ctx.nowMs, paidHash: null, receipt: null,
+    sessionPublicKey: keys.publicKey, amountMinor: req.amountMinor, timeMs: ctx.nowMs, policyVersion: fields.policyVersion,
+    paidHash: null, receipt: null,
   };
   const entries = withRequest(pendingRequests(tx), pending);
   reserveReceive(tx, entries);
@@ -128,6 +136,10 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   }
   if (payer.paidRequestIds.some((id) => equalBytes(id, request.requestId))) {
     refuse(SW.REQUEST_ALREADY_PAID, 'this request was paid before (never pay one request twice)');
+  }
+  const ownPolicy = tx.get('policy').table.version;
+  if (request.policyVersion !== ownPolicy) {
+    refuse(SW.POLICY_VERSION_MISMATCH, `payee asks under policy version ${request.policyVersion}, this SE holds version ${ownPolicy}`);
   }
   const inputs = paymentInputs(tx, req.amountMinor, ctx.nowMs);
   verifyPayee(ctx, request);
@@ -188,7 +200,8 @@ export const acceptPayment = command(PAYMENT_COMMANDS.acceptPayment, (ctx: Handl
   const pending = entries[index]!;
   const context = paymentContext({
     version: PROTOCOL_VERSION, requestId: pending.requestId, payeeNonce: pending.payeeNonce,
-    payeeSessionKey: pending.sessionPublicKey, payerSessionKey: payment.payerSessionKey, timeMs: Number(pending.timeMs),
+    payeeIdentity: payeeIdentityOf(tx.get('identity').attestationPublicKey), payeeSessionKey: pending.sessionPublicKey,
+    payerSessionKey: payment.payerSessionKey, policyVersion: pending.policyVersion, timeMs: Number(pending.timeMs),
   });
   const hash = paymentHash(req.payment);
   if (pending.paidHash !== null) return alreadyPaid(tx, pending, hash, payment.proof, context);

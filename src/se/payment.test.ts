@@ -11,11 +11,12 @@ import { randomScalar, seededRng } from '../crypto/rng.ts';
 import { DEFAULT_POLICY, DeviceClass, Tier, limitsFor, type PolicyTable } from '../policy/limits.ts';
 import { checkReceipt } from '../protocol/exchange.ts';
 import { decodePayment, decodePaymentRequest, encodePaymentRequest } from '../protocol/messages.ts';
-import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
+import { decodePaymentRecord, decodePaymentRecordFull } from '../protocol/payment_record.ts';
+import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
 import { SeError, SW, type SwName } from './status.ts';
 import { TEST_RECEIVE_SPEC } from './test_commands.ts';
 import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
-import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, signedRevocationList, type World } from './test_world.ts';
+import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, signedPolicy, signedRevocationList, type World } from './test_world.ts';
 import { signIssuerKeyCert } from './messages.ts';
 import { MemoryBackend } from './nvm.ts';
 import { Applet } from './applet.ts';
@@ -175,4 +176,33 @@ test('INSTALL_ISSUER_KEYS: peers under another epoch key are refused until its C
   await rejects(payee.client.acceptPayment(payment), 'BAD_PAYMENT_PROOF');
   await payee.client.installIssuerKeys([issuerKeyCert(w, epochNow(w, Tier.basic))]);
   assert.equal((await payee.client.acceptPayment(payment)).balanceMinor, 400n);
+});
+
+test('the payment context names the payee (its attestation key hash) and the policy version it was paid under', async () => {
+  const w = makeWorld('context-binds-payee');
+  const payer = await paymentSe(w, { fundMinor: 5_000n });
+  const payee = await paymentSe(w, { tier: Tier.merchant, deviceClass: DeviceClass.pos });
+  await payDirect(payer, payee, 900n);
+  const [record] = (await payee.client.exportSyncBatch()).payments;
+  const fields = parsePaymentContext(decodePaymentRecord(record!).context);
+  assert.ok(fields, 'the logged context parses');
+  assert.deepEqual(fields.payeeIdentity, payeeIdentityOf(payee.attestationPublicKey));
+  assert.notDeepEqual(fields.payeeIdentity, payeeIdentityOf(payer.attestationPublicKey));
+  assert.equal(fields.policyVersion, w.policy.version);
+});
+
+test('a payer refuses a request made under another policy version (POLICY_VERSION_MISMATCH) and changes nothing', async () => {
+  const w = makeWorld('policy-mismatch');
+  const payer = await paymentSe(w, { fundMinor: 5_000n });
+  const payee = await paymentSe(w, {});
+  const newer: PolicyTable = { ...w.policy, version: w.policy.version + 1n };
+  await payee.client.installPolicy(signedPolicy(w, newer));
+  const request = await payee.client.buildPaymentRequest(700n);
+  assert.equal(decodePaymentRequest(request).policyVersion, newer.version);
+  const before = nvmImage(payer);
+  await rejects(payer.client.authorizePayment(request, 700n), 'POLICY_VERSION_MISMATCH');
+  assert.deepEqual(nvmImage(payer), before, 'a refused payment changes no state');
+  await payer.client.installPolicy(signedPolicy(w, newer));
+  const paid = await payer.client.authorizePayment(request, 700n);
+  assert.equal((await payee.client.acceptPayment(paid.payment)).amountMinor, 700n, 'once both hold the same version the payment goes through');
 });

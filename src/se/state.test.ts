@@ -27,8 +27,8 @@ const SAMPLES: Sections = {
   nullifiers: { entries: [{ epoch: 1n, nullifier: b(48) }] },
   sync: { nextBatchId: 4n, pending: { batchId: 3n, firstSeq: 0n, endSeq: 3n, report: b(200), spentSinceSyncMinor: 9n } },
   payment_requests: { entries: [
-    { requestId: b(16), payeeNonce: b(32), sessionSecretKey: b(32), sessionPublicKey: b(32), amountMinor: 5n, timeMs: 1n, paidHash: null, receipt: null },
-    { requestId: b(16, 2), payeeNonce: b(32), sessionSecretKey: null, sessionPublicKey: b(32), amountMinor: 6n, timeMs: 2n, paidHash: b(32), receipt: b(143) },
+    { requestId: b(16), payeeNonce: b(32), sessionSecretKey: b(32), sessionPublicKey: b(32), amountMinor: 5n, timeMs: 1n, policyVersion: 1n, paidHash: null, receipt: null },
+    { requestId: b(16, 2), payeeNonce: b(32), sessionSecretKey: null, sessionPublicKey: b(32), amountMinor: 6n, timeMs: 2n, policyVersion: 2n, paidHash: b(32), receipt: b(143) },
   ] },
   payer: { last: { requestId: b(16), requestHash: b(32), payment: b(2400) }, paidRequestIds: [b(16), b(16, 3)] },
   issuer_keys: { entries: [{ epoch: 7n, publicKey: b(96, 7) }] },

@@ -107,6 +107,8 @@ export interface PendingRequest {
   sessionPublicKey: Uint8Array;
   amountMinor: bigint;
   timeMs: bigint;
+  /** Policy version the request was made under; the payment context names it. */
+  policyVersion: bigint;
   paidHash: Uint8Array | null;
   receipt: Uint8Array | null;
 }
@@ -168,7 +170,7 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
   payment_requests: recordCodec('payment requests', {
     entries: list(record({
       requestId: bytes(REQUEST_ID_BYTES), payeeNonce: bytes(PAYEE_NONCE_BYTES), sessionSecretKey: nullable(bytes(32)),
-      sessionPublicKey: bytes(SESSION_KEY_BYTES), amountMinor: big(), timeMs: big(), paidHash: nullable(bytes(32)),
+      sessionPublicKey: bytes(SESSION_KEY_BYTES), amountMinor: big(), timeMs: big(), policyVersion: big(), paidHash: nullable(bytes(32)),
       receipt: nullable(bytes(1, RECEIPT_BYTES_MAX)),
     }), PENDING_REQUESTS_MAX),
   }, 8192),

@@ -63,6 +63,8 @@ export const SW = {
   REQUEST_ALREADY_PAID: 0x69d7,
   /** A payment that answers no request this SE holds (another payee's, or an evicted one). */
   UNKNOWN_REQUEST: 0x69d8,
+  /** The payee asks for a payment under another policy version than this SE holds: one of them must sync. */
+  POLICY_VERSION_MISMATCH: 0x69e1,
 
   LOG_FULL: 0x6a90,
   NULLIFIER_SET_FULL: 0x6a91,
@@ -111,6 +113,7 @@ const MESSAGES: Record<SwName, string> = {
   UNKNOWN_BATCH: 'sync acknowledgement names a batch this device has not exported',
   REQUEST_ALREADY_PAID: 'payment request already paid: one request is never paid twice',
   UNKNOWN_REQUEST: 'payment answers no request this device holds',
+  POLICY_VERSION_MISMATCH: 'payment not made: payer and payee hold different policy versions; the older one must sync first',
   LOG_FULL: 'receipt log full: sync before receiving more payments',
   NULLIFIER_SET_FULL: 'seen-nullifier set full: sync before receiving more payments',
 };
