@@ -51,6 +51,24 @@ for (const engine of ENGINES) {
       assert.equal((await shop.fi.device(shop.deviceId)).reportedBalanceMinor, 2_500n, 'the FI still knows the balance of the first batch only');
     });
 
+    test('a dishonest FI forwards a payment another device uploaded: the CB opens an incident naming the uploader', async () => {
+      const payer = await newDevice(net, net.fiA, 'fwd-payer', { depositMinor: 20_000n });
+      const shop = await newDevice(net, net.fiA, 'fwd-shop', { tier: Tier.merchant });
+      const other = await newDevice(net, net.fiB, 'fwd-other', { tier: Tier.merchant });
+      await load(payer, 10_000n, 'fwd-load');
+      await pay(payer, shop, 1_500n);
+      const [received] = readReceiptLog(shop.backend);
+      await syncDevice(shop.client, shop.fi, { keyPrefix: 'fwd-shop' });
+      const again = await net.cb.registerPayments({ fiId: 'fi-a', deviceId: shop.deviceId, records: [received!.payment], idempotencyKey: 'fwd-same' });
+      assert.deepEqual(again.outcomes, ['duplicate'], 'the same uploader again is a duplicate');
+      const r = await net.cb.registerPayments({ fiId: 'fi-b', deviceId: other.deviceId, records: [received!.payment], idempotencyKey: 'fwd-other' });
+      assert.deepEqual(r.outcomes, ['conflict'], 'the same payment from another device is a conflict, never a duplicate');
+      const incident = r.incidents[0]!;
+      assert.equal(incident.customerId, null, 'the payer spent once: it is not named');
+      assert.equal(incident.uploaderFiId, 'fi-b');
+      assert.equal(bytesToHex(incident.uploaderDeviceId!), bytesToHex(other.deviceId));
+    });
+
     for (const where of ['same FI', 'another FI'] as const) {
       test(`second device uploads a received payment (${where})`, async () => {
         const tag = where === 'same FI' ? 's' : 'o';

@@ -34,7 +34,10 @@ async function start(net: OfflineNet): Promise<Child> {
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ledger process did not start: ${stderr}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // a child left running would keep the test process (and npm test) alive
+      reject(new Error(`ledger process did not start within ${START_TIMEOUT_MS} ms: ${stderr}`));
+    }, START_TIMEOUT_MS);
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
