@@ -33,6 +33,14 @@ export const LedgerErrorCode = {
   replayConflict: 'REPLAY_CONFLICT',
   /** The customer was identified as a double spender: no new credentials. */
   blocked: 'BLOCKED',
+  /** An issuance request's K is not the device key pinned at enrolment (or none is pinned). */
+  deviceKeyMismatch: 'DEVICE_KEY_MISMATCH',
+  /** A signed issuance request names another nonce, device, epoch, tier or class than this issuance. */
+  issuanceMismatch: 'ISSUANCE_MISMATCH',
+  /** The device already has a credential for this epoch from a different request. */
+  alreadyIssued: 'ALREADY_ISSUED',
+  /** An enrolling K is within δ·g_K (|δ| < L_max) of a registered one: the two could share nullifiers. */
+  relatedDeviceKey: 'RELATED_DEVICE_KEY',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -68,4 +76,8 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   OPENING_INVALID: 422,
   REPLAY_CONFLICT: 409,
   BLOCKED: 403,
+  DEVICE_KEY_MISMATCH: 403,
+  ISSUANCE_MISMATCH: 422,
+  ALREADY_ISSUED: 409,
+  RELATED_DEVICE_KEY: 409,
 };
