@@ -11,10 +11,16 @@ import { G1Point, R_ORDER, computeNullifier, randomScalar, gK, scalarAdd, scalar
 import { DEFAULT_POLICY, DeviceClass, Tier, limitsFor } from '../../src/policy/limits.ts';
 import { syncDevice } from '../../src/ledger/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
-import { Nvm, type MemoryBackend } from '../../src/se/nvm.ts';
+import { Applet } from '../../src/se/applet.ts';
+import { SeClient, transmitTo } from '../../src/se/client.ts';
+import { signAttestationCert } from '../../src/se/messages.ts';
+import { MemoryBackend, Nvm } from '../../src/se/nvm.ts';
+import { SeError } from '../../src/se/status.ts';
+import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
+import { paymentSe, payDirect, type TestSe } from '../../src/se/test_payments.ts';
 import { signEnvelope, p256KeyPair } from '../../src/se/signed.ts';
 import { SeState } from '../../src/se/state.ts';
-import { provisionSe } from '../../src/se/test_world.ts';
+import { epochNow, issueCredential as issueWorldCredential, loadVoucher, makeWorld, provisionSe, signedPolicy, type World } from '../../src/se/test_world.ts';
 import { ENGINES } from '../ledger/engines.ts';
 import { fundFi, issueCredential, load, newCustomer, newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 import { hostBuiltRequest, hostFinishes, hostPays, type DeviceFacts } from './hostile_host.ts';
@@ -67,6 +73,40 @@ async function enrolWithKey(net: OfflineNet, name: string, k: bigint, owner: { c
   const enrolled = net.fiA.enrolDevice({ ...owner, certificate: info.certificate!, attestation, tier: Tier.basic, idempotencyKey: `${name}/enrol` });
   return { enrolled, deviceId: info.deviceId!, client: chip.client };
 }
+
+/** A funded payer SE outside any ledger whose k is `k` (a broken chip), with a credential for now. */
+async function payerWithKey(w: World, k: bigint, seed: string): Promise<TestSe> {
+  const backend = new MemoryBackend();
+  const open = () => Applet.open({ backend, rng: seededRng(seed), clock: w.clock, commands: TEST_COMMANDS });
+  const keys = await new SeClient(transmitTo(open())).generateKeys({ deviceClass: DeviceClass.wallet, manufacturerCaPublicKey: w.manufacturer.publicKey });
+  const state = new SeState(Nvm.open(backend));
+  const tx = state.begin();
+  tx.set('identity', { ...tx.get('identity'), k: scalarToBytes(k) });
+  state.commit(tx);
+  const applet = open();
+  const client = new SeClient(transmitTo(applet));
+  const certificate = signAttestationCert(w.manufacturer.secretKey, {
+    deviceId: keys.deviceId, publicKey: keys.attestationPublicKey, deviceClass: DeviceClass.wallet, manufacturer: 'test', issuedAtMs: w.nowMs,
+  });
+  await client.personalize({ certificate, cbPublicKey: w.cb.publicKey, fiId: w.fiId, fiPublicKey: w.fi.publicKey, regulatorKey: w.regulatorKey, tier: Tier.basic, signedPolicy: signedPolicy(w) });
+  await issueWorldCredential(w, client, { epoch: epochNow(w, Tier.basic), tier: Tier.basic, deviceClass: DeviceClass.wallet });
+  await client.applyLoadVoucher(loadVoucher(w, keys.attestationPublicKey, 0n, 10_000n));
+  return { applet, client, backend, attestationPublicKey: keys.attestationPublicKey };
+}
+
+test('related keys collide on a nullifier: SEs with k and k + 1 give one N when both may enrol', async () => {
+  const w = makeWorld('related-keys');
+  const k = randomScalar(seededRng('related-keys/k'));
+  const first = await payerWithKey(w, k, 'related-keys/first');
+  const second = await payerWithKey(w, scalarAdd(k, 1n), 'related-keys/second');
+  const shop = await paymentSe(w, { seed: 'related-keys/shop' });
+  await payDirect(first, shop, 100n); // counter 0
+  await payDirect(first, shop, 100n); // counter 1: N = g_N(e)·1/(k + 1)
+  // The second device's first honest payment (counter 0) has N = g_N(e)·1/((k + 1) + 0): the same.
+  const request = await shop.client.buildPaymentRequest(100n);
+  const payment = (await second.client.authorizePayment(request, 100n)).payment;
+  await assert.rejects(shop.client.acceptPayment(payment), (e: unknown) => e instanceof SeError && e.code === 'NULLIFIER_SEEN');
+});
 
 const seK = (d: { backend: MemoryBackend }) => scalarFromBytes(new SeState(Nvm.open(d.backend)).get('identity').k);
 
