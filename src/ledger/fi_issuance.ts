@@ -21,6 +21,8 @@ import { idempotent } from './idempotency.ts';
 
 /** Bytes of an issuance nonce (the SE accepts 16..64). */
 export const ISSUER_NONCE_BYTES = 32;
+/** Request-hash bytes in the CB idempotency key: 20 bytes keep it unique and the key under 128 chars. */
+const CB_KEY_HASH_BYTES = 20;
 
 export interface IssuanceDeps {
   db: Db;
@@ -101,7 +103,7 @@ export async function issueCredentialFor(
   await checkMayIssue();
   const issued: CbIssueResult = await d.cb.issueCredential({
     fiId: d.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
-    epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${d.fiId}/issue/${bytesToHex(hash)}`,
+    epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${d.fiId}/issue/${bytesToHex(hash.subarray(0, CB_KEY_HASH_BYTES))}`,
   });
   const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.recordIssuance', { device: bytesToHex(device.deviceId), epoch, hash: bytesToHex(hash) }, async (tx) => {
     await tx.run(
