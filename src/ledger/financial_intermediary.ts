@@ -1,6 +1,7 @@
 // An FI's offline side, on top of its book (FiLedger): device enrolment with attestation (K pinned
 // here and registered at the CB), SE-bound blind credential issuance forwarded to the CB
-// (fi_issuance.ts: the FI checks the SE's signature, K, KYC and freeze, one per device and epoch), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
+// (fi_issuance.ts: the FI checks the SE's signature, K, KYC and freeze, one per device and
+// epoch), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
 // signed distribution and a credential renewal offer in every answer. Proofs are verified in a
 // pool of worker threads owned by this object; close() stops them.
 
