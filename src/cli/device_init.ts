@@ -71,7 +71,9 @@ async function enrolAndIssue(device: Device, r: InitRequest, owner: { customerId
   await fiPost(r.fiUrl, '/devices', { ...owner, certificate: bytesToHex(certificate), attestation: bytesToHex(attestation), tier: r.tier }, `enrol/${deviceHex}`);
   const started = await fiPost(r.fiUrl, `/devices/${deviceHex}/issuance`, {}, `issuance/${deviceHex}`);
   const issuerNonce = wire.bytes(started, 'issuerNonce');
-  const request = await device.se.beginIssuance(issuerNonce);
+  const request = await device.se.beginIssuance({
+    issuerNonce, epoch: wire.big(started, 'epoch'), tier: started['tier'] as number, issuerKeyCert: wire.bytes(started, 'issuerKeyCert'),
+  });
   const issued = await new FiHttpClient(r.fiUrl, hostFetch).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${wire.str(started, 'epoch')}` });
   await device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
   return issued.epoch;

@@ -35,6 +35,9 @@ const sk = randomScalar(rng);
 const W = G2Point.BASE.mul(sk);
 const NONCE = new Uint8Array(32).fill(0x42);
 const ATTRS = { epoch: 12n, tier: 2n, deviceClass: 1n };
+const DEVICE_ID = new Uint8Array(16).fill(0x07);
+const BINDING = { ...ATTRS, deviceId: DEVICE_ID, issuerPublicKey: W };
+const request0 = (seed: string, k?: bigint) => blindIssuanceRequest({ k, rng: seededRng(seed), issuerNonce: NONCE, binding: BINDING });
 
 function containsBytes(hay: Uint8Array, needle: Uint8Array): boolean {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {
@@ -45,11 +48,11 @@ function containsBytes(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 function issue(request: BlindIssuanceRequest, nonce = NONCE) {
-  return issueBlind({ secretKey: sk, publicKey: W, request, issuerNonce: nonce, rng: seededRng('issuer'), ...ATTRS });
+  return issueBlind({ secretKey: sk, publicKey: W, request, issuerNonce: nonce, deviceId: DEVICE_ID, rng: seededRng('issuer'), ...ATTRS });
 }
 
 function fullIssuance(seed: string, k?: bigint) {
-  const { request, secret } = blindIssuanceRequest({ k, rng: seededRng(seed), issuerNonce: NONCE });
+  const { request, secret } = request0(seed, k);
   const issued = issue(decodeBlindIssuanceRequest(encodeBlindIssuanceRequest(request)));
   assert.ok(issued.ok);
   const response = decodeBlindIssuanceResponse(encodeBlindIssuanceResponse(issued.response));
@@ -67,7 +70,7 @@ test('blind issuance round-trips through the wire encodings into a valid credent
 });
 
 test('the issuer never receives k or the blinding s′', () => {
-  const { request, secret } = blindIssuanceRequest({ rng: seededRng('secret'), issuerNonce: NONCE });
+  const { request, secret } = request0('secret');
   const bytes = encodeBlindIssuanceRequest(request);
   assert.equal(containsBytes(bytes, scalarToBytes(secret.k)), false);
   assert.equal(containsBytes(bytes, scalarToBytes(secret.sPrime)), false);
@@ -75,15 +78,15 @@ test('the issuer never receives k or the blinding s′', () => {
 });
 
 test('the issuer refuses a proof made for a different K or a different C', () => {
-  const a = blindIssuanceRequest({ rng: seededRng('a'), issuerNonce: NONCE }).request;
-  const b = blindIssuanceRequest({ rng: seededRng('b'), issuerNonce: NONCE }).request;
+  const a = request0('a').request;
+  const b = request0('b').request;
   assert.deepEqual(issue({ ...a, K: b.K }), { ok: false, reason: 'PROOF_INVALID' });
   assert.deepEqual(issue({ ...a, C: b.C }), { ok: false, reason: 'PROOF_INVALID' });
   assert.deepEqual(issue({ ...a, proof: b.proof }), { ok: false, reason: 'PROOF_INVALID' });
 });
 
 test('the issuer refuses a request proved under another nonce, a tampered proof, or identity points', () => {
-  const { request } = blindIssuanceRequest({ rng: seededRng('nonce'), issuerNonce: NONCE });
+  const { request } = request0('nonce');
   assert.deepEqual(issue(request, new Uint8Array(32).fill(0x43)), { ok: false, reason: 'PROOF_INVALID' });
   assert.deepEqual(issue(request, new Uint8Array(8)), { ok: false, reason: 'NONCE_LENGTH' });
   for (let n = 0; n < 2; n++) {
@@ -93,12 +96,31 @@ test('the issuer refuses a request proved under another nonce, a tampered proof,
     assert.deepEqual(issue({ ...request, proof: { ...request.proof, responses } }), { ok: false, reason: 'PROOF_INVALID' });
   }
   assert.deepEqual(issue({ ...request, K: G1Point.IDENTITY }), { ok: false, reason: 'POINT_IS_IDENTITY' });
-  const bad = issueBlind({ secretKey: sk, publicKey: W, request, issuerNonce: NONCE, rng, ...ATTRS, tier: -1n });
+  const bad = issueBlind({ secretKey: sk, publicKey: W, request, issuerNonce: NONCE, deviceId: DEVICE_ID, rng, ...ATTRS, tier: -1n });
   assert.deepEqual(bad, { ok: false, reason: 'ATTRIBUTE_OUT_OF_RANGE' });
+  const noId = issueBlind({ secretKey: sk, publicKey: W, request, issuerNonce: NONCE, deviceId: new Uint8Array(0), rng, ...ATTRS });
+  assert.deepEqual(noId, { ok: false, reason: 'DEVICE_ID_LENGTH' });
+});
+
+test('issueBlind() refuses a proof bound to another device, epoch, tier, class or issuer key (each field in turn)', () => {
+  const { request } = request0('bindings');
+  assert.equal(issue(request).ok, true, 'the untouched request verifies');
+  const sk2 = scalarAdd(sk, 1n);
+  const changed: Array<[string, Parameters<typeof issueBlind>[0]]> = [
+    ['device id', { secretKey: sk, publicKey: W, request, issuerNonce: NONCE, rng, ...ATTRS, deviceId: new Uint8Array(16).fill(0x08) }],
+    ['epoch', { secretKey: sk, publicKey: W, request, issuerNonce: NONCE, rng, deviceId: DEVICE_ID, ...ATTRS, epoch: 13n }],
+    ['tier', { secretKey: sk, publicKey: W, request, issuerNonce: NONCE, rng, deviceId: DEVICE_ID, ...ATTRS, tier: 1n }],
+    ['device class', { secretKey: sk, publicKey: W, request, issuerNonce: NONCE, rng, deviceId: DEVICE_ID, ...ATTRS, deviceClass: 2n }],
+    ['issuer key', { secretKey: sk2, publicKey: G2Point.BASE.mul(sk2), request, issuerNonce: NONCE, rng, deviceId: DEVICE_ID, ...ATTRS }],
+    ['nonce', { secretKey: sk, publicKey: W, request, issuerNonce: new Uint8Array(32).fill(0x43), rng, deviceId: DEVICE_ID, ...ATTRS }],
+  ];
+  for (const [field, args] of changed) {
+    assert.deepEqual(issueBlind(args), { ok: false, reason: 'PROOF_INVALID' }, `${field} changed`);
+  }
 });
 
 test('the holder refuses a tampered response or one for other attributes', () => {
-  const { request, secret } = blindIssuanceRequest({ rng: seededRng('tamper'), issuerNonce: NONCE });
+  const { request, secret } = request0('tamper');
   const issued = issue(request);
   assert.ok(issued.ok);
   const r = issued.response;

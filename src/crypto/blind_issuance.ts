@@ -2,7 +2,9 @@
 // (k, e, t, c, s) at indexes 0..4 without learning the device secret k or the blinding s.
 //
 // Flow (notes/blind_issuance.md): the holder sends K = k·g_K, C = k·H_0 + s'·H_4 and a sigma proof
-// that K and C hide the same k, bound to the issuer's nonce. The issuer checks the proof, picks
+// that K and C hide the same k, bound to the issuer's nonce, the epoch's issuer key, the device id
+// and the attributes (e, t, c) it asks for, so a proof made for one device, epoch or tier is
+// worth nothing for another (DESIGN §3.1; the SE also signs the request). The issuer checks the proof, picks
 // s'', and signs the commitment: B = P1 + Q_1·domain + C + H_1·e + H_2·t + H_3·c + H_4·s'',
 // A = B·1/(SK + e_sig). The holder sets s = s' + s'' and checks CoreVerify on (k, e, t, c, s), so
 // the result is an ordinary draft-conformant BBS signature over five scalar messages.
@@ -43,6 +45,8 @@ export const ISSUER_NONCE_BYTES_MIN = 16;
 export const ISSUER_NONCE_BYTES_MAX = 64;
 /** Public attributes (epoch, tier, device class) are unsigned 64-bit integers used as scalars. */
 export const ATTRIBUTE_MAX = (1n << 64n) - 1n;
+/** Device ids bound into the proof: 1..64 bytes (the SE's are 16); the bound caps what we hash. */
+export const ISSUANCE_DEVICE_ID_BYTES_MAX = 64;
 
 /** K (48) || C (48) || T_K (48) || T_C (48) || z_k (32) || z_s (32). */
 export const BLIND_REQUEST_BYTES = 4 * G1_BYTES + 2 * SCALAR_BYTES;
@@ -72,8 +76,13 @@ export interface CredentialAttributes {
   tier: bigint;
   deviceClass: bigint;
 }
+/** What the request's proof is bound to besides the nonce: the issuance it is for. */
+export interface IssuanceBinding extends CredentialAttributes {
+  deviceId: Uint8Array;
+  issuerPublicKey: G2Point;
+}
 
-export type IssueRefusal = 'NONCE_LENGTH' | 'ATTRIBUTE_OUT_OF_RANGE' | 'POINT_IS_IDENTITY' | 'PROOF_INVALID';
+export type IssueRefusal = 'NONCE_LENGTH' | 'DEVICE_ID_LENGTH' | 'ATTRIBUTE_OUT_OF_RANGE' | 'POINT_IS_IDENTITY' | 'PROOF_INVALID';
 export type FinishRefusal = 'ATTRIBUTE_OUT_OF_RANGE' | 'RESPONSE_OUT_OF_RANGE' | 'SIGNATURE_INVALID';
 
 /** Q_1, H_0..H_4 of the five-message credential (the draft's create_generators(6)). */
@@ -88,41 +97,57 @@ function requestRelations(K: G1Point, C: G1Point): LinearRelation[] {
   ];
 }
 
-const bindNonce = (nonce: Uint8Array) => (t: Transcript) => t.appendBytes('issuer.nonce', nonce);
+/** Everything the proof is bound to, absorbed before the sigma statement (notes: transcript order). */
+const bindIssuance = (nonce: Uint8Array, b: IssuanceBinding) => (t: Transcript) => {
+  t.appendBytes('issuer.nonce', nonce);
+  t.appendG2('issuer.W', b.issuerPublicKey);
+  t.appendBytes('device.id', b.deviceId);
+  t.appendU64('attr.epoch', b.epoch);
+  t.appendU64('attr.tier', b.tier);
+  t.appendU64('attr.class', b.deviceClass);
+};
 
 const nonceOk = (n: Uint8Array) => n.length >= ISSUER_NONCE_BYTES_MIN && n.length <= ISSUER_NONCE_BYTES_MAX;
 const attributesOk = (a: CredentialAttributes) => [a.epoch, a.tier, a.deviceClass].every((x) => x >= 0n && x <= ATTRIBUTE_MAX);
+const deviceIdOk = (id: Uint8Array) => id.length >= 1 && id.length <= ISSUANCE_DEVICE_ID_BYTES_MAX;
 
-/** Holder, first move: commit to k (fresh unless given) and a fresh blinding s'. */
-export function blindIssuanceRequest(args: { k?: bigint; rng: Rng; issuerNonce: Uint8Array }): {
+/** Holder, first move: commit to k (fresh unless given) and a fresh blinding s', bound to `binding`. */
+export function blindIssuanceRequest(args: { k?: bigint; rng: Rng; issuerNonce: Uint8Array; binding: IssuanceBinding }): {
   request: BlindIssuanceRequest;
   secret: BlindIssuanceSecret;
 } {
   assert(nonceOk(args.issuerNonce), `blindIssuanceRequest: issuer nonce must be ${ISSUER_NONCE_BYTES_MIN}..${ISSUER_NONCE_BYTES_MAX} bytes`);
+  assert(attributesOk(args.binding) && deviceIdOk(args.binding.deviceId), 'blindIssuanceRequest: binding out of range');
   const k = args.k ?? randomScalar(args.rng);
   assert(k > 0n && k < R_ORDER, 'blindIssuanceRequest: k must be a non-zero scalar');
   const sPrime = randomScalar(args.rng);
   const K = gK().mul(k);
   const C = msmVartime([H(CredentialIndex.k), H(CredentialIndex.sBlind)], [k, sPrime]);
-  const proof = proveSigma(BLIND_ISSUANCE_LABEL, requestRelations(K, C), [k, sPrime], args.rng, bindNonce(args.issuerNonce));
+  const proof = proveSigma(BLIND_ISSUANCE_LABEL, requestRelations(K, C), [k, sPrime], args.rng, bindIssuance(args.issuerNonce, args.binding));
   return { request: { K, C, proof }, secret: { k, sPrime } };
 }
 
-/** Issuer: check the request's proof under its own nonce, then sign the commitment blindly. */
+/**
+ * Issuer: check the request's proof under its own nonce, key, the device id and the attributes it
+ * is about to sign, then sign the commitment blindly.
+ */
 export function issueBlind(args: {
   secretKey: bigint;
   publicKey: G2Point;
   request: BlindIssuanceRequest;
   issuerNonce: Uint8Array;
+  deviceId: Uint8Array;
   rng: Rng;
 } & CredentialAttributes): { ok: true; response: BlindIssuanceResponse } | { ok: false; reason: IssueRefusal } {
   const { secretKey: sk, request } = args;
   assert(sk > 0n && sk < R_ORDER, 'issueBlind: secret key out of range');
   if (!nonceOk(args.issuerNonce)) return { ok: false, reason: 'NONCE_LENGTH' };
+  if (!deviceIdOk(args.deviceId)) return { ok: false, reason: 'DEVICE_ID_LENGTH' };
   if (!attributesOk(args)) return { ok: false, reason: 'ATTRIBUTE_OUT_OF_RANGE' };
   if (request.K.isIdentity() || request.C.isIdentity()) return { ok: false, reason: 'POINT_IS_IDENTITY' };
   const relations = requestRelations(request.K, request.C);
-  if (!verifySigma(BLIND_ISSUANCE_LABEL, relations, 2, request.proof, bindNonce(args.issuerNonce), args.rng)) {
+  const binding: IssuanceBinding = { ...args, issuerPublicKey: args.publicKey };
+  if (!verifySigma(BLIND_ISSUANCE_LABEL, relations, 2, request.proof, bindIssuance(args.issuerNonce, binding), args.rng)) {
     return { ok: false, reason: 'PROOF_INVALID' };
   }
   const sDoublePrime = randomScalar(args.rng);

@@ -8,7 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { PolicyTable } from '../policy/limits.ts';
 import { verifyPolicy } from '../policy/policy_codec.ts';
 import type { MoveResult } from './cb.ts';
-import type { CbIssueRequest, CbIssueResult, CbOfflinePort, RegisterPaymentsResult } from './central_bank.ts';
+import type { CbIssueRequest, CbIssueResult, CbOfflinePort, CbRegisterDeviceRequest, RegisterPaymentsResult } from './central_bank.ts';
 import type { Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { Incident } from './incidents.ts';
@@ -76,6 +76,13 @@ export class CbHttpClient implements CbOfflinePort {
 
   async isBlocked(fiId: string, customerId: string): Promise<boolean> {
     return (await this.get(`/fis/${encodeURIComponent(fiId)}/customers/${encodeURIComponent(customerId)}/blocked`))['blocked'] === true;
+  }
+
+  async registerDevice(input: CbRegisterDeviceRequest & { idempotencyKey: string }): Promise<{ deviceId: Uint8Array; kPoint: Uint8Array }> {
+    const o = await this.post('/devices', {
+      fiId: input.fiId, customerId: input.customerId, deviceId: bytesToHex(input.deviceId), kPoint: bytesToHex(input.kPoint), attestationKey: bytesToHex(input.attestationKey),
+    }, input.idempotencyKey);
+    return { deviceId: bytes(o, 'deviceId'), kPoint: bytes(o, 'kPoint') };
   }
 
   async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {

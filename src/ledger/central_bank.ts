@@ -1,5 +1,6 @@
-// The central bank's offline side, on top of its book (CbLedger): blind credential issuance with
-// the per-epoch BBS key, the K registry, the circulation account that mirrors value inside SEs,
+// The central bank's offline side, on top of its book (CbLedger): device registration (the pinned
+// K and attestation key, refusing related keys) and SE-bound blind credential issuance with the
+// per-epoch BBS key (cb_issuance.ts), the K registry, the circulation account that mirrors value inside SEs,
 // registration of settled payments (nullifier registry + evidence + incidents), and the signed
 // distribution (policy, issuer keys, revocation list). Every state change runs under one
 // idempotency key in one transaction, so an FI can retry any call after a crash.
@@ -7,19 +8,12 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import {
-  CryptoDecodeError,
-  G1Point,
-  decodeBlindIssuanceRequest,
-  encodeBlindIssuanceResponse,
-  issueBlind,
-  systemRng,
-} from '../crypto/index.ts';
+import { G1Point } from '../crypto/index.ts';
 import { TIERS, type PolicyTable } from '../policy/limits.ts';
-import { signIssuerKeyCert } from '../se/messages.ts';
 import type { P256KeyPair } from '../se/signed.ts';
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAccount } from './accounts.ts';
 import { CbLedger, type MoveResult } from './cb.ts';
+import { issueTx, registerDeviceTx, type CbIssueRequest, type CbIssueResult, type CbRegisterDeviceRequest } from './cb_issuance.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
 import type { Db, Tx } from './db/adapter.ts';
 import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
@@ -48,25 +42,7 @@ export interface CentralBankConfig {
   initialPolicy?: PolicyTable;
 }
 
-export interface CbIssueRequest {
-  fiId: string;
-  customerId: string;
-  deviceId: Uint8Array;
-  tier: number;
-  deviceClass: number;
-  epoch: bigint;
-  issuerNonce: Uint8Array;
-  request: Uint8Array;
-}
-
-export interface CbIssueResult {
-  epoch: bigint;
-  tier: number;
-  response: Uint8Array;
-  issuerKeyCert: Uint8Array;
-  /** K = k·g_K from the request, for the FI's own registry. */
-  kPoint: Uint8Array;
-}
+export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './cb_issuance.ts';
 
 export interface RegisterPaymentsResult {
   outcomes: NullifierOutcome[];
@@ -76,8 +52,8 @@ export interface RegisterPaymentsResult {
 /** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
 export type CbOfflinePort = Pick<
   CentralBank,
-  | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution' | 'issuerPublicKey' | 'regulatorKey'
-  | 'currentPolicy' | 'policyAt' | 'isBlocked'
+  | 'registerDevice' | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution'
+  | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked'
 >;
 
 export class CentralBank {
@@ -157,53 +133,43 @@ export class CentralBank {
     return rows.length > 0;
   }
 
-  /** Signs a blind issuance request for an FI's customer; the FI has checked KYC and freeze. */
-  async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {
+  /**
+   * Pins an enrolling device's K and attestation key (cb_issuance.ts); refuses a K within δ·g_K
+   * (|δ| < L_max) of a registered one. The FI calls this before it enrols the device.
+   */
+  async registerDevice(input: CbRegisterDeviceRequest & { idempotencyKey: string }): Promise<{ deviceId: Uint8Array; kPoint: Uint8Array }> {
     const now = this.clock.nowMs();
     const { idempotencyKey, ...request } = input;
-    const r = await idempotent(this.db, now, idempotencyKey, 'cb.issueCredential', request, (tx) => this.issueTx(tx, request, now));
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.registerDevice', request, async (tx) => {
+      const policy = await latestPolicy(tx);
+      if (policy === undefined) throw new LedgerError(LedgerErrorCode.badRequest, 'The CB has no policy');
+      return registerDeviceTx(tx, request, policy, now);
+    });
     return r.value;
   }
 
-  private async issueTx(tx: Tx, req: CbIssueRequest, now: number): Promise<CbIssueResult> {
-    const fiId = checkName(req.fiId, 'FI id');
-    checkName(req.customerId, 'customer id');
-    const policy = await latestPolicy(tx);
-    if (!(TIERS as readonly number[]).includes(req.tier) || policy === undefined) {
-      throw new LedgerError(LedgerErrorCode.badRequest, `Unknown tier ${req.tier}`);
-    }
-    const epoch = currentEpoch(policy, req.tier, now);
-    if (req.epoch !== epoch && req.epoch !== epoch + 1n) {
-      throw new LedgerError(LedgerErrorCode.badRequest, `Credentials are issued for epoch ${epoch} or ${epoch + 1n} only (asked ${req.epoch})`);
-    }
-    const blocked = await tx.query('SELECT incident_id FROM blocked_customers WHERE fi_id = $1 AND customer_id = $2', [fiId, req.customerId]);
-    if (blocked.length > 0) {
-      throw new LedgerError(LedgerErrorCode.blocked, `Customer ${req.customerId} of ${fiId} is identified in incident ${String(blocked[0]!['incident_id'])}: no new credentials`);
-    }
-    let request;
-    try {
-      request = decodeBlindIssuanceRequest(req.request);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-      throw new LedgerError(LedgerErrorCode.badRequest, `Blind issuance request does not decode: ${e.message}`);
-    }
-    const key = this.keys.forEpoch(req.epoch);
-    const issued = issueBlind({
-      secretKey: key.secretKey, publicKey: key.publicKey, request, issuerNonce: req.issuerNonce, rng: systemRng,
-      epoch: req.epoch, tier: BigInt(req.tier), deviceClass: BigInt(req.deviceClass),
+  /**
+   * Signs a blind issuance request for an FI's customer; the FI has checked KYC and freeze. The CB
+   * checks again what it can on its own: the enrolled SE's signature, the pinned K, one per epoch.
+   */
+  async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {
+    const now = this.clock.nowMs();
+    const { idempotencyKey, ...request } = input;
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.issueCredential', request, async (tx) => {
+      checkName(request.fiId, 'FI id');
+      checkName(request.customerId, 'customer id');
+      const policy = await latestPolicy(tx);
+      if (!(TIERS as readonly number[]).includes(request.tier) || policy === undefined) {
+        throw new LedgerError(LedgerErrorCode.badRequest, `Unknown tier ${request.tier}`);
+      }
+      const blocked = await tx.query('SELECT incident_id FROM blocked_customers WHERE fi_id = $1 AND customer_id = $2', [request.fiId, request.customerId]);
+      if (blocked.length > 0) {
+        throw new LedgerError(LedgerErrorCode.blocked, `Customer ${request.customerId} of ${request.fiId} is identified in incident ${String(blocked[0]!['incident_id'])}: no new credentials`);
+      }
+      const epochNow = currentEpoch(policy, request.tier, now);
+      return issueTx(tx, request, { keys: this.keys, cbSecretKey: this.config.signingKey.secretKey, epochNow, nowMs: now });
     });
-    if (!issued.ok) throw new LedgerError(LedgerErrorCode.badRequest, `Blind issuance refused: ${issued.reason}`);
-    const kPoint = request.K.toBytes();
-    await tx.run(
-      'INSERT INTO cb_device_keys (k_point, fi_id, customer_id, device_id, epoch, created_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (k_point) DO NOTHING',
-      [kPoint, fiId, req.customerId, req.deviceId, req.epoch, BigInt(now)],
-    );
-    const owner = await tx.query('SELECT fi_id, customer_id FROM cb_device_keys WHERE k_point = $1', [kPoint]);
-    if (owner[0]!['fi_id'] !== fiId || owner[0]!['customer_id'] !== req.customerId) {
-      throw new LedgerError(LedgerErrorCode.badRequest, 'This device key is registered to another customer');
-    }
-    const issuerKeyCert = signIssuerKeyCert(this.config.signingKey.secretKey, { epoch: req.epoch, publicKey: key.publicKey.toBytes() });
-    return { epoch: req.epoch, tier: req.tier, response: encodeBlindIssuanceResponse(issued.response), issuerKeyCert, kPoint };
+    return r.value;
   }
 
   /** A load voucher's CB leg: the FI's reserve moves into offline circulation. */

@@ -46,15 +46,19 @@ export async function installDistribution(se: SeClient, d: Distribution): Promis
 }
 
 async function renew(se: SeClient, fi: FiSyncPort, last: SyncResult, keyPrefix: string): Promise<bigint | null> {
-  if (!last.renewal.offered) return null;
+  const offer = last.renewal;
+  if (!offer.offered) return null;
   const info = await se.getInfo();
-  if (info.credentialEpochs.includes(last.renewal.epoch)) return null;
-  const request = await se.beginIssuance(last.renewal.issuerNonce);
+  if (info.credentialEpochs.includes(offer.epoch) || info.tier === null) return null;
+  // The epoch's issuer key certificate rides in the same answer's distribution (current and next epoch).
+  const key = last.distribution.issuerKeys.find((k) => k.epoch === offer.epoch);
+  if (key === undefined) return null;
+  const request = await se.beginIssuance({ issuerNonce: offer.issuerNonce, epoch: offer.epoch, tier: info.tier, issuerKeyCert: key.cert });
   const issued = await fi.issueCredential({
     deviceId: last.deviceId,
-    issuerNonce: last.renewal.issuerNonce,
+    issuerNonce: offer.issuerNonce,
     request,
-    idempotencyKey: `${keyPrefix}/renew/${Buffer.from(last.renewal.issuerNonce).toString('hex')}`,
+    idempotencyKey: `${keyPrefix}/renew/${Buffer.from(offer.issuerNonce).toString('hex')}`,
   });
   await se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
   return issued.epoch;

@@ -1,12 +1,14 @@
 // The FI's device registry. Enrolment checks the attestation chain: the certificate must verify
 // under the CA key of the manufacturer it names (an unknown manufacturer or a bad signature is
 // refused), and a fresh ATTEST statement signed by the certified device key must answer this
-// enrolment's challenge (binding the key's possession to this customer and account). The row then
+// enrolment's challenge (binding the key's possession to this customer and account), and names the
+// device key K = k·g_K the FI pins for every later issuance (DESIGN §3.1). The row then
 // carries the device's counters: vouchers issued, unload records applied, last sync batch and the
 // last balance its SE reported, which the network audit sums.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from '../crypto/assert.ts';
+import { CryptoDecodeError, G1Point } from '../crypto/group.ts';
 import { Tier } from '../policy/limits.ts';
 import { SeDecodeError } from '../se/cbor.ts';
 import {
@@ -35,10 +37,12 @@ export interface DeviceRow {
   unloadsApplied: bigint;
   lastBatchId: bigint;
   reportedBalanceMinor: bigint;
+  /** K = k·g_K pinned at enrolment; null only for a device enrolled before migration 006. */
+  kPoint: Uint8Array | null;
 }
 
 const COLUMNS =
-  'device_id, customer_id, account_id, public_key, device_class, tier, vouchers_issued, unloads_applied, last_batch_id, reported_balance_minor';
+  'device_id, customer_id, account_id, public_key, device_class, tier, vouchers_issued, unloads_applied, last_batch_id, reported_balance_minor, k_point';
 
 function toDevice(r: Record<string, unknown>): DeviceRow {
   return {
@@ -52,6 +56,7 @@ function toDevice(r: Record<string, unknown>): DeviceRow {
     unloadsApplied: rowBigint(r, 'unloads_applied'),
     lastBatchId: rowBigint(r, 'last_batch_id'),
     reportedBalanceMinor: rowBigint(r, 'reported_balance_minor'),
+    kPoint: r['k_point'] === null || r['k_point'] === undefined ? null : rowBytes(r, 'k_point'),
   };
 }
 
@@ -75,13 +80,13 @@ export function enrolmentChallenge(fiId: string, customerId: string, accountId: 
   return sha256(concat(CHALLENGE_DST, enc.encode(`${fiId}\n${customerId}\n${accountId}\n`), sha256(certificate)));
 }
 
-/** Verifies certificate → CA and attestation → certified key; returns the certificate body. */
+/** Verifies certificate → CA and attestation → certified key; returns the certificate body and K. */
 export function checkAttestation(args: {
   certificate: Uint8Array;
   attestation: Uint8Array;
   challenge: Uint8Array;
   manufacturers: Readonly<Record<string, Uint8Array>>;
-}): AttestationCert {
+}): AttestationCert & { kPoint: Uint8Array } {
   const refuse = (why: string): never => {
     throw new LedgerError(LedgerErrorCode.attestationInvalid, `Device attestation refused: ${why}`);
   };
@@ -101,7 +106,13 @@ export function checkAttestation(args: {
   if (!equalBytes(att.value.deviceId, cert.value.deviceId)) refuse('attestation names another device than its certificate');
   if (!equalBytes(att.value.challenge, args.challenge)) refuse('attestation answers another challenge');
   assert(cert.value.deviceId.length === DEVICE_ID_BYTES, 'attestation cert decoder must bound the device id');
-  return cert.value;
+  try {
+    G1Point.fromBytes(att.value.kPoint);
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+    refuse(`device key K is not a valid G1 point (${e.message})`);
+  }
+  return { ...cert.value, kPoint: att.value.kPoint };
 }
 
 /** A device may carry its customer's KYC tier, or the delegated IoT tier. */

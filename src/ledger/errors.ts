@@ -37,6 +37,14 @@ export const LedgerErrorCode = {
   unknownPolicy: 'UNKNOWN_POLICY',
   /** A sync batch carries a receipt whose payment context names another payee than the uploader. */
   receiptNotForUploader: 'RECEIPT_NOT_FOR_UPLOADER',
+  /** An issuance request's K is not the device key pinned at enrolment (or none is pinned). */
+  deviceKeyMismatch: 'DEVICE_KEY_MISMATCH',
+  /** A signed issuance request names another nonce, device, epoch, tier or class than this issuance. */
+  issuanceMismatch: 'ISSUANCE_MISMATCH',
+  /** The device already has a credential for this epoch from a different request. */
+  alreadyIssued: 'ALREADY_ISSUED',
+  /** An enrolling K is within δ·g_K (|δ| < L_max) of a registered one: the two could share nullifiers. */
+  relatedDeviceKey: 'RELATED_DEVICE_KEY',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -74,4 +82,8 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   BLOCKED: 403,
   UNKNOWN_POLICY: 404,
   RECEIPT_NOT_FOR_UPLOADER: 403,
+  DEVICE_KEY_MISMATCH: 403,
+  ISSUANCE_MISMATCH: 422,
+  ALREADY_ISSUED: 409,
+  RELATED_DEVICE_KEY: 409,
 };

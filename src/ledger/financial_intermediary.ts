@@ -1,6 +1,7 @@
-// An FI's offline side, on top of its book (FiLedger): device enrolment with attestation, blind
-// credential issuance forwarded to the CB (the FI checks KYC and freeze and keeps K next to the
-// customer), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
+// An FI's offline side, on top of its book (FiLedger): device enrolment with attestation (K pinned
+// here and registered at the CB), SE-bound blind credential issuance forwarded to the CB
+// (fi_issuance.ts: the FI checks the SE's signature, K, KYC and freeze, one per device and
+// epoch), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
 // signed distribution and a credential renewal offer in every answer. Proofs are verified in a
 // pool of worker threads owned by this object; close() stops them.
 
@@ -9,20 +10,18 @@ import type { P256KeyPair } from '../se/signed.ts';
 import type { CbOfflinePort } from './central_bank.ts';
 import { checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
 import { loadCustomer, ownerOfAccount } from './customers.ts';
-import { rowBigint, type Db } from './db/adapter.ts';
+import type { Db, Queryable } from './db/adapter.ts';
 import { checkAttestation, checkDeviceTier, enrolmentChallenge, listDevices, loadDevice, type DeviceRow } from './devices.ts';
 import { currentEpoch, type Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { FiLedger } from './fi.ts';
+import { issueCredentialFor, startIssuanceFor, type IssuanceDeps, type IssuanceStart, type IssuedCredential } from './fi_issuance.ts';
 import { applyUnloadRecord, createLoadVoucher, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
 import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
 import { VerifyPool } from './verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
-
-/** Bytes of an issuance nonce (the SE accepts 16..64). */
-const ISSUER_NONCE_BYTES = 32;
 
 export interface FinancialIntermediaryConfig {
   fiId: string;
@@ -89,42 +88,64 @@ export class FinancialIntermediary {
     return enrolmentChallenge(this.fiId, input.customerId, input.accountId, input.certificate);
   }
 
-  /** Enrols an attested device for a customer; its vouchers debit and its unloads credit `accountId`. */
+  /** Customer, account, attestation and tier checks of an enrolment (no writes). */
+  private async checkEnrolment(q: Queryable, input: { customerId: string; accountId: string; certificate: Uint8Array; attestation: Uint8Array; tier?: number }) {
+    const customer = await loadCustomer(q, checkName(input.customerId, 'customer id'), true);
+    if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no new devices`);
+    const owner = await ownerOfAccount(q, checkName(input.accountId, 'account id'));
+    if (owner?.customerId !== customer.id) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${input.accountId} is not an account of ${customer.id}`);
+    const challenge = enrolmentChallenge(this.fiId, customer.id, input.accountId, input.certificate);
+    const cert = checkAttestation({ certificate: input.certificate, attestation: input.attestation, challenge, manufacturers: this.config.manufacturers });
+    return { customer, cert, tier: checkDeviceTier(customer.tier, input.tier) };
+  }
+
+  /**
+   * Enrols an attested device for a customer; its vouchers debit and its unloads credit `accountId`.
+   * The K its attestation names is registered at the CB first (which refuses related keys), then
+   * pinned here; every later issuance request must carry that K.
+   */
   async enrolDevice(input: {
     customerId: string; accountId: string; certificate: Uint8Array; attestation: Uint8Array; tier?: number; idempotencyKey: string;
   }): Promise<{ deviceId: Uint8Array; tier: number; deviceClass: number }> {
     const now = this.clock.nowMs();
     const request = { customerId: input.customerId, accountId: input.accountId, certificate: input.certificate, attestation: input.attestation, tier: input.tier };
+    const { cert } = await this.checkEnrolment(this.db, request);
+    await this.config.cb.registerDevice({
+      fiId: this.fiId, customerId: input.customerId, deviceId: cert.deviceId, kPoint: cert.kPoint, attestationKey: cert.publicKey,
+      idempotencyKey: `${this.fiId}/enrol/${bytesToHex(cert.deviceId)}`,
+    });
+    const policy = await this.config.cb.currentPolicy();
     const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.enrolDevice', request, async (tx) => {
-      const customer = await loadCustomer(tx, checkName(input.customerId, 'customer id'), true);
-      if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no new devices`);
-      const owner = await ownerOfAccount(tx, checkName(input.accountId, 'account id'));
-      if (owner?.customerId !== customer.id) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${input.accountId} is not an account of ${customer.id}`);
-      const challenge = enrolmentChallenge(this.fiId, customer.id, input.accountId, input.certificate);
-      const cert = checkAttestation({ certificate: input.certificate, attestation: input.attestation, challenge, manufacturers: this.config.manufacturers });
-      const tier = checkDeviceTier(customer.tier, input.tier);
+      const { customer, cert, tier } = await this.checkEnrolment(tx, request);
       const inserted = await tx.run(
-        'INSERT INTO devices (device_id, customer_id, account_id, public_key, device_class, tier, manufacturer, certificate, created_ms) ' +
-          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING',
-        [cert.deviceId, customer.id, input.accountId, cert.publicKey, BigInt(cert.deviceClass), BigInt(tier), cert.manufacturer, input.certificate, BigInt(now)],
+        'INSERT INTO devices (device_id, customer_id, account_id, public_key, device_class, tier, manufacturer, certificate, created_ms, k_point) ' +
+          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING',
+        [cert.deviceId, customer.id, input.accountId, cert.publicKey, BigInt(cert.deviceClass), BigInt(tier), cert.manufacturer, input.certificate, BigInt(now), cert.kPoint],
       );
       if (inserted === 0) throw new LedgerError(LedgerErrorCode.replayConflict, `Device ${bytesToHex(cert.deviceId)} is already enrolled`);
+      await tx.run('INSERT INTO device_keys (k_point, device_id, customer_id, epoch, created_ms) VALUES ($1, $2, $3, $4, $5)', [
+        cert.kPoint, cert.deviceId, customer.id, currentEpoch(policy, tier, now), BigInt(now),
+      ]);
       return { deviceId: cert.deviceId, tier, deviceClass: cert.deviceClass };
     });
     return r.value;
   }
 
-  /** A fresh nonce for the device's next blind issuance (FROZEN and BLOCKED refuse). */
-  async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<{ epoch: bigint; tier: number; issuerNonce: Uint8Array }> {
+  private issuanceDeps(): IssuanceDeps {
+    return { db: this.db, fiId: this.fiId, cb: this.config.cb, rng: this.rng, nowMs: this.clock.nowMs() };
+  }
+
+  /**
+   * The nonce of the device's blind issuance for `epoch` (default: the current one) and the CB's
+   * certificate of that epoch's issuer key. One nonce per (device, epoch): asking again returns
+   * the same one. FROZEN and BLOCKED refuse.
+   */
+  async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<IssuanceStart> {
     const device = await loadDevice(this.db, input.deviceId);
     await this.checkMayIssue(device);
     const policy = await this.config.cb.currentPolicy();
     const epoch = input.epoch ?? currentEpoch(policy, device.tier, this.clock.nowMs());
-    const issuerNonce = this.rng(ISSUER_NONCE_BYTES);
-    await this.db.run('INSERT INTO issuance_nonces (nonce, device_id, epoch, created_ms) VALUES ($1, $2, $3, $4)', [
-      issuerNonce, device.deviceId, epoch, BigInt(this.clock.nowMs()),
-    ]);
-    return { epoch, tier: device.tier, issuerNonce };
+    return startIssuanceFor(this.issuanceDeps(), device, epoch);
   }
 
   private async checkMayIssue(device: DeviceRow): Promise<void> {
@@ -139,26 +160,13 @@ export class FinancialIntermediary {
     }
   }
 
-  /** Forwards the SE's blind request to the CB and records K next to the customer. */
-  async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }) {
-    const now = this.clock.nowMs();
+  /**
+   * Accepts only the request the device's SE signed for this nonce and its pinned K, forwards it to
+   * the CB, and keeps one issuance per (device, epoch); an identical request gets the first answer.
+   */
+  async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }): Promise<IssuedCredential> {
     const device = await loadDevice(this.db, input.deviceId);
-    const nonces = await this.db.query('SELECT epoch FROM issuance_nonces WHERE nonce = $1 AND device_id = $2', [input.issuerNonce, device.deviceId]);
-    if (nonces.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, 'Issuance nonce was not given to this device');
-    await this.checkMayIssue(device);
-    const epoch = rowBigint(nonces[0]!, 'epoch');
-    const issued = await this.config.cb.issueCredential({
-      fiId: this.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
-      epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${this.fiId}/issue/${bytesToHex(input.issuerNonce)}`,
-    });
-    await idempotent(this.db, now, input.idempotencyKey, 'fi.recordDeviceKey', { k: issued.kPoint }, async (tx) => {
-      await tx.run(
-        'INSERT INTO device_keys (k_point, device_id, customer_id, epoch, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (k_point) DO NOTHING',
-        [issued.kPoint, device.deviceId, device.customerId, epoch, BigInt(now)],
-      );
-      return {};
-    });
-    return { epoch: issued.epoch, tier: issued.tier, response: issued.response, issuerKeyCert: issued.issuerKeyCert };
+    return issueCredentialFor(this.issuanceDeps(), device, input, () => this.checkMayIssue(device));
   }
 
   createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
@@ -187,7 +195,7 @@ export class FinancialIntermediary {
     try {
       const policy = await this.config.cb.currentPolicy();
       const current = currentEpoch(policy, device.tier, this.clock.nowMs());
-      const have = await this.db.query('SELECT 1 AS one FROM device_keys WHERE device_id = $1 AND epoch = $2', [device.deviceId, current]);
+      const have = await this.db.query('SELECT 1 AS one FROM issuances WHERE device_id = $1 AND epoch = $2', [device.deviceId, current]);
       const started = await this.startIssuance({ deviceId: device.deviceId, epoch: have.length === 0 ? current : current + 1n });
       return { offered: true, epoch: started.epoch, issuerNonce: started.issuerNonce };
     } catch (e) {

@@ -27,6 +27,7 @@ export * from './device_sync.ts';
 export * from './devices.ts';
 export * from './distribution.ts';
 export * from './financial_intermediary.ts';
+export type { IssuanceStart, IssuedCredential } from './fi_issuance.ts';
 export * from './fi_value.ts';
 export * from './incidents.ts';
 export * from './issuer_keys.ts';

@@ -65,3 +65,12 @@ export const VERIFY_CHUNK_MAX = 128;
 export const REVOCATION_LIST_MAX = 1024;
 
 assert(SYNC_PAYMENTS_MAX <= NULLIFIER_BATCH_MAX, 'one sync batch must fit one nullifier batch');
+
+/**
+ * Largest L_max (the policy's largest L) the CB's related-key check at enrolment supports: it makes
+ * 2·(L_max − 1) point additions and as many primary-key lookups, ~1 ms and one indexed query per
+ * RELATED_KEY_LOOKUP_CHUNK keys; a policy above this bound is refused at enrolment, never skipped.
+ */
+export const RELATED_KEY_DISTANCE_MAX = 4096;
+/** Keys per `k_point IN (...)` lookup (well under both engines' bound-parameter limits). */
+export const RELATED_KEY_LOOKUP_CHUNK = 256;

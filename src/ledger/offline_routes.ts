@@ -44,6 +44,15 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
     app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', (req, reply) =>
       respond(reply, 200, async () => ({ blocked: await cb.isBlocked(req.params.fiId, req.params.customerId) })),
     );
+    app.post('/devices', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return cb.registerDevice({
+          fiId: stringField(b, 'fiId'), customerId: stringField(b, 'customerId'), deviceId: hexField(b['deviceId'], 'deviceId'),
+          kPoint: hexField(b['kPoint'], 'kPoint'), attestationKey: hexField(b['attestationKey'], 'attestationKey'), idempotencyKey: idempotencyKey(req),
+        });
+      }),
+    );
     app.post('/credentials', (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);

@@ -41,7 +41,7 @@ test('a blank SE only answers GET_INFO and GENERATE_KEYS; phases are enforced', 
   const w = makeWorld('phases');
   const { client } = newSe(w);
   assert.equal((await client.getInfo()).phase, 0);
-  await rejects(client.beginIssuance(new Uint8Array(32)), 'BAD_STATE');
+  await rejects(client.beginIssuance({ issuerNonce: new Uint8Array(32), epoch: 1n, tier: Tier.iot, issuerKeyCert: issuerKeyCert(w, 1n) }), 'BAD_STATE');
   await rejects(client.makeUnloadRecord(1n), 'BAD_STATE');
   const keys = await provisionSe(w, client, { deviceClass: DeviceClass.wearable, tier: Tier.iot });
   const info = await client.getInfo();
@@ -165,11 +165,22 @@ test('blind issuance stores a credential and refuses bad certificates, expired e
   const a = { epoch, tier: Tier.iot, deviceClass: DeviceClass.wearable };
   await rejects(client.finishIssuance({ epoch, tier: 0, issuerKeyCert: issuerKeyCert(w, epoch), response: new Uint8Array(112) }), 'BAD_STATE');
   const nonce = w.rng(32);
-  const request = await client.beginIssuance(nonce);
-  assert.equal((await client.getInfo()).issuancePending, true);
-  const response = issuerRespond(w, request, nonce, a);
-  const { signIssuerKeyCert } = await import('./messages.ts');
+  const { signIssuerKeyCert, openIssuanceRequest } = await import('./messages.ts');
   const forgedCert = signIssuerKeyCert(w.fi.secretKey, { epoch, publicKey: w.issuerPublicKey.toBytes() });
+  const begin = { issuerNonce: nonce, epoch, tier: Tier.iot, issuerKeyCert: issuerKeyCert(w, epoch) };
+  await rejects(client.beginIssuance({ ...begin, issuerKeyCert: forgedCert }), 'BAD_CERTIFICATE');
+  await rejects(client.beginIssuance({ ...begin, issuerKeyCert: issuerKeyCert(w, epoch + 1n) }), 'BAD_CERTIFICATE');
+  await rejects(client.beginIssuance({ ...begin, tier: 9 }), 'WRONG_DATA');
+  const request = await client.beginIssuance(begin);
+  assert.deepEqual(await client.beginIssuance(begin), request, 'the same nonce re-sends the pending request');
+  const info0 = await client.getInfo();
+  assert.equal(info0.issuancePending, true);
+  // The request is signed by the attestation key, for this device, nonce, epoch, tier and class.
+  const opened = openIssuanceRequest(request, info0.attestationPublicKey!);
+  assert.ok(opened.ok);
+  assert.deepEqual({ ...opened.value, blindRequest: undefined }, { issuerNonce: nonce, deviceId: info0.deviceId!, epoch, tier: Tier.iot, deviceClass: DeviceClass.wearable, blindRequest: undefined });
+  assert.equal(openIssuanceRequest(request, w.manufacturer.publicKey).ok, false);
+  const response = issuerRespond(w, request, nonce, a, info0.attestationPublicKey!);
   await rejects(client.finishIssuance({ ...a, issuerKeyCert: forgedCert, response }), 'BAD_CERTIFICATE');
   await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch + 1n), response }), 'BAD_CERTIFICATE');
   await rejects(client.finishIssuance({ ...a, epoch: epoch - 2n, issuerKeyCert: issuerKeyCert(w, epoch - 2n), response }), 'CREDENTIAL_EXPIRED');
@@ -177,6 +188,7 @@ test('blind issuance stores a credential and refuses bad certificates, expired e
   forged[100]! ^= 1; // s'' changes: the unblinded signature no longer verifies
   await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response: forged }), 'BAD_ISSUANCE_RESPONSE');
   await rejects(client.finishIssuance({ ...a, tier: Tier.basic, issuerKeyCert: issuerKeyCert(w, epoch), response }), 'BAD_ISSUANCE_RESPONSE');
+  await rejects(client.finishIssuance({ ...a, epoch: epoch + 1n, issuerKeyCert: issuerKeyCert(w, epoch + 1n), response }), 'BAD_ISSUANCE_RESPONSE');
   const done = await client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response });
   assert.deepEqual(done, a);
   const info = await client.getInfo();

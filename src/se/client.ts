@@ -21,6 +21,7 @@ import { concat } from './bytes.ts';
 import {
   COMMANDS,
   type BalanceResponse,
+  type BeginIssuanceRequest,
   type CommandSpec,
   type ExportSyncResponse,
   type FinishIssuanceRequest,
@@ -107,8 +108,10 @@ export class SeClient {
   async attest(challenge: Uint8Array): Promise<Uint8Array> {
     return (await this.call(COMMANDS.attest, { challenge })).attestation;
   }
-  async beginIssuance(issuerNonce: Uint8Array): Promise<Uint8Array> {
-    return (await this.call(COMMANDS.beginIssuance, { issuerNonce })).request;
+  /** The SE-signed blind request for the FI's nonce, epoch, tier and issuer key (startIssuance's answer). */
+  async beginIssuance(req: BeginIssuanceRequest): Promise<Uint8Array> {
+    const { issuerNonce, epoch, tier, issuerKeyCert } = req;
+    return (await this.call(COMMANDS.beginIssuance, { issuerNonce, epoch, tier, issuerKeyCert })).request;
   }
   finishIssuance(req: FinishIssuanceRequest) {
     return this.call(COMMANDS.finishIssuance, req);

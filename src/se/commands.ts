@@ -5,7 +5,7 @@
 //
 // Why: one table keeps the three in step; an INS the applet has no handler for answers 6D00.
 
-import { BLIND_REQUEST_BYTES, BLIND_RESPONSE_BYTES, ISSUER_NONCE_BYTES_MAX, ISSUER_NONCE_BYTES_MIN } from '../crypto/blind_issuance.ts';
+import { BLIND_RESPONSE_BYTES, ISSUER_NONCE_BYTES_MAX, ISSUER_NONCE_BYTES_MIN } from '../crypto/blind_issuance.ts';
 import { G1_BYTES } from '../crypto/group.ts';
 import { SIGNED_POLICY_BYTES_MAX, SIGNED_REVOCATION_LIST_BYTES_MAX } from '../policy/policy_codec.ts';
 import {
@@ -105,7 +105,9 @@ export interface PersonalizeRequest {
 }
 export interface AttestRequest { challenge: Uint8Array }
 export interface AttestResponse { attestation: Uint8Array }
-export interface BeginIssuanceRequest { issuerNonce: Uint8Array }
+/** The FI's nonce and what it issues (startIssuance's answer); the SE checks the key certificate. */
+export interface BeginIssuanceRequest { issuerNonce: Uint8Array; epoch: bigint; tier: number; issuerKeyCert: Uint8Array }
+/** `request`: the blind request signed by the SE's attestation key (messages.ts IssuanceRequest). */
 export interface BeginIssuanceResponse { request: Uint8Array }
 export interface FinishIssuanceRequest { epoch: bigint; tier: number; issuerKeyCert: Uint8Array; response: Uint8Array }
 export interface FinishIssuanceResponse { epoch: bigint; tier: number; deviceClass: number }
@@ -156,9 +158,11 @@ export const COMMANDS = {
     response: recordCodec('attest response', { attestation: signed }, SIGNED_COMMAND_BYTES_MAX),
   }),
   beginIssuance: spec<BeginIssuanceRequest, BeginIssuanceResponse>({
-    ins: Ins.BEGIN_ISSUANCE, name: 'BEGIN_ISSUANCE', maxDataBytes: SMALL_COMMAND_BYTES_MAX, phases: OPERATIONAL,
-    request: recordCodec('begin issuance', { issuerNonce: bytes(ISSUER_NONCE_BYTES_MIN, ISSUER_NONCE_BYTES_MAX) }, SMALL_COMMAND_BYTES_MAX),
-    response: recordCodec('begin issuance response', { request: bytes(BLIND_REQUEST_BYTES) }, 512),
+    ins: Ins.BEGIN_ISSUANCE, name: 'BEGIN_ISSUANCE', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    request: recordCodec('begin issuance', {
+      issuerNonce: bytes(ISSUER_NONCE_BYTES_MIN, ISSUER_NONCE_BYTES_MAX), epoch: big(), tier: int(255), issuerKeyCert: signed,
+    }, SIGNED_COMMAND_BYTES_MAX),
+    response: recordCodec('begin issuance response', { request: signed }, SIGNED_COMMAND_BYTES_MAX),
   }),
   finishIssuance: spec<FinishIssuanceRequest, FinishIssuanceResponse>({
     ins: Ins.FINISH_ISSUANCE, name: 'FINISH_ISSUANCE', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,

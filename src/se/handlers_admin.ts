@@ -1,10 +1,12 @@
 // Handlers of the life-cycle commands: GET_INFO (any phase, public values only), GENERATE_KEYS
 // (manufacturer: keys are made inside the SE and never leave it), PERSONALIZE (issuer: installs
 // the attestation certificate, the trust anchors, the tier and the first signed policy) and
-// ATTEST (a challenge signed with the attestation key, with the SE's public counters).
+// ATTEST (a challenge signed with the attestation key, with the SE's public counters and its device
+// key K = k·g_K, which the FI and the CB pin at enrolment).
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { CryptoDecodeError, G1Point, scalarToBytes } from '../crypto/group.ts';
+import { gK } from '../crypto/generators.ts';
+import { CryptoDecodeError, G1Point, scalarFromBytes, scalarToBytes } from '../crypto/group.ts';
 import { randomScalar } from '../crypto/rng.ts';
 import { DeviceClass, TIERS } from '../policy/limits.ts';
 import { verifyPolicy } from '../policy/policy_codec.ts';
@@ -79,6 +81,7 @@ export const attest = command(COMMANDS.attest, (ctx: HandlerContext, req) => {
     attestationBody({
       deviceId: id.deviceId,
       challenge: req.challenge,
+      kPoint: gK().mul(scalarFromBytes(id.k)).toBytes(),
       balanceMinor: wallet.balanceMinor,
       loadCounter: wallet.loadCounter,
       unloadCounter: wallet.unloadCounter,

@@ -1,7 +1,14 @@
-// Handlers of blind credential issuance (DESIGN §3.1). BEGIN_ISSUANCE commits to the SE's k and a
-// fresh blinding s' and keeps s' in NVM; FINISH_ISSUANCE checks the CB's certificate of the
-// epoch's issuer key, unblinds, verifies the BBS signature and stores the credential. The
-// signature (A, e) and s never leave the SE; the host only learns the epoch, tier and class.
+// Handlers of blind credential issuance (DESIGN §3.1). BEGIN_ISSUANCE checks the CB's certificate
+// of the epoch's issuer key, commits to the SE's k and a fresh blinding s' with a proof bound to
+// the FI nonce, device id, epoch, tier, class and issuer key, signs the whole request with the
+// attestation key and keeps s' in NVM; FINISH_ISSUANCE unblinds, verifies the BBS signature and
+// stores the credential. The signature (A, e) and s never leave the SE; the host only moves the
+// signed request and learns the epoch, tier and class.
+//
+// Why the SE signs: the FI and the CB accept a request only under the enrolled attestation key,
+// so a host cannot substitute a request for a k of its own (issue 8, finding 1). Why a repeated
+// BEGIN for the same nonce re-sends the stored request: the FI answers one request per (device,
+// epoch), and a host that lost the answer must be able to ask again with the very same bytes.
 
 import {
   blindIssuanceRequest,
@@ -11,22 +18,15 @@ import {
 } from '../crypto/blind_issuance.ts';
 import { CryptoDecodeError, G2Point, scalarFromBytes, scalarToBytes } from '../crypto/group.ts';
 import { TIERS, limitsFor } from '../policy/limits.ts';
+import { equalBytes } from './bytes.ts';
 import { COMMANDS } from './commands.ts';
 import { CREDENTIALS_MAX } from './constants.ts';
 import { credentialValidUntilMs, refuse } from './enforce.ts';
 import { command, type HandlerContext } from './handler.ts';
-import { openIssuerKeyCert } from './messages.ts';
-import type { CredentialRecord } from './state.ts';
+import { issuanceRequestBody, openIssuerKeyCert } from './messages.ts';
+import { signEnvelope } from './signed.ts';
+import type { CredentialRecord, StateTx } from './state.ts';
 import { SW } from './status.ts';
-
-export const beginIssuance = command(COMMANDS.beginIssuance, (ctx: HandlerContext, req) => {
-  const k = scalarFromBytes(ctx.tx.get('identity').k);
-  const { request, secret } = blindIssuanceRequest({ k, rng: ctx.rng, issuerNonce: req.issuerNonce });
-  ctx.tx.set('issuance', {
-    pending: { issuerNonce: req.issuerNonce, sPrime: scalarToBytes(secret.sPrime), startedAtMs: ctx.nowMs },
-  });
-  return { request: encodeBlindIssuanceRequest(request) };
-});
 
 function decodeOrRefuse<T>(decode: () => T, sw: typeof SW.WRONG_DATA | typeof SW.BAD_CERTIFICATE, what: string): T {
   try {
@@ -37,23 +37,60 @@ function decodeOrRefuse<T>(decode: () => T, sw: typeof SW.WRONG_DATA | typeof SW
   }
 }
 
+/** The epoch's issuer key from a CB-signed certificate, or a refusal. */
+function issuerKeyOf(tx: StateTx, issuerKeyCert: Uint8Array, epoch: bigint): { publicKey: G2Point; bytes: Uint8Array } {
+  const cert = openIssuerKeyCert(issuerKeyCert, tx.get('anchors').cbPublicKey);
+  if (!cert.ok) refuse(SW.BAD_CERTIFICATE, `issuer key certificate: ${cert.reason}`);
+  if (cert.value.epoch !== epoch) refuse(SW.BAD_CERTIFICATE, `issuer key is for epoch ${cert.value.epoch}, not ${epoch}`);
+  const publicKey = decodeOrRefuse(() => G2Point.fromBytes(cert.value.publicKey), SW.BAD_CERTIFICATE, 'issuer key');
+  return { publicKey, bytes: cert.value.publicKey };
+}
+
+export const beginIssuance = command(COMMANDS.beginIssuance, (ctx: HandlerContext, req) => {
+  const { tx } = ctx;
+  const pending = tx.get('issuance').pending;
+  if (pending !== null && equalBytes(pending.issuerNonce, req.issuerNonce) && pending.epoch === req.epoch && pending.tier === req.tier) {
+    return { request: pending.request };
+  }
+  if (!(TIERS as readonly number[]).includes(req.tier)) refuse(SW.WRONG_DATA, `unknown tier ${req.tier}`);
+  const issuerKey = issuerKeyOf(tx, req.issuerKeyCert, req.epoch);
+  const id = tx.get('identity');
+  const { request, secret } = blindIssuanceRequest({
+    k: scalarFromBytes(id.k),
+    rng: ctx.rng,
+    issuerNonce: req.issuerNonce,
+    binding: { deviceId: id.deviceId, epoch: req.epoch, tier: BigInt(req.tier), deviceClass: BigInt(id.deviceClass), issuerPublicKey: issuerKey.publicKey },
+  });
+  const signed = signEnvelope(id.attestationSecretKey, issuanceRequestBody({
+    issuerNonce: req.issuerNonce, deviceId: id.deviceId, epoch: req.epoch, tier: req.tier, deviceClass: id.deviceClass,
+    blindRequest: encodeBlindIssuanceRequest(request),
+  }));
+  tx.set('issuance', {
+    pending: {
+      issuerNonce: req.issuerNonce, sPrime: scalarToBytes(secret.sPrime), startedAtMs: ctx.nowMs,
+      epoch: req.epoch, tier: req.tier, issuerPublicKey: issuerKey.bytes, request: signed,
+    },
+  });
+  return { request: signed };
+});
+
 export const finishIssuance = command(COMMANDS.finishIssuance, (ctx: HandlerContext, req) => {
   const { tx } = ctx;
   const pending = tx.get('issuance').pending;
   if (pending === null) refuse(SW.BAD_STATE, 'no issuance in progress (send BEGIN_ISSUANCE first)');
   if (!(TIERS as readonly number[]).includes(req.tier)) refuse(SW.WRONG_DATA, `unknown tier ${req.tier}`);
-  const cert = openIssuerKeyCert(req.issuerKeyCert, tx.get('anchors').cbPublicKey);
-  if (!cert.ok) refuse(SW.BAD_CERTIFICATE, `issuer key certificate: ${cert.reason}`);
-  if (cert.value.epoch !== req.epoch) refuse(SW.BAD_CERTIFICATE, `issuer key is for epoch ${cert.value.epoch}, not ${req.epoch}`);
-  const publicKey = decodeOrRefuse(() => G2Point.fromBytes(cert.value.publicKey), SW.BAD_CERTIFICATE, 'issuer key');
+  const issuerKey = issuerKeyOf(tx, req.issuerKeyCert, req.epoch);
   const response = decodeOrRefuse(() => decodeBlindIssuanceResponse(req.response), SW.WRONG_DATA, 'issuance response');
   const limits = limitsFor(tx.get('policy').table, req.tier);
   if (ctx.nowMs >= credentialValidUntilMs(req.epoch, limits)) {
     refuse(SW.CREDENTIAL_EXPIRED, `a credential for epoch ${req.epoch} would already be expired`);
   }
+  if (pending.epoch !== req.epoch || pending.tier !== req.tier || !equalBytes(pending.issuerPublicKey, issuerKey.bytes)) {
+    refuse(SW.BAD_ISSUANCE_RESPONSE, `response is for epoch ${req.epoch} tier ${req.tier}; the pending request is for epoch ${pending.epoch} tier ${pending.tier}`);
+  }
   const id = tx.get('identity');
   const finished = finishBlindIssuance({
-    publicKey,
+    publicKey: issuerKey.publicKey,
     secret: { k: scalarFromBytes(id.k), sPrime: scalarFromBytes(pending.sPrime) },
     response,
     epoch: req.epoch,
@@ -69,7 +106,7 @@ export const finishIssuance = command(COMMANDS.finishIssuance, (ctx: HandlerCont
     A: credential.A.toBytes(),
     e: scalarToBytes(credential.e),
     s: scalarToBytes(credential.messages[4]),
-    issuerPublicKey: cert.value.publicKey,
+    issuerPublicKey: issuerKey.bytes,
   };
   // Keep live credentials of this tier only, newest first, at most CREDENTIALS_MAX.
   const kept = tx

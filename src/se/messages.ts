@@ -1,13 +1,15 @@
 // Signed messages between the SE and the institutions around it: the manufacturer's attestation
 // certificate, the CB's issuer-key certificate, the FI's load voucher and sync acknowledgement,
-// and the SE's own unload record and balance report.
+// and the SE's own attestation (which carries K = k·g_K for enrolment), issuance request, unload
+// record and balance report.
 //
 // Why this shape: each message is a plain data type with one body codec (canonical CBOR map with
 // an exact key set, a `type` tag and a version), and travels in a signed envelope (signed.ts).
 // `sign*` is what the signing party runs (manufacturer, CB, FI or the SE itself); `open*` checks
 // the signature first, then the body, and returns a reason instead of throwing on bad input.
 
-import { G2_BYTES } from '../crypto/group.ts';
+import { BLIND_REQUEST_BYTES, ISSUER_NONCE_BYTES_MAX, ISSUER_NONCE_BYTES_MIN } from '../crypto/blind_issuance.ts';
+import { G1_BYTES, G2_BYTES } from '../crypto/group.ts';
 import { Fields, SeDecodeError } from './cbor.ts';
 import { P256_PUBLIC_KEY_BYTES, openEnvelope, signEnvelope } from './signed.ts';
 
@@ -28,6 +30,7 @@ export const MessageType = {
   balanceReport: 'tally/balance-report',
   syncAck: 'tally/sync-ack',
   attestation: 'tally/attestation',
+  issuanceRequest: 'tally/issuance-request',
 } as const;
 /** Challenge bounds of ATTEST: 16 bytes make a replay 2^-128; 64 cap what a host makes us sign. */
 export const CHALLENGE_BYTES_MIN = 16;
@@ -83,15 +86,31 @@ export interface BalanceReport {
   revocationVersion: bigint;
   timeMs: bigint;
 }
-/** Device → verifier: a fresh statement, under the attestation key, of the SE's public counters. */
+/**
+ * Device → verifier: a fresh statement, under the attestation key, of the SE's public counters and
+ * of its device key K = k·g_K (compressed G1), which enrolment pins for every later issuance.
+ */
 export interface Attestation {
   deviceId: Uint8Array;
   challenge: Uint8Array;
+  kPoint: Uint8Array;
   balanceMinor: bigint;
   loadCounter: bigint;
   unloadCounter: bigint;
   policyVersion: bigint;
   timeMs: bigint;
+}
+/**
+ * Device → FI → CB: the blind issuance request (K, C and the proof, `blind_issuance.ts`), built and
+ * signed inside the SE for one FI nonce, device, epoch, tier and class (DESIGN §3.1).
+ */
+export interface IssuanceRequest {
+  issuerNonce: Uint8Array;
+  deviceId: Uint8Array;
+  epoch: bigint;
+  tier: number;
+  deviceClass: number;
+  blindRequest: Uint8Array;
 }
 /** FI → device: batch `batchId` is recorded; the device may free its log entries. */
 export interface SyncAck {
@@ -177,15 +196,29 @@ export function decodeBalanceReport(body: unknown): BalanceReport {
 
 export const attestationBody = (a: Attestation) => ({ ...head(MessageType.attestation), ...a });
 export function decodeAttestation(body: unknown): Attestation {
-  const f = fields(body, MessageType.attestation, ['deviceId', 'challenge', 'balanceMinor', 'loadCounter', 'unloadCounter', 'policyVersion', 'timeMs']);
+  const f = fields(body, MessageType.attestation, ['deviceId', 'challenge', 'kPoint', 'balanceMinor', 'loadCounter', 'unloadCounter', 'policyVersion', 'timeMs']);
   return {
     deviceId: f.bytes('deviceId', DEVICE_ID_BYTES),
     challenge: f.bytes('challenge', CHALLENGE_BYTES_MIN, CHALLENGE_BYTES_MAX),
+    kPoint: f.bytes('kPoint', G1_BYTES),
     balanceMinor: f.big('balanceMinor'),
     loadCounter: f.big('loadCounter'),
     unloadCounter: f.big('unloadCounter'),
     policyVersion: f.big('policyVersion'),
     timeMs: f.big('timeMs'),
+  };
+}
+
+export const issuanceRequestBody = (r: IssuanceRequest) => ({ ...head(MessageType.issuanceRequest), ...r });
+export function decodeIssuanceRequest(body: unknown): IssuanceRequest {
+  const f = fields(body, MessageType.issuanceRequest, ['issuerNonce', 'deviceId', 'epoch', 'tier', 'deviceClass', 'blindRequest']);
+  return {
+    issuerNonce: f.bytes('issuerNonce', ISSUER_NONCE_BYTES_MIN, ISSUER_NONCE_BYTES_MAX),
+    deviceId: f.bytes('deviceId', DEVICE_ID_BYTES),
+    epoch: f.big('epoch'),
+    tier: f.uint('tier', 255),
+    deviceClass: f.uint('deviceClass', 255),
+    blindRequest: f.bytes('blindRequest', BLIND_REQUEST_BYTES),
   };
 }
 
@@ -220,4 +253,5 @@ export const openLoadVoucher = (b: Uint8Array, fiPublicKey: Uint8Array) => openM
 export const openSyncAck = (b: Uint8Array, fiPublicKey: Uint8Array) => openMessage(b, fiPublicKey, decodeSyncAck, 'sync ack');
 export const openUnloadRecord = (b: Uint8Array, devicePublicKey: Uint8Array) => openMessage(b, devicePublicKey, decodeUnloadRecord, 'unload record');
 export const openAttestation = (b: Uint8Array, devicePublicKey: Uint8Array) => openMessage(b, devicePublicKey, decodeAttestation, 'attestation');
+export const openIssuanceRequest = (b: Uint8Array, devicePublicKey: Uint8Array) => openMessage(b, devicePublicKey, decodeIssuanceRequest, 'issuance request');
 export const openBalanceReport = (b: Uint8Array, devicePublicKey: Uint8Array) => openMessage(b, devicePublicKey, decodeBalanceReport, 'balance report');

@@ -70,10 +70,14 @@ test('a power cut after any persistent write of any command leaves the state bef
       ['GENERATE_KEYS', async (c, x) => void (x.keys = await c.generateKeys({ deviceClass: DeviceClass.wallet, manufacturerCaPublicKey: w.manufacturer.publicKey }))],
       ['PERSONALIZE', async (c, x) => void (x.keys = await provisionRest(c, x))],
       ['APPLY_LOAD_VOUCHER', async (c, x) => void (await c.applyLoadVoucher(loadVoucher(w, pub(x), 0n, VOUCHERS[0]!)))],
-      ['BEGIN_ISSUANCE', async (c, x) => void ((x.nonce = w.rng(32)), (x.request = await c.beginIssuance(x.nonce as Uint8Array)))],
+      ['BEGIN_ISSUANCE', async (c, x) => {
+        x.nonce = w.rng(32);
+        const epoch = epochNow(w, Tier.basic);
+        x.request = await c.beginIssuance({ issuerNonce: x.nonce as Uint8Array, epoch, tier: Tier.basic, issuerKeyCert: issuerKeyCert(w, epoch) });
+      }],
       ['FINISH_ISSUANCE', async (c, x) => {
         const a = { epoch: epochNow(w, Tier.basic), tier: Tier.basic, deviceClass: DeviceClass.wallet };
-        const response = issuerRespond(w, x.request as Uint8Array, x.nonce as Uint8Array, a);
+        const response = issuerRespond(w, x.request as Uint8Array, x.nonce as Uint8Array, a, pub(x));
         await c.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: issuerKeyCert(w, a.epoch), response });
       }],
       ['TEST_SPEND', async (c) => void (await c.call(TEST_SPEND_SPEC, { amountMinor: SPENDS[0]! }))],

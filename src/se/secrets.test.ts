@@ -14,7 +14,7 @@ import { SeClient, type Transmit } from './client.ts';
 import { MemoryBackend } from './nvm.ts';
 import { SECTIONS } from './state.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC, TEST_SPEND_SPEC } from './test_commands.ts';
-import { epochNow, issueCredential, loadVoucher, makeWorld, provisionSe, signedRevocationList, syncAck } from './test_world.ts';
+import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, provisionSe, signedRevocationList, syncAck } from './test_world.ts';
 
 test('no response ever carries k, the credential signature, s, s\' or the attestation private key', async () => {
   const w = makeWorld('secrets');
@@ -38,7 +38,7 @@ test('no response ever carries k, the credential signature, s, s\' or the attest
   await client.installRevocationList(signedRevocationList(w, { version: 1n, epoch, nullifiers: [] }));
   const batch = await client.exportSyncBatch();
   await client.applySyncAck(syncAck(w, keys.attestationPublicKey, batch.batchId));
-  await client.beginIssuance(w.rng(32)); // leaves s' pending in NVM
+  await client.beginIssuance({ issuerNonce: w.rng(32), epoch, tier: Tier.full, issuerKeyCert: issuerKeyCert(w, epoch) }); // leaves s' pending in NVM
   await client.attest(w.rng(32));
   await client.getInfo();
   // Hostile sweep: every INS with empty, random and oversized data, P1/P2 variants, short and extended.

@@ -22,7 +22,7 @@ const SAMPLES: Sections = {
   policy: { table: DEFAULT_POLICY },
   revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)] },
   credentials: { credentials: [{ epoch: 1n, tier: 1, deviceClass: 0, A: b(48), e: b(32), s: b(32), issuerPublicKey: b(96) }] },
-  issuance: { pending: { issuerNonce: b(32), sPrime: b(32), startedAtMs: 1n } },
+  issuance: { pending: { issuerNonce: b(32), sPrime: b(32), startedAtMs: 1n, epoch: 3n, tier: 1, issuerPublicKey: b(96), request: b(600) } },
   receipts: { firstSeq: 3n, nextSeq: 9n },
   nullifiers: { entries: [{ epoch: 1n, nullifier: b(48) }] },
   sync: { nextBatchId: 4n, pending: { batchId: 3n, firstSeq: 0n, endSeq: 3n, report: b(200), spentSinceSyncMinor: 9n } },

@@ -70,7 +70,20 @@ export interface CredentialRecord {
   issuerPublicKey: Uint8Array;
 }
 export interface CredentialStore { credentials: CredentialRecord[] }
-export interface PendingIssuance { issuerNonce: Uint8Array; sPrime: Uint8Array; startedAtMs: bigint }
+/**
+ * An issuance begun and not finished: the blinding s' (secret), what the request was for, and the
+ * signed request itself, re-sent as is if the host asks again for the same nonce (so a retry after a
+ * lost answer is the identical request the FI answers idempotently, never a second one).
+ */
+export interface PendingIssuance {
+  issuerNonce: Uint8Array;
+  sPrime: Uint8Array;
+  startedAtMs: bigint;
+  epoch: bigint;
+  tier: number;
+  issuerPublicKey: Uint8Array;
+  request: Uint8Array;
+}
 export interface IssuanceState { pending: PendingIssuance | null }
 /** Receipt log bookkeeping: entries firstSeq..nextSeq-1 are present. */
 export interface ReceiptLogMeta { firstSeq: bigint; nextSeq: bigint }
@@ -155,8 +168,11 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
   }, NVM_CELL_BYTES_MAX),
   credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, 4096),
   issuance: recordCodec('issuance', {
-    pending: nullable(record({ issuerNonce: bytes(1, ISSUER_NONCE_BYTES_MAX), sPrime: bytes(SCALAR_BYTES), startedAtMs: big() })),
-  }, 1024),
+    pending: nullable(record({
+      issuerNonce: bytes(1, ISSUER_NONCE_BYTES_MAX), sPrime: bytes(SCALAR_BYTES), startedAtMs: big(), epoch: big(), tier: int(255),
+      issuerPublicKey: bytes(G2_BYTES), request: bytes(1, SIGNED_MESSAGE_BYTES_MAX),
+    })),
+  }, SIGNED_MESSAGE_BYTES_MAX + 512),
   receipts: recordCodec('receipts', { firstSeq: big(), nextSeq: big() }, 64),
   nullifiers: recordCodec('nullifiers', {
     entries: list(record({ epoch: big(), nullifier: bytes(G1_BYTES) }), SEEN_NULLIFIERS_MAX),

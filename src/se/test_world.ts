@@ -9,7 +9,7 @@ import { randomScalar, seededRng, type Rng } from '../crypto/rng.ts';
 import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../policy/limits.ts';
 import { signPolicy, signRevocationList, type RevocationList } from '../policy/policy_codec.ts';
 import type { SeClient } from './client.ts';
-import { signAttestationCert, signIssuerKeyCert, signLoadVoucher, signSyncAck } from './messages.ts';
+import { openIssuanceRequest, signAttestationCert, signIssuerKeyCert, signLoadVoucher, signSyncAck } from './messages.ts';
 import { p256KeyPair, type P256KeyPair } from './signed.ts';
 
 /** 2027-01-15T08:00:00Z: a fixed start so epochs are reproducible. */
@@ -75,13 +75,16 @@ export async function provisionSe(w: World, se: SeClient, opts: { deviceClass: n
   return keys;
 }
 
-/** Issuer's half of blind issuance for a request the SE produced under `nonce`. */
-export function issuerRespond(w: World, requestBytes: Uint8Array, nonce: Uint8Array, a: { epoch: bigint; tier: number; deviceClass: number }) {
+/** Issuer's half of blind issuance for a request the SE signed under `nonce` (signature checked). */
+export function issuerRespond(w: World, requestBytes: Uint8Array, nonce: Uint8Array, a: { epoch: bigint; tier: number; deviceClass: number }, devicePublicKey: Uint8Array) {
+  const opened = openIssuanceRequest(requestBytes, devicePublicKey);
+  if (!opened.ok) throw new Error(`issuer refused: request not signed by the device (${opened.reason})`);
   const issued = issueBlind({
     secretKey: w.issuerSecretKey,
     publicKey: w.issuerPublicKey,
-    request: decodeBlindIssuanceRequest(requestBytes),
+    request: decodeBlindIssuanceRequest(opened.value.blindRequest),
     issuerNonce: nonce,
+    deviceId: opened.value.deviceId,
     rng: w.rng,
     epoch: a.epoch,
     tier: BigInt(a.tier),
@@ -97,9 +100,10 @@ export const issuerKeyCert = (w: World, epoch: bigint): Uint8Array =>
 /** Runs the whole blind issuance for `epoch` through the client. */
 export async function issueCredential(w: World, se: SeClient, a: { epoch: bigint; tier: number; deviceClass: number }) {
   const nonce = w.rng(32);
-  const request = await se.beginIssuance(nonce);
-  const response = issuerRespond(w, request, nonce, a);
-  return se.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: issuerKeyCert(w, a.epoch), response });
+  const cert = issuerKeyCert(w, a.epoch);
+  const request = await se.beginIssuance({ issuerNonce: nonce, epoch: a.epoch, tier: a.tier, issuerKeyCert: cert });
+  const response = issuerRespond(w, request, nonce, a, (await se.getInfo()).attestationPublicKey!);
+  return se.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: cert, response });
 }
 
 export const loadVoucher = (w: World, devicePublicKey: Uint8Array, loadCounter: bigint, amountMinor: bigint): Uint8Array =>

@@ -142,10 +142,13 @@ export async function enrolSe(
   return enrolled.deviceId;
 }
 
-/** Blind issuance through the FI (KYC, freeze, K registry) and the CB (BBS key of the epoch). */
+/**
+ * Blind issuance through the FI (KYC, freeze, pinned K, one per device and epoch) and the CB (BBS
+ * key of the epoch): the SE builds and signs the request, the host only carries it.
+ */
 export async function issueCredentialTo(fi: FinancialIntermediary, deviceId: Uint8Array, se: SeClient, key: string, epoch?: bigint) {
   const started = await fi.startIssuance({ deviceId, epoch });
-  const request = await se.beginIssuance(started.issuerNonce);
+  const request = await se.beginIssuance(started);
   const issued = await fi.issueCredential({ deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
   return se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
 }

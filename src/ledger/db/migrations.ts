@@ -8,7 +8,8 @@ import { assert } from '../../crypto/assert.ts';
 import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
 import { OFFLINE_MIGRATION } from './migration_004.ts';
 import { DISCLOSURE_MIGRATION } from './migration_005.ts';
-import { ATTRIBUTION_MIGRATION } from './migration_006.ts';
+import { BOUND_ISSUANCE_MIGRATION } from './migration_006.ts';
+import { ATTRIBUTION_MIGRATION } from './migration_007.ts';
 
 export interface Migration {
   version: number;
@@ -107,6 +108,7 @@ CREATE TABLE nullifier_conflicts (
   },
   OFFLINE_MIGRATION,
   DISCLOSURE_MIGRATION,
+  BOUND_ISSUANCE_MIGRATION,
   ATTRIBUTION_MIGRATION,
 ];
 
