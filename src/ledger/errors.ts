@@ -33,6 +33,10 @@ export const LedgerErrorCode = {
   replayConflict: 'REPLAY_CONFLICT',
   /** The customer was identified as a double spender: no new credentials. */
   blocked: 'BLOCKED',
+  /** A stored payment record a warrant names does not hash to its payment id or does not decode. */
+  evidenceInvalid: 'EVIDENCE_INVALID',
+  /** The warranted payment's escrow E1 is shared with another stored payment: a partial would open both. */
+  escrowShared: 'ESCROW_SHARED',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -68,4 +72,6 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   OPENING_INVALID: 422,
   REPLAY_CONFLICT: 409,
   BLOCKED: 403,
+  EVIDENCE_INVALID: 409,
+  ESCROW_SHARED: 409,
 };
