@@ -1,14 +1,17 @@
 // One side of an offline payment over TCP, as its own process: `node --import tsx
-// src/device/tcp_peer.ts <role> [options]`. Both processes build the same institutions from
+// src/device/tcp_peer.ts <role> [options]`. Both processes build the same test institutions from
 // `--seed` (World), so two devices made in two processes trust each other; each device's SE lives
 // in its own process (memory NVM, or `--nvm <dir>` for a file NVM that survives the process).
+// The seed names the institutions only: the SE always draws from the system CSPRNG, because a
+// seeded SE on a persistent NVM replays one random stream on every start and its next two
+// payments reuse every nonce, which gives away k (test/attacks/seeded_rng.test.ts).
 //
 //   payee:  --profile pos --amount 1500          listens on 127.0.0.1:<port> (0 = any), prints
 //                                               {"event":"listening","port":N}, takes one payment
 //   payer:  --profile wallet --fund 20000 --port N   connects and pays what the payee requests
 // Each prints one JSON line {"event":"done", …} with the amount and its SE balance, then exits.
 
-import { seededRng } from '../crypto/rng.ts';
+import { systemRng } from '../crypto/rng.ts';
 import { tcpConnect, tcpListen } from '../protocol/index.ts';
 import { makeWorld } from '../se/test_world.ts';
 import { Device } from './device.ts';
@@ -50,7 +53,7 @@ export async function runPeer(args: PeerArgs, print: (line: string) => void = co
   const device = new Device({
     profile: profileNamed(args.profile),
     nvm: args.nvm ? { kind: 'file', dir: args.nvm } : { kind: 'memory' },
-    rng: seededRng(`${args.seed}/${args.role}/${args.profile}`),
+    rng: systemRng,
     clock: w.clock,
   });
   if ((await device.info()).phase === 0) await provisionDevice(w, device);
