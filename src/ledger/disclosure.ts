@@ -19,6 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   CryptoDecodeError,
   G1Point,
+  PAYMENT_ID_BYTES,
   combine,
   partialDecrypt,
   partialDecryptionFromBytes,
@@ -34,8 +35,6 @@ import { readWarrantedEscrow, type StoredEscrow } from './escrow_evidence.ts';
 
 /** Bounds on what a warrant may carry (they end up in the log and the database). */
 export const WARRANT_TEXT_CHARS_MAX = 256;
-/** A warrant names a payment by its payment hash (SHA-256 of the record). */
-const PAYMENT_HASH_BYTES = 32;
 const GENESIS = new Uint8Array(32);
 
 export interface EscrowAuthority {
@@ -109,8 +108,8 @@ export async function fileWarrant(
       }
       return;
     }
-    if (!(w.paymentHash instanceof Uint8Array) || w.paymentHash.length !== PAYMENT_HASH_BYTES) {
-      throw new LedgerError(LedgerErrorCode.badRequest, `a warrant names a ${PAYMENT_HASH_BYTES}-byte payment hash, got ${w.paymentHash?.length}`);
+    if (!(w.paymentHash instanceof Uint8Array) || w.paymentHash.length !== PAYMENT_ID_BYTES) {
+      throw new LedgerError(LedgerErrorCode.badRequest, `a warrant names a ${PAYMENT_ID_BYTES}-byte payment hash, got ${w.paymentHash?.length}`);
     }
     const rows = await tx.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM payment_evidence WHERE payment_hash = $1', [w.paymentHash]);
     if (rowBigint(rows[0]!, 'n') === 0n) throw new LedgerError(LedgerErrorCode.badRequest, `no settled payment ${hex(w.paymentHash)} at the CB`);
