@@ -41,6 +41,8 @@ const AMOUNT_MINOR = 500n;
 /** Index of a's response among the payment's sigma responses (n, w, a, r_a, r_n, u). */
 const Z_A = 2;
 const Z_U = 5;
+/** How long the payee waits for the payer process's payment: generous, the suite shares 2 cores. */
+const PAYMENT_WAIT_MS = 60_000;
 
 interface Captured {
   statement: PaymentStatement;
@@ -50,7 +52,7 @@ interface Captured {
 /** Runs the real payer process once on `nvmDir`; the payee here captures the payment it sends. */
 async function payOnce(payee: Device, nvmDir: string, fundMinor: bigint): Promise<Captured> {
   const listener = await tcpListen(0);
-  const args = ['--import', 'tsx', PEER, 'payer', '--profile', 'wallet', '--seed', SEED, '--nvm', nvmDir, '--port', String(listener.port), '--fund', String(fundMinor)];
+  const args = ['--import', 'tsx', PEER, 'payer', '--profile', 'wallet', '--seed', SEED, '--nvm', nvmDir, '--port', String(listener.port), '--fund', String(fundMinor), '--timeout-ms', String(PAYMENT_WAIT_MS)];
   const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -58,7 +60,7 @@ async function payOnce(payee: Device, nvmDir: string, fundMinor: bigint): Promis
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    const transport = await listener.accept(60_000);
+    const transport = await listener.accept(PAYMENT_WAIT_MS);
     let captured: Uint8Array | null = null;
     const ready = new PayeeReady(
       {
@@ -66,6 +68,7 @@ async function payOnce(payee: Device, nvmDir: string, fundMinor: bigint): Promis
         accept: (p) => ((captured = p), payee.se.acceptPayment(p)),
       },
       transport,
+      PAYMENT_WAIT_MS,
     );
     await (await ready.sendRequest(AMOUNT_MINOR)).receivePayment();
     transport.close();
