@@ -102,7 +102,7 @@ test('README walk-through: separate CB, FI and device processes; offline payment
   const wallet = path.join(tmp, 'wallet');
   const pos = path.join(tmp, 'pos');
   try {
-    await ok(['network', 'init', '--dir', net, '--fi', 'bank-a', '--fi', 'bank-b', '--seed', 'walkthrough']);
+    await ok(['network', 'init', '--dir', net, '--fi', 'bank-a', '--fi', 'bank-b']);
     assert.equal(statSync(networkFile).mode & 0o777, 0o600);
     assert.equal(statSync(path.join(net, 'regulator-holder-2.json')).mode & 0o777, 0o600);
 

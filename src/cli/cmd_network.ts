@@ -22,10 +22,9 @@ export const DEFAULT_ALLOCATION = '1000000.00';
 const initCommand: Command = {
   name: 'init',
   summary: 'Demo key ceremony: write DIR/network.json and the regulator key holders\' share files (mode 0600).',
-  usage: 'tally network init --dir DIR [--seed S] [--fi bank-a --fi bank-b] [--allocation AMOUNT] [--force] [--json]',
+  usage: 'tally network init --dir DIR [--fi bank-a --fi bank-b] [--allocation AMOUNT] [--force] [--json]',
   options: [
     { name: 'dir', value: true, help: 'directory for network.json and regulator-holder-<i>.json' },
-    { name: 'seed', value: true, help: 'derive every key from this seed (replayable; demo only). Default: system randomness' },
     { name: 'fi', value: true, repeatable: true, help: 'an FI of the network (repeat, or comma-separated; default bank-a,bank-b)' },
     { name: 'allocation', value: true, help: 'money the CB issues to each FI when the network starts', default: DEFAULT_ALLOCATION },
     { name: 'force', value: false, help: 'overwrite existing files' },
@@ -35,8 +34,9 @@ const initCommand: Command = {
     const dir = requireString(p, 'dir');
     if (p.positionals.length > 0) throw new CliError('USAGE', `unexpected argument '${p.positionals[0]}'`);
     const allocationMinor = optionAmount(p, 'allocation', { allowZero: true })!;
-    const seed = optionString(p, 'seed');
-    const { config, regulator } = dealNetwork({ seed, fiIds: fiIdsOf(p), allocationMinor });
+    // Every key comes from the system CSPRNG: a seed on the command line would make every secret
+    // of the network (and each re-run) reproducible by anyone who learns it (issue 8, finding 6).
+    const { config, regulator } = dealNetwork({ fiIds: fiIdsOf(p), allocationMinor });
     mkdirSync(dir, { recursive: true });
     const networkFile = path.join(dir, 'network.json');
     const force = flag(p, 'force');
@@ -54,7 +54,7 @@ const initCommand: Command = {
         regulatorKey: bytesToHex(regulator.publicKey.toBytes()),
       }, force),
     );
-    const summary = { networkFile, shareFiles, fis: config.fis.map((f) => f.fiId), manufacturer: config.manufacturer.name, seeded: seed !== undefined };
+    const summary = { networkFile, shareFiles, fis: config.fis.map((f) => f.fiId), manufacturer: config.manufacturer.name };
     if (flag(p, 'json')) io.out(toJson(summary));
     else {
       io.out(`wrote ${networkFile} (DEMO keys of the manufacturer, the CB and ${summary.fis.join(', ')}; mode 0600)`);

@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { dealRegulatorKey, seededRng, systemRng, type Rng } from '../crypto/index.ts';
+import { dealRegulatorKey, systemRng, type Rng } from '../crypto/index.ts';
 import { p256KeyPair, type P256KeyPair } from '../se/signed.ts';
 import { CliError } from './args.ts';
 
@@ -32,11 +32,11 @@ export interface NetworkConfig {
   fis: NetworkFi[];
 }
 
-/** Deals every key of a demo network (from `seed` when given, so a run can be replayed). */
-export function dealNetwork(opts: { seed?: string; fiIds: readonly string[]; allocationMinor: bigint }) {
+/** Deals every key of a demo network from the system CSPRNG; only a test may inject another `rng`. */
+export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: bigint; rng?: Rng }) {
   for (const id of opts.fiIds) if (!FI_ID_RE.test(id)) throw new CliError('USAGE', `--fi must be lower-case letters, digits and '-', got '${id}'`);
   if (new Set(opts.fiIds).size !== opts.fiIds.length) throw new CliError('USAGE', `--fi names must be distinct, got ${opts.fiIds.join(', ')}`);
-  const rng: Rng = opts.seed === undefined ? systemRng : seededRng(`network/${opts.seed}`);
+  const rng: Rng = opts.rng ?? systemRng;
   const regulator = dealRegulatorKey({ threshold: REGULATOR_THRESHOLD, holders: REGULATOR_HOLDERS, rng });
   const config: NetworkConfig = {
     manufacturer: { name: DEMO_MANUFACTURER, keys: p256KeyPair(rng) },

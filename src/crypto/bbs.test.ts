@@ -1,4 +1,4 @@
-// BBS octet interface against every fixture the draft publishes (../shared/vectors/bbs, read at
+// BBS octet interface against every fixture the draft publishes (test/vectors/bbs, read at
 // test time), then the draft's intermediate values, then strictness of the verifiers on hostile
 // bytes.
 
@@ -29,9 +29,9 @@ import {
 } from './bbs_proof_core.ts';
 import { octetsToProof, octetsToSignature } from './bbs_encoding.ts';
 
-// The fixtures live in the shared folder that sits beside the repository folder.
+// The draft's published fixtures are kept in the repository (test/vectors/bbs/README.md says where from).
 const here = path.dirname(fileURLToPath(import.meta.url));
-const VECTORS = path.resolve(here, '../../../shared/vectors/bbs/bls12-381-sha-256');
+const VECTORS = path.resolve(here, '../../test/vectors/bbs/bls12-381-sha-256');
 const load = (rel: string) => JSON.parse(readFileSync(path.join(VECTORS, rel), 'utf8'));
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -31,6 +31,9 @@ import {
 const utf8 = new TextEncoder();
 const WARRANT = utf8.encode('warrant/2026/0042');
 const OTHER_WARRANT = utf8.encode('warrant/2026/0043');
+/** Payment ids are 32-byte payment hashes; these two stand for two stored records. */
+const PAYMENT = new Uint8Array(32).fill(0xa1);
+const OTHER_PAYMENT = new Uint8Array(32).fill(0xb2);
 
 const decodeCode = decodeErrorCode;
 
@@ -51,10 +54,10 @@ function setup(threshold: number, holders: number, seed: string): Setup {
   return { regulator, k, K, s, ct: encryptDeviceKey(K, regulator.publicKey, s) };
 }
 
-function partialsOf(st: Setup, indexes: readonly number[], warrantId = WARRANT): PartialDecryption[] {
+function partialsOf(st: Setup, indexes: readonly number[], warrantId = WARRANT, paymentId = PAYMENT): PartialDecryption[] {
   const rng = seededRng(`partials-${indexes.join(',')}`);
   return indexes.map((i) =>
-    partialDecrypt({ share: st.regulator.shares[i - 1]!, E1: st.ct.E1, E2: st.ct.E2, rng, warrantId }),
+    partialDecrypt({ share: st.regulator.shares[i - 1]!, E1: st.ct.E1, E2: st.ct.E2, rng, warrantId, paymentId }),
   );
 }
 
@@ -65,10 +68,11 @@ function combineWith(st: Setup, partials: readonly PartialDecryption[], warrantI
     threshold: st.regulator.threshold,
     verificationKeys: st.regulator.shares.map((s) => s.verificationKey),
     warrantId,
+    paymentId: PAYMENT,
   });
 }
 
-type PartialOverrides = Partial<{ E1: G1Point; E2: G1Point; warrantId: Uint8Array; verificationKey: G1Point }>;
+type PartialOverrides = Partial<{ E1: G1Point; E2: G1Point; warrantId: Uint8Array; paymentId: Uint8Array; verificationKey: G1Point }>;
 
 function verifyPartial(st: Setup, partial: PartialDecryption, overrides: PartialOverrides = {}) {
   return verifyPartialDecryption({
@@ -76,6 +80,7 @@ function verifyPartial(st: Setup, partial: PartialDecryption, overrides: Partial
     verificationKey: st.regulator.shares[partial.index - 1]!.verificationKey,
     ...st.ct,
     warrantId: WARRANT,
+    paymentId: PAYMENT,
     ...overrides,
   });
 }
@@ -156,6 +161,7 @@ test('combine() refuses k−1 partials, and k−1 shares interpolated anyway do 
     threshold: 2,
     verificationKeys: st.regulator.shares.map((s) => s.verificationKey),
     warrantId: WARRANT,
+    paymentId: PAYMENT,
   });
   assert.ok(forced.ok && !forced.K.equals(st.K));
 });
@@ -185,6 +191,25 @@ test('combine() refuses partials made for another warrant', () => {
   assert.equal(!r.ok && r.reason, 'BAD_PROOF');
 });
 
+test('combine() refuses partials made for another payment under the same warrant', () => {
+  const r = combineWith(st, partialsOf(st, [1, 2, 3], WARRANT, OTHER_PAYMENT));
+  assert.equal(!r.ok && r.reason, 'BAD_PROOF');
+});
+
+test('combine() refuses partials for A when asked to open B, even when B shares A\u2019s E1', () => {
+  // (E1, E2') with E2' = K_B + y·E1: the ElGamal encryption of another key under the same s.
+  const shared = { ...st, ct: { E1: st.ct.E1, E2: st.ct.E2.add(gK()) } };
+  const r = combine({
+    ...shared.ct,
+    partials: partialsOf(st, [1, 2, 3]),
+    threshold: st.regulator.threshold,
+    verificationKeys: st.regulator.shares.map((s) => s.verificationKey),
+    warrantId: WARRANT,
+    paymentId: OTHER_PAYMENT,
+  });
+  assert.equal(!r.ok && r.reason, 'BAD_PROOF');
+});
+
 test('an honest partial decryption verifies', () => {
   for (const p of honestPartials) assert.ok(verifyPartial(st, p), `holder ${p.index}`);
 });
@@ -193,7 +218,7 @@ test('a partial decryption made with another holder\u2019s share is caught by it
   const [share1, share2] = st.regulator.shares;
   const rng = seededRng('wrong-share');
   // Holder 1 claims index 1 but uses y_2: the DLEQ statement against VK_1 is false.
-  const lying = partialDecrypt({ share: { ...share1!, secret: share2!.secret }, ...st.ct, rng, warrantId: WARRANT });
+  const lying = partialDecrypt({ share: { ...share1!, secret: share2!.secret }, ...st.ct, rng, warrantId: WARRANT, paymentId: PAYMENT });
   assert.ok(!verifyPartial(st, lying));
   // Holder 2's honest answer relabelled as holder 1's: VK_1 does not match y_2.
   assert.ok(!verifyPartial(st, { ...honestPartials[1]!, index: 1 }));
@@ -201,10 +226,13 @@ test('a partial decryption made with another holder\u2019s share is caught by it
   assert.equal(!r.ok && r.reason, 'BAD_PROOF');
 });
 
-test('a partial decryption fails for another warrant, ciphertext or verification key', () => {
+test('a partial decryption fails for another warrant, payment, ciphertext, holder index or verification key', () => {
   const p = honestPartials[0]!;
   const other = setup(3, 5, 'other-ciphertext').ct;
   assert.ok(!verifyPartial(st, p, { warrantId: OTHER_WARRANT }));
+  assert.ok(!verifyPartial(st, p, { paymentId: OTHER_PAYMENT }));
+  assert.ok(!verifyPartial(st, p, { paymentId: PAYMENT.subarray(1) }));
+  assert.ok(!verifyPartial(st, { ...p, index: 2 }, { verificationKey: st.regulator.shares[0]!.verificationKey }));
   assert.ok(!verifyPartial(st, p, { E1: other.E1 }));
   assert.ok(!verifyPartial(st, p, { E2: other.E2 }));
   assert.ok(!verifyPartial(st, p, { verificationKey: st.regulator.shares[1]!.verificationKey }));

@@ -4,6 +4,9 @@
 // and a quorum. Each holder answers a warrant with D_i = y_i·E1 and a Chaum–Pedersen proof that it
 // used the same y_i as its published verification key VK_i = y_i·G; the combiner checks every proof
 // before it trusts a share, so one dishonest holder cannot make the quorum name the wrong device.
+// D_i itself opens every ciphertext with that E1, so the proof binds the warrant id AND the id of
+// the one payment the warrant names, and the ledger side (ledger/disclosure.ts) hands a holder only
+// the stored record of that payment, never a ciphertext from the requester.
 // Notation follows notes/escrow.md.
 
 import { assert } from './assert.ts';
@@ -29,6 +32,8 @@ import type { Transcript } from './transcript.ts';
 export const PARTIAL_DECRYPTION_LABEL = 'TALLY-V1/escrow/partial-decryption';
 /** Longest warrant id bound into a partial decryption (a hash or an audit-log entry id). */
 export const WARRANT_ID_BYTES_MAX = 64;
+/** A payment id is the payment hash, SHA-256 of the payment record (one hash everywhere, DESIGN §3.2). */
+export const PAYMENT_ID_BYTES = 32;
 /** E1 | E2, both compressed G1. */
 export const ESCROW_CIPHERTEXT_BYTES = 2 * G1_BYTES;
 /** index (1) | D_i | DLEQ commitments for D_i and VK_i | one response. */
@@ -128,49 +133,54 @@ function partialRelations(D: G1Point, verificationKey: G1Point, E1: G1Point): Li
   ];
 }
 
-/** The proof answers one warrant for one ciphertext by one holder; E1, D_i and VK_i enter as relation data. */
-function partialBinding(index: number, E2: G1Point, warrantId: Uint8Array): (t: Transcript) => void {
+/**
+ * The proof answers one warrant for one named payment by one holder: warrant id, payment id,
+ * holder index and E2 are absorbed here; E1, D_i and VK_i enter as relation data.
+ */
+function partialBinding(index: number, E2: G1Point, warrantId: Uint8Array, paymentId: Uint8Array): (t: Transcript) => void {
   return (t) => {
     t.appendBytes('warrant-id', warrantId);
+    t.appendBytes('payment-id', paymentId);
     t.appendU64('holder-index', index);
     t.appendPoint('E2', E2, { allowIdentity: true });
   };
 }
 
-/** Holder i's answer to a warrant: D_i = y_i·E1 with a DLEQ proof against VK_i. */
-export function partialDecrypt(opts: {
-  share: RegulatorKeyShare;
-  E1: G1Point;
-  E2: G1Point;
-  rng: Rng;
-  warrantId: Uint8Array;
-}): PartialDecryption {
-  const { share, E1, E2, warrantId } = opts;
+/** What a partial decryption answers: the warrant, the payment it names, and that payment's escrow. */
+export interface PartialDecryptionRequest {
+  readonly E1: G1Point;
+  readonly E2: G1Point;
+  readonly warrantId: Uint8Array;
+  /** The payment hash of the record (E1, E2) was read from. */
+  readonly paymentId: Uint8Array;
+}
+
+/**
+ * Holder i's answer to a warrant: D_i = y_i·E1 with a DLEQ proof against VK_i. The caller must
+ * take (E1, E2) from the stored record whose hash is paymentId (ledger/disclosure.ts answerWarrant).
+ */
+export function partialDecrypt(opts: PartialDecryptionRequest & { share: RegulatorKeyShare; rng: Rng }): PartialDecryption {
+  const { share, E1, E2, warrantId, paymentId } = opts;
   assert(warrantId.length <= WARRANT_ID_BYTES_MAX, `partialDecrypt: warrant id longer than ${WARRANT_ID_BYTES_MAX} bytes`);
+  assert(paymentId.length === PAYMENT_ID_BYTES, `partialDecrypt: payment id must be ${PAYMENT_ID_BYTES} bytes`);
   assert(!E1.isIdentity(), 'partialDecrypt: E1 is the identity');
   const D = E1.mul(share.secret);
   const relations = partialRelations(D, share.verificationKey, E1);
-  const bind = partialBinding(share.index, E2, warrantId);
+  const bind = partialBinding(share.index, E2, warrantId, paymentId);
   const proof = proveSigma(PARTIAL_DECRYPTION_LABEL, relations, [share.secret], opts.rng, bind);
   return { index: share.index, D, proof };
 }
 
-/** True iff `partial` is holder partial.index's honest answer for this ciphertext and warrant. Never throws. */
-export function verifyPartialDecryption(opts: {
-  partial: PartialDecryption;
-  verificationKey: G1Point;
-  E1: G1Point;
-  E2: G1Point;
-  warrantId: Uint8Array;
-}): boolean {
-  const { partial, verificationKey, E1, E2, warrantId } = opts;
-  if (warrantId.length > WARRANT_ID_BYTES_MAX) return false;
+/** True iff `partial` is holder partial.index's honest answer for this payment's ciphertext and warrant. Never throws. */
+export function verifyPartialDecryption(opts: PartialDecryptionRequest & { partial: PartialDecryption; verificationKey: G1Point }): boolean {
+  const { partial, verificationKey, E1, E2, warrantId, paymentId } = opts;
+  if (warrantId.length > WARRANT_ID_BYTES_MAX || paymentId.length !== PAYMENT_ID_BYTES) return false;
   if (!Number.isSafeInteger(partial.index) || partial.index < 1 || partial.index > SHAMIR_HOLDERS_MAX) return false;
   // verifySigma checks the proof's shape; a response ≥ r would still verify mod r, so refuse it
   // here to keep proofs non-malleable.
   if (partial.proof.responses.some((z) => z < 0n || z >= R_ORDER)) return false;
   const relations = partialRelations(partial.D, verificationKey, E1);
-  return verifySigma(PARTIAL_DECRYPTION_LABEL, relations, 1, partial.proof, partialBinding(partial.index, E2, warrantId));
+  return verifySigma(PARTIAL_DECRYPTION_LABEL, relations, 1, partial.proof, partialBinding(partial.index, E2, warrantId, paymentId));
 }
 
 /**
@@ -178,15 +188,10 @@ export function verifyPartialDecryption(opts: {
  * `threshold` partials, a repeated index, an index without a verification key, and any partial
  * whose proof does not verify. verificationKeys[i−1] is holder i's VK_i.
  */
-export function combine(opts: {
-  E1: G1Point;
-  E2: G1Point;
-  partials: readonly PartialDecryption[];
-  threshold: number;
-  verificationKeys: readonly G1Point[];
-  warrantId: Uint8Array;
-}): CombineResult {
-  const { E1, E2, partials, threshold, verificationKeys, warrantId } = opts;
+export function combine(
+  opts: PartialDecryptionRequest & { partials: readonly PartialDecryption[]; threshold: number; verificationKeys: readonly G1Point[] },
+): CombineResult {
+  const { partials, threshold, verificationKeys } = opts;
   assert(Number.isSafeInteger(threshold) && threshold >= 1, 'combine: threshold must be a positive integer');
   if (partials.length < threshold) return { ok: false, reason: 'TOO_FEW_PARTIALS' };
   const indexes = partials.map((p) => p.index);
@@ -199,12 +204,13 @@ export function combine(opts: {
   for (const partial of partials) {
     const verificationKey = verificationKeys[partial.index - 1];
     if (verificationKey === undefined) return { ok: false, reason: 'UNKNOWN_INDEX', index: partial.index };
-    if (!verifyPartialDecryption({ partial, verificationKey, E1, E2, warrantId })) {
+    const request = { E1: opts.E1, E2: opts.E2, warrantId: opts.warrantId, paymentId: opts.paymentId };
+    if (!verifyPartialDecryption({ ...request, partial, verificationKey })) {
       return { ok: false, reason: 'BAD_PROOF', index: partial.index };
     }
   }
   const lambdas = lagrangeCoefficientsAtZero(indexes);
-  const K = msmVartime([E2, ...partials.map((p) => p.D)], [1n, ...lambdas.map(scalarNeg)]);
+  const K = msmVartime([opts.E2, ...partials.map((p) => p.D)], [1n, ...lambdas.map(scalarNeg)]);
   return { ok: true, K };
 }
 

@@ -1,15 +1,19 @@
 // One side of an offline payment over TCP, as its own process: `node --import tsx
-// src/device/tcp_peer.ts <role> [options]`. Both processes build the same institutions from
+// src/device/tcp_peer.ts <role> [options]`. Both processes build the same test institutions from
 // `--seed` (World), so two devices made in two processes trust each other; each device's SE lives
 // in its own process (memory NVM, or `--nvm <dir>` for a file NVM that survives the process).
+// The seed names the institutions only: the SE always draws from the system CSPRNG, because a
+// seeded SE on a persistent NVM replays one random stream on every start and its next two
+// payments reuse every nonce, which gives away k (test/attacks/seeded_rng.test.ts).
 //
 //   payee:  --profile pos --amount 1500          listens on 127.0.0.1:<port> (0 = any), prints
 //                                               {"event":"listening","port":N}, takes one payment
 //   payer:  --profile wallet --fund 20000 --port N   connects and pays what the payee requests
+//   both:   --timeout-ms N   how long to wait for each message (default RECEIVE_TIMEOUT_MS)
 // Each prints one JSON line {"event":"done", …} with the amount and its SE balance, then exits.
 
-import { seededRng } from '../crypto/rng.ts';
-import { tcpConnect, tcpListen } from '../protocol/index.ts';
+import { systemRng } from '../crypto/rng.ts';
+import { RECEIVE_TIMEOUT_MS, tcpConnect, tcpListen } from '../protocol/index.ts';
 import { makeWorld } from '../se/test_world.ts';
 import { Device } from './device.ts';
 import { profileNamed } from './profiles.ts';
@@ -23,6 +27,7 @@ export interface PeerArgs {
   fundMinor: bigint;
   port: number;
   nvm: string | null;
+  timeoutMs: number;
 }
 
 export function parsePeerArgs(argv: readonly string[]): PeerArgs {
@@ -32,6 +37,8 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs {
     const i = rest.indexOf(`--${name}`);
     return i >= 0 && rest[i + 1] !== undefined ? rest[i + 1]! : fallback;
   };
+  const timeoutMs = Number(opt('timeout-ms', String(RECEIVE_TIMEOUT_MS)));
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new RangeError(`expected --timeout-ms a positive integer, got ${opt('timeout-ms', '')}`);
   return {
     role,
     profile: opt('profile', role === 'payer' ? 'wallet' : 'pos'),
@@ -40,6 +47,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs {
     fundMinor: BigInt(opt('fund', '0')),
     port: Number(opt('port', '0')),
     nvm: rest.includes('--nvm') ? opt('nvm', '') : null,
+    timeoutMs,
   };
 }
 
@@ -50,7 +58,7 @@ export async function runPeer(args: PeerArgs, print: (line: string) => void = co
   const device = new Device({
     profile: profileNamed(args.profile),
     nvm: args.nvm ? { kind: 'file', dir: args.nvm } : { kind: 'memory' },
-    rng: seededRng(`${args.seed}/${args.role}/${args.profile}`),
+    rng: systemRng,
     clock: w.clock,
   });
   if ((await device.info()).phase === 0) await provisionDevice(w, device);
@@ -59,13 +67,13 @@ export async function runPeer(args: PeerArgs, print: (line: string) => void = co
     const listener = await tcpListen(args.port);
     print(json({ event: 'listening', port: listener.port }));
     const transport = await listener.accept(30_000);
-    const out = await device.receive(transport, args.amountMinor);
+    const out = await device.receive(transport, args.amountMinor, args.timeoutMs);
     transport.close();
     await listener.close();
     print(json({ event: 'done', role: 'payee', amountMinor: out.amountMinor, balanceMinor: out.balanceMinor, resent: out.resent }));
   } else {
     const transport = await tcpConnect(args.port);
-    const out = await device.pay(transport);
+    const out = await device.pay(transport, { timeoutMs: args.timeoutMs });
     transport.close();
     print(json({ event: 'done', role: 'payer', amountMinor: out.amountMinor, balanceMinor: out.balanceMinor }));
   }

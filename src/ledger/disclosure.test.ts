@@ -1,6 +1,8 @@
 // Regulator disclosure on both engines: a quorum names the payer of exactly the warranted payment;
-// fewer holders, a wrong share, a partial made for another warrant, a second warrant id reused for
-// another payment are all refused; the hash-chained log records every step and detects a rewrite.
+// fewer holders, a wrong share, a partial made for another warrant or another payment, a second
+// warrant id reused for another payment are all refused; a holder answers only from the stored
+// record (a rewritten record is refused); the hash-chained log records every step and detects a
+// rewrite.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import {
 import { encodePaymentRecord } from '../protocol/payment_record.ts';
 import { ENGINES, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
 import { migrate } from './db/migrations.ts';
-import { disclose, fileWarrant, submitPartial, verifyDisclosureLog, type EscrowAuthority } from './disclosure.ts';
+import { answerWarrant, disclose, fileWarrant, submitPartial, verifyDisclosureLog, type EscrowAuthority } from './disclosure.ts';
 import { LedgerError } from './errors.ts';
 
 const rng = seededRng('disclosure-tests');
@@ -37,9 +39,17 @@ const bob = randomScalar(rng);
 const p1 = payment(alice, 1);
 const p2 = payment(bob, 2);
 
-const partial = (holder: number, warrantId: string, which = p1) =>
+/** A partial made outside answerWarrant: for the warranted payment by default, or for another. */
+const partial = (holder: number, warrantId: string, which = p1, paymentId = p1.hash) =>
   partialDecryptionToBytes(
-    partialDecrypt({ share: issuer.regulator.shares[holder]!, E1: which.pay.statement.E1, E2: which.pay.statement.E2, rng, warrantId: utf8(warrantId) }),
+    partialDecrypt({
+      share: issuer.regulator.shares[holder]!,
+      E1: which.pay.statement.E1,
+      E2: which.pay.statement.E2,
+      rng,
+      warrantId: utf8(warrantId),
+      paymentId,
+    }),
   );
 
 for (const engine of ENGINES) {
@@ -68,18 +78,45 @@ for (const engine of ENGINES) {
       const db = fresh.db;
       await fileWarrant(db, 10, { warrantId: 'w-1', paymentHash: p1.hash, authority: 'District Court', reason: 'inquiry 1' });
       await fileWarrant(db, 11, { warrantId: 'w-1', paymentHash: p1.hash, authority: 'District Court', reason: 'inquiry 1' }); // retry: no effect
-      assert.deepEqual(await submitPartial(db, 12, authority, { warrantId: 'w-1', partial: partial(0, 'w-1') }), { accepted: true, partials: 1 });
+      const first = await answerWarrant(db, { share: issuer.regulator.shares[0]!, warrantId: 'w-1', rng });
+      assert.deepEqual(await submitPartial(db, 12, authority, { warrantId: 'w-1', partial: first }), { accepted: true, partials: 1 });
       await assert.rejects(disclose(db, 13, authority, 'w-1'), (e: unknown) => e instanceof LedgerError && /1 of the 2/.test(e.message));
       // A holder's partial made for another warrant, and a wrong holder's share, are refused and logged.
       assert.equal((await submitPartial(db, 14, authority, { warrantId: 'w-1', partial: partial(1, 'w-other') })).accepted, false);
-      assert.equal((await submitPartial(db, 15, authority, { warrantId: 'w-1', partial: partial(1, 'w-1', p2) })).accepted, false);
+      assert.equal((await submitPartial(db, 15, authority, { warrantId: 'w-1', partial: partial(1, 'w-1', p2, p2.hash) })).accepted, false);
       assert.equal((await submitPartial(db, 16, authority, { warrantId: 'w-1', partial: Uint8Array.of(1, 2, 3) })).accepted, false);
-      assert.deepEqual(await submitPartial(db, 17, authority, { warrantId: 'w-1', partial: partial(2, 'w-1') }), { accepted: true, partials: 2 });
+      // The right ciphertext bound to another payment id is refused too.
+      assert.equal((await submitPartial(db, 16, authority, { warrantId: 'w-1', partial: partial(1, 'w-1', p1, p2.hash) })).accepted, false);
+      const third = await answerWarrant(db, { share: issuer.regulator.shares[2]!, warrantId: 'w-1', rng });
+      assert.deepEqual(await submitPartial(db, 17, authority, { warrantId: 'w-1', partial: third }), { accepted: true, partials: 2 });
       const who = await disclose(db, 18, authority, 'w-1');
       assert.equal(who.customerId, 'cus_alice');
       assert.deepEqual(who.holders, [1, 3]);
       const log = await verifyDisclosureLog(db);
-      assert.deepEqual(log, { intact: true, entries: 7, brokenAt: null }); // warrant, partial, 3 refused, partial, disclosed
+      assert.deepEqual(log, { intact: true, entries: 8, brokenAt: null }); // warrant, partial, 4 refused, partial, disclosed
+      // A disclosed warrant is answered no more.
+      await assert.rejects(
+        answerWarrant(db, { share: issuer.regulator.shares[1]!, warrantId: 'w-1', rng }),
+        (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST' && /expected open/.test(e.message),
+      );
+    });
+
+    test('answerWarrant() refuses an unknown warrant and a stored record rewritten under its hash', async () => {
+      const db = fresh.db;
+      await assert.rejects(
+        answerWarrant(db, { share: issuer.regulator.shares[0]!, warrantId: 'w-none', rng }),
+        (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST' && /no warrant/.test(e.message),
+      );
+      await fileWarrant(db, 30, { warrantId: 'w-bob', paymentHash: p2.hash, authority: 'District Court', reason: 'inquiry 2' });
+      // A database administrator puts Alice's record under Bob's payment hash: the holder refuses it.
+      await db.run('UPDATE payment_evidence SET record = $1 WHERE payment_hash = $2', [p1.record, p2.hash]);
+      await assert.rejects(
+        answerWarrant(db, { share: issuer.regulator.shares[0]!, warrantId: 'w-bob', rng }),
+        (e: unknown) => e instanceof LedgerError && e.code === 'EVIDENCE_INVALID',
+      );
+      await db.run('UPDATE payment_evidence SET record = $1 WHERE payment_hash = $2', [p2.record, p2.hash]);
+      const ok = await answerWarrant(db, { share: issuer.regulator.shares[0]!, warrantId: 'w-bob', rng });
+      assert.equal((await submitPartial(db, 31, authority, { warrantId: 'w-bob', partial: ok })).accepted, true);
     });
 
     test('a warrant id cannot be reused for another payment, and an unknown payment cannot be warranted', async () => {

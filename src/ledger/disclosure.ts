@@ -1,9 +1,14 @@
 // Regulator disclosure (DESIGN §7): with a recorded warrant and a quorum of escrow key holders,
 // learn who made ONE named payment. The CB keeps every registered payment's record (payment_
 // evidence), so a warrant names a payment by its hash; each key holder answers with a partial
-// decryption of that payment's escrow (E1, E2) and a proof bound to the warrant; once `threshold`
-// valid partials are in, K = E2 − Σ λ_i·D_i is mapped through the CB's K registry to the FI, the
-// customer and the device.
+// decryption of that payment's escrow (E1, E2) and a proof bound to the warrant and the payment id;
+// once `threshold` valid partials are in, K = E2 − Σ λ_i·D_i is mapped through the CB's K registry
+// to the FI, the customer and the device.
+//
+// A requester names only the warrant. The holder's side (answerWarrant) reads the warrant's
+// payment id and that payment's stored record itself (escrow_evidence.ts), because D_i = y_i·E1
+// decrypts every ciphertext with that E1: a holder handed a ciphertext by the requester could be
+// made to open any payment, and a warranted payment whose E1 another payment shares is refused.
 //
 // Every step — warrant filed, partial accepted or refused, identity disclosed — is appended to a
 // hash-chained log: entry_hash = SHA-256(prev_hash ‖ seq ‖ warrant ‖ kind ‖ body). Rewriting or
@@ -14,14 +19,19 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   CryptoDecodeError,
   G1Point,
+  PAYMENT_ID_BYTES,
   combine,
+  partialDecrypt,
   partialDecryptionFromBytes,
+  partialDecryptionToBytes,
   verifyPartialDecryption,
   type PartialDecryption,
+  type RegulatorKeyShare,
+  type Rng,
 } from '../crypto/index.ts';
-import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
 import { rowBigint, type Db, type Tx } from './db/adapter.ts';
-import { LedgerError } from './errors.ts';
+import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { readWarrantedEscrow, type StoredEscrow } from './escrow_evidence.ts';
 
 /** Bounds on what a warrant may carry (they end up in the log and the database). */
 export const WARRANT_TEXT_CHARS_MAX = 256;
@@ -74,11 +84,11 @@ function checkText(name: string, s: string): void {
   }
 }
 
-async function escrowOf(tx: Tx, paymentHash: Uint8Array): Promise<{ E1: G1Point; E2: G1Point }> {
-  const rows = await tx.query<{ record: Uint8Array }>('SELECT record FROM payment_evidence WHERE payment_hash = $1', [paymentHash]);
-  if (rows.length === 0) throw new LedgerError('BAD_REQUEST', `no settled payment ${hex(paymentHash)} at the CB`);
-  const { statement } = decodePaymentRecordFull(rows[0]!.record);
-  return { E1: statement.E1, E2: statement.E2 };
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** What every partial for this warrant must answer: its id, its payment's id and stored escrow. */
+function partialRequest(warrantId: string, escrow: StoredEscrow) {
+  return { E1: escrow.E1, E2: escrow.E2, warrantId: utf8(warrantId), paymentId: escrow.paymentId };
 }
 
 /** Files a warrant for one settled payment. Idempotent on the warrant id with the same content. */
@@ -98,13 +108,36 @@ export async function fileWarrant(
       }
       return;
     }
-    await escrowOf(tx, w.paymentHash);
+    if (!(w.paymentHash instanceof Uint8Array) || w.paymentHash.length !== PAYMENT_ID_BYTES) {
+      throw new LedgerError(LedgerErrorCode.badRequest, `a warrant names a ${PAYMENT_ID_BYTES}-byte payment hash, got ${w.paymentHash?.length}`);
+    }
+    const rows = await tx.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM payment_evidence WHERE payment_hash = $1', [w.paymentHash]);
+    if (rowBigint(rows[0]!, 'n') === 0n) throw new LedgerError(LedgerErrorCode.badRequest, `no settled payment ${hex(w.paymentHash)} at the CB`);
     await tx.run(
       "INSERT INTO warrants (warrant_id, payment_hash, authority, reason, status, created_ms) VALUES ($1, $2, $3, $4, 'open', $5)",
       [w.warrantId, w.paymentHash, w.authority, w.reason, BigInt(nowMs)],
     );
     await appendLog(tx, nowMs, w.warrantId, 'warrant', { paymentHash: hex(w.paymentHash), authority: w.authority, reason: w.reason });
   });
+}
+
+/**
+ * Key holder `share.index` answers warrant `warrantId`: reads the warrant's payment id and that
+ * payment's stored escrow from the CB database — nothing about the ciphertext comes from the
+ * requester — and returns D_i = y_i·E1 with a proof bound to the warrant and the payment id.
+ * Refuses an unknown or already disclosed warrant (BAD_REQUEST), a record that does not match its
+ * hash (EVIDENCE_INVALID) and an E1 another stored payment shares (ESCROW_SHARED). Writes nothing
+ * but the derived escrow index: the answer counts once submitPartial() accepts it.
+ */
+export async function answerWarrant(db: Db, opts: { share: RegulatorKeyShare; warrantId: string; rng: Rng }): Promise<Uint8Array> {
+  checkText('warrant id', opts.warrantId);
+  const escrow = await db.transaction(async (tx) => {
+    const w = await openWarrant(tx, opts.warrantId);
+    if (w.status !== 'open') throw new LedgerError(LedgerErrorCode.badRequest, `warrant ${opts.warrantId} is ${w.status}, expected open`);
+    return readWarrantedEscrow(tx, w.paymentHash);
+  });
+  const partial = partialDecrypt({ ...partialRequest(opts.warrantId, escrow), share: opts.share, rng: opts.rng });
+  return partialDecryptionToBytes(partial);
 }
 
 /**
@@ -125,11 +158,9 @@ export async function submitPartial(
     } catch (e) {
       if (!(e instanceof CryptoDecodeError)) throw e;
     }
-    const { E1, E2 } = await escrowOf(tx, w.paymentHash);
+    const request = partialRequest(input.warrantId, await readWarrantedEscrow(tx, w.paymentHash));
     const vk = partial ? authority.verificationKeys[partial.index - 1] : undefined;
-    const warrantBytes = new TextEncoder().encode(input.warrantId);
-    const valid =
-      partial !== null && vk !== undefined && verifyPartialDecryption({ partial, verificationKey: vk, E1, E2, warrantId: warrantBytes });
+    const valid = partial !== null && vk !== undefined && verifyPartialDecryption({ ...request, partial, verificationKey: vk });
     if (!valid) {
       await appendLog(tx, nowMs, input.warrantId, 'refused', { holder: partial?.index ?? null, why: 'partial decryption or its proof is invalid' });
       return { accepted: false, partials: await countPartials(tx, input.warrantId) };
@@ -163,15 +194,8 @@ export async function disclose(db: Db, nowMs: number, authority: EscrowAuthority
     if (partials.length < authority.threshold) {
       throw new LedgerError('BAD_REQUEST', `warrant ${warrantId} has ${partials.length} of the ${authority.threshold} partial decryptions it needs`);
     }
-    const { E1, E2 } = await escrowOf(tx, w.paymentHash);
-    const combined = combine({
-      E1,
-      E2,
-      partials,
-      threshold: authority.threshold,
-      verificationKeys: authority.verificationKeys,
-      warrantId: new TextEncoder().encode(warrantId),
-    });
+    const request = partialRequest(warrantId, await readWarrantedEscrow(tx, w.paymentHash));
+    const combined = combine({ ...request, partials, threshold: authority.threshold, verificationKeys: authority.verificationKeys });
     if (!combined.ok) throw new LedgerError('BAD_REQUEST', `warrant ${warrantId}: combination refused (${combined.reason})`);
     const who = await tx.query<{ fi_id: string; customer_id: string; device_id: Uint8Array }>(
       'SELECT fi_id, customer_id, device_id FROM cb_device_keys WHERE k_point = $1',

@@ -45,6 +45,10 @@ export const LedgerErrorCode = {
   alreadyIssued: 'ALREADY_ISSUED',
   /** An enrolling K is within δ·g_K (|δ| < L_max) of a registered one: the two could share nullifiers. */
   relatedDeviceKey: 'RELATED_DEVICE_KEY',
+  /** A stored payment record a warrant names does not hash to its payment id or does not decode. */
+  evidenceInvalid: 'EVIDENCE_INVALID',
+  /** The warranted payment's escrow E1 is shared with another stored payment: a partial would open both. */
+  escrowShared: 'ESCROW_SHARED',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -86,4 +90,6 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   ISSUANCE_MISMATCH: 422,
   ALREADY_ISSUED: 409,
   RELATED_DEVICE_KEY: 409,
+  EVIDENCE_INVALID: 409,
+  ESCROW_SHARED: 409,
 };

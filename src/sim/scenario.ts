@@ -7,13 +7,12 @@
 
 import { cpSync } from 'node:fs';
 import path from 'node:path';
-import { decodePaymentProof, partialDecrypt, partialDecryptionToBytes, seededRng } from '../crypto/index.ts';
+import { decodePaymentProof, seededRng } from '../crypto/index.ts';
 import { PROFILES } from '../device/index.ts';
 import { auditNetwork, formatNetworkAudit } from '../ledger/network_audit.ts';
 import { SyncCarrier, syncDevice } from '../ledger/device_sync.ts';
-import { disclose, fileWarrant, submitPartial, verifyDisclosureLog } from '../ledger/disclosure.ts';
+import { answerWarrant, disclose, fileWarrant, submitPartial, verifyDisclosureLog } from '../ledger/disclosure.ts';
 import { decodePayment } from '../protocol/index.ts';
-import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
 import { Tier } from '../policy/limits.ts';
 import { SeError } from '../se/status.ts';
 import {
@@ -179,20 +178,20 @@ async function play(net: SimNetwork, log: ScenarioLog): Promise<ScenarioResult> 
   // The court names the payment Corner Coffee holds a receipt for; the CB finds it by its nullifier.
   const wire = decodePayment(coffeeByWatch.payment);
   const nullifier = decodePaymentProof(wire.proof, new Uint8Array(0)).statement.N.toBytes();
-  const evidence = await net.cbDb.query<{ payment_hash: Uint8Array; record: Uint8Array }>(
-    'SELECT payment_hash, record FROM payment_evidence WHERE nullifier = $1',
+  const evidence = await net.cbDb.query<{ payment_hash: Uint8Array }>(
+    'SELECT payment_hash FROM payment_evidence WHERE nullifier = $1',
     [nullifier],
   );
   expect(evidence.length === 1, 'Regulator warrant', 'the CB has no record of the named payment');
   const warrantId = 'court-2027-0042';
   const nowMs = Number(net.world.nowMs);
   await fileWarrant(net.cbDb, nowMs, { warrantId, paymentHash: evidence[0]!.payment_hash, authority: 'District Court', reason: 'fraud inquiry 0042' });
-  const { statement } = decodePaymentRecordFull(evidence[0]!.record);
   const authority = { threshold: net.regulator.threshold, verificationKeys: net.regulator.shares.map((s) => s.verificationKey) };
   const rng = seededRng(`${net.seed}/holders`);
   for (const holder of [net.regulator.shares[0]!, net.regulator.shares[2]!]) {
-    const partial = partialDecrypt({ share: holder, E1: statement.E1, E2: statement.E2, rng, warrantId: new TextEncoder().encode(warrantId) });
-    const r = await submitPartial(net.cbDb, nowMs, authority, { warrantId, partial: partialDecryptionToBytes(partial) });
+    // Each holder reads the warranted payment's escrow from the CB itself; the court names only the warrant.
+    const partial = await answerWarrant(net.cbDb, { share: holder, warrantId, rng });
+    const r = await submitPartial(net.cbDb, nowMs, authority, { warrantId, partial });
     expect(r.accepted, 'Regulator warrant', `key holder ${holder.index}'s partial decryption was refused`);
   }
   const who = await disclose(net.cbDb, nowMs, authority, warrantId);

@@ -10,6 +10,7 @@ import { OFFLINE_MIGRATION } from './migration_004.ts';
 import { DISCLOSURE_MIGRATION } from './migration_005.ts';
 import { BOUND_ISSUANCE_MIGRATION } from './migration_006.ts';
 import { ATTRIBUTION_MIGRATION } from './migration_007.ts';
+import { ESCROW_INDEX_MIGRATION } from './migration_008.ts';
 
 export interface Migration {
   version: number;
@@ -110,6 +111,7 @@ CREATE TABLE nullifier_conflicts (
   DISCLOSURE_MIGRATION,
   BOUND_ISSUANCE_MIGRATION,
   ATTRIBUTION_MIGRATION,
+  ESCROW_INDEX_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
