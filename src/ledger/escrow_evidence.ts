@@ -3,9 +3,13 @@
 // ciphertext with that E1, so two more checks come with the read:
 //   - the stored record must hash to the payment id (a rewritten evidence row is refused, not
 //     decrypted);
-//   - no other stored payment may share the E1: opening one would open the other, which no warrant
-//     names. Two escrows share E1 only when two SEs drew the same escrow randomness (a replayed or
-//     seeded RNG), so the refusal names the other payments for investigation.
+//   - no other stored payment may share the E1 with another E2: opening one would open the other,
+//     which no warrant names. Sharing E1 takes a payer that knows the other escrow's randomness u
+//     (the payment proof shows E1 = u·G), so an honest payment never shares it; two payers that
+//     shared one u are refused, and the refusal names the other payments for investigation. The
+//     same E1 with the same E2 is the same K under the same u: one broken SE that reused its
+//     escrow randomness, whose other payments the warrant's answer opens anyway. Those are
+//     disclosed, or a broken SE could put all its payments beyond any warrant by reusing u.
 // escrow_index (migration 008) is derived data, brought up to date from payment_evidence here.
 
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -18,6 +22,8 @@ import { LedgerError, LedgerErrorCode } from './errors.ts';
 const ESCROW_INDEX_BATCH_ROWS = 256;
 /** How many other payment hashes a shared-E1 refusal lists in its message. */
 const SHARED_LISTED_MAX = 4;
+/** Payments sharing one E1 that a warrant's check reads: L × the epochs a credential spans, and then some. */
+const SHARED_READ_MAX = 1024;
 
 export interface StoredEscrow {
   readonly paymentId: Uint8Array;
@@ -79,14 +85,16 @@ export async function readWarrantedEscrow(tx: Tx, paymentId: Uint8Array): Promis
   }
   const { E1, E2 } = decodeEscrow(record, paymentId);
   await refreshEscrowIndex(tx);
-  const others = await tx.query<{ payment_hash: Uint8Array }>(
-    `SELECT payment_hash FROM escrow_index WHERE e1 = $1 AND payment_hash <> $2 ORDER BY payment_hash LIMIT ${SHARED_LISTED_MAX}`,
+  const sharing = await tx.query<{ payment_hash: Uint8Array; record: Uint8Array }>(
+    'SELECT i.payment_hash, e.record FROM escrow_index i JOIN payment_evidence e ON e.payment_hash = i.payment_hash ' +
+      `WHERE i.e1 = $1 AND i.payment_hash <> $2 ORDER BY i.payment_hash LIMIT ${SHARED_READ_MAX + 1}`,
     [E1.toBytes(), paymentId],
   );
+  const others = sharing.filter((r) => sharing.length > SHARED_READ_MAX || !decodeEscrow(r.record, r.payment_hash).E2.equals(E2)).slice(0, SHARED_LISTED_MAX);
   if (others.length > 0) {
     throw new LedgerError(
       LedgerErrorCode.escrowShared,
-      `payment ${hex(paymentId)} shares its escrow E1 with payment ${others.map((r) => hex(r.payment_hash)).join(', ')}: ` +
+      `payment ${hex(paymentId)} shares its escrow E1 with payment ${others.map((r) => hex(r.payment_hash)).join(', ')} under another E2: ` +
         'a partial decryption would open those too, so no key holder answers this warrant',
     );
   }

@@ -49,11 +49,15 @@ function payment(k: bigint, counter: number, stream: string) {
   return { statement: pay.statement, record, hash: sha256(record) };
 }
 
-const keys = { alice: randomScalar(rng), bob: randomScalar(rng), carol: randomScalar(rng) };
+const keys = { alice: randomScalar(rng), bob: randomScalar(rng), carol: randomScalar(rng), dave: randomScalar(rng) };
 // Alice's and Bob's SEs replay one stream, so their escrows share E1 (same s, different K).
 const paymentA = payment(keys.alice, 1, 'replayed-se-stream');
 const paymentShared = payment(keys.bob, 2, 'replayed-se-stream');
 const paymentOther = payment(keys.carol, 3, 'carol-own-stream');
+// Dave's broken SE reuses its escrow randomness on two of its own payments: same u, same K, so
+// the same (E1, E2) — it must not put them beyond a warrant.
+const daveFirst = payment(keys.dave, 4, 'dave-stuck-stream');
+const daveSecond = payment(keys.dave, 5, 'dave-stuck-stream');
 
 async function seedCb(db: Db): Promise<void> {
   await migrate(db, () => 1);
@@ -61,6 +65,7 @@ async function seedCb(db: Db): Promise<void> {
     [paymentA, 'alice'],
     [paymentShared, 'bob'],
     [paymentOther, 'carol'],
+    [daveFirst, 'dave'],
   ] as const) {
     await db.run(
       'INSERT INTO payment_evidence (payment_hash, epoch, nullifier, fi_id, record, created_ms) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -135,6 +140,22 @@ for (const engine of ENGINES) {
         assert.equal((await submitPartial(db, 14, authority, { warrantId: 'w-C', partial: partialDecryptionToBytes(p) })).accepted, true);
       }
       assert.equal((await disclose(db, 15, authority, 'w-C')).customerId, 'cus_carol');
+    });
+
+    test('a broken SE that reuses its escrow randomness on its own payments does not escape a warrant', async () => {
+      const db = fresh.db;
+      assert.ok(daveFirst.statement.E1.equals(daveSecond.statement.E1) && daveFirst.statement.E2.equals(daveSecond.statement.E2));
+      await db.run(
+        'INSERT INTO payment_evidence (payment_hash, epoch, nullifier, fi_id, record, created_ms) VALUES ($1, $2, $3, $4, $5, $6)',
+        [daveSecond.hash, daveSecond.statement.epoch, daveSecond.statement.N.toBytes(), 'bank-a', daveSecond.record, 2n],
+      );
+      await fileWarrant(db, 20, { warrantId: 'w-D', paymentHash: daveFirst.hash, authority: 'District Court', reason: 'inquiry D' });
+      const onD = await askHolders(db, 'w-D');
+      assert.deepEqual(onD.refusals, [], 'the same E1 under the same E2 is one payer: the holders answer');
+      for (const p of onD.partials) {
+        assert.equal((await submitPartial(db, 21, authority, { warrantId: 'w-D', partial: partialDecryptionToBytes(p) })).accepted, true);
+      }
+      assert.equal((await disclose(db, 22, authority, 'w-D')).customerId, 'cus_dave');
     });
   });
 }
