@@ -14,9 +14,12 @@ import { checkAttestation, checkDeviceTier, enrolmentChallenge, listDevices, loa
 import { currentEpoch, type Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { FiLedger } from './fi.ts';
+import { brokenSeExposure, devicesPerTier, type Exposure } from './exposure.ts';
+import { fiFlows, type FiFlows } from './flows.ts';
 import { applyUnloadRecord, createLoadVoucher, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
 import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
+import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
 import { VerifyPool } from './verify_pool.ts';
 
@@ -116,9 +119,9 @@ export class FinancialIntermediary {
   /** A fresh nonce for the device's next blind issuance (FROZEN and BLOCKED refuse). */
   async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<{ epoch: bigint; tier: number; issuerNonce: Uint8Array }> {
     const device = await loadDevice(this.db, input.deviceId);
-    await this.checkMayIssue(device);
     const policy = await this.config.cb.currentPolicy();
     const epoch = input.epoch ?? currentEpoch(policy, device.tier, this.clock.nowMs());
+    await this.checkMayIssue(device, epoch);
     const issuerNonce = this.rng(ISSUER_NONCE_BYTES);
     await this.db.run('INSERT INTO issuance_nonces (nonce, device_id, epoch, created_ms) VALUES ($1, $2, $3, $4)', [
       issuerNonce, device.deviceId, epoch, BigInt(this.clock.nowMs()),
@@ -126,12 +129,19 @@ export class FinancialIntermediary {
     return { epoch, tier: device.tier, issuerNonce };
   }
 
-  private async checkMayIssue(device: DeviceRow): Promise<void> {
+  private async checkMayIssue(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
     const customer = await loadCustomer(this.db, device.customerId);
     if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no credential renewal`);
     if (await this.config.cb.isBlocked(this.fiId, customer.id)) {
       throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} was identified as a double spender: no credential renewal`);
     }
+    await this.checkSyncedForRenewal(device, epoch, issuerNonce);
+  }
+
+  /** SYNC_REQUIRED unless the device synced consistently since its newest credential (renewal_gate.ts). */
+  private async checkSyncedForRenewal(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
+    const policy = await this.config.cb.currentPolicy();
+    await checkRenewalGate(this.db, device, { epoch, currentEpoch: currentEpoch(policy, device.tier, this.clock.nowMs()), issuerNonce });
   }
 
   /** Forwards the SE's blind request to the CB and records K next to the customer. */
@@ -140,8 +150,8 @@ export class FinancialIntermediary {
     const device = await loadDevice(this.db, input.deviceId);
     const nonces = await this.db.query('SELECT epoch FROM issuance_nonces WHERE nonce = $1 AND device_id = $2', [input.issuerNonce, device.deviceId]);
     if (nonces.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, 'Issuance nonce was not given to this device');
-    await this.checkMayIssue(device);
     const epoch = rowBigint(nonces[0]!, 'epoch');
+    await this.checkMayIssue(device, epoch, input.issuerNonce);
     const issued = await this.config.cb.issueCredential({
       fiId: this.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
       epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${this.fiId}/issue/${bytesToHex(input.issuerNonce)}`,
@@ -153,6 +163,7 @@ export class FinancialIntermediary {
       );
       return {};
     });
+    await recordCredentialGrant(this.db, { deviceId: device.deviceId, epoch, issuerNonce: input.issuerNonce }, now);
     return { epoch: issued.epoch, tier: issued.tier, response: issued.response, issuerKeyCert: issued.issuerKeyCert };
   }
 
@@ -206,6 +217,16 @@ export class FinancialIntermediary {
 
   audit() {
     return this.ledger.audit();
+  }
+
+  /** Spent and received of this FI's devices, for the CB's discrepancy alarm (flows.ts). */
+  async flows(): Promise<FiFlows> {
+    return fiFlows(this.db, this.fiId, await this.config.cb.currentPolicy());
+  }
+
+  /** The broken-SE worst case over this FI's enrolled devices (exposure.ts). */
+  async exposure(): Promise<Exposure> {
+    return brokenSeExposure(await this.config.cb.currentPolicy(), await devicesPerTier(this.db));
   }
 
   /** Waits until the verification workers are ready (benchmarks; production just starts). */

@@ -8,6 +8,7 @@ import { assert } from '../../crypto/assert.ts';
 import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
 import { OFFLINE_MIGRATION } from './migration_004.ts';
 import { DISCLOSURE_MIGRATION } from './migration_005.ts';
+import { RECONCILIATION_MIGRATION } from './migration_006.ts';
 
 export interface Migration {
   version: number;
@@ -106,6 +107,7 @@ CREATE TABLE nullifier_conflicts (
   },
   OFFLINE_MIGRATION,
   DISCLOSURE_MIGRATION,
+  RECONCILIATION_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
