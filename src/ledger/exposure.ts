@@ -56,11 +56,11 @@ export function brokenSeExposure(policy: PolicyTable, devicesPerTier: ReadonlyMa
   };
 }
 
-/** Plain text for the CLI and the audit. */
+/** Plain text for the CLI and the audit (also of an Exposure read back from JSON, bigints as strings). */
 export function formatExposure(e: Exposure): string[] {
   const lines = [`broken-SE exposure under policy v${e.policyVersion}: at most ${e.credentialsWithoutSyncMax} credentials per device without a consistent sync`];
   for (const t of e.tiers) {
-    if (t.devices === 0n) continue;
+    if (BigInt(t.devices) === 0n) continue;
     lines.push(`  tier ${t.tier}: ${t.devices} device(s) × ${e.credentialsWithoutSyncMax} × L ${t.paymentsPerEpoch} × cap ${t.capMinor} = ${t.totalMinor} (L×cap ${t.perCredentialMinor} per credential)`);
   }
   lines.push(`  total unaccounted if every device stops syncing: ${e.totalMinor}; per epoch if they keep syncing with consistent lies: ${e.perEpochIfSyncingMinor} (caught in aggregate by the discrepancy alarm)`);

@@ -116,7 +116,7 @@ export class FinancialIntermediary {
     return r.value;
   }
 
-  /** A fresh nonce for the device's next blind issuance (FROZEN and BLOCKED refuse). */
+  /** A fresh nonce for the device's next blind issuance (FROZEN, BLOCKED and SYNC_REQUIRED refuse). */
   async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<{ epoch: bigint; tier: number; issuerNonce: Uint8Array }> {
     const device = await loadDevice(this.db, input.deviceId);
     const policy = await this.config.cb.currentPolicy();

@@ -15,7 +15,8 @@ import { SECTIONS } from '../../src/se/state.ts';
 import { syncDevice } from '../../src/ledger/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { auditNetwork, formatNetworkAudit } from '../../src/ledger/network_audit.ts';
-import { ENGINES } from '../ledger/engines.ts';
+import { runCli } from '../../src/cli/main.ts';
+import { ENGINES, type FreshDb } from '../ledger/engines.ts';
 import { fundFi, issueCredential, load, newDevice, openOfflineNet, openSe, pay, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 
 const EPOCHS = 3;
@@ -31,6 +32,8 @@ function tamperWallet(net: OfflineNet, d: TestDevice, change: (w: Record<string,
 const bump = (w: Record<string, bigint>, key: string, by: bigint) => {
   if (key in w) w[key] = w[key]! + by;
 };
+
+const dbArg = (d: FreshDb): string => (d.spec.engine === 'sqlite' ? `sqlite:${d.spec.filename}` : d.spec.connectionString);
 
 const seKey = (d: TestDevice) => SECTIONS.identity.decode(d.backend.read('identity')!).attestationSecretKey;
 
@@ -90,6 +93,7 @@ for (const engine of ENGINES) {
         net.fiA.sync({ report: signEnvelope(seKey(liar), balanceReportBody({ ...body, ...change } as never)), payments: batch.payments });
       const honestTotals = { balanceMinor: 8_000n, loadedTotalMinor: 8_000n };
       await assert.rejects(lie({ ...honestTotals, balanceMinor: 7_000n }), code('BALANCE_IDENTITY'));
+      await assert.rejects(lie({ balanceMinor: 7_000n, loadedTotalMinor: 7_000n }), code('TOTALS_DECREASED'));
       await assert.rejects(lie({ ...honestTotals, balanceMinor: 9_000n, receivedTotalMinor: 1_000n }), code('RECEIVED_MISMATCH'));
       await assert.rejects(lie({ ...honestTotals, balanceMinor: 7_000n, unloadedTotalMinor: 1_000n }), code('UNLOADED_MISMATCH'));
       for (let e = 2; e <= EPOCHS; e++) {
@@ -123,6 +127,23 @@ for (const engine of ENGINES) {
       const rows = await net.cb.db.query('SELECT excess_minor FROM discrepancy_alarms');
       assert.equal(rows.length, 1);
       assert.equal(BigInt(rows[0]!['excess_minor'] as bigint), 4_000n);
+    });
+
+    test('tally exposure prints the bound for the live devices: 2 × L × cap(t) each', async () => {
+      const devices = BigInt((await net.fiA.devices()).filter((d) => d.tier === Tier.basic).length);
+      const perDevice = 2n * 64n * 20_000n;
+      const e = await net.fiA.exposure();
+      const tier1 = e.tiers.find((t) => t.tier === Tier.basic)!;
+      assert.deepEqual([tier1.devices, tier1.perCredentialMinor, tier1.perDeviceMinor, tier1.totalMinor], [devices, 64n * 20_000n, perDevice, devices * perDevice]);
+      const out: string[] = [];
+      const exit = await runCli(['exposure', '--db', dbArg(net.dbs[1]!), '--db', dbArg(net.dbs[2]!), '--cb-db', dbArg(net.dbs[0]!), '--json'], { out: (l) => out.push(l), err: (l) => out.push(l) });
+      assert.equal(exit, 0);
+      const json = JSON.parse(out.join('\n')) as { exposure: { totalMinor: string; credentialsWithoutSyncMax: string } };
+      assert.equal(json.exposure.totalMinor, String(devices * perDevice));
+      assert.equal(json.exposure.credentialsWithoutSyncMax, '2');
+      const text: string[] = [];
+      await runCli(['exposure', '--db', dbArg(net.dbs[1]!), '--cb-db', dbArg(net.dbs[0]!)], { out: (l) => text.push(l), err: (l) => text.push(l) });
+      assert.match(text.join('\n'), new RegExp(`tier 1: ${devices} device\\(s\\) × 2 × L 64 × cap 20000 = ${devices * perDevice}`));
     });
   });
 }
