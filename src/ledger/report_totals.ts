@@ -16,7 +16,12 @@ import type { BalanceReport } from '../se/messages.ts';
 import { rowBigint, type Queryable } from './db/adapter.ts';
 import type { DeviceRow } from './devices.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { assert } from '../crypto/assert.ts';
+import { SYNC_BATCH_ENTRIES_MAX } from '../se/constants.ts';
 import { SYNC_PAYMENTS_MAX } from './limits.ts';
+
+// An SE's full batch must be one the FI accepts, or an honest SE with receipts left over is refused.
+assert(SYNC_BATCH_ENTRIES_MAX <= SYNC_PAYMENTS_MAX, 'an SE batch must fit the FI\'s sync batch limit');
 
 export interface RunningTotals {
   loadedTotalMinor: bigint;
@@ -84,8 +89,8 @@ export async function checkReportTotals(q: Queryable, device: DeviceRow, r: Bala
     fail(LedgerErrorCode.receivedMismatch, `received ${r.receivedTotalMinor}, expected ${last.receivedTotalMinor} accepted + ${r.receivedMinor} in this batch = ${expectedReceived}`);
   }
   // A batch stops short of the log only when it is full; a short batch with receipts left over is a lie.
-  if (r.receivedPendingMinor > 0n && r.receiptCount < SYNC_PAYMENTS_MAX) {
-    fail(LedgerErrorCode.receivedMismatch, `${r.receivedPendingMinor} pending beyond a batch of ${r.receiptCount} < ${SYNC_PAYMENTS_MAX} receipts`);
+  if (r.receivedPendingMinor > 0n && r.receiptCount < SYNC_BATCH_ENTRIES_MAX) {
+    fail(LedgerErrorCode.receivedMismatch, `${r.receivedPendingMinor} pending beyond a batch of ${r.receiptCount} < ${SYNC_BATCH_ENTRIES_MAX} receipts`);
   }
 }
 
