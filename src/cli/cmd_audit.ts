@@ -1,7 +1,7 @@
 // `tally audit`: ask a running node for its audit, or audit a database directly; exit 1 when any
 // violation is found, so scripts and CI can rely on the exit code.
 
-import { auditBook, migrate, openDatabase } from '../ledger/index.ts';
+import { auditBook, formatExposure, migrate, openDatabase, type Exposure } from '../ledger/index.ts';
 import { CliError, flag, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { parseDatabase } from './parse_db.ts';
@@ -32,6 +32,10 @@ export function printAudit(io: Io, where: string, report: Report, json: boolean)
   }
   io.out(`audit of ${where}: ${report.clean ? 'clean' : `${report.violations.length} violation(s)`}`);
   for (const v of report.violations) io.out(`  ${v.code}: ${v.message}${v.rows ? `\n    rows: ${toJson(v.rows)}` : ''}`);
+  // A network audit also carries the discrepancy alarms and the broken-SE exposure.
+  const alarms = (report['alarms'] ?? []) as Array<{ code: string; message: string }>;
+  for (const a of alarms) io.out(`  ALARM ${a.code}: ${a.message}`);
+  if (report['brokenSeExposure'] !== undefined) for (const l of formatExposure(report['brokenSeExposure'] as Exposure)) io.out(`  ${l}`);
 }
 
 export const auditCommand: Command = {

@@ -4,5 +4,6 @@ import type { Command } from './command.ts';
 import { demoCommand } from './cmd_demo.ts';
 import { deviceCommand } from './cmd_device.ts';
 import { networkCommand } from './cmd_network.ts';
+import { exposureCommand } from './cmd_exposure.ts';
 
-export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand];
+export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand, exposureCommand];

@@ -7,6 +7,7 @@ export * from './generators.ts';
 export * from './batch.ts';
 export * from './sigma.ts';
 export * from './pedersen.ts';
+export * from './batch_opening.ts';
 export * as bbs from './bbs.ts';
 export * from './bbs_core.ts';
 export * from './bbs_presentation.ts';

@@ -1,7 +1,8 @@
 // Pedersen commitments C = v·G + r·H over G1 with the fixed, nothing-up-my-sleeve bases of
 // generators.ts. Perfectly hiding, computationally binding (nobody knows log_G H). Additively
-// homomorphic, which is what lets the ledger check Σ C_a against a batch's (Σ a, Σ r_a) and lets a
-// verifier derive C_{cap−a} = cap·G − C_a without the prover sending it.
+// homomorphic, which is what lets the ledger check Σ C_a against a batch's Σ a (batch_opening.ts
+// proves that opening without revealing Σ r_a) and lets a verifier derive C_{cap−a} = cap·G − C_a
+// without the prover sending it.
 
 import { G1Point, mod, msmVartime, scalarAdd } from './group.ts';
 import { pedersenG, pedersenH } from './generators.ts';

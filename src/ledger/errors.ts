@@ -27,7 +27,7 @@ export const LedgerErrorCode = {
   reportInvalid: 'REPORT_INVALID',
   /** At least one payment proof of a batch does not verify (or does not decode). */
   proofInvalid: 'PROOF_INVALID',
-  /** Σ C_a of a batch is not opened by the report's (receivedMinor, blindingSum). */
+  /** A batch's opening proof does not show that Σ C_a commits to the report's receivedMinor. */
   openingInvalid: 'OPENING_INVALID',
   /** A batch id or counter was used before with different content (e.g. a rolled-back SE). */
   replayConflict: 'REPLAY_CONFLICT',
@@ -49,6 +49,22 @@ export const LedgerErrorCode = {
   evidenceInvalid: 'EVIDENCE_INVALID',
   /** The warranted payment's escrow E1 is shared with another stored payment: a partial would open both. */
   escrowShared: 'ESCROW_SHARED',
+  /**
+   * No credential renewal: the device's last accepted sync is older than its newest credential
+   * (DESIGN §3.4 Contain: a device that never syncs never renews), or the epoch asked for is not
+   * the current or the next one.
+   */
+  syncRequired: 'SYNC_REQUIRED',
+  /** A balance report's balance ≠ loaded + received + pending − spent − unloaded. */
+  balanceIdentity: 'BALANCE_IDENTITY',
+  /** A report's loaded total ≠ Σ of the vouchers this FI issued below its load counter. */
+  loadedMismatch: 'LOADED_MISMATCH',
+  /** A report's unloaded total disagrees with the unload records this FI applied. */
+  unloadedMismatch: 'UNLOADED_MISMATCH',
+  /** A report's received total ≠ the last accepted one + this batch's Σa (or claims pending receipts it cannot hold). */
+  receivedMismatch: 'RECEIVED_MISMATCH',
+  /** A running total went down since the last accepted report (a rolled-back or lying SE). */
+  totalsDecreased: 'TOTALS_DECREASED',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -92,4 +108,10 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   RELATED_DEVICE_KEY: 409,
   EVIDENCE_INVALID: 409,
   ESCROW_SHARED: 409,
+  SYNC_REQUIRED: 403,
+  BALANCE_IDENTITY: 422,
+  LOADED_MISMATCH: 422,
+  UNLOADED_MISMATCH: 422,
+  RECEIVED_MISMATCH: 422,
+  TOTALS_DECREASED: 422,
 };

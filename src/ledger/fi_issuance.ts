@@ -88,7 +88,7 @@ export async function issueCredentialFor(
   d: IssuanceDeps,
   device: DeviceRow,
   input: { issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string },
-  checkMayIssue: () => Promise<void>,
+  checkMayIssue: (epoch: bigint) => Promise<void>,
 ): Promise<IssuedCredential> {
   const nonces = await d.db.query('SELECT epoch FROM issuance_nonces WHERE nonce = $1 AND device_id = $2', [input.issuerNonce, device.deviceId]);
   if (nonces.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, 'Issuance nonce was not given to this device');
@@ -100,7 +100,7 @@ export async function issueCredentialFor(
   const hash = requestHashOf(input.request);
   const earlier = await earlierAnswer(d.db, device, epoch, hash);
   if (earlier !== null) return earlier;
-  await checkMayIssue();
+  await checkMayIssue(epoch);
   const issued: CbIssueResult = await d.cb.issueCredential({
     fiId: d.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
     epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${d.fiId}/issue/${bytesToHex(hash.subarray(0, CB_KEY_HASH_BYTES))}`,

@@ -16,9 +16,12 @@ import { currentEpoch, type Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { FiLedger } from './fi.ts';
 import { issueCredentialFor, startIssuanceFor, type IssuanceDeps, type IssuanceStart, type IssuedCredential } from './fi_issuance.ts';
+import { brokenSeExposure, devicesPerTier, type Exposure } from './exposure.ts';
+import { fiFlows, type FiFlows } from './flows.ts';
 import { applyUnloadRecord, createLoadVoucher, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
 import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
+import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
 import { VerifyPool } from './verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
@@ -138,17 +141,17 @@ export class FinancialIntermediary {
   /**
    * The nonce of the device's blind issuance for `epoch` (default: the current one) and the CB's
    * certificate of that epoch's issuer key. One nonce per (device, epoch): asking again returns
-   * the same one. FROZEN and BLOCKED refuse.
+   * the same one. FROZEN, BLOCKED and SYNC_REQUIRED refuse.
    */
   async startIssuance(input: { deviceId: Uint8Array; epoch?: bigint }): Promise<IssuanceStart> {
     const device = await loadDevice(this.db, input.deviceId);
-    await this.checkMayIssue(device);
     const policy = await this.config.cb.currentPolicy();
     const epoch = input.epoch ?? currentEpoch(policy, device.tier, this.clock.nowMs());
+    await this.checkMayIssue(device, epoch);
     return startIssuanceFor(this.issuanceDeps(), device, epoch);
   }
 
-  private async checkMayIssue(device: DeviceRow): Promise<void> {
+  private async checkMayIssue(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
     const customer = await loadCustomer(this.db, device.customerId);
     if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no credential renewal`);
     if (await this.config.cb.isBlocked(this.fiId, customer.id)) {
@@ -158,6 +161,13 @@ export class FinancialIntermediary {
     if (fraud !== undefined) {
       throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} uploaded a receipt it may not (${fraud.kind}, incident ${fraud.id}): no credential renewal`);
     }
+    await this.checkSyncedForRenewal(device, epoch, issuerNonce);
+  }
+
+  /** SYNC_REQUIRED unless the device synced consistently since its newest credential (renewal_gate.ts). */
+  private async checkSyncedForRenewal(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
+    const policy = await this.config.cb.currentPolicy();
+    await checkRenewalGate(this.db, device, { epoch, currentEpoch: currentEpoch(policy, device.tier, this.clock.nowMs()), issuerNonce });
   }
 
   /**
@@ -166,7 +176,9 @@ export class FinancialIntermediary {
    */
   async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }): Promise<IssuedCredential> {
     const device = await loadDevice(this.db, input.deviceId);
-    return issueCredentialFor(this.issuanceDeps(), device, input, () => this.checkMayIssue(device));
+    const issued = await issueCredentialFor(this.issuanceDeps(), device, input, (epoch) => this.checkMayIssue(device, epoch, input.issuerNonce));
+    await recordCredentialGrant(this.db, { deviceId: device.deviceId, epoch: issued.epoch, issuerNonce: input.issuerNonce }, this.clock.nowMs());
+    return issued;
   }
 
   createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
@@ -224,6 +236,16 @@ export class FinancialIntermediary {
 
   audit() {
     return this.ledger.audit();
+  }
+
+  /** Spent and received of this FI's devices, for the CB's discrepancy alarm (flows.ts). */
+  async flows(): Promise<FiFlows> {
+    return fiFlows(this.db, this.fiId, await this.config.cb.currentPolicy());
+  }
+
+  /** The broken-SE worst case over this FI's enrolled devices (exposure.ts). */
+  async exposure(): Promise<Exposure> {
+    return brokenSeExposure(await this.config.cb.currentPolicy(), await devicesPerTier(this.db));
   }
 
   /** Waits until the verification workers are ready (benchmarks; production just starts). */

@@ -10,6 +10,9 @@
 //   sagas             — no voucher or unload has its CB leg outstanding.
 // With `expectQuiescent` (every device synced after its last payment), in flight must be exactly 0.
 // Each violation carries the rows involved. Incidents are listed with their exposure L × cap(t).
+// Flows (flows.ts): aggregate received against aggregate spent from the SE-signed running totals;
+// received beyond spent + booked double spends + the in-flight bound raises a discrepancy alarm,
+// stored at the CB and listed here. Exposure (exposure.ts): the most broken SEs can spend unaccounted.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, CB_ISSUANCE_ACCOUNT } from './accounts.ts';
@@ -20,6 +23,8 @@ import type { FinancialIntermediary } from './financial_intermediary.ts';
 import type { Incident } from './incidents.ts';
 import { readAccount } from './journal.ts';
 import { AUDIT_ROWS_MAX } from './limits.ts';
+import { brokenSeExposure, devicesPerTier, formatExposure, type Exposure } from './exposure.ts';
+import { compareFlows, recordAlarm, type DiscrepancyAlarm, type FiFlows } from './flows.ts';
 
 export const NetworkViolationCode = {
   book: 'BOOK_VIOLATION',
@@ -61,6 +66,11 @@ export interface NetworkAudit {
   /** Σ L × cap(t) over incidents: the most the broken SEs behind them can spend per epoch. */
   exposureMinor: bigint;
   violations: NetworkViolation[];
+  /** Each FI's spent / received figures, and the alarm the CB raised from their sums (if any). */
+  flows: FiFlows[];
+  alarms: DiscrepancyAlarm[];
+  /** Worst case of broken SEs over every enrolled device, under the current policy. */
+  brokenSeExposure: Exposure;
 }
 
 async function balanceOf(db: Db, id: string): Promise<bigint> {
@@ -161,26 +171,47 @@ export async function auditNetwork(
       message: `In flight is ${t.inFlightMinor} with every device synced: circulation ${t.circulationMinor}, SE balances ${t.seBalancesMinor}${t.inFlightMinor < 0n ? ' (value created: book it as an incident)' : ''}`,
     });
   }
+  const checkedAtMs = options.nowMs ?? Date.now();
+  const { flows, alarms, exposure } = await reconcileFlows(cb, fis, t.incidentValueMinor, options.expectQuiescent === true, checkedAtMs);
   return {
-    clean: violations.length === 0,
-    checkedAtMs: options.nowMs ?? Date.now(),
+    clean: violations.length === 0 && alarms.length === 0,
+    checkedAtMs,
     totals,
     books,
     incidents,
     exposureMinor: incidents.reduce((s, i) => s + i.exposureMinor, 0n),
     violations,
+    flows,
+    alarms,
+    brokenSeExposure: exposure,
   };
+}
+
+/** Spent against received across every FI; a discrepancy is recorded at the CB. */
+async function reconcileFlows(cb: CentralBank, fis: readonly FinancialIntermediary[], bookedMinor: bigint, quiescent: boolean, nowMs: number) {
+  const policy = await cb.currentPolicy();
+  const flows: FiFlows[] = [];
+  const counts = new Map<number, bigint>();
+  for (const fi of fis) {
+    flows.push(await fi.flows());
+    for (const [tier, n] of await devicesPerTier(fi.db)) counts.set(tier, (counts.get(tier) ?? 0n) + n);
+  }
+  const alarm = compareFlows(flows, bookedMinor, quiescent);
+  if (alarm !== null) await recordAlarm(cb.db, alarm, nowMs);
+  return { flows, alarms: alarm === null ? [] : [alarm], exposure: brokenSeExposure(policy, counts) };
 }
 
 /** Plain text for people and the CLI: totals, incidents with exposure, then each violation. */
 export function formatNetworkAudit(a: NetworkAudit): string {
   const t = a.totals;
   const lines = [
-    `audit: ${a.clean ? 'CLEAN' : `${a.violations.length} violation(s)`}`,
+    `audit: ${a.clean ? 'CLEAN' : `${a.violations.length} violation(s), ${a.alarms.length} alarm(s)`}`,
     `issued ${t.issuedMinor} = accounts ${t.accountsMinor} + SE balances ${t.seBalancesMinor} + in flight ${t.inFlightMinor} − booked incident value ${t.incidentValueMinor}`,
     `circulation ${t.circulationMinor}, reserves ${t.reservesMinor}`,
     ...a.incidents.map((i) => `incident ${i.id}: epoch ${i.epoch}, tier ${i.tier}, customer ${i.customerId ?? 'unidentified'} at ${i.fiId ?? '?'}, exposure L×cap = ${i.exposureMinor}`),
     `total exposure of broken SEs: ${a.exposureMinor} per epoch`,
+    ...formatExposure(a.brokenSeExposure),
+    ...a.alarms.map((x) => `ALARM ${x.code}: ${x.message}`),
     ...a.violations.map((v) => `${v.code} [${v.node}] ${v.message}`),
   ];
   return lines.join('\n');

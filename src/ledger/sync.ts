@@ -5,16 +5,17 @@
 // digest) → report vs FI records (load and unload counters, holding limit) → every receipt names
 // this device as its payee and was never settled before (else RECEIPT_NOT_FOR_UPLOADER or
 // REPLAY_CONFLICT, and an FI incident naming the uploader) → every proof, under the policy version
-// its context names (worker pool, batched) → Σ C_a opened by (receivedMinor, blindingSum) →
-// register at the CB → commit
-// receipts, the device's last report and the signed ack, under one idempotency key. Every step
+// its context names (worker pool, batched) → the opening proof that Σ C_a commits to receivedMinor
+// (the FI never sees a blinding) → the running totals against vouchers, unloads and the last
+// accepted totals (report_totals.ts) → register at the CB → commit receipts, the device's last
+// report with its totals, the renewal gate and the signed ack, under one idempotency key. Every step
 // before the commit writes nothing at the FI, and the CB registration is idempotent under a key
 // derived from (FI, device, batch), so a crash anywhere is healed by the device sending again.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from '../crypto/assert.ts';
-import { CryptoDecodeError, commit, scalarFromBytes } from '../crypto/index.ts';
+import { CryptoDecodeError, decodeBatchOpening, verifyBatchOpening } from '../crypto/index.ts';
 import { limitsFor, type PolicyTable } from '../policy/limits.ts';
 import { SeDecodeError } from '../se/cbor.ts';
 import { receiptLogDigest } from '../se/handlers_sync.ts';
@@ -30,6 +31,8 @@ import { idempotent } from './idempotency.ts';
 import { SYNC_PAYMENTS_MAX } from './limits.ts';
 import type { NullifierOutcome } from './nullifiers.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
+import { markSyncAccepted } from './renewal_gate.ts';
+import { TOTALS_COLUMNS, checkReportTotals } from './report_totals.ts';
 import type { VerifyPool } from './verify_pool.ts';
 import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
 import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
@@ -170,15 +173,16 @@ async function verifyBatch(d: SyncDeps, views: RecordView[], report: BalanceRepo
   }
   const outcome = await d.pool.verify(items, d.cb.regulatorKey, d.verifySeed);
   if (outcome.failed.length > 0) bad(LedgerErrorCode.proofInvalid, `Payment proofs do not verify at positions ${outcome.failed.join(', ')}`);
-  let blinding: bigint;
+  let proof;
   try {
-    blinding = scalarFromBytes(report.blindingSum);
+    proof = decodeBatchOpening(report.openingProof);
   } catch (e) {
     if (!(e instanceof CryptoDecodeError)) throw e;
-    return bad(LedgerErrorCode.reportInvalid, 'Blinding sum is not a canonical scalar');
+    return bad(LedgerErrorCode.openingInvalid, `Opening proof of batch ${report.batchId} does not decode (${e.message})`);
   }
-  if (!outcome.sumCa.equals(commit(report.receivedMinor, blinding))) {
-    bad(LedgerErrorCode.openingInvalid, `Σ C_a of batch ${report.batchId} is not opened by received ${report.receivedMinor} and the reported blinding sum`);
+  const statement = { deviceId: report.deviceId, batchId: report.batchId, logDigest: report.logDigest, receivedMinor: report.receivedMinor, sumCa: outcome.sumCa };
+  if (!verifyBatchOpening(statement, proof)) {
+    bad(LedgerErrorCode.openingInvalid, `Σ C_a of batch ${report.batchId} is not shown to open to received ${report.receivedMinor} (opening proof refused)`);
   }
 }
 
@@ -188,9 +192,14 @@ async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: Balan
   const ack = signSyncAck(d.fiSecretKey, { devicePublicKey: device.publicKey, batchId: report.batchId });
   const now = BigInt(d.nowMs);
   await tx.run(
-    'INSERT INTO sync_batches (device_id, batch_id, report_hash, receipt_count, received_minor, balance_minor, ack, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [device.deviceId, report.batchId, reportHash, BigInt(views.length), report.receivedMinor, report.balanceMinor, ack, now],
+    `INSERT INTO sync_batches (device_id, batch_id, report_hash, receipt_count, received_minor, balance_minor, ack, created_ms, ${TOTALS_COLUMNS}) ` +
+      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+    [
+      device.deviceId, report.batchId, reportHash, BigInt(views.length), report.receivedMinor, report.balanceMinor, ack, now,
+      report.loadedTotalMinor, report.receivedTotalMinor, report.receivedPendingMinor, report.spentTotalMinor, report.unloadedTotalMinor,
+    ],
   );
+  await markSyncAccepted(tx, device.deviceId, d.nowMs);
   for (const [i, v] of views.entries()) {
     await tx.run(
       'INSERT INTO receipts (payment_hash, device_id, batch_id, epoch, nullifier, outcome, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_hash) DO NOTHING',
@@ -222,6 +231,7 @@ export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: Polic
     });
     await checkReceiptsBelongToUploader(d, device, views);
     await verifyBatch(d, views, report, policy);
+    await checkReportTotals(d.db, device, report);
     if (views.length > 0) {
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
       outcomes = registered.outcomes;

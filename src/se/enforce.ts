@@ -12,7 +12,7 @@ import { limitsFor, type TierLimits } from '../policy/limits.ts';
 import { equalBytes } from './bytes.ts';
 import { RECEIPT_LOG_ENTRIES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
 import { SW, SeRefusal, type StatusWord } from './status.ts';
-import { receiptCount, type CredentialRecord, type ReceiptEntry, type StateTx } from './state.ts';
+import { assertWalletTotals, receiptCount, type CredentialRecord, type ReceiptEntry, type StateTx } from './state.ts';
 
 export function refuse(sw: StatusWord, detail: string): never {
   throw new SeRefusal(sw, detail);
@@ -79,9 +79,11 @@ export function recordSpend(tx: StateTx, amountMinor: bigint, epoch: bigint, cou
     ...wallet,
     balanceMinor: wallet.balanceMinor - amountMinor,
     spentSinceSyncMinor: wallet.spentSinceSyncMinor + amountMinor,
+    spentTotalMinor: wallet.spentTotalMinor + amountMinor,
   });
   tx.set('spending', { epoch, counter: counter + 1n });
   assert(tx.get('wallet').balanceMinor >= 0n, 'recordSpend: balance went negative');
+  assertWalletTotals(tx.get('wallet'), 'recordSpend');
 }
 
 const isRevoked = (tx: StateTx, nullifier: Uint8Array): boolean =>
@@ -107,9 +109,10 @@ export function recordReceipt(tx: StateTx, entry: ReceiptEntry, currentEpoch: bi
   assert(bytesToBigintBE(entry.blinding) < R_ORDER, 'recordReceipt: blinding r_a is not a canonical scalar');
   rememberNullifier(tx, entry.epoch, entry.nullifier, currentEpoch);
   const wallet = tx.get('wallet');
-  tx.set('wallet', { ...wallet, balanceMinor: wallet.balanceMinor + entry.amountMinor });
+  tx.set('wallet', { ...wallet, balanceMinor: wallet.balanceMinor + entry.amountMinor, receivedTotalMinor: wallet.receivedTotalMinor + entry.amountMinor });
   const seq = tx.appendReceipt(entry);
   assert(tx.get('wallet').balanceMinor === wallet.balanceMinor + entry.amountMinor, 'recordReceipt: credit not applied once');
+  assertWalletTotals(tx.get('wallet'), 'recordReceipt');
   return seq;
 }
 
@@ -129,5 +132,11 @@ export function creditLoad(tx: StateTx, amountMinor: bigint): void {
   if (wallet.balanceMinor + amountMinor > limits.holdingLimitMinor) {
     refuse(SW.HOLDING_LIMIT, `balance ${wallet.balanceMinor} + ${amountMinor} above holding limit ${limits.holdingLimitMinor}`);
   }
-  tx.set('wallet', { ...wallet, balanceMinor: wallet.balanceMinor + amountMinor, loadCounter: wallet.loadCounter + 1n });
+  tx.set('wallet', {
+    ...wallet,
+    balanceMinor: wallet.balanceMinor + amountMinor,
+    loadCounter: wallet.loadCounter + 1n,
+    loadedTotalMinor: wallet.loadedTotalMinor + amountMinor,
+  });
+  assertWalletTotals(tx.get('wallet'), 'creditLoad');
 }

@@ -123,7 +123,10 @@ export const personalize = command(COMMANDS.personalize, (ctx: HandlerContext, r
     regulatorKey: req.regulatorKey,
   });
   tx.set('policy', { table: policy.value });
-  tx.set('wallet', { tier: req.tier, balanceMinor: 0n, loadCounter: 0n, unloadCounter: 0n, spentSinceSyncMinor: 0n, lastUnloadRecord: null });
+  tx.set('wallet', {
+    tier: req.tier, balanceMinor: 0n, loadCounter: 0n, unloadCounter: 0n, spentSinceSyncMinor: 0n,
+    loadedTotalMinor: 0n, receivedTotalMinor: 0n, spentTotalMinor: 0n, unloadedTotalMinor: 0n, lastUnloadRecord: null,
+  });
   tx.set('spending', { epoch: 0n, counter: 0n });
   tx.set('credentials', { credentials: [] });
   tx.set('issuance', { pending: null });

@@ -4,10 +4,14 @@
 //
 // Why frozen: the report and its entry range are stored at first export, so a repeated export
 // returns the same bytes and a repeated ack changes nothing — sync is idempotent and resumable.
-// The report carries Σa and Σr_a over the batch, never a single amount (DESIGN §3.3).
+// The report carries Σa over the batch with a zero-knowledge proof that Σ C_a opens to it (never
+// Σ r_a, which would open a one-receipt batch's C_a), and the SE's running totals since
+// personalisation, which the FI checks against what it issued, applied and settled (DESIGN §3.4).
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { scalarAdd, scalarFromBytes, scalarToBytes } from '../crypto/group.ts';
+import { encodeBatchOpening, proveBatchOpening } from '../crypto/batch_opening.ts';
+import { scalarAdd, scalarFromBytes } from '../crypto/group.ts';
+import { commit } from '../crypto/pedersen.ts';
 import { assert } from '../crypto/assert.ts';
 import { concat, equalBytes } from './bytes.ts';
 import { COMMANDS } from './commands.ts';
@@ -16,7 +20,7 @@ import { refuse } from './enforce.ts';
 import { command, type HandlerContext } from './handler.ts';
 import { balanceReportBody, openSyncAck } from './messages.ts';
 import { signEnvelope } from './signed.ts';
-import { receiptCount, type PendingBatch, type StateTx } from './state.ts';
+import { assertWalletTotals, receiptCount, type PendingBatch, type StateTx } from './state.ts';
 import { SW } from './status.ts';
 
 const LOG_DIGEST_DST = new TextEncoder().encode('TALLY-V1/se/receipt-log');
@@ -28,25 +32,39 @@ export function receiptLogDigest(payments: readonly Uint8Array[]): Uint8Array {
   return d;
 }
 
+/** Σa and ρ = Σ r_a over log entries [from, to), and their payment messages. */
+function sumEntries(tx: StateTx, from: bigint, to: bigint): { payments: Uint8Array[]; amountMinor: bigint; rho: bigint } {
+  const payments: Uint8Array[] = [];
+  let amountMinor = 0n;
+  let rho = 0n;
+  for (let seq = from; seq < to; seq++) {
+    const entry = tx.receipt(seq);
+    assert(entry !== null, `freezeBatch: receipt ${seq} missing from the log`);
+    payments.push(entry.payment);
+    amountMinor += entry.amountMinor;
+    rho = scalarAdd(rho, scalarFromBytes(entry.blinding));
+  }
+  return { payments, amountMinor, rho };
+}
+
 function freezeBatch(ctx: HandlerContext): PendingBatch {
   const { tx } = ctx;
   const meta = tx.get('receipts');
   const sync = tx.get('sync');
   const wallet = tx.get('wallet');
-  const spending = tx.get('spending');
   const id = tx.get('identity');
+  assertWalletTotals(wallet, 'freezeBatch');
   const count = Math.min(receiptCount(tx), SYNC_BATCH_ENTRIES_MAX);
   const endSeq = meta.firstSeq + BigInt(count);
-  const payments: Uint8Array[] = [];
-  let receivedMinor = 0n;
-  let blindingSum = 0n;
-  for (let seq = meta.firstSeq; seq < endSeq; seq++) {
-    const entry = tx.receipt(seq);
-    assert(entry !== null, `freezeBatch: receipt ${seq} missing from the log`);
-    payments.push(entry.payment);
-    receivedMinor += entry.amountMinor;
-    blindingSum = scalarAdd(blindingSum, scalarFromBytes(entry.blinding));
-  }
+  const batch = sumEntries(tx, meta.firstSeq, endSeq);
+  const pendingMinor = sumEntries(tx, endSeq, meta.nextSeq).amountMinor;
+  const logDigest = receiptLogDigest(batch.payments);
+  // Σ C_a recomputed from the openings the SE checked at receipt: the FI gets the same point
+  // from the proofs, and the proof shows Σa without handing over ρ.
+  const statement = { deviceId: id.deviceId, batchId: sync.nextBatchId, logDigest, receivedMinor: batch.amountMinor, sumCa: commit(batch.amountMinor, batch.rho) };
+  const openingProof = encodeBatchOpening(proveBatchOpening(statement, batch.rho, ctx.rng));
+  const receivedTotalMinor = wallet.receivedTotalMinor - pendingMinor;
+  assert(receivedTotalMinor >= 0n, 'freezeBatch: receipts beyond the batch exceed the received total');
   const report = signEnvelope(
     id.attestationSecretKey,
     balanceReportBody({
@@ -55,13 +73,18 @@ function freezeBatch(ctx: HandlerContext): PendingBatch {
       balanceMinor: wallet.balanceMinor,
       loadCounter: wallet.loadCounter,
       unloadCounter: wallet.unloadCounter,
-      epoch: spending.epoch,
-      paymentCounter: spending.counter,
+      epoch: tx.get('spending').epoch,
+      paymentCounter: tx.get('spending').counter,
       spentSinceSyncMinor: wallet.spentSinceSyncMinor,
       receiptCount: count,
-      receivedMinor,
-      blindingSum: scalarToBytes(blindingSum),
-      logDigest: receiptLogDigest(payments),
+      receivedMinor: batch.amountMinor,
+      openingProof,
+      logDigest,
+      loadedTotalMinor: wallet.loadedTotalMinor,
+      receivedTotalMinor,
+      receivedPendingMinor: pendingMinor,
+      spentTotalMinor: wallet.spentTotalMinor,
+      unloadedTotalMinor: wallet.unloadedTotalMinor,
       policyVersion: tx.get('policy').table.version,
       revocationVersion: tx.has('revocation') ? tx.get('revocation').version : 0n,
       timeMs: ctx.nowMs,

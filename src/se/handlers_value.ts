@@ -9,6 +9,7 @@ import { creditLoad, refuse } from './enforce.ts';
 import { command, type HandlerContext } from './handler.ts';
 import { openLoadVoucher, unloadRecordBody } from './messages.ts';
 import { signEnvelope } from './signed.ts';
+import { assertWalletTotals } from './state.ts';
 import { SW } from './status.ts';
 
 export const applyLoadVoucher = command(COMMANDS.applyLoadVoucher, (ctx: HandlerContext, req) => {
@@ -47,7 +48,10 @@ export const makeUnloadRecord = command(COMMANDS.makeUnloadRecord, (ctx: Handler
     }),
   );
   const balanceMinor = wallet.balanceMinor - req.amountMinor;
-  tx.set('wallet', { ...wallet, balanceMinor, unloadCounter: wallet.unloadCounter + 1n, lastUnloadRecord: record });
+  tx.set('wallet', {
+    ...wallet, balanceMinor, unloadCounter: wallet.unloadCounter + 1n, unloadedTotalMinor: wallet.unloadedTotalMinor + req.amountMinor, lastUnloadRecord: record,
+  });
+  assertWalletTotals(tx.get('wallet'), 'makeUnloadRecord');
   return { record, balanceMinor };
 });
 

@@ -9,6 +9,7 @@
 // the signature first, then the body, and returns a reason instead of throwing on bad input.
 
 import { BLIND_REQUEST_BYTES, ISSUER_NONCE_BYTES_MAX, ISSUER_NONCE_BYTES_MIN } from '../crypto/blind_issuance.ts';
+import { BATCH_OPENING_PROOF_BYTES } from '../crypto/batch_opening.ts';
 import { G1_BYTES, G2_BYTES } from '../crypto/group.ts';
 import { Fields, SeDecodeError } from './cbor.ts';
 import { P256_PUBLIC_KEY_BYTES, openEnvelope, signEnvelope } from './signed.ts';
@@ -78,10 +79,22 @@ export interface BalanceReport {
   paymentCounter: bigint;
   spentSinceSyncMinor: bigint;
   receiptCount: number;
+  /** Σa over the batch: what the FI learns of the amounts (DESIGN §3.3), never one receipt's. */
   receivedMinor: bigint;
-  /** Σ r_a mod r over the batch (32-byte scalar): opens Σ C_a together with receivedMinor. */
-  blindingSum: Uint8Array;
+  /**
+   * Zero-knowledge proof that Σ C_a − Σa·G is a multiple of H (crypto/batch_opening.ts): the
+   * FI checks Σa without ever seeing Σ r_a, which for one receipt would open that payment's C_a.
+   */
+  openingProof: Uint8Array;
   logDigest: Uint8Array;
+  /** Running totals since personalisation (DESIGN §3.4 Contain); the FI checks each at every sync. */
+  loadedTotalMinor: bigint;
+  /** Σa over every receipt in batches 1..batchId (this one included). */
+  receivedTotalMinor: bigint;
+  /** Σa over receipts the SE holds beyond this batch (logged after its last entry; later batches). */
+  receivedPendingMinor: bigint;
+  spentTotalMinor: bigint;
+  unloadedTotalMinor: bigint;
   policyVersion: bigint;
   revocationVersion: bigint;
   timeMs: bigint;
@@ -169,7 +182,8 @@ export function decodeUnloadRecord(body: unknown): UnloadRecord {
 
 const REPORT_KEYS = [
   'deviceId', 'batchId', 'balanceMinor', 'loadCounter', 'unloadCounter', 'epoch', 'paymentCounter',
-  'spentSinceSyncMinor', 'receiptCount', 'receivedMinor', 'blindingSum', 'logDigest', 'policyVersion',
+  'spentSinceSyncMinor', 'receiptCount', 'receivedMinor', 'openingProof', 'logDigest', 'loadedTotalMinor',
+  'receivedTotalMinor', 'receivedPendingMinor', 'spentTotalMinor', 'unloadedTotalMinor', 'policyVersion',
   'revocationVersion', 'timeMs',
 ];
 export const balanceReportBody = (r: BalanceReport) => ({ ...head(MessageType.balanceReport), ...r });
@@ -186,8 +200,13 @@ export function decodeBalanceReport(body: unknown): BalanceReport {
     spentSinceSyncMinor: f.big('spentSinceSyncMinor'),
     receiptCount: f.uint('receiptCount', 1 << 16),
     receivedMinor: f.big('receivedMinor', U64_MAX),
-    blindingSum: f.bytes('blindingSum', 32),
+    openingProof: f.bytes('openingProof', BATCH_OPENING_PROOF_BYTES),
     logDigest: f.bytes('logDigest', DIGEST_BYTES),
+    loadedTotalMinor: f.big('loadedTotalMinor', U64_MAX),
+    receivedTotalMinor: f.big('receivedTotalMinor', U64_MAX),
+    receivedPendingMinor: f.big('receivedPendingMinor', U64_MAX),
+    spentTotalMinor: f.big('spentTotalMinor', U64_MAX),
+    unloadedTotalMinor: f.big('unloadedTotalMinor', U64_MAX),
     policyVersion: f.big('policyVersion'),
     revocationVersion: f.big('revocationVersion'),
     timeMs: f.big('timeMs'),

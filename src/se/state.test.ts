@@ -17,7 +17,7 @@ const SAMPLES: Sections = {
   applet: { phase: 2 },
   identity: { deviceId: b(16), deviceClass: 3, attestationSecretKey: b(32, 2), attestationPublicKey: b(33, 3), k: b(32, 4), manufacturerCaPublicKey: b(33, 5) },
   anchors: { certificate: b(150), cbPublicKey: b(33), fiId: 'fi-1', fiPublicKey: b(33, 9), regulatorKey: b(48) },
-  wallet: { tier: 1, balanceMinor: 5n, loadCounter: 2n, unloadCounter: 1n, spentSinceSyncMinor: 3n, lastUnloadRecord: null },
+  wallet: { tier: 1, balanceMinor: 5n, loadCounter: 2n, unloadCounter: 1n, spentSinceSyncMinor: 3n, loadedTotalMinor: 9n, receivedTotalMinor: 1n, spentTotalMinor: 3n, unloadedTotalMinor: 2n, lastUnloadRecord: null },
   spending: { epoch: 2900n, counter: 4n },
   policy: { table: DEFAULT_POLICY },
   revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)] },

@@ -52,6 +52,15 @@ export interface Wallet {
   unloadCounter: bigint;
   /** Offline spend since the last acknowledged sync (checked against offlineSpendBeforeSync). */
   spentSinceSyncMinor: bigint;
+  /**
+   * Running totals since personalisation, reported at every sync (DESIGN §3.4 Contain): the FI
+   * checks them against its vouchers, unload records and settled receipts. They only grow, and
+   * balance = loaded + received − spent − unloaded after every command (assertWalletTotals).
+   */
+  loadedTotalMinor: bigint;
+  receivedTotalMinor: bigint;
+  spentTotalMinor: bigint;
+  unloadedTotalMinor: bigint;
   /** The last unload record, kept so a host that lost the response can fetch it again. */
   lastUnloadRecord: Uint8Array | null;
 }
@@ -159,6 +168,7 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
   }, 4096),
   wallet: recordCodec('wallet', {
     tier: int(255), balanceMinor: big(), loadCounter: big(), unloadCounter: big(), spentSinceSyncMinor: big(),
+    loadedTotalMinor: big(), receivedTotalMinor: big(), spentTotalMinor: big(), unloadedTotalMinor: big(),
     lastUnloadRecord: nullable(bytes(1, SIGNED_MESSAGE_BYTES_MAX)),
   }, 4096),
   spending: recordCodec('spending', { epoch: big(), counter: big() }, 64),
@@ -319,6 +329,14 @@ export const receiptCount = (tx: StateTx | SeState): number => {
   const meta = tx.get('receipts');
   return Number(meta.nextSeq - meta.firstSeq);
 };
+
+/** The SE's own invariant over its running totals; a broken one is a bug, never an operating error. */
+export function assertWalletTotals(w: Wallet, where: string): void {
+  assert(
+    w.balanceMinor === w.loadedTotalMinor + w.receivedTotalMinor - w.spentTotalMinor - w.unloadedTotalMinor,
+    `${where}: balance ${w.balanceMinor} ≠ loaded ${w.loadedTotalMinor} + received ${w.receivedTotalMinor} − spent ${w.spentTotalMinor} − unloaded ${w.unloadedTotalMinor}`,
+  );
+}
 
 /** The applet phase; a blank NVM (no applet cell yet) is the blank phase. */
 export const appletPhase = (s: StateTx | SeState): Phase => (s.has('applet') ? s.get('applet').phase : Phase.blank);

@@ -11,6 +11,7 @@ import { DISCLOSURE_MIGRATION } from './migration_005.ts';
 import { BOUND_ISSUANCE_MIGRATION } from './migration_006.ts';
 import { ATTRIBUTION_MIGRATION } from './migration_007.ts';
 import { ESCROW_INDEX_MIGRATION } from './migration_008.ts';
+import { RECONCILIATION_MIGRATION } from './migration_009.ts';
 
 export interface Migration {
   version: number;
@@ -112,6 +113,7 @@ CREATE TABLE nullifier_conflicts (
   BOUND_ISSUANCE_MIGRATION,
   ATTRIBUTION_MIGRATION,
   ESCROW_INDEX_MIGRATION,
+  RECONCILIATION_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
