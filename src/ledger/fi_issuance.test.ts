@@ -12,6 +12,7 @@ import { Nvm } from '../se/nvm.ts';
 import { SeState } from '../se/state.ts';
 import { ENGINES } from '../../test/ledger/engines.ts';
 import { newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
+import { syncDevice } from './device_sync.ts';
 import { LedgerError } from './errors.ts';
 
 const codeOf = async (p: Promise<unknown>): Promise<string> => {
@@ -51,6 +52,8 @@ for (const engine of ENGINES) {
     test('issueCredential() refuses in check order: nonce, signature, signed fields, pinned K, one per epoch', async () => {
       const d = await newDevice(net, net.fiA, 'walker');
       const other = await newDevice(net, net.fiA, 'walker-other');
+      // A renewal comes only after a consistent sync (renewal_gate.ts): both devices sync first.
+      for (const x of [d, other]) await syncDevice(x.client, net.fiA, { renew: false, keyPrefix: `${x.name}-sync` });
       const epoch = (await d.client.getInfo()).credentialEpochs.at(-1)! + 1n;
       const start = await net.fiA.startIssuance({ deviceId: d.deviceId, epoch });
       const issue = (issuerNonce: Uint8Array, request: Uint8Array, key: string) =>

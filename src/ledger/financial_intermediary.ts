@@ -151,7 +151,7 @@ export class FinancialIntermediary {
     return startIssuanceFor(this.issuanceDeps(), device, epoch);
   }
 
-  private async checkMayIssue(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
+  private async checkMayIssue(device: DeviceRow, epoch: bigint): Promise<void> {
     const customer = await loadCustomer(this.db, device.customerId);
     if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no credential renewal`);
     if (await this.config.cb.isBlocked(this.fiId, customer.id)) {
@@ -161,13 +161,13 @@ export class FinancialIntermediary {
     if (fraud !== undefined) {
       throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} uploaded a receipt it may not (${fraud.kind}, incident ${fraud.id}): no credential renewal`);
     }
-    await this.checkSyncedForRenewal(device, epoch, issuerNonce);
+    await this.checkSyncedForRenewal(device, epoch);
   }
 
   /** SYNC_REQUIRED unless the device synced consistently since its newest credential (renewal_gate.ts). */
-  private async checkSyncedForRenewal(device: DeviceRow, epoch: bigint, issuerNonce?: Uint8Array): Promise<void> {
+  private async checkSyncedForRenewal(device: DeviceRow, epoch: bigint): Promise<void> {
     const policy = await this.config.cb.currentPolicy();
-    await checkRenewalGate(this.db, device, { epoch, currentEpoch: currentEpoch(policy, device.tier, this.clock.nowMs()), issuerNonce });
+    await checkRenewalGate(this.db, device, { epoch, currentEpoch: currentEpoch(policy, device.tier, this.clock.nowMs()) });
   }
 
   /**
@@ -176,7 +176,7 @@ export class FinancialIntermediary {
    */
   async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }): Promise<IssuedCredential> {
     const device = await loadDevice(this.db, input.deviceId);
-    const issued = await issueCredentialFor(this.issuanceDeps(), device, input, (epoch) => this.checkMayIssue(device, epoch, input.issuerNonce));
+    const issued = await issueCredentialFor(this.issuanceDeps(), device, input, (epoch) => this.checkMayIssue(device, epoch));
     await recordCredentialGrant(this.db, { deviceId: device.deviceId, epoch: issued.epoch, issuerNonce: input.issuerNonce }, this.clock.nowMs());
     return issued;
   }

@@ -1,8 +1,9 @@
 // Renewal only after a consistent sync (DESIGN §3.4 Contain). The FI records every credential it
 // grants per (device, epoch) and, per device, whether a sync was accepted since the newest grant.
-// A device may get a credential when: it has none yet (the first after enrolment), or the request
-// retries the grant of that epoch under the same issuer nonce (an idempotent retry answers the
-// first response), or its last accepted sync came after its newest credential. The epoch must be the current or the next one, so a device
+// A device may get a credential when: it has none yet (the first after enrolment), or it already
+// holds the one of that epoch (an identical retry gets the first response, another request
+// ALREADY_ISSUED: no new exposure either way), or its last accepted sync came after its newest
+// credential. The epoch must be the current or the next one, so a device
 // that stops syncing holds credentials for at most those two epochs: its exposure is at most
 // 2 × L × cap(t) (exposure.ts), not L × cap(t) for every epoch to come.
 //
@@ -11,8 +12,7 @@
 // markSyncAccepted inside the transaction that accepts a batch.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { equalBytes } from '../se/bytes.ts';
-import { rowBigint, rowBytes, type Queryable } from './db/adapter.ts';
+import { rowBigint, type Queryable } from './db/adapter.ts';
 import type { DeviceRow } from './devices.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 
@@ -22,7 +22,7 @@ export const RENEWAL_EPOCHS_AHEAD = 1n;
 export async function checkRenewalGate(
   q: Queryable,
   device: DeviceRow,
-  at: { epoch: bigint; currentEpoch: bigint; issuerNonce?: Uint8Array },
+  at: { epoch: bigint; currentEpoch: bigint },
 ): Promise<void> {
   const { epoch, currentEpoch } = at;
   const id = bytesToHex(device.deviceId);
@@ -31,8 +31,9 @@ export async function checkRenewalGate(
   }
   const grants = await q.query('SELECT epoch, issuer_nonce FROM credential_grants WHERE device_id = $1', [device.deviceId]);
   if (grants.length === 0) return;
-  const nonce = at.issuerNonce;
-  if (nonce !== undefined && grants.some((g) => rowBigint(g, 'epoch') === epoch && equalBytes(rowBytes(g, 'issuer_nonce'), nonce))) return;
+  // A grant of this very epoch opens no new exposure: issuance answers an identical request with
+  // its first response and any other with ALREADY_ISSUED (fi_issuance.ts).
+  if (grants.some((g) => rowBigint(g, 'epoch') === epoch)) return;
   const gate = await q.query('SELECT synced_since_grant FROM renewal_gate WHERE device_id = $1', [device.deviceId]);
   if (gate.length > 0 && rowBigint(gate[0]!, 'synced_since_grant') === 1n) return;
   const newest = grants.map((g) => rowBigint(g, 'epoch')).reduce((a, b) => (b > a ? b : a));

@@ -84,7 +84,7 @@ for (const engine of ENGINES) {
       });
       await assert.rejects(syncDevice(liar.client, net.fiA, { keyPrefix: 'liar-1' }), code('LOADED_MISMATCH'));
       assert.deepEqual(await net.fiA.device(liar.deviceId), accepted, 'a refused report changes nothing');
-      await assert.rejects(net.fiA.startIssuance({ deviceId: liar.deviceId }), code('SYNC_REQUIRED'));
+      await assert.rejects(net.fiA.startIssuance({ deviceId: liar.deviceId, epoch: net.world.nowMs / epochMs + 1n }), code('SYNC_REQUIRED'));
 
       // The extracted key signs whatever the attacker likes: each inconsistency has its own code.
       const batch = await liar.client.exportSyncBatch();

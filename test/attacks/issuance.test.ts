@@ -197,7 +197,9 @@ for (const engine of ENGINES) {
       assert.equal(await codeOf(cbCall), 'ALREADY_ISSUED');
       assert.deepEqual(await issuanceRows(net, phone), [1, 1]);
 
-      // Next epoch: an identical retry (lost answer, host crash) gets the first answer back, byte for byte.
+      // Next epoch (after a consistent sync, which every renewal needs): an identical retry (lost
+      // answer, host crash) gets the first answer back, byte for byte.
+      await syncDevice(phone.client, net.fiA, { renew: false, keyPrefix: 'carol-phone-sync' });
       const next = await net.fiA.startIssuance({ deviceId: phone.deviceId, epoch: epoch + 1n });
       assert.deepEqual(await net.fiA.startIssuance({ deviceId: phone.deviceId, epoch: epoch + 1n }), next, 'one nonce per (device, epoch)');
       const request = await phone.client.beginIssuance(next);
@@ -222,6 +224,7 @@ for (const engine of ENGINES) {
     test("host replays another device's signed request", async () => {
       const alice = await newDevice(net, net.fiA, 'alice-phone');
       const bob = await newDevice(net, net.fiA, 'bob-phone');
+      for (const x of [alice, bob]) await syncDevice(x.client, net.fiA, { renew: false, keyPrefix: `${x.name}-sync` });
       const epoch = (await alice.client.getInfo()).credentialEpochs.at(-1)! + 1n;
       const forAlice = await net.fiA.startIssuance({ deviceId: alice.deviceId, epoch });
       const forBob = await net.fiA.startIssuance({ deviceId: bob.deviceId, epoch });
@@ -236,6 +239,7 @@ for (const engine of ENGINES) {
       await issueCredential(alice, 'alice/next', epoch);
       assert.deepEqual((await issuanceRows(net, alice))[0], 2);
       net.world.nowMs += BigInt(EPOCH_MS);
+      await syncDevice(alice.client, net.fiA, { renew: false, keyPrefix: 'alice-phone-sync-2' });
       const later = await net.fiA.startIssuance({ deviceId: alice.deviceId, epoch: epoch + 1n });
       assert.equal(await codeOf(net.fiA.issueCredential({ deviceId: alice.deviceId, issuerNonce: later.issuerNonce, request: old, idempotencyKey: 'alice/replay' })), 'ISSUANCE_MISMATCH');
       // Bob's own request still works for Bob: nothing the attacker did touched him.
