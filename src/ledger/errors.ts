@@ -33,6 +33,8 @@ export const LedgerErrorCode = {
   replayConflict: 'REPLAY_CONFLICT',
   /** The customer was identified as a double spender: no new credentials. */
   blocked: 'BLOCKED',
+  /** An unload record for more than the FI knows went into the device (vouchers + settled receipts). */
+  unloadNotCovered: 'UNLOAD_NOT_COVERED',
   /** A policy version the CB never published (a payment names the version it was made under). */
   unknownPolicy: 'UNKNOWN_POLICY',
   /** A sync batch carries a receipt whose payment context names another payee than the uploader. */
@@ -100,6 +102,7 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   OPENING_INVALID: 422,
   REPLAY_CONFLICT: 409,
   BLOCKED: 403,
+  UNLOAD_NOT_COVERED: 422,
   UNKNOWN_POLICY: 404,
   RECEIPT_NOT_FOR_UPLOADER: 403,
   DEVICE_KEY_MISMATCH: 403,

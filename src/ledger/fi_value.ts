@@ -17,7 +17,8 @@ import type { CbOfflinePort } from './central_bank.ts';
 import { checkAmount, type RandomBytes } from './context.ts';
 import { loadCustomer } from './customers.ts';
 import { rowBigint, rowBytes, type Db, type Tx } from './db/adapter.ts';
-import { loadDevice } from './devices.ts';
+import { loadDevice, type DeviceRow } from './devices.ts';
+import { lastAcceptedTotals } from './report_totals.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
 import { postTwoLegMove } from './moves.ts';
@@ -107,8 +108,29 @@ async function checkUnload(d: ValueDeps, record: Uint8Array) {
   return { ...u, amountMinor: checkAmount(u.amountMinor) };
 }
 
+/**
+ * A broken SE can sign any unload record, so its signature is not enough: what a device unloads,
+ * in total, may never exceed what the FI knows went into it — every voucher it issued to the
+ * device and every receipt settled from its accepted batches. Value it spent offline is not
+ * subtracted (the FI cannot see it; that is the L × cap exposure), but value it never had cannot
+ * come out (UNLOAD_NOT_COVERED).
+ */
+async function checkUnloadCovered(tx: Tx, device: DeviceRow, amountMinor: bigint): Promise<void> {
+  const sum = async (sql: string) => rowBigint((await tx.query(sql, [device.deviceId]))[0]!, 'total');
+  const loaded = await sum('SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM load_vouchers WHERE device_id = $1');
+  const unloaded = await sum('SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM unload_records WHERE device_id = $1');
+  const received = (await lastAcceptedTotals(tx, device)).receivedTotalMinor;
+  if (unloaded + amountMinor > loaded + received) {
+    throw new LedgerError(
+      LedgerErrorCode.unloadNotCovered,
+      `Unload of ${amountMinor} would take this device's unloads to ${unloaded + amountMinor}, above the ${loaded} loaded and ${received} received in accepted syncs`,
+    );
+  }
+}
+
 async function unloadFiLeg(tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unloadCounter: bigint; amountMinor: bigint }, record: Uint8Array, key: string): Promise<UnloadResult> {
   const device = await loadDevice(tx, u.deviceId, true);
+  await checkUnloadCovered(tx, device, u.amountMinor);
   await tx.run(
     'INSERT INTO unload_records (device_id, unload_counter, account_id, amount_minor, record, cb_done, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6)',
     [device.deviceId, u.unloadCounter, device.accountId, u.amountMinor, record, BigInt(d.nowMs)],

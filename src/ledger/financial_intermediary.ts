@@ -193,11 +193,14 @@ export class FinancialIntermediary {
   async sync(input: SyncRequest): Promise<SyncResult> {
     const unloadRecords = input.unloadRecords ?? [];
     if (unloadRecords.length > SYNC_UNLOADS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `At most ${SYNC_UNLOADS_MAX} unload records per sync`);
-    const unloads: UnloadResult[] = [];
-    for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
     const policy = await this.config.cb.currentPolicy();
     const d = { db: this.db, fiId: this.fiId, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb, pool: this.pool, verifySeed: this.config.verifySeed };
+    // The batch first, then the unloads it carries: an unload is credited only against value the FI
+    // has accounted for (vouchers and settled receipts, fi_value.ts), so a refused batch — say one
+    // with a receipt for another payee — cannot have its proceeds unloaded anyway.
     const batch = await settleBatch(d, input, policy);
+    const unloads: UnloadResult[] = [];
+    for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
     const device = await loadDevice(this.db, batch.deviceId);
     return { ...batch, unloads, distribution: await this.config.cb.distribution(device.tier), renewal: await this.renewal(device) };
   }

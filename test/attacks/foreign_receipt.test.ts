@@ -86,7 +86,7 @@ for (const engine of ENGINES) {
           nullifier: received.nullifier, epoch: received.epoch,
         });
         await assert.rejects(
-          syncDevice(second.client, second.fi, { keyPrefix: `box-${tag}` }),
+          syncDevice(second.client, second.fi, { keyPrefix: `box-${tag}`, defundAll: true }),
           (e: unknown) => e instanceof LedgerError && e.code === 'RECEIPT_NOT_FOR_UPLOADER',
           'the FI refuses a receipt whose context names another payee',
         );
@@ -95,6 +95,11 @@ for (const engine of ENGINES) {
           incidents.some((i) => bytesToHex(i.deviceId) === bytesToHex(second.deviceId) && i.kind === 'RECEIPT_NOT_FOR_UPLOADER'),
           'an incident names the uploader',
         );
+        // The SE signed an unload of the planted value; the FI credits no unload beyond the value it
+        // accounted for (vouchers and settled receipts), whether it comes with the sync or alone.
+        const unload = await second.client.getLastUnloadRecord();
+        assert.ok(unload, 'the broken SE made an unload record of the planted value');
+        await assert.rejects(second.fi.applyUnloadRecord(unload), (e: unknown) => e instanceof LedgerError && e.code === 'UNLOAD_NOT_COVERED');
         const account = await second.fi.ledger.balance(second.accountId);
         assert.equal(account, 0n, 'nothing was credited for the foreign receipt');
         await assert.rejects(second.fi.startIssuance({ deviceId: second.deviceId }), (e: unknown) => e instanceof LedgerError && e.code === 'BLOCKED');
