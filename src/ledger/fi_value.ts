@@ -18,7 +18,7 @@ import { checkAmount, type RandomBytes } from './context.ts';
 import { loadCustomer } from './customers.ts';
 import { rowBigint, rowBytes, type Db, type Tx } from './db/adapter.ts';
 import { loadDevice, type DeviceRow } from './devices.ts';
-import { lastAcceptedTotals } from './report_totals.ts';
+import { lastAcceptedTotals, type CarriedUnload } from './report_totals.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
 import { postTwoLegMove } from './moves.ts';
@@ -144,6 +144,16 @@ async function unloadFiLeg(tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unlo
 }
 
 /** Credits an SE-signed unload record to the device's account exactly once; defunds circulation. */
+/** The signature-checked content of unload records a sync carries (checkReportTotals counts them). */
+export async function openCarriedUnloads(d: ValueDeps, records: readonly Uint8Array[]): Promise<CarriedUnload[]> {
+  const out: CarriedUnload[] = [];
+  for (const record of records) {
+    const u = await checkUnload(d, record);
+    out.push({ deviceId: u.deviceId, unloadCounter: u.unloadCounter, amountMinor: u.amountMinor });
+  }
+  return out;
+}
+
 export async function applyUnloadRecord(d: ValueDeps, record: Uint8Array): Promise<UnloadResult & { replayed: boolean }> {
   const u = await checkUnload(d, record);
   const key = `unload:${hex(u.deviceId)}:${u.unloadCounter}`;

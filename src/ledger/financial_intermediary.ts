@@ -18,7 +18,7 @@ import { FiLedger } from './fi.ts';
 import { issueCredentialFor, startIssuanceFor, type IssuanceDeps, type IssuanceStart, type IssuedCredential } from './fi_issuance.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from './exposure.ts';
 import { fiFlows, type FiFlows } from './flows.ts';
-import { applyUnloadRecord, createLoadVoucher, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
+import { applyUnloadRecord, createLoadVoucher, openCarriedUnloads, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
 import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
@@ -198,7 +198,8 @@ export class FinancialIntermediary {
     // The batch first, then the unloads it carries: an unload is credited only against value the FI
     // has accounted for (vouchers and settled receipts, fi_value.ts), so a refused batch — say one
     // with a receipt for another payee — cannot have its proceeds unloaded anyway.
-    const batch = await settleBatch(d, input, policy);
+    const carried = await openCarriedUnloads(this.valueDeps(), unloadRecords);
+    const batch = await settleBatch(d, input, policy, carried);
     const unloads: UnloadResult[] = [];
     for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
     const device = await loadDevice(this.db, batch.deviceId);

@@ -67,7 +67,7 @@ async function sumBelow(q: Queryable, table: 'load_vouchers' | 'unload_records',
 }
 
 /** Refuses a report whose totals disagree with what the FI knows (see the file comment for the order). */
-export async function checkReportTotals(q: Queryable, device: DeviceRow, r: BalanceReport): Promise<void> {
+export async function checkReportTotals(q: Queryable, device: DeviceRow, r: BalanceReport, carried: readonly CarriedUnload[] = []): Promise<void> {
   const fail = (code: LedgerErrorCode, why: string): never => {
     throw new LedgerError(code, `Balance report of batch ${r.batchId} (device ${bytesToHex(device.deviceId)}): ${why}`);
   };
@@ -83,7 +83,7 @@ export async function checkReportTotals(q: Queryable, device: DeviceRow, r: Bala
   if (vouchers.count !== r.loadCounter || r.loadedTotalMinor !== vouchers.totalMinor) {
     fail(LedgerErrorCode.loadedMismatch, `loaded ${r.loadedTotalMinor} over ${r.loadCounter} vouchers, expected ${vouchers.totalMinor} over the ${vouchers.count} this FI issued`);
   }
-  checkUnloaded(r, await sumBelow(q, 'unload_records', 'unload_counter', device.deviceId, r.unloadCounter), fail);
+  checkUnloaded(r, await withCarried(q, device, r, await sumBelow(q, 'unload_records', 'unload_counter', device.deviceId, r.unloadCounter), carried), fail);
   const expectedReceived = last.receivedTotalMinor + r.receivedMinor;
   if (r.receivedTotalMinor !== expectedReceived) {
     fail(LedgerErrorCode.receivedMismatch, `received ${r.receivedTotalMinor}, expected ${last.receivedTotalMinor} accepted + ${r.receivedMinor} in this batch = ${expectedReceived}`);
@@ -92,6 +92,30 @@ export async function checkReportTotals(q: Queryable, device: DeviceRow, r: Bala
   if (r.receivedPendingMinor > 0n && r.receiptCount < SYNC_BATCH_ENTRIES_MAX) {
     fail(LedgerErrorCode.receivedMismatch, `${r.receivedPendingMinor} pending beyond a batch of ${r.receiptCount} < ${SYNC_BATCH_ENTRIES_MAX} receipts`);
   }
+}
+
+/** An SE-signed unload record that rides along this sync (signature checked), applied after the batch. */
+export interface CarriedUnload {
+  deviceId: Uint8Array;
+  unloadCounter: bigint;
+  amountMinor: bigint;
+}
+
+/** The applied records plus the carried ones not applied yet: the FI knows their amounts exactly. */
+async function withCarried(
+  q: Queryable, device: DeviceRow, r: BalanceReport, applied: { count: bigint; totalMinor: bigint }, carried: readonly CarriedUnload[],
+): Promise<{ count: bigint; totalMinor: bigint }> {
+  let { count, totalMinor } = applied;
+  const seen = new Set<bigint>();
+  for (const c of carried) {
+    if (bytesToHex(c.deviceId) !== bytesToHex(device.deviceId) || c.unloadCounter >= r.unloadCounter || seen.has(c.unloadCounter)) continue;
+    seen.add(c.unloadCounter);
+    const rows = await q.query('SELECT 1 AS one FROM unload_records WHERE device_id = $1 AND unload_counter = $2', [device.deviceId, c.unloadCounter]);
+    if (rows.length > 0) continue;
+    count += 1n;
+    totalMinor += c.amountMinor;
+  }
+  return { count, totalMinor };
 }
 
 /**

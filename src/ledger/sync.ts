@@ -32,7 +32,7 @@ import { SYNC_PAYMENTS_MAX } from './limits.ts';
 import type { NullifierOutcome } from './nullifiers.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
 import { markSyncAccepted } from './renewal_gate.ts';
-import { TOTALS_COLUMNS, checkReportTotals } from './report_totals.ts';
+import { TOTALS_COLUMNS, checkReportTotals, type CarriedUnload } from './report_totals.ts';
 import type { VerifyPool } from './verify_pool.ts';
 import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
 import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
@@ -214,7 +214,9 @@ async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: Balan
 }
 
 /** Settles one sync batch (see the file comment for the order); a replay returns the first answer. */
-export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: PolicyTable): Promise<BatchResult & { replayed: boolean }> {
+export async function settleBatch(
+  d: SyncDeps, upload: SyncUpload, policy: PolicyTable, carried: readonly CarriedUnload[] = [],
+): Promise<BatchResult & { replayed: boolean }> {
   const { device, report } = await openReport(d.db, upload.report);
   const reportHash = sha256(upload.report);
   const key = syncKey(device.deviceId, report.batchId);
@@ -231,7 +233,7 @@ export async function settleBatch(d: SyncDeps, upload: SyncUpload, policy: Polic
     });
     await checkReceiptsBelongToUploader(d, device, views);
     await verifyBatch(d, views, report, policy);
-    await checkReportTotals(d.db, device, report);
+    await checkReportTotals(d.db, device, report, carried);
     if (views.length > 0) {
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
       outcomes = registered.outcomes;
