@@ -83,13 +83,15 @@ async function offlineSetup(tag: string) {
   const policy = await net.cb.currentPolicy();
   const limits = limitsFor(policy, Tier.basic);
   const epoch = net.world.nowMs / limits.epochMs;
-  const pool = await paymentPool({
-    issuerMaster: sha256(new TextEncoder().encode('issuer/bench-offline')), regulatorKey: net.world.regulatorKey,
-    epoch, tier: Tier.basic, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch,
-  }, SYNC_RECEIPTS / limits.paymentsPerEpoch, limits.paymentsPerEpoch);
   const shop = await newDevice(net, net.fiA, `shop-${tag}`, {
     tier: Tier.merchant, deviceClass: DeviceClass.pos, customer: await newCustomer(net.fiA, `shop-co-${tag}`, Tier.merchant), testCommands: true,
   });
+  const { payeeIdentityOf } = await import('../src/protocol/session.ts');
+  const pool = await paymentPool({
+    issuerMaster: sha256(new TextEncoder().encode('issuer/bench-offline')), regulatorKey: net.world.regulatorKey,
+    epoch, tier: Tier.basic, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch,
+    payeeIdentity: payeeIdentityOf((await net.fiA.device(shop.deviceId)).publicKey), policyVersion: policy.version,
+  }, SYNC_RECEIPTS / limits.paymentsPerEpoch, limits.paymentsPerEpoch);
   for (const p of pool) {
     await shop.client.call(TEST_RECEIVE_SPEC, { amountMinor: p.amountMinor, nullifier: p.nullifier, epoch: p.epoch, payment: p.record, blinding: p.blinding });
   }

@@ -30,7 +30,7 @@ function runJob(job: PoolJob): Promise<PoolRecord[]> {
 }
 
 export async function paymentPool(base: Omit<PoolJob, 'seed' | 'count'>, payers: number, perPayer: number): Promise<PoolRecord[]> {
-  const key = createHash('sha256').update(encodeTagged({ base, payers, perPayer, v: 1 })).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(encodeTagged({ base, payers, perPayer, v: 2 })).digest('hex').slice(0, 24);
   const file = path.join(tmpdir(), `tally-bench-pool-${key}.json`);
   if (existsSync(file)) return decodeTagged(readFileSync(file, 'utf8')) as PoolRecord[];
   const jobs = Array.from({ length: payers }, (_, p) => ({ ...base, seed: `payer-${p}`, count: perPayer }));

@@ -1,6 +1,7 @@
 // Worker of bench/ledger_pool.ts: makes `count` payment records for one software payer whose
 // credential is signed directly with the CB's derived issuer key of the epoch (the benchmark
-// measures settlement, not issuance). Each record is what a payee SE logs, plus its opening.
+// measures settlement, not issuance). Each record is what a payee SE logs, plus its opening; its
+// context names the benchmark's payee, which alone may upload it.
 
 import { parentPort } from 'node:worker_threads';
 import {
@@ -8,6 +9,8 @@ import {
   scalarToBytes, seededRng,
 } from '../src/crypto/index.ts';
 import { encodePaymentRecord } from '../src/protocol/payment_record.ts';
+import { PROTOCOL_VERSION } from '../src/protocol/limits.ts';
+import { paymentContext } from '../src/protocol/session.ts';
 import { IssuerKeys } from '../src/ledger/issuer_keys.ts';
 
 export interface PoolJob {
@@ -18,6 +21,9 @@ export interface PoolJob {
   tier: number;
   capMinor: bigint;
   paymentsPerEpoch: number;
+  /** The payee every record names (payeeIdentityOf its attestation key) and the policy version. */
+  payeeIdentity: Uint8Array;
+  policyVersion: bigint;
   count: number;
 }
 
@@ -37,7 +43,11 @@ parentPort!.on('message', (job: PoolJob) => {
   const params = { issuerKey: key.publicKey, regulatorKey: G1Point.fromBytes(job.regulatorKey), capMinor: job.capMinor, paymentsPerEpoch: job.paymentsPerEpoch };
   const out: PoolRecord[] = [];
   for (let i = 0; i < job.count; i++) {
-    const context = new TextEncoder().encode(`bench/${job.seed}/${i}`);
+    const sessionKey = () => rng(32).map((b, j) => (j === 31 ? b & 0x3f : b));
+    const context = paymentContext({
+      version: PROTOCOL_VERSION, requestId: rng(16), payeeNonce: rng(32), payeeIdentity: job.payeeIdentity, payeeSessionKey: sessionKey(),
+      payerSessionKey: sessionKey(), policyVersion: job.policyVersion, timeMs: 1_800_000_000_000 + i,
+    });
     const amountMinor = BigInt(100 + i);
     const r = provePayment({ params, credential: { signature, messages }, counter: i, amountMinor, context, rng });
     out.push({
