@@ -15,7 +15,7 @@ import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAcco
 import { CbLedger, type MoveResult } from './cb.ts';
 import { issueTx, registerDeviceTx, type CbIssueRequest, type CbIssueResult, type CbRegisterDeviceRequest } from './cb_issuance.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
-import type { Db, Tx } from './db/adapter.ts';
+import { rowBytes, type Db, type Tx } from './db/adapter.ts';
 import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
 import { signPolicy } from '../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
@@ -29,7 +29,6 @@ import { insertNullifiersTx, type NullifierOutcome } from './nullifiers.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
 import { DEVICE_ID_BYTES } from './devices.ts';
 import { equalBytes } from '../se/bytes.ts';
-import { rowBytes } from './db/adapter.ts';
 
 export interface CentralBankConfig {
   /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */

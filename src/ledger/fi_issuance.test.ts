@@ -11,19 +11,10 @@ import { DeviceClass, Tier } from '../policy/limits.ts';
 import { Nvm } from '../se/nvm.ts';
 import { SeState } from '../se/state.ts';
 import { ENGINES } from '../../test/ledger/engines.ts';
-import { newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
+import { codeOf, newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
 import { syncDevice } from './device_sync.ts';
 import { LedgerError } from './errors.ts';
 
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ACCEPTED';
-  } catch (e) {
-    if (e instanceof LedgerError) return e.code;
-    throw e;
-  }
-};
 
 async function rows(net: OfflineNet, d: TestDevice): Promise<[number, number]> {
   const cb = await net.cb.db.query('SELECT 1 AS one FROM cb_issuances WHERE device_id = $1', [d.deviceId]);

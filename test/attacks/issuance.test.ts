@@ -22,19 +22,10 @@ import { signEnvelope, p256KeyPair } from '../../src/se/signed.ts';
 import { SeState } from '../../src/se/state.ts';
 import { epochNow, issueCredential as issueWorldCredential, loadVoucher, makeWorld, provisionSe, signedPolicy, type World } from '../../src/se/test_world.ts';
 import { ENGINES } from '../ledger/engines.ts';
-import { fundFi, issueCredential, load, newCustomer, newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
+import { codeOf, fundFi, issueCredential, load, newCustomer, newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 import { hostBuiltRequest, hostFinishes, hostPays, type DeviceFacts } from './hostile_host.ts';
 
 const hex = bytesToHex;
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ACCEPTED';
-  } catch (e) {
-    if (e instanceof LedgerError) return e.code;
-    throw e;
-  }
-};
 const EPOCH_MS = limitsFor(DEFAULT_POLICY, Tier.basic).epochMs;
 
 async function factsOf(net: OfflineNet, d: TestDevice, epoch: bigint): Promise<DeviceFacts> {

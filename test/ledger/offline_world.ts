@@ -18,6 +18,7 @@ import { payDirect } from '../../src/se/test_payments.ts';
 import { CentralBank } from '../../src/ledger/central_bank.ts';
 import { FinancialIntermediary } from '../../src/ledger/financial_intermediary.ts';
 import type { Clock } from '../../src/ledger/context.ts';
+import { LedgerError } from '../../src/ledger/errors.ts';
 import { countingRng, freshDb, type Engine, type FreshDb } from './engines.ts';
 
 export const MANUFACTURER = 'tally-test-fab';
@@ -131,4 +132,15 @@ export const load = (d: TestDevice, amountMinor: bigint, key: string) => loadSe(
 /** One offline payment between two SEs (request, payment with proof, receipt). */
 export function pay(payer: TestDevice, payee: TestDevice, amountMinor: bigint) {
   return payDirect({ client: payer.client } as never, { client: payee.client } as never, amountMinor);
+}
+
+/** The LedgerError code a call ends with, or 'ACCEPTED': lets a table of requests read as one list of codes. */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ACCEPTED';
+  } catch (e) {
+    if (e instanceof LedgerError) return e.code;
+    throw e;
+  }
 }
