@@ -12,6 +12,7 @@ import type { World } from '../se/test_world.ts';
 import { ENGINES, countingRng, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
 import { MANUFACTURER, fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
 import { CbHttpClient } from './cb_client.ts';
+import { LedgerError } from './errors.ts';
 import { syncDevice } from './device_sync.ts';
 import { FinancialIntermediary } from './financial_intermediary.ts';
 import { auditNetwork, formatNetworkAudit } from './network_audit.ts';
@@ -41,6 +42,15 @@ for (const engine of ENGINES) {
       await app.close();
       await db.cleanup();
       await net.cleanup();
+    });
+
+    test('policyAt() over HTTP: a published version verifies under the CB key; an unpublished or malformed one is refused', async () => {
+      const client = (fiC as unknown as { config: { cb: CbHttpClient } }).config.cb;
+      assert.deepEqual(await client.policyAt(1n), await net.cb.policyAt(1n));
+      await assert.rejects(client.policyAt(99n), (e: unknown) => e instanceof LedgerError && e.code === 'UNKNOWN_POLICY');
+      const base = app.server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${base.port}/cb/policy/not-a-number`);
+      assert.equal(res.status, 400);
     });
 
     test('issuance, vouchers, sync and a double spend go through the CB routes', async () => {
