@@ -13,7 +13,8 @@
 // escrow_index (migration 008) is derived data, brought up to date from payment_evidence here.
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { CryptoDecodeError, G1_BYTES, PAYMENT_ID_BYTES, type G1Point } from '../crypto/index.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { CryptoDecodeError, G1_BYTES, PAYMENT_ID_BYTES, equalBytes, type G1Point } from '../crypto/index.ts';
 import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
 import type { Tx } from './db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
@@ -31,8 +32,7 @@ export interface StoredEscrow {
   readonly E2: G1Point;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+const hex = bytesToHex;
 
 /** Decodes a stored record's escrow; EVIDENCE_INVALID when it does not decode. */
 function decodeEscrow(record: Uint8Array, paymentId: Uint8Array): { E1: G1Point; E2: G1Point } {
@@ -80,7 +80,7 @@ export async function readWarrantedEscrow(tx: Tx, paymentId: Uint8Array): Promis
   const rows = await tx.query<{ record: Uint8Array }>('SELECT record FROM payment_evidence WHERE payment_hash = $1', [paymentId]);
   if (rows.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, `no settled payment ${hex(paymentId)} at the CB`);
   const record = rows[0]!.record;
-  if (!sameBytes(sha256(record), paymentId)) {
+  if (!equalBytes(sha256(record), paymentId)) {
     throw new LedgerError(LedgerErrorCode.evidenceInvalid, `stored record of payment ${hex(paymentId)} hashes to ${hex(sha256(record))}`);
   }
   const { E1, E2 } = decodeEscrow(record, paymentId);
