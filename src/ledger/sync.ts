@@ -35,7 +35,7 @@ import { markSyncAccepted } from './renewal_gate.ts';
 import { TOTALS_COLUMNS, checkReportTotals, type CarriedUnload } from './report_totals.ts';
 import type { VerifyPool } from './verify_pool.ts';
 import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
-import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
+import { parsePaymentContext, payeeIdentityOf, type PaymentContextFields } from '../protocol/session.ts';
 
 export interface SyncUpload {
   report: Uint8Array;
@@ -109,12 +109,19 @@ function checkReport(device: DeviceRow, r: BalanceReport, payments: readonly Uin
   if (r.receiptCount === 0 && r.receivedMinor !== 0n) fail('an empty batch received something');
 }
 
+/** Each record's payment context, parsed once for the payee and policy checks (PROOF_INVALID if one does not parse). */
+function contextsOf(views: readonly RecordView[]): PaymentContextFields[] {
+  return views.map((v, i) => parsePaymentContext(v.context) ?? bad(LedgerErrorCode.proofInvalid, `Payment ${i}: the payment context does not parse`));
+}
+
 /**
  * Each receipt must name the uploading device as its payee (payment context, DESIGN §3.4) and must
  * not have been settled before: anything else would credit one payment twice. A refusal keeps an
  * incident naming the uploader (in its own transaction) and writes nothing else.
  */
-async function checkReceiptsBelongToUploader(d: SyncDeps, device: DeviceRow, views: readonly RecordView[]): Promise<void> {
+async function checkReceiptsBelongToUploader(
+  d: SyncDeps, device: DeviceRow, views: readonly RecordView[], contexts: readonly PaymentContextFields[],
+): Promise<void> {
   const own = payeeIdentityOf(device.publicKey);
   const refuse = async (kind: SyncIncidentKind, code: LedgerErrorCode, i: number, detail: string): Promise<never> => {
     await recordSyncIncident(d.db, { deviceId: device.deviceId, customerId: device.customerId, kind, paymentHash: views[i]!.paymentHash, detail, nowMs: d.nowMs });
@@ -122,9 +129,7 @@ async function checkReceiptsBelongToUploader(d: SyncDeps, device: DeviceRow, vie
   };
   const seen = new Set<string>();
   for (const [i, v] of views.entries()) {
-    const fields = parsePaymentContext(v.context);
-    if (fields === undefined) bad(LedgerErrorCode.proofInvalid, `Payment ${i}: the payment context does not parse`);
-    if (!equalBytes(fields!.payeeIdentity, own)) {
+    if (!equalBytes(contexts[i]!.payeeIdentity, own)) {
       await refuse(SyncIncidentKind.receiptNotForUploader, LedgerErrorCode.receiptNotForUploader, i, 'the payment context names another payee than this device');
     }
     const hash = bytesToHex(v.paymentHash);
@@ -137,12 +142,10 @@ async function checkReceiptsBelongToUploader(d: SyncDeps, device: DeviceRow, vie
 }
 
 /** The policy each payment names in its context, fetched once per version (UNKNOWN_POLICY → PROOF_INVALID). */
-async function policiesOf(d: SyncDeps, views: readonly RecordView[]): Promise<PolicyTable[]> {
+async function policiesOf(d: SyncDeps, contexts: readonly PaymentContextFields[]): Promise<PolicyTable[]> {
   const byVersion = new Map<bigint, PolicyTable>();
   const out: PolicyTable[] = [];
-  for (const [i, v] of views.entries()) {
-    const version = parsePaymentContext(v.context)?.policyVersion;
-    if (version === undefined) return bad(LedgerErrorCode.proofInvalid, `Payment ${i}: the payment context does not parse`);
+  for (const [i, { policyVersion: version }] of contexts.entries()) {
     let p = byVersion.get(version);
     if (p === undefined) {
       try {
@@ -158,10 +161,12 @@ async function policiesOf(d: SyncDeps, views: readonly RecordView[]): Promise<Po
   return out;
 }
 
-async function verifyBatch(d: SyncDeps, views: RecordView[], report: BalanceReport, policy: PolicyTable): Promise<void> {
+async function verifyBatch(
+  d: SyncDeps, views: RecordView[], contexts: readonly PaymentContextFields[], report: BalanceReport, policy: PolicyTable,
+): Promise<void> {
   const issuerKeys = new Map<bigint, Uint8Array>();
   const items = [];
-  const paidUnder = await policiesOf(d, views);
+  const paidUnder = await policiesOf(d, contexts);
   for (const [i, v] of views.entries()) {
     const own = paidUnder[i]!;
     if (!(own.tiers as Record<number, unknown>)[v.tier]) bad(LedgerErrorCode.proofInvalid, `Payment ${i} names unknown tier ${v.tier}`);
@@ -231,8 +236,9 @@ export async function settleBatch(
       const v = viewRecord(p);
       return v.ok ? v.view : bad(LedgerErrorCode.proofInvalid, `Payment ${i}: ${v.reason}`);
     });
-    await checkReceiptsBelongToUploader(d, device, views);
-    await verifyBatch(d, views, report, policy);
+    const contexts = contextsOf(views);
+    await checkReceiptsBelongToUploader(d, device, views, contexts);
+    await verifyBatch(d, views, contexts, report, policy);
     await checkReportTotals(d.db, device, report, carried);
     if (views.length > 0) {
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
