@@ -8,6 +8,7 @@
 
 import { G1Point, G2Point, scalarFromBytes } from '../crypto/group.ts';
 import type { Credential, PaymentParams } from '../crypto/payment.ts';
+import type { TierLimits } from '../policy/limits.ts';
 import { checkSpend, tierLimits } from './enforce.ts';
 import type { CredentialRecord, StateTx } from './state.ts';
 
@@ -16,6 +17,16 @@ export function credentialForProof(record: CredentialRecord, k: Uint8Array): Cre
   return {
     signature: { A: G1Point.fromBytes(record.A), e: scalarFromBytes(record.e) },
     messages: [scalarFromBytes(k), record.epoch, BigInt(record.tier), BigInt(record.deviceClass), scalarFromBytes(record.s)],
+  };
+}
+
+/** The public parameters a payment is proved and verified under: the epoch's issuer key, Y_reg, cap(t) and L. */
+export function paymentParamsFor(issuerPublicKey: Uint8Array, regulatorKey: Uint8Array, limits: TierLimits): PaymentParams {
+  return {
+    issuerKey: G2Point.fromBytes(issuerPublicKey),
+    regulatorKey: G1Point.fromBytes(regulatorKey),
+    capMinor: limits.capMinor,
+    paymentsPerEpoch: limits.paymentsPerEpoch,
   };
 }
 
@@ -33,12 +44,7 @@ export function paymentInputs(tx: StateTx, amountMinor: bigint, nowMs: bigint): 
   const { credential: record, counter } = checkSpend(tx, amountMinor, nowMs);
   const limits = tierLimits(tx);
   return {
-    params: {
-      issuerKey: G2Point.fromBytes(record.issuerPublicKey),
-      regulatorKey: G1Point.fromBytes(tx.get('anchors').regulatorKey),
-      capMinor: limits.capMinor,
-      paymentsPerEpoch: limits.paymentsPerEpoch,
-    },
+    params: paymentParamsFor(record.issuerPublicKey, tx.get('anchors').regulatorKey, limits),
     credential: credentialForProof(record, tx.get('identity').k),
     counter: Number(counter),
     epoch: record.epoch,

@@ -5,11 +5,11 @@
 // writes). What it cannot do is what the tests check: make the ledger credit value twice, or stop
 // the ledger from naming it.
 
-import { G1Point, G2Point, encodePaymentProof, provePayment, scalarToBytes, seededRng, type PaymentProveResult } from '../../src/crypto/index.ts';
+import { encodePaymentProof, provePayment, scalarToBytes, seededRng, type PaymentProveResult } from '../../src/crypto/index.ts';
 import { limitsFor, type PolicyTable } from '../../src/policy/limits.ts';
 import { encodePaymentRecord } from '../../src/protocol/payment_record.ts';
 import type { MemoryBackend } from '../../src/se/nvm.ts';
-import { credentialForProof } from '../../src/se/payment_inputs.ts';
+import { credentialForProof, paymentParamsFor } from '../../src/se/payment_inputs.ts';
 import { SECTIONS, receiptCodec } from '../../src/se/state.ts';
 import { TEST_RECEIVE_SPEC } from '../../src/se/test_commands.ts';
 import type { SeClient } from '../../src/se/client.ts';
@@ -48,14 +48,8 @@ export function forgePayment(se: ExtractedSe, args: { epoch: bigint; counter: nu
 } {
   const cred = se.credentials.find((c) => c.epoch === args.epoch);
   if (cred === undefined) throw new Error(`the image holds no credential of epoch ${args.epoch}`);
-  const limits = limitsFor(se.policy, cred.tier);
   const proved = provePayment({
-    params: {
-      issuerKey: G2Point.fromBytes(cred.issuerPublicKey),
-      regulatorKey: G1Point.fromBytes(se.regulatorKey),
-      capMinor: limits.capMinor,
-      paymentsPerEpoch: limits.paymentsPerEpoch,
-    },
+    params: paymentParamsFor(cred.issuerPublicKey, se.regulatorKey, limitsFor(se.policy, cred.tier)),
     credential: credentialForProof(cred, se.k),
     counter: args.counter,
     amountMinor: args.amountMinor,

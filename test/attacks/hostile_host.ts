@@ -4,7 +4,6 @@
 // the protocol encoders — never through its SE, which it bypasses entirely. Test support only.
 
 import {
-  G1Point,
   G2Point,
   blindIssuanceRequest,
   decodeBlindIssuanceResponse,
@@ -20,6 +19,7 @@ import {
 import { limitsFor, type PolicyTable } from '../../src/policy/limits.ts';
 import { PROTOCOL_VERSION, decodePaymentRequest, deriveSession, encodePayment, generateSessionKeyPair, paymentContextOf } from '../../src/protocol/index.ts';
 import type { SeClient } from '../../src/se/client.ts';
+import { paymentParamsFor } from '../../src/se/payment_inputs.ts';
 
 /** The public facts about a device any host knows (or reads from GET_INFO). */
 export interface DeviceFacts {
@@ -81,13 +81,7 @@ export async function hostPays(args: {
   const keys = generateSessionKeyPair(args.rng);
   const session = deriveSession({ role: 'payer', own: keys, peerPublicKey: request.payeeSessionKey, requestId: request.requestId });
   const context = paymentContextOf(request, keys.publicKey);
-  const limits = limitsFor(args.policy, args.tier);
-  const params = {
-    issuerKey: G2Point.fromBytes(args.issuerPublicKey),
-    regulatorKey: G1Point.fromBytes(args.regulatorKey),
-    capMinor: limits.capMinor,
-    paymentsPerEpoch: limits.paymentsPerEpoch,
-  };
+  const params = paymentParamsFor(args.issuerPublicKey, args.regulatorKey, limitsFor(args.policy, args.tier));
   const proved = provePayment({ params, credential: args.credential, counter: args.counter, amountMinor: args.amountMinor, context, rng: args.rng });
   const payment = encodePayment({
     v: PROTOCOL_VERSION,
