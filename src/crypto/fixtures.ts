@@ -7,6 +7,7 @@ import { randomScalar, type Rng } from './rng.ts';
 import { coreSign, coreVerify, createGenerators } from './bbs_core.ts';
 import { CREDENTIAL_HEADER, CREDENTIAL_MESSAGE_COUNT } from './credential.ts';
 import { dealRegulatorKey, type RegulatorKey } from './escrow.ts';
+import { signCounterSet } from './counter_set.ts';
 import { assert } from './assert.ts';
 import type { Credential, PaymentParams } from './payment.ts';
 
@@ -24,11 +25,12 @@ export function makeTestIssuer(rng: Rng, policy = { capMinor: 20_000n, paymentsP
   const regulator = dealRegulatorKey({ threshold: 2, holders: 3, rng });
   const params: PaymentParams = { issuerKey, regulatorKey: regulator.publicKey, ...policy };
   const generators = createGenerators(CREDENTIAL_MESSAGE_COUNT + 1);
+  const counterSet = signCounterSet(secretKey, issuerKey, policy.paymentsPerEpoch);
   const issue: TestIssuer['issue'] = (k, attributes = {}) => {
     const messages = [k, attributes.epoch ?? 42n, attributes.tier ?? 1n, attributes.deviceClass ?? 1n, randomScalar(rng)];
     const signature = coreSign(secretKey, issuerKey, generators, CREDENTIAL_HEADER, messages);
     assert(coreVerify(issuerKey, signature, generators, CREDENTIAL_HEADER, messages), 'makeTestIssuer: fresh credential does not verify');
-    return { signature, messages };
+    return { signature, messages, counterSet };
   };
   return { secretKey, params, regulator, issue };
 }

@@ -20,4 +20,6 @@ export * from './shamir.ts';
 export * from './escrow.ts';
 export * from './payment.ts';
 export * from './payment_codec.ts';
+export * from './counter_set.ts';
+export * from './spend_token.ts';
 export * from './fixtures.ts';

@@ -1,5 +1,6 @@
 // The payment proof: completeness, tampering of every public input and proof element, context
-// binding, policy soundness (amount, cap, counter), batching, linkability only on counter reuse.
+// binding, policy soundness (amount, cap, counter set), batching, linkability only on counter reuse,
+// and the split of work between an idle precomputation, a host's range proof and the tap.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,11 @@ import {
   PaymentProofError,
   provePayment,
   provePaymentUnchecked,
-  precomputePayment,
+  finishPayment,
+  paymentRangeBits,
+  precomputeAmountRange,
+  precomputeSpendToken,
+  proveAmountRange,
   verifyPayment,
   verifyPaymentBatch,
   type PaymentParams,
@@ -20,6 +25,8 @@ import {
   type PaymentStatement,
 } from './payment.ts';
 import { PAYMENT_BYTES, decodePaymentProof, encodePaymentProof } from './payment_codec.ts';
+import { decodeSpendToken, encodeSpendToken } from './spend_token.ts';
+import { signCounterSet, verifyCounterSet } from './counter_set.ts';
 
 const rng = seededRng('payment-tests');
 
@@ -27,11 +34,16 @@ function setup(r: Rng) {
   return makeTestIssuer(r);
 }
 
-const { params, issue } = setup(rng);
+const { params, issue, secretKey } = setup(rng);
 const k = randomScalar(rng);
 const credential = issue(k);
 const ctx = (label: string) => new TextEncoder().encode(`payee-nonce|payee-key|payer-key|request|${label}`);
 const honest = provePayment({ params, credential, counter: 3, amountMinor: 1_250n, context: ctx('one'), rng });
+
+/** A counter set for L = 128 under the test issuer's key: its signatures are valid, but for another L. */
+function makeTestIssuerSet() {
+  return signCounterSet(secretKey, params.issuerKey, 128);
+}
 
 const ok = (s: PaymentStatement, p: PaymentProof, pp: PaymentParams = params) => verifyPayment(pp, s, p, rng).ok;
 const bump = (P: G1Point) => P.add(G1Point.BASE);
@@ -39,6 +51,7 @@ const bump = (P: G1Point) => P.add(G1Point.BASE);
 test('verifyPayment() accepts an honest payment and its encoding round-trips', () => {
   assert.ok(ok(honest.statement, honest.proof));
   const bytes = encodePaymentProof(honest.statement, honest.proof);
+  assert.equal(honest.statement.rangeBits, 16, 'the test cap (20 000) takes 16-bit ranges');
   assert.equal(bytes.length, PAYMENT_BYTES);
   assert.ok(PAYMENT_BYTES <= 2560, `payment is ${PAYMENT_BYTES} bytes`);
   const decoded = decodePaymentProof(bytes, honest.statement.context);
@@ -53,7 +66,7 @@ test('verifyPayment() rejects each tampered public input', () => {
     ['tier', { ...s, tier: s.tier + 1 }],
     ['deviceClass', { ...s, deviceClass: s.deviceClass + 1 }],
     ['C_a', { ...s, C_a: bump(s.C_a) }],
-    ['C_n', { ...s, C_n: bump(s.C_n) }],
+    ['rangeBits', { ...s, rangeBits: 32 }],
     ['N', { ...s, N: bump(s.N) }],
     ['T', { ...s, T: bump(s.T) }],
     ['E1', { ...s, E1: bump(s.E1) }],
@@ -73,16 +86,18 @@ test('verifyPayment() rejects each tampered public input', () => {
 test('verifyPayment() rejects each tampered proof element', () => {
   const p = honest.proof;
   const s = honest.statement;
-  for (const key of ['Abar', 'Bbar', 'D', 'T1', 'T2'] as const) {
-    assert.ok(!ok(s, { ...p, bbs: { ...p.bbs, [key]: bump(p.bbs[key]) } }), `bbs.${key}`);
+  for (const [part, resp] of [['bbs', 'bbsResponses'], ['counter', 'counterResponses']] as const) {
+    for (const key of ['Abar', 'Bbar', 'D', 'T1', 'T2'] as const) {
+      assert.ok(!ok(s, { ...p, [part]: { ...p[part], [key]: bump(p[part][key]) } }), `${part}.${key}`);
+    }
+    for (const key of ['eHat', 'r1Hat', 'r3Hat'] as const) {
+      assert.ok(!ok(s, { ...p, [resp]: { ...p[resp], [key]: scalarAdd(p[resp][key], 1n) } }), `${resp}.${key}`);
+    }
+    p[resp].mHat.forEach((_, i) => {
+      const mHat = p[resp].mHat.map((m, j) => (i === j ? scalarAdd(m, 1n) : m));
+      assert.ok(!ok(s, { ...p, [resp]: { ...p[resp], mHat } }), `${resp}.mHat[${i}]`);
+    });
   }
-  for (const key of ['eHat', 'r1Hat', 'r3Hat'] as const) {
-    assert.ok(!ok(s, { ...p, bbsResponses: { ...p.bbsResponses, [key]: scalarAdd(p.bbsResponses[key], 1n) } }), `bbs.${key}`);
-  }
-  p.bbsResponses.mHat.forEach((_, i) => {
-    const mHat = p.bbsResponses.mHat.map((m, j) => (i === j ? scalarAdd(m, 1n) : m));
-    assert.ok(!ok(s, { ...p, bbsResponses: { ...p.bbsResponses, mHat } }), `bbs.mHat[${i}]`);
-  });
   p.sigmaCommitments.forEach((_, i) => {
     const sigmaCommitments = p.sigmaCommitments.map((c, j) => (i === j ? bump(c) : c));
     assert.ok(!ok(s, { ...p, sigmaCommitments }), `sigmaCommitments[${i}]`);
@@ -119,8 +134,8 @@ test('verifyPayment() rejects each tampered proof element', () => {
       rangeFields++;
     }
   }
-  // A, S, T1, T2, taux, mu, tHat, 7 L, 7 R, a, b
-  assert.equal(rangeFields, 23, 'every range-proof element was tampered once');
+  // A, S, T1, T2, taux, mu, tHat, 5 L, 5 R, a, b (2 × 16 bits: log2(32) = 5 rounds)
+  assert.equal(rangeFields, 19, 'every range-proof element was tampered once');
 });
 
 test('a payment made for one context fails under another payee nonce or session', () => {
@@ -146,14 +161,19 @@ test('provePayment() refuses a counter ≥ L, a negative amount and an amount ab
 test('a payer who skips the policy check cannot make a verifying proof', () => {
   const base = { params, credential, context: ctx('cheat'), rng };
   for (const [counter, amountMinor, what] of [
-    [64, 100n, 'counter = L'],
-    [70, 100n, 'counter > L'],
     [2, 20_001n, 'amount above cap'],
     [2, -5n, 'negative amount'],
     [2, 1n << 40n, 'amount far out of range'],
   ] as const) {
     const cheat = provePaymentUnchecked({ ...base, counter, amountMinor });
     assert.ok(!ok(cheat.statement, cheat.proof), what);
+  }
+  // A counter at or above L has no signature in the set; one from a larger set (another L) is
+  // under another header and does not verify.
+  const wide = makeTestIssuerSet();
+  for (const counter of [64, 70]) {
+    const cheat = provePaymentUnchecked({ ...base, credential: { ...credential, counterSet: wide }, params: { ...params, paymentsPerEpoch: 128 }, counter, amountMinor: 100n });
+    assert.ok(!ok(cheat.statement, cheat.proof), `counter ${counter} ≥ L`);
   }
   const edge = provePayment({ ...base, counter: 63, amountMinor: 20_000n });
   assert.ok(ok(edge.statement, edge.proof), 'counter L−1 and amount = cap are allowed');
@@ -179,7 +199,7 @@ test('two payments with the same counter share N and reveal K; different counter
   assert.ok(recovered.ok && recovered.K.equals(gK().mul(k)));
 
   const p3 = provePayment({ params, credential, counter: 8, amountMinor: 100n, context: ctx('payee-C'), rng });
-  for (const key of ['N', 'T', 'E1', 'E2', 'C_a', 'C_n'] as const) {
+  for (const key of ['N', 'T', 'E1', 'E2', 'C_a'] as const) {
     assert.ok(!p1.statement[key].equals(p3.statement[key]), `${key} differs across counters`);
   }
   const notK = recoverDeviceKey(
@@ -205,10 +225,10 @@ test('decodePaymentProof() rejects truncated, extended and corrupted bytes with 
   assert.throws(() => decodePaymentProof(bytes.subarray(1), c), { name: 'CryptoDecodeError' });
   assert.throws(() => decodePaymentProof(new Uint8Array([...bytes, 0]), c), { name: 'CryptoDecodeError' });
   const badVersion = Uint8Array.from(bytes);
-  badVersion[0] = 2;
+  badVersion[0] = 1;
   assert.throws(() => decodePaymentProof(badVersion, c), { name: 'CryptoDecodeError' });
   const badPoint = Uint8Array.from(bytes);
-  badPoint[11] = 0; // first byte of C_a: clears the compression flag
+  badPoint[12] = 0; // first byte of C_a: clears the compression flag
   assert.throws(() => decodePaymentProof(badPoint, c), { name: 'CryptoDecodeError' });
   // Flipping any byte either fails decoding or fails verification; sample across the layout.
   for (let i = 1; i < bytes.length; i += 97) {
@@ -225,13 +245,79 @@ test('decodePaymentProof() rejects truncated, extended and corrupted bytes with 
   }
 });
 
-test('a payment proved with precomputed nonces verifies, and the nonces cannot be used twice', () => {
-  const pre = precomputePayment(rng);
-  const pay = provePayment({ params, credential, counter: 11, amountMinor: 77n, context: ctx('pre'), rng, precomputed: pre });
+test('idle token, host range proof and tap finish make a verifying payment; the token survives NVM encoding', () => {
+  const token = decodeSpendToken(encodeSpendToken(precomputeSpendToken({ params, credential, counter: 11, rng })));
+  const nonces = precomputeAmountRange(params.capMinor, rng);
+  const { C_a, range } = proveAmountRange({ capMinor: params.capMinor, amountMinor: 77n, r_a: token.r_a, rng, nonces });
+  const pay = finishPayment({ params, token, amountMinor: 77n, range, context: ctx('pre') });
+  assert.ok(pay.statement.C_a.equals(C_a), 'the SE computes the C_a the host proved the range of');
   assert.ok(ok(pay.statement, pay.proof));
-  assert.throws(() => provePayment({ params, credential, counter: 12, amountMinor: 77n, context: ctx('pre2'), rng, precomputed: pre }), {
-    name: 'RangeProofError',
+  assert.throws(() => finishPayment({ params, token, amountMinor: 77n, range, context: ctx('again') }), /already used/);
+  assert.throws(() => proveAmountRange({ capMinor: params.capMinor, amountMinor: 78n, r_a: token.r_a, rng, nonces }), { name: 'RangeProofError' });
+});
+
+test('a host cannot make the SE sign for one amount while the range proof covers another', () => {
+  const token = precomputeSpendToken({ params, credential, counter: 12, rng });
+  // The host proves 5.00 but asks the SE to debit 150.00: the SE's C_a is for 150.00, so the
+  // host's range proof is about another commitment and the payment fails.
+  const { range } = proveAmountRange({ capMinor: params.capMinor, amountMinor: 500n, r_a: token.r_a, rng });
+  const pay = finishPayment({ params, token, amountMinor: 15_000n, range, context: ctx('swap') });
+  assert.ok(!ok(pay.statement, pay.proof));
+  // A range proof over another r_a (the host's own blinding) fails the same way.
+  const token2 = precomputeSpendToken({ params, credential, counter: 13, rng });
+  const own = proveAmountRange({ capMinor: params.capMinor, amountMinor: 500n, r_a: randomScalar(rng), rng });
+  const pay2 = finishPayment({ params, token: token2, amountMinor: 500n, range: own.range, context: ctx('own-r') });
+  assert.ok(!ok(pay2.statement, pay2.proof));
+});
+
+test('a range proof swapped after the SE finished does not verify (the transcript holds its bytes)', () => {
+  const token = precomputeSpendToken({ params, credential, counter: 14, rng });
+  const first = proveAmountRange({ capMinor: params.capMinor, amountMinor: 900n, r_a: token.r_a, rng });
+  const second = proveAmountRange({ capMinor: params.capMinor, amountMinor: 900n, r_a: token.r_a, rng });
+  const pay = finishPayment({ params, token, amountMinor: 900n, range: first.range, context: ctx('swap-range') });
+  assert.ok(ok(pay.statement, pay.proof));
+  assert.ok(!ok(pay.statement, { ...pay.proof, range: second.range }), 'a second valid range proof for the same C_a is refused');
+});
+
+test('one token answering two contexts (a restored SE) is a double spend that names the device', () => {
+  const bytes = encodeSpendToken(precomputeSpendToken({ params, credential, counter: 20, rng }));
+  const pays = ['payee-X', 'payee-Y'].map((label) => {
+    const token = decodeSpendToken(bytes);
+    const { range } = proveAmountRange({ capMinor: params.capMinor, amountMinor: 300n, r_a: token.r_a, rng });
+    return finishPayment({ params, token, amountMinor: 300n, range, context: ctx(label) }).statement;
   });
+  assert.ok(pays[0]!.N.equals(pays[1]!.N), 'same N: the registry sees the reuse');
+  const r = recoverDeviceKey({ T: pays[0]!.T, R: contextScalar(pays[0]!.context) }, { T: pays[1]!.T, R: contextScalar(pays[1]!.context) });
+  assert.ok(r.ok && r.K.equals(gK().mul(k)), 'and the tags name K');
+});
+
+test('paymentRangeBits() takes the smallest width that holds the cap', () => {
+  assert.equal(paymentRangeBits(0n), 8);
+  assert.equal(paymentRangeBits(255n), 8);
+  assert.equal(paymentRangeBits(256n), 16);
+  assert.equal(paymentRangeBits(50_000n), 16);
+  assert.equal(paymentRangeBits(65_536n), 32);
+  assert.throws(() => paymentRangeBits(1n << 32n));
+  for (const cap of [200n, 3_000_000n]) {
+    const pp = { ...params, capMinor: cap };
+    const pay = provePayment({ params: pp, credential, counter: 30, amountMinor: cap, context: ctx(`cap${cap}`), rng });
+    assert.equal(pay.statement.rangeBits, paymentRangeBits(cap));
+    assert.ok(ok(pay.statement, pay.proof, pp), `cap ${cap}`);
+    const back = decodePaymentProof(encodePaymentProof(pay.statement, pay.proof), pay.statement.context);
+    assert.ok(ok(back.statement, back.proof, pp), `cap ${cap} after encoding`);
+  }
+});
+
+test('the counter set verifies as a whole and a single wrong signature fails it', () => {
+  const L = 16;
+  const sk = randomScalar(rng);
+  const pk = G2Point.BASE.mul(sk);
+  const set = signCounterSet(sk, pk, L);
+  assert.ok(verifyCounterSet(pk, L, set, rng));
+  assert.ok(!verifyCounterSet(pk, L + 1, [...set, set[0]!], rng), 'a set for another L');
+  assert.ok(!verifyCounterSet(pk, L, [...set.slice(0, 5), set[6]!, ...set.slice(6)], rng), 'n = 5 carries the signature on 6');
+  assert.ok(!verifyCounterSet(pk, L, set.map((s, i) => (i === 9 ? { ...s, e: scalarAdd(s.e, 1n) } : s)), rng), 'a bad e');
+  assert.ok(!verifyCounterSet(params.issuerKey, L, set, rng), 'another issuer key');
 });
 
 test('a proof element moved off G1 decodes (deferred check) but fails; a public input off G1 does not decode', () => {

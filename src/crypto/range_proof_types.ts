@@ -9,11 +9,11 @@ import { log2Exact, type InnerProductProof } from './inner_product.ts';
 /** Number of values one proof may aggregate. More would grow the generator set and MSMs. */
 export const RANGE_PROOF_VALUE_COUNTS: readonly number[] = [1, 2, 4, 8];
 /** Bit lengths n a proof may cover. */
-export const RANGE_PROOF_BITS: readonly number[] = [32, 64];
+export const RANGE_PROOF_BITS: readonly number[] = [8, 16, 32, 64];
 /** Domain tag absorbed before the statement, so the proof cannot be confused with another. */
 export const RANGE_PROOF_DOMAIN = 'TALLY-V1/range_proof';
 
-export type RangeBits = 32 | 64;
+export type RangeBits = 8 | 16 | 32 | 64;
 
 /** Encoded size: A, S, T1, T2; taux, mu, tHat; log2(m·n) pairs L_j, R_j; a, b. */
 export function rangeProofBytes(m: number, bits: number): number {
@@ -57,6 +57,6 @@ export class RangeProofError extends Error {
 /** @internal Why (m, bits) is not a supported size, or undefined. */
 export function sizeProblem(m: number, bits: number): string | undefined {
   if (!RANGE_PROOF_VALUE_COUNTS.includes(m)) return `expected 1, 2, 4 or 8 values, got ${m}`;
-  if (!RANGE_PROOF_BITS.includes(bits)) return `expected 32 or 64 bits, got ${bits}`;
+  if (!RANGE_PROOF_BITS.includes(bits)) return `expected 8, 16, 32 or 64 bits, got ${bits}`;
   return undefined;
 }

@@ -20,6 +20,11 @@ export interface LinearRelation {
   name: string;
   image: G1Point;
   /**
+   * A public scalar s when the relation's left side is s·image rather than image (the payment's
+   * R·N = v·g_N(e)): the verifier folds s into its MSM scalar, so no point is multiplied.
+   */
+  imageScale?: bigint;
+  /**
    * [witness index, base] or [witness index, base, coefficient] triples: the term is
    * coefficient·x_idx·base. A public coefficient (e.g. the context scalar R in the tag relation
    * T = k·g_K + w·(R·h_T)) lets the verifier fold it into the MSM scalar instead of multiplying a
@@ -76,7 +81,7 @@ export function sigmaEquations(relations: readonly LinearRelation[], proof: Sigm
   const negC = scalarNeg(c);
   return relations.map((r, j) => {
     const eq: MsmEquation = r.terms.map((term) => [term[1], scalarMul(term[2] ?? 1n, proof.responses[term[0]]!)] as const);
-    eq.push([r.image, negC], [proof.commitments[j]!, scalarNeg(1n)]);
+    eq.push([r.image, r.imageScale === undefined ? negC : scalarMul(negC, r.imageScale)], [proof.commitments[j]!, scalarNeg(1n)]);
     return eq;
   });
 }
@@ -87,6 +92,7 @@ export function appendSigma(t: Transcript, relations: readonly LinearRelation[],
   relations.forEach((r, j) => {
     t.appendBytes('sigma.name', new TextEncoder().encode(r.name));
     t.appendPoint('sigma.image', r.image, { allowIdentity: true });
+    if (r.imageScale !== undefined) t.appendScalar('sigma.imageScale', mod(r.imageScale));
     t.appendU64('sigma.terms', r.terms.length);
     for (const term of r.terms) {
       t.appendU64('sigma.index', term[0]);
