@@ -5,7 +5,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import {
-  CREDENTIAL_HEADER, CREDENTIAL_MESSAGE_COUNT, G1Point, coreSign, createGenerators, encodePaymentProof, provePayment, randomScalar,
+  CREDENTIAL_HEADER, CREDENTIAL_MESSAGE_COUNT, G1Point, coreSign, signCounterSet, createGenerators, encodePaymentProof, provePayment, randomScalar,
   scalarToBytes, seededRng,
 } from '../src/crypto/index.ts';
 import { encodePaymentRecord } from '../src/protocol/payment_record.ts';
@@ -40,6 +40,7 @@ parentPort!.on('message', (job: PoolJob) => {
   const key = new IssuerKeys(job.issuerMaster).forEpoch(job.epoch);
   const messages = [randomScalar(rng), job.epoch, BigInt(job.tier), 0n, randomScalar(rng)];
   const signature = coreSign(key.secretKey, key.publicKey, createGenerators(CREDENTIAL_MESSAGE_COUNT + 1), CREDENTIAL_HEADER, messages);
+  const counterSet = signCounterSet(key.secretKey, key.publicKey, job.paymentsPerEpoch);
   const params = { issuerKey: key.publicKey, regulatorKey: G1Point.fromBytes(job.regulatorKey), capMinor: job.capMinor, paymentsPerEpoch: job.paymentsPerEpoch };
   const out: PoolRecord[] = [];
   for (let i = 0; i < job.count; i++) {
@@ -49,7 +50,7 @@ parentPort!.on('message', (job: PoolJob) => {
       payerSessionKey: sessionKey(), policyVersion: job.policyVersion, timeMs: 1_800_000_000_000 + i,
     });
     const amountMinor = BigInt(100 + i);
-    const r = provePayment({ params, credential: { signature, messages }, counter: i, amountMinor, context, rng });
+    const r = provePayment({ params, credential: { signature, messages, counterSet }, counter: i, amountMinor, context, rng });
     out.push({
       record: encodePaymentRecord({ context, payment: encodePaymentProof(r.statement, r.proof) }),
       amountMinor, blinding: scalarToBytes(r.opening.r_a), nullifier: r.statement.N.toBytes(), epoch: job.epoch,

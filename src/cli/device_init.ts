@@ -75,7 +75,7 @@ async function enrolAndIssue(device: Device, r: InitRequest, owner: { customerId
     issuerNonce, epoch: wire.big(started, 'epoch'), tier: started['tier'] as number, issuerKeyCert: wire.bytes(started, 'issuerKeyCert'),
   });
   const issued = await new FiHttpClient(r.fiUrl, hostFetch).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${wire.str(started, 'epoch')}` });
-  await device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+  await device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response, counterSet: issued.counterSet });
   return issued.epoch;
 }
 

@@ -33,7 +33,7 @@ export const COUNTER_SET_TAG = 'TALLY-V1/counter-set';
 /** One message: the counter n. */
 export const COUNTER_MESSAGE_COUNT = 1;
 /** L of one set is at most this (the policy codec bounds L far below it). */
-export const COUNTER_SET_SIZE_MAX = 4096;
+export const COUNTER_SET_SIZE_MAX = 512;
 /** Encoded signature: A (48) ‖ e (32). */
 export const COUNTER_SIGNATURE_BYTES = G1_BYTES + SCALAR_BYTES;
 

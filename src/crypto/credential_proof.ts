@@ -60,7 +60,7 @@ function transcriptFor(issuerKey: G2Point, context: Uint8Array, p: { epoch: bigi
   return t;
 }
 
-export function proveCredential(args: { issuerKey: G2Point; credential: Credential; context: Uint8Array; rng: Rng }): CredentialProof {
+export function proveCredential(args: { issuerKey: G2Point; credential: Pick<Credential, 'signature' | 'messages'>; context: Uint8Array; rng: Rng }): CredentialProof {
   const m = args.credential.messages;
   const attrs = { epoch: m[CredentialIndex.epoch]!, tier: Number(m[CredentialIndex.tier]!), deviceClass: Number(m[CredentialIndex.deviceClass]!) };
   const t = transcriptFor(args.issuerKey, args.context, attrs);

@@ -293,16 +293,25 @@ export interface SpendToken {
 }
 
 /** Builds the spend token for counter `counter` of `credential` (the SE's idle work, ~20 G1 mults). */
-export function precomputeSpendToken(args: { params: PaymentParams; credential: Credential; counter: number; rng: Rng; K?: G1Point }): SpendToken {
+export function precomputeSpendToken(args: {
+  params: PaymentParams;
+  credential: Pick<Credential, 'signature' | 'messages'> & { counterSet?: readonly BbsSignature[] };
+  counter: number;
+  rng: Rng;
+  /** The set's signature on `counter`, when the caller holds only that one (an SE reads one entry). */
+  counterSignature?: BbsSignature;
+  K?: G1Point;
+}): SpendToken {
   const { params, credential, counter, rng } = args;
   const m = credential.messages;
   assert(m.length === CREDENTIAL_MESSAGE_COUNT, 'precomputeSpendToken: credential must have 5 messages');
   if (!Number.isInteger(counter) || counter < 0 || counter >= params.paymentsPerEpoch) {
     throw new PaymentProofError('COUNTER_EXHAUSTED', `counter ${counter} is not below L = ${params.paymentsPerEpoch}`);
   }
-  const counterSignature = credential.counterSet[counter];
-  if (credential.counterSet.length !== params.paymentsPerEpoch || counterSignature === undefined) {
-    throw new PaymentProofError('TOKEN_MISMATCH', `the credential's counter set has ${credential.counterSet.length} entries, L = ${params.paymentsPerEpoch}`);
+  const set = credential.counterSet;
+  const counterSignature = args.counterSignature ?? (set !== undefined && set.length === params.paymentsPerEpoch ? set[counter] : undefined);
+  if (counterSignature === undefined) {
+    throw new PaymentProofError('TOKEN_MISMATCH', `no counter-set signature for counter ${counter} of L = ${params.paymentsPerEpoch}`);
   }
   const k = m[CredentialIndex.k]!;
   const epoch = m[CredentialIndex.epoch]!;

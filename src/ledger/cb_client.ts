@@ -90,7 +90,10 @@ export class CbHttpClient implements CbOfflinePort {
       fiId: input.fiId, customerId: input.customerId, deviceId: bytesToHex(input.deviceId), tier: input.tier, deviceClass: input.deviceClass,
       epoch: input.epoch.toString(), issuerNonce: bytesToHex(input.issuerNonce), request: bytesToHex(input.request),
     }, input.idempotencyKey);
-    return { epoch: big(o, 'epoch'), tier: o['tier'] as number, response: bytes(o, 'response'), issuerKeyCert: bytes(o, 'issuerKeyCert'), kPoint: bytes(o, 'kPoint') };
+    return {
+      epoch: big(o, 'epoch'), tier: o['tier'] as number, response: bytes(o, 'response'), issuerKeyCert: bytes(o, 'issuerKeyCert'),
+      counterSet: bytes(o, 'counterSet'), kPoint: bytes(o, 'kPoint'),
+    };
   }
 
   private async circulation(path: string, input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {

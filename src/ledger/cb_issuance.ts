@@ -62,6 +62,8 @@ export interface CbIssueResult {
   tier: number;
   response: Uint8Array;
   issuerKeyCert: Uint8Array;
+  /** The epoch's counter set for the tier's L (not stored: recomputed from the issuer key). */
+  counterSet: Uint8Array;
   /** K = k·g_K from the request (the device's pinned key), for the FI's own registry. */
   kPoint: Uint8Array;
 }
@@ -183,7 +185,7 @@ export async function issueTx(
   tx: Tx,
   req: CbIssueRequest,
   ctx: { keys: IssuerKeys; cbSecretKey: Uint8Array; epochNow: bigint; nowMs: number },
-): Promise<CbIssueResult> {
+): Promise<Omit<CbIssueResult, 'counterSet'>> {
   const fiId = checkName(req.fiId, 'FI id');
   if (req.epoch !== ctx.epochNow && req.epoch !== ctx.epochNow + 1n) {
     throw new LedgerError(LedgerErrorCode.badRequest, `Credentials are issued for epoch ${ctx.epochNow} or ${ctx.epochNow + 1n} only (asked ${req.epoch})`);

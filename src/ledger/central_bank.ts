@@ -9,7 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { G1Point } from '../crypto/index.ts';
-import { TIERS, type PolicyTable } from '../policy/limits.ts';
+import { TIERS, limitsFor, type PolicyTable } from '../policy/limits.ts';
 import type { P256KeyPair } from '../se/signed.ts';
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAccount } from './accounts.ts';
 import { CbLedger, type MoveResult } from './cb.ts';
@@ -166,9 +166,11 @@ export class CentralBank {
         throw new LedgerError(LedgerErrorCode.blocked, `Customer ${request.customerId} of ${request.fiId} is identified in incident ${String(blocked[0]!['incident_id'])}: no new credentials`);
       }
       const epochNow = currentEpoch(policy, request.tier, now);
-      return issueTx(tx, request, { keys: this.keys, cbSecretKey: this.config.signingKey.secretKey, epochNow, nowMs: now });
+      const issued = await issueTx(tx, request, { keys: this.keys, cbSecretKey: this.config.signingKey.secretKey, epochNow, nowMs: now });
+      return { ...issued, paymentsPerEpoch: limitsFor(policy, request.tier).paymentsPerEpoch };
     });
-    return r.value;
+    const { paymentsPerEpoch, ...issued } = r.value;
+    return { ...issued, counterSet: this.keys.counterSet(issued.epoch, paymentsPerEpoch) };
   }
 
   /** A load voucher's CB leg: the FI's reserve moves into offline circulation. */

@@ -60,7 +60,7 @@ async function renew(se: SeClient, fi: FiSyncPort, last: SyncResult, keyPrefix: 
     request,
     idempotencyKey: `${keyPrefix}/renew/${Buffer.from(offer.issuerNonce).toString('hex')}`,
   });
-  await se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+  await se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response, counterSet: issued.counterSet });
   return issued.epoch;
 }
 

@@ -45,6 +45,8 @@ export interface IssuedCredential {
   tier: number;
   response: Uint8Array;
   issuerKeyCert: Uint8Array;
+  /** The tier's counter set under the epoch's issuer key (public; the SE checks it). */
+  counterSet: Uint8Array;
 }
 
 async function issuerKeyCertFor(cb: CbOfflinePort, tier: number, epoch: bigint): Promise<Uint8Array> {
@@ -71,7 +73,7 @@ export async function startIssuanceFor(d: IssuanceDeps, device: DeviceRow, epoch
 }
 
 /** The stored answer for (device, epoch) if `hash` is its request; ALREADY_ISSUED if another request has it. */
-async function earlierAnswer(q: Queryable, device: DeviceRow, epoch: bigint, hash: Uint8Array): Promise<IssuedCredential | null> {
+async function earlierAnswer(q: Queryable, device: DeviceRow, epoch: bigint, hash: Uint8Array): Promise<Omit<IssuedCredential, 'counterSet'> | null> {
   const rows = await q.query('SELECT request_hash, tier, response, issuer_key_cert FROM issuances WHERE device_id = $1 AND epoch = $2', [device.deviceId, epoch]);
   if (rows.length === 0) return null;
   if (!equalBytes(rowBytes(rows[0]!, 'request_hash'), hash)) {
@@ -98,13 +100,15 @@ export async function issueCredentialFor(
     epoch, tier: device.tier, deviceClass: device.deviceClass,
   });
   const hash = requestHashOf(input.request);
-  const earlier = await earlierAnswer(d.db, device, epoch, hash);
-  if (earlier !== null) return earlier;
-  await checkMayIssue(epoch);
-  const issued: CbIssueResult = await d.cb.issueCredential({
+  const askCb = (): Promise<CbIssueResult> => d.cb.issueCredential({
     fiId: d.fiId, customerId: device.customerId, deviceId: device.deviceId, tier: device.tier, deviceClass: device.deviceClass,
     epoch, issuerNonce: input.issuerNonce, request: input.request, idempotencyKey: `${d.fiId}/issue/${bytesToHex(hash.subarray(0, CB_KEY_HASH_BYTES))}`,
   });
+  const earlier = await earlierAnswer(d.db, device, epoch, hash);
+  // The counter set is not stored here; the CB answers an identical request again (idempotently).
+  if (earlier !== null) return { ...earlier, counterSet: (await askCb()).counterSet };
+  await checkMayIssue(epoch);
+  const issued: CbIssueResult = await askCb();
   const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.recordIssuance', { device: bytesToHex(device.deviceId), epoch, hash: bytesToHex(hash) }, async (tx) => {
     await tx.run(
       'INSERT INTO issuances (device_id, epoch, request_hash, tier, response, issuer_key_cert, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
@@ -114,5 +118,5 @@ export async function issueCredentialFor(
     if (stored === null) throw new LedgerError(LedgerErrorCode.alreadyIssued, `Issuance for epoch ${epoch} was not recorded`);
     return stored;
   });
-  return r.value;
+  return { ...r.value, counterSet: issued.counterSet };
 }

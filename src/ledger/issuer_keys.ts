@@ -5,7 +5,7 @@
 // signed with the CB's P-256 key (src/se/messages.ts).
 
 import { assert } from '../crypto/assert.ts';
-import { G2Point, concatBytes, hashToScalar } from '../crypto/index.ts';
+import { G2Point, concatBytes, encodeCounterSet, hashToScalar, signCounterSet } from '../crypto/index.ts';
 
 export const ISSUER_KEY_DST = 'TALLY-V1/ledger/issuer-key';
 /** The master secret must carry at least 256 bits. */
@@ -19,6 +19,7 @@ export interface IssuerKey {
 
 export class IssuerKeys {
   private readonly cache = new Map<bigint, IssuerKey>();
+  private readonly counterSets = new Map<string, Uint8Array>();
 
   constructor(private readonly master: Uint8Array) {
     assert(master.length >= ISSUER_MASTER_BYTES_MIN, `issuer master secret must be at least ${ISSUER_MASTER_BYTES_MIN} bytes`);
@@ -36,5 +37,22 @@ export class IssuerKeys {
       this.cache.set(epoch, k);
     }
     return k;
+  }
+
+  /**
+   * The epoch's counter set for L (crypto/counter_set.ts): signatures on 0 … L−1, deterministic, so
+   * recomputed rather than stored; kept for the few (epoch, L) pairs in use. Empty for L = 0.
+   */
+  counterSet(epoch: bigint, L: number): Uint8Array {
+    if (L === 0) return new Uint8Array(0);
+    const key = `${epoch}/${L}`;
+    let set = this.counterSets.get(key);
+    if (set === undefined) {
+      const k = this.forEpoch(epoch);
+      set = encodeCounterSet(signCounterSet(k.secretKey, k.publicKey, L));
+      if (this.counterSets.size >= 16) this.counterSets.clear();
+      this.counterSets.set(key, set);
+    }
+    return set;
   }
 }

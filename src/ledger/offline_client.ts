@@ -87,7 +87,10 @@ export class FiHttpClient implements FiSyncPort {
 
   async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }) {
     const o = await this.post(`/devices/${bytesToHex(input.deviceId)}/credentials`, { issuerNonce: bytesToHex(input.issuerNonce), request: bytesToHex(input.request) }, input.idempotencyKey);
-    return { epoch: big(o, 'epoch'), tier: o['tier'] as number, response: bytes(o, 'response'), issuerKeyCert: bytes(o, 'issuerKeyCert') };
+    return {
+      epoch: big(o, 'epoch'), tier: o['tier'] as number, response: bytes(o, 'response'), issuerKeyCert: bytes(o, 'issuerKeyCert'),
+      counterSet: bytes(o, 'counterSet'),
+    };
   }
 
   async createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }) {

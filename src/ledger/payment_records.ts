@@ -3,19 +3,21 @@
 // fixed-offset public fields the FI needs without any curve work (epoch, tier, nullifier N,
 // C_a), so the main thread stays cheap; the workers decode the whole proof canonically and a
 // record whose N is not a valid point fails there. Layout offsets come from the payment codec's
-// fixed layout (src/crypto/payment_codec.ts): header 11 bytes, then C_a, C_n, N, T (48 each).
+// fixed layout (src/crypto/payment_codec.ts): header 12 bytes (the last is the range width, which
+// sets the length), then C_a, N, T (48 each).
 //
 // Why not import protocol's decoder: it only splits bytes, and this file must stay loadable in a
 // worker without the protocol part; a test pins both readers to the same bytes.
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { G1_BYTES, PAYMENT_BYTES, PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/index.ts';
+import {
+  G1_BYTES, PAYMENT_AMOUNT_COMMITMENT_OFFSET, PAYMENT_BYTES_MAX, PAYMENT_CONTEXT_BYTES_MAX, PAYMENT_NULLIFIER_OFFSET, expectedPaymentLength,
+} from '../crypto/index.ts';
 
 export const RECORD_VERSION = 1;
-export const RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES;
-const PAYMENT_HEADER_BYTES = 11;
-const OFFSET_C_A = PAYMENT_HEADER_BYTES;
-const OFFSET_N = PAYMENT_HEADER_BYTES + 2 * G1_BYTES;
+export const RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES_MAX;
+const OFFSET_C_A = PAYMENT_AMOUNT_COMMITMENT_OFFSET;
+const OFFSET_N = PAYMENT_NULLIFIER_OFFSET;
 
 export interface RecordView {
   record: Uint8Array;
@@ -36,7 +38,8 @@ export function viewRecord(record: Uint8Array): { ok: true; view: RecordView } |
   }
   if (record[0] !== RECORD_VERSION) return { ok: false, reason: `record version ${record[0]}, expected ${RECORD_VERSION}` };
   const contextLength = (record[1]! << 8) | record[2]!;
-  if (contextLength > PAYMENT_CONTEXT_BYTES_MAX || record.length !== 3 + contextLength + PAYMENT_BYTES) {
+  const paymentLength = contextLength <= PAYMENT_CONTEXT_BYTES_MAX ? expectedPaymentLength(record.subarray(3 + contextLength)) : null;
+  if (paymentLength === null || record.length !== 3 + contextLength + paymentLength) {
     return { ok: false, reason: `record with a ${contextLength}-byte context has length ${record.length}` };
   }
   const context = record.slice(3, 3 + contextLength);

@@ -112,7 +112,7 @@ export function checkPolicy(policy: PolicyTable): void {
   for (const tier of TIERS) {
     const l = limitsFor(policy, tier);
     assert(l.capMinor >= 0n && l.capMinor < 1n << BigInt(RANGE_PROOF_BITS), `tier ${tier}: cap out of range`);
-    assert(l.paymentsPerEpoch >= 0 && l.paymentsPerEpoch < 2 ** RANGE_PROOF_BITS, `tier ${tier}: L out of range`);
+    assert(l.paymentsPerEpoch >= 0 && l.paymentsPerEpoch <= 512, `tier ${tier}: L out of range (at most the counter set size, 512)`);
     assert(l.capMinor <= l.holdingLimitMinor, `tier ${tier}: cap above holding limit`);
     assert(l.epochMs > 0n && l.graceMs >= 0n, `tier ${tier}: bad epoch`);
   }

@@ -13,6 +13,7 @@
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { p256 } from '@noble/curves/nist.js';
 import { CryptoDecodeError, G1Point, G1_BYTES } from '../crypto/group.ts';
+import { COUNTER_SET_SIZE_MAX } from '../crypto/counter_set.ts';
 import { RANGE_PROOF_BITS, TIERS, type PolicyTable, type TierLimits } from './limits.ts';
 
 export const POLICY_FORMAT_VERSION = 1;
@@ -117,7 +118,7 @@ export function encodePolicy(policy: PolicyTable): Uint8Array {
 function limitsProblem(tier: number, l: TierLimits): string | null {
   const rangeMax = 1n << BigInt(RANGE_PROOF_BITS);
   if (l.capMinor >= rangeMax) return `tier ${tier}: cap ${l.capMinor} does not fit the ${RANGE_PROOF_BITS}-bit range proof`;
-  if (BigInt(l.paymentsPerEpoch) >= rangeMax) return `tier ${tier}: L ${l.paymentsPerEpoch} does not fit the range proof`;
+  if (l.paymentsPerEpoch > COUNTER_SET_SIZE_MAX) return `tier ${tier}: L ${l.paymentsPerEpoch} above the counter set's ${COUNTER_SET_SIZE_MAX}`;
   if (l.capMinor > l.holdingLimitMinor) return `tier ${tier}: cap ${l.capMinor} above holding limit ${l.holdingLimitMinor}`;
   if (l.epochMs === 0n) return `tier ${tier}: epoch length is zero`;
   return null;

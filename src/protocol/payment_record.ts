@@ -3,12 +3,13 @@
 // R = H(ctx) and re-verify the proof). The amount and its blinding are NOT in the record: the ledger
 // sees them only summed over a batch (DESIGN §3.3).
 //
-// Layout: version u8 | context length u16 | context | payment (PAYMENT_BYTES).
+// Layout: version u8 | context length u16 | context | payment (its length set by its range width).
 
 import {
   CREDENTIAL_PROOF_BYTES,
   CryptoDecodeError,
-  PAYMENT_BYTES,
+  PAYMENT_BYTES_MAX as PAYMENT_PROOF_MAX,
+  expectedPaymentLength,
   PAYMENT_CONTEXT_BYTES_MAX,
   assert,
   concatBytes,
@@ -21,10 +22,10 @@ import type { PaymentProof, PaymentStatement } from '../crypto/index.ts';
 export const PAYMENT_RECORD_VERSION = 1;
 
 // The wire limits (protocol) must hold what the crypto layer actually produces.
-assert(PAYMENT_BYTES <= PAYMENT_PROOF_BYTES_MAX, `a payment proof (${PAYMENT_BYTES} B) fits PAYMENT_PROOF_BYTES_MAX`);
+assert(PAYMENT_PROOF_MAX <= PAYMENT_PROOF_BYTES_MAX, `a payment proof (${PAYMENT_PROOF_MAX} B) fits PAYMENT_PROOF_BYTES_MAX`);
 assert(CREDENTIAL_PROOF_BYTES <= CREDENTIAL_PROOF_BYTES_MAX, 'a credential proof fits CREDENTIAL_PROOF_BYTES_MAX');
 assert(PAYMENT_CONTEXT_BYTES <= PAYMENT_CONTEXT_BYTES_MAX, 'the session context fits what the payment proof hashes');
-export const PAYMENT_RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES;
+export const PAYMENT_RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_PROOF_MAX;
 
 export interface PaymentRecord {
   context: Uint8Array;
@@ -48,8 +49,9 @@ export function decodePaymentRecord(bytes: Uint8Array): PaymentRecord {
     throw new CryptoDecodeError('MALFORMED', `payment record version must be ${PAYMENT_RECORD_VERSION}, got ${bytes[0]}`);
   }
   const contextLength = new DataView(bytes.buffer, bytes.byteOffset).getUint16(1);
-  if (contextLength > PAYMENT_CONTEXT_BYTES_MAX || bytes.length !== 3 + contextLength + PAYMENT_BYTES) {
-    throw new CryptoDecodeError('LENGTH', `payment record with a ${contextLength}-byte context must be ${3 + contextLength + PAYMENT_BYTES} bytes, got ${bytes.length}`);
+  const paymentLength = contextLength <= PAYMENT_CONTEXT_BYTES_MAX ? expectedPaymentLength(bytes.subarray(3 + contextLength)) : null;
+  if (paymentLength === null || bytes.length !== 3 + contextLength + paymentLength) {
+    throw new CryptoDecodeError('LENGTH', `payment record with a ${contextLength}-byte context has a payment of the wrong length (${bytes.length} bytes in all)`);
   }
   return { context: bytes.slice(3, 3 + contextLength), payment: bytes.slice(3 + contextLength) };
 }

@@ -14,7 +14,7 @@ import { MemoryBackend } from './nvm.ts';
 import { openAttestation, openAttestationCert, openUnloadRecord, openBalanceReport, signLoadVoucher, signSyncAck } from './messages.ts';
 import { SW, SeError, type SwName } from './status.ts';
 import {
-  epochNow, issueCredential, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, provisionSe, signedPolicy, syncAck, type World,
+  counterSetFor, epochNow, issueCredential, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, provisionSe, signedPolicy, syncAck, type World,
 } from './test_world.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC } from './test_commands.ts';
 import { receiptLogDigest } from './handlers_sync.ts';
@@ -162,8 +162,9 @@ test('blind issuance stores a credential and refuses bad certificates, expired e
   const w = makeWorld('issuance');
   const { client } = await fundedSe(w);
   const epoch = epochNow(w, Tier.iot);
-  const a = { epoch, tier: Tier.iot, deviceClass: DeviceClass.wearable };
-  await rejects(client.finishIssuance({ epoch, tier: 0, issuerKeyCert: issuerKeyCert(w, epoch), response: new Uint8Array(112) }), 'BAD_STATE');
+  const counterSet = counterSetFor(w, Tier.iot);
+  const a = { epoch, tier: Tier.iot, deviceClass: DeviceClass.wearable, counterSet };
+  await rejects(client.finishIssuance({ epoch, tier: 0, issuerKeyCert: issuerKeyCert(w, epoch), response: new Uint8Array(112), counterSet }), 'BAD_STATE');
   const nonce = w.rng(32);
   const { signIssuerKeyCert, openIssuanceRequest } = await import('./messages.ts');
   const forgedCert = signIssuerKeyCert(w.fi.secretKey, { epoch, publicKey: w.issuerPublicKey.toBytes() });
@@ -189,8 +190,14 @@ test('blind issuance stores a credential and refuses bad certificates, expired e
   await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response: forged }), 'BAD_ISSUANCE_RESPONSE');
   await rejects(client.finishIssuance({ ...a, tier: Tier.basic, issuerKeyCert: issuerKeyCert(w, epoch), response }), 'BAD_ISSUANCE_RESPONSE');
   await rejects(client.finishIssuance({ ...a, epoch: epoch + 1n, issuerKeyCert: issuerKeyCert(w, epoch + 1n), response }), 'BAD_ISSUANCE_RESPONSE');
+  // The counter set must be the tier's L signatures under this epoch's issuer key, every one valid.
+  const badSet = counterSet.slice();
+  badSet[90]! ^= 1; // the scalar e of counter 1
+  await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response, counterSet: badSet }), 'BAD_ISSUANCE_RESPONSE');
+  await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response, counterSet: counterSet.subarray(80) }), 'BAD_ISSUANCE_RESPONSE');
+  await rejects(client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response, counterSet: counterSetFor(w, Tier.basic) }), 'BAD_ISSUANCE_RESPONSE');
   const done = await client.finishIssuance({ ...a, issuerKeyCert: issuerKeyCert(w, epoch), response });
-  assert.deepEqual(done, a);
+  assert.deepEqual(done, { epoch, tier: a.tier, deviceClass: a.deviceClass });
   const info = await client.getInfo();
   assert.deepEqual(info.credentialEpochs, [epoch]);
   assert.equal(info.issuancePending, false);

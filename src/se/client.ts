@@ -33,7 +33,12 @@ import {
   type UnloadResponse,
 } from './commands.ts';
 import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
-import { PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentResponse, type LastPaymentResponse } from './payment_commands.ts';
+import {
+  PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentRequest, type AuthorizePaymentResponse, type LastPaymentResponse,
+  type PrecomputeResponse,
+} from './payment_commands.ts';
+import { authorizeAsHost } from './payer_host.ts';
+import { systemRng, type Rng } from '../crypto/rng.ts';
 import { SW, SeError } from './status.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
@@ -43,6 +48,8 @@ export interface ClientOptions {
   extendedLength?: boolean;
   /** Data bytes per chained part (1..255). */
   chunkBytes?: number;
+  /** The host's randomness for its part of a payment (payer_host.ts); the system CSPRNG by default. */
+  rng?: Rng;
 }
 
 /** Adapts an in-process applet (anything with a synchronous transmit) to a Transmit. */
@@ -61,6 +68,7 @@ export interface SyncBatch extends ExportSyncResponse {
 export class SeClient {
   private readonly extended: boolean;
   private readonly chunkBytes: number;
+  private readonly rng: Rng;
 
   constructor(
     private readonly transmit: Transmit,
@@ -68,6 +76,7 @@ export class SeClient {
   ) {
     this.extended = opts.extendedLength ?? true;
     this.chunkBytes = opts.chunkBytes ?? SHORT_DATA_MAX;
+    this.rng = opts.rng ?? systemRng;
   }
 
   private async exchange(cmd: ApduCommand): Promise<ApduResponse> {
@@ -153,9 +162,16 @@ export class SeClient {
   async buildPaymentRequest(amountMinor: bigint): Promise<Uint8Array> {
     return (await this.call(PAYMENT_COMMANDS.buildPaymentRequest, { amountMinor })).request;
   }
-  /** Payer: pays `request` (debits, proves); `amountMinor` is what the user approved. */
+  /**
+   * Payer: pays `request` for `amountMinor`, what the user approved — the host's part (payee check,
+   * amount range proof, session) and then AUTHORIZE_PAYMENT, which debits (payer_host.ts).
+   */
   authorizePayment(request: Uint8Array, amountMinor: bigint): Promise<AuthorizePaymentResponse> {
-    return this.call(PAYMENT_COMMANDS.authorizePayment, { request, amountMinor });
+    return authorizeAsHost(this, request, amountMinor, this.rng);
+  }
+  /** The raw AUTHORIZE_PAYMENT command, for a host that did its part itself (and for attack tests). */
+  authorizePaymentCommand(req: AuthorizePaymentRequest): Promise<AuthorizePaymentResponse> {
+    return this.call(PAYMENT_COMMANDS.authorizePayment, req);
   }
   /** Payee: verifies and credits `payment`; returns the encoded Receipt for the payer. */
   acceptPayment(payment: Uint8Array): Promise<AcceptPaymentResponse> {
@@ -165,9 +181,12 @@ export class SeClient {
   getLastPayment(): Promise<LastPaymentResponse> {
     return this.call(PAYMENT_COMMANDS.getLastPayment, {});
   }
-  /** Payer, when idle: lets the SE precompute part of its next payment proof (kept in SE RAM only). */
-  async precomputePayment(): Promise<boolean> {
-    return (await this.call(PAYMENT_COMMANDS.precomputePayment, {})).ready;
+  /**
+   * Payer, when idle (and before each payment): the SE makes spend tokens for its next counters and
+   * answers what the host's part of the next payment needs (payer_host.ts).
+   */
+  precomputePayment(): Promise<PrecomputeResponse> {
+    return this.call(PAYMENT_COMMANDS.precomputePayment, {});
   }
   /** Manufacturer, between GENERATE_KEYS and PERSONALIZE: the receipt-log capacity of this SE. */
   async configureStorage(receiptLogCapacity: number): Promise<void> {

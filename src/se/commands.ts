@@ -7,9 +7,11 @@
 
 import { BLIND_RESPONSE_BYTES, ISSUER_NONCE_BYTES_MAX, ISSUER_NONCE_BYTES_MIN } from '../crypto/blind_issuance.ts';
 import { G1_BYTES } from '../crypto/group.ts';
+import { COUNTER_SET_SIZE_MAX, COUNTER_SIGNATURE_BYTES } from '../crypto/counter_set.ts';
 import { SIGNED_POLICY_BYTES_MAX, SIGNED_REVOCATION_LIST_BYTES_MAX } from '../policy/policy_codec.ts';
 import {
   CLA_TALLY,
+  FINISH_ISSUANCE_BYTES_MAX,
   PERSONALIZE_BYTES_MAX,
   POLICY_COMMAND_BYTES_MAX,
   RECEIPT_LOG_ENTRIES_MAX,
@@ -109,7 +111,14 @@ export interface AttestResponse { attestation: Uint8Array }
 export interface BeginIssuanceRequest { issuerNonce: Uint8Array; epoch: bigint; tier: number; issuerKeyCert: Uint8Array }
 /** `request`: the blind request signed by the SE's attestation key (messages.ts IssuanceRequest). */
 export interface BeginIssuanceResponse { request: Uint8Array }
-export interface FinishIssuanceRequest { epoch: bigint; tier: number; issuerKeyCert: Uint8Array; response: Uint8Array }
+export interface FinishIssuanceRequest {
+  epoch: bigint;
+  tier: number;
+  issuerKeyCert: Uint8Array;
+  response: Uint8Array;
+  /** The issuer's signatures on counters 0 … L−1 of the tier (crypto/counter_set.ts), checked by the SE. */
+  counterSet: Uint8Array;
+}
 export interface FinishIssuanceResponse { epoch: bigint; tier: number; deviceClass: number }
 export interface ApplyLoadVoucherRequest { voucher: Uint8Array }
 export interface BalanceResponse { balanceMinor: bigint; loadCounter: bigint }
@@ -165,10 +174,11 @@ export const COMMANDS = {
     response: recordCodec('begin issuance response', { request: signed }, SIGNED_COMMAND_BYTES_MAX),
   }),
   finishIssuance: spec<FinishIssuanceRequest, FinishIssuanceResponse>({
-    ins: Ins.FINISH_ISSUANCE, name: 'FINISH_ISSUANCE', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    ins: Ins.FINISH_ISSUANCE, name: 'FINISH_ISSUANCE', maxDataBytes: FINISH_ISSUANCE_BYTES_MAX, phases: OPERATIONAL,
     request: recordCodec('finish issuance', {
       epoch: big(), tier: int(255), issuerKeyCert: signed, response: bytes(BLIND_RESPONSE_BYTES),
-    }, SIGNED_COMMAND_BYTES_MAX),
+      counterSet: bytes(0, COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES),
+    }, FINISH_ISSUANCE_BYTES_MAX),
     response: recordCodec('finish issuance response', { epoch: big(), tier: int(255), deviceClass: int(255) }, 64),
   }),
   applyLoadVoucher: spec<ApplyLoadVoucherRequest, BalanceResponse>({

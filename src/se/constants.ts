@@ -6,6 +6,7 @@ import { assert } from '../crypto/assert.ts';
 import { SIGNED_POLICY_BYTES_MAX, SIGNED_REVOCATION_LIST_BYTES_MAX } from '../policy/policy_codec.ts';
 import { EXTENDED_DATA_MAX, EXTENDED_NE_MAX } from './apdu.ts';
 import { SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
+import { COUNTER_SET_SIZE_MAX, COUNTER_SIGNATURE_BYTES } from '../crypto/counter_set.ts';
 
 /** Proprietary class byte of every Tally command (ISO 7816-4: CLA 8X = proprietary). */
 export const CLA_TALLY = 0x80;
@@ -31,8 +32,10 @@ export const POLICY_COMMAND_BYTES_MAX = SIGNED_POLICY_BYTES_MAX + 64;
 export const REVOCATION_COMMAND_BYTES_MAX = SIGNED_REVOCATION_LIST_BYTES_MAX + 64;
 /** Payment commands (added by the lead) carry one payment message plus framing. */
 export const PAYMENT_COMMAND_BYTES_MAX = RECEIPT_PAYMENT_BYTES_MAX + 1024;
+/** FINISH_ISSUANCE carries the issuer's answer and the tier's counter set (80 B per counter). */
+export const FINISH_ISSUANCE_BYTES_MAX = SIGNED_COMMAND_BYTES_MAX + COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES + 64;
 /** Bound of a reassembled chained command: the largest command of the table. */
-export const CHAINED_COMMAND_BYTES_MAX = Math.max(PERSONALIZE_BYTES_MAX, REVOCATION_COMMAND_BYTES_MAX, PAYMENT_COMMAND_BYTES_MAX);
+export const CHAINED_COMMAND_BYTES_MAX = Math.max(PERSONALIZE_BYTES_MAX, REVOCATION_COMMAND_BYTES_MAX, PAYMENT_COMMAND_BYTES_MAX, FINISH_ISSUANCE_BYTES_MAX);
 
 assert(CHAINED_COMMAND_BYTES_MAX <= EXTENDED_DATA_MAX, 'every command must also fit one extended APDU');
 assert(SYNC_PAGE_BYTES_MAX + 1024 <= EXTENDED_NE_MAX, 'a sync page must fit one extended response');

@@ -17,6 +17,7 @@ import {
   finishBlindIssuance,
 } from '../crypto/blind_issuance.ts';
 import { CryptoDecodeError, G2Point, scalarFromBytes, scalarToBytes } from '../crypto/group.ts';
+import { decodeCounterSet, verifyCounterSet } from '../crypto/counter_set.ts';
 import { TIERS, limitsFor } from '../policy/limits.ts';
 import { equalBytes } from './bytes.ts';
 import { COMMANDS } from './commands.ts';
@@ -28,7 +29,7 @@ import { signEnvelope } from './signed.ts';
 import type { CredentialRecord, StateTx } from './state.ts';
 import { SW } from './status.ts';
 
-function decodeOrRefuse<T>(decode: () => T, sw: typeof SW.WRONG_DATA | typeof SW.BAD_CERTIFICATE, what: string): T {
+function decodeOrRefuse<T>(decode: () => T, sw: typeof SW.WRONG_DATA | typeof SW.BAD_CERTIFICATE | typeof SW.BAD_ISSUANCE_RESPONSE, what: string): T {
   try {
     return decode();
   } catch (e) {
@@ -74,6 +75,20 @@ export const beginIssuance = command(COMMANDS.beginIssuance, (ctx: HandlerContex
   return { request: signed };
 });
 
+/**
+ * The tier's counter set must be exactly L signatures under the epoch's issuer key: without it this
+ * SE could not pay, and a wrong one would only show when a payment failed at its payee. One batched
+ * pairing check (counter_set.ts), at issuance, never at tap.
+ */
+function checkCounterSet(bytes: Uint8Array, issuerKey: G2Point, L: number, rng: HandlerContext['rng']): void {
+  if (L === 0) {
+    if (bytes.length !== 0) refuse(SW.BAD_ISSUANCE_RESPONSE, 'a receive-only tier takes no counter set');
+    return;
+  }
+  const set = decodeOrRefuse(() => decodeCounterSet(bytes, L), SW.BAD_ISSUANCE_RESPONSE, 'counter set');
+  if (!verifyCounterSet(issuerKey, L, set, rng)) refuse(SW.BAD_ISSUANCE_RESPONSE, `the counter set for L = ${L} is not signed by the epoch's issuer key`);
+}
+
 export const finishIssuance = command(COMMANDS.finishIssuance, (ctx: HandlerContext, req) => {
   const { tx } = ctx;
   const pending = tx.get('issuance').pending;
@@ -98,6 +113,7 @@ export const finishIssuance = command(COMMANDS.finishIssuance, (ctx: HandlerCont
     deviceClass: BigInt(id.deviceClass),
   });
   if (!finished.ok) refuse(SW.BAD_ISSUANCE_RESPONSE, finished.reason);
+  checkCounterSet(req.counterSet, issuerKey.publicKey, limits.paymentsPerEpoch, ctx.rng);
   const { credential } = finished;
   const record: CredentialRecord = {
     epoch: req.epoch,
@@ -107,6 +123,7 @@ export const finishIssuance = command(COMMANDS.finishIssuance, (ctx: HandlerCont
     e: scalarToBytes(credential.e),
     s: scalarToBytes(credential.messages[4]),
     issuerPublicKey: issuerKey.bytes,
+    counterSet: req.counterSet,
   };
   // Keep live credentials of this tier only, newest first, at most CREDENTIALS_MAX.
   const kept = tx

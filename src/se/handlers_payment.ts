@@ -3,19 +3,26 @@
 //                                  NVM until paid; the request carries a credential proof bound to
 //                                  every other request field, so a payer knows it pays a genuine
 //                                  device and a relay cannot swap the session key;
-//   AUTHORIZE_PAYMENT (payer)      spend checks, payee proof, session, payment proof, seal of
-//                                  (a, r_a), debit, counter + 1 — and the payment kept for re-send;
+//   AUTHORIZE_PAYMENT (payer)      spend checks, the next spend token, C_a checked against the host's,
+//                                  the tap-time finish of the payment proof (one G1 multiplication),
+//                                  debit, counter + 1, token deleted — and the payment kept for re-send.
+//                                  The host did the rest: the amount range proof, the session and
+//                                  its seal of (a, r_a), and the check of the payee's credential;
 //   ACCEPT_PAYMENT (payee)         request match, opening, nullifier / revocation / log / holding,
 //                                  proof, credit, log, receipt — idempotent for an identical payment;
-//   GET_LAST_PAYMENT, PRECOMPUTE_PAYMENT, CONFIGURE_STORAGE.
+//   PRECOMPUTE_PAYMENT (payer, idle) spend tokens for the next counters (payment_tokens.ts);
+//   GET_LAST_PAYMENT, CONFIGURE_STORAGE, INSTALL_ISSUER_KEYS.
 // Checks come cheapest first and each refusal has its own status word; nothing is staged before
 // the last check, and the applet commits all staged writes at once, so a refusal changes nothing.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoDecodeError, G1Point, G2Point, scalarToBytes } from '../crypto/group.ts';
-import { decodeCredentialProof, encodeCredentialProof, proveCredential, verifyCredential } from '../crypto/credential_proof.ts';
+import { encodeCredentialProof, proveCredential } from '../crypto/credential_proof.ts';
+import { pedersenG } from '../crypto/generators.ts';
 import { commit } from '../crypto/pedersen.ts';
-import { provePayment, verifyPayment, type PaymentProof, type PaymentStatement } from '../crypto/payment.ts';
+import { AMOUNT_RANGE_VALUES, finishPayment, paymentRangeBits, verifyPayment, type PaymentProof, type PaymentStatement } from '../crypto/payment.ts';
+import { decodeRangeProof, RangeProofError } from '../crypto/range_proof.ts';
+import { encodePolicy } from '../policy/policy_codec.ts';
 import { assert } from '../crypto/assert.ts';
 import { decodePaymentProof, encodePaymentProof } from '../crypto/payment_codec.ts';
 import { PAYEE_NONCE_BYTES, PROTOCOL_VERSION, REQUEST_ID_BYTES } from '../protocol/limits.ts';
@@ -34,30 +41,30 @@ import { SessionError, deriveSession, payeeIdentityOf, paymentContext, paymentCo
 import { generateSessionKeyPair } from '../protocol/session_keys.ts';
 import { isWireError } from '../protocol/wire_error.ts';
 import { equalBytes } from './bytes.ts';
-import { activeCredential, checkReceive, epochAt, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
+import { activeCredential, checkReceive, checkSpend, epochAt, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
 import { command, type AnyRegisteredCommand, type HandlerContext } from './handler.ts';
 import { PAYMENT_COMMANDS } from './payment_commands.ts';
-import { credentialForProof, paymentInputs } from './payment_inputs.ts';
+import { credentialForProof } from './payment_inputs.ts';
 import {
-  candidateIssuerKeys, ensurePrecomputation, epochLive, peerLimits, pendingRequests, receiptLogCapacity, reserveReceive,
-  signReceipt, takePrecomputation, withRequest,
+  candidateIssuerKeys, epochLive, knownIssuerKeys, peerLimits, pendingRequests, receiptLogCapacity, reserveReceive, signReceipt, withRequest,
 } from './payment_peer.ts';
+import { fillTokens, takeToken, tokenParams } from './payment_tokens.ts';
 import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, RECEIPT_LOG_CAPACITY_MIN } from './payment_limits.ts';
 import { openIssuerKeyCert } from './messages.ts';
 import { receiptCount, type PendingRequest, type StateTx } from './state.ts';
-import { SW, type StatusWord } from './status.ts';
+import { SW, SeRefusal, type StatusWord } from './status.ts';
 
 /** Runs a decoder; wire and crypto decode errors become a refusal with `sw`. */
 function decoded<T>(decode: () => T, sw: StatusWord, what: string): T {
   try {
     return decode();
   } catch (e) {
-    if (isWireError(e) || e instanceof CryptoDecodeError) refuse(sw, `${what}: ${e.message}`);
+    if (isWireError(e) || e instanceof CryptoDecodeError || e instanceof RangeProofError) refuse(sw, `${what}: ${e.message}`);
     throw e;
   }
 }
 
-function sessionOrRefuse(make: () => Session, sw: StatusWord): Session {
+function sessionOrRefuse<T>(make: () => T, sw: StatusWord): T {
   try {
     return make();
   } catch (e) {
@@ -109,19 +116,6 @@ export const buildPaymentRequest = command(PAYMENT_COMMANDS.buildPaymentRequest,
 
 // ---- Payer: AUTHORIZE_PAYMENT --------------------------------------------------------------------
 
-/** The payer's check that the payee is a genuine device with a live credential (mutual authentication). */
-function verifyPayee(ctx: HandlerContext, request: PaymentRequest): void {
-  const proof = decoded(() => decodeCredentialProof(request.payeeCredentialProof), SW.WRONG_DATA, 'payee credential proof');
-  const limits = peerLimits(ctx.tx, proof.tier);
-  if (limits === null || !epochLive(proof.epoch, limits, ctx.nowMs)) {
-    refuse(SW.BAD_PAYEE_CREDENTIAL, `payee credential of tier ${proof.tier}, epoch ${proof.epoch} is not live`);
-  }
-  const { payeeCredentialProof: _, ...fields } = request;
-  const context = paymentRequestBinding(fields);
-  const ok = candidateIssuerKeys(ctx.tx, proof.epoch).some((issuerKey) => verifyCredential({ issuerKey, proof, context, rng: ctx.rng }));
-  if (!ok) refuse(SW.BAD_PAYEE_CREDENTIAL, 'payee credential proof does not verify: not a genuine device, or the request was altered');
-}
-
 export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx: HandlerContext, req) => {
   const { tx } = ctx;
   const request = decoded(() => decodePaymentRequest(req.request), SW.WRONG_DATA, 'payment request');
@@ -141,22 +135,25 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   if (request.policyVersion !== ownPolicy) {
     refuse(SW.POLICY_VERSION_MISMATCH, `payee asks under policy version ${request.policyVersion}, this SE holds version ${ownPolicy}`);
   }
-  const inputs = paymentInputs(tx, req.amountMinor, ctx.nowMs);
-  verifyPayee(ctx, request);
-  const keys = generateSessionKeyPair(ctx.rng);
-  const session = sessionOrRefuse(
-    () => deriveSession({ role: 'payer', own: keys, peerPublicKey: request.payeeSessionKey, requestId: request.requestId }),
-    SW.WRONG_DATA,
-  );
-  const context = paymentContextOf(request, keys.publicKey);
-  const proved = provePayment({ ...inputs, amountMinor: req.amountMinor, context, rng: ctx.rng, precomputed: takePrecomputation(tx) });
+  const { credential, counter } = checkSpend(tx, req.amountMinor, ctx.nowMs);
+  const token = takeToken(tx, credential);
+  if (token === null) refuse(SW.CONDITIONS_NOT_SATISFIED, `no spend token ready for counter ${counter}: the host runs PRECOMPUTE_PAYMENT first`);
+  assert(token.counter === Number(counter) && token.epoch === credential.epoch, 'authorizePayment: takeToken returns the next counter');
+  const params = tokenParams(tx, credential);
+  const hostCommitment = decoded(() => G1Point.fromBytes(req.amountCommitment), SW.WRONG_DATA, 'amount commitment');
+  const C_a = pedersenG().mul(req.amountMinor).add(token.R_a);
+  if (!C_a.equals(hostCommitment)) refuse(SW.WRONG_DATA, `amount commitment is not for ${req.amountMinor} under this SE's next blinding`);
+  const range = decoded(() => decodeRangeProof(req.amountRange, { m: AMOUNT_RANGE_VALUES, bits: paymentRangeBits(params.capMinor) }), SW.WRONG_DATA, 'amount range proof');
+  const context = sessionOrRefuse(() => paymentContextOf(request, req.payerSessionKey), SW.WRONG_DATA);
+  const proved = finishPayment({ params, token, amountMinor: req.amountMinor, range, context });
   const payment = encodePayment({
     v: PROTOCOL_VERSION,
     requestId: request.requestId,
-    payerSessionKey: keys.publicKey,
+    payerSessionKey: req.payerSessionKey,
     proof: encodePaymentProof(proved.statement, proved.proof),
-    sealedOpening: session.seal({ amountMinor: req.amountMinor, rA: proved.opening.r_a }, context),
+    sealedOpening: req.sealedOpening,
   });
+  const inputs = { epoch: credential.epoch, counter };
   recordSpend(tx, req.amountMinor, inputs.epoch, BigInt(inputs.counter));
   const paidRequestIds = [...payer.paidRequestIds, request.requestId].slice(-PAID_REQUEST_IDS_MAX);
   tx.set('payer', { last: { requestId: request.requestId, requestHash, payment }, paidRequestIds });
@@ -248,10 +245,29 @@ export const getLastPayment = command(PAYMENT_COMMANDS.getLastPayment, (ctx) => 
   return { payment: last?.payment ?? null, requestId: last?.requestId ?? null };
 });
 
-/** Host calls this when idle: fills the SE's RAM with one precomputation for the next payment. */
-export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayment, (ctx) => ({
-  ready: ensurePrecomputation(ctx.tx, ctx.rng),
-}));
+/**
+ * Host calls this when idle (and before a payment, when it is cheap because tokens are ready): fills
+ * the spend-token pool and tells the host what its part of the next payment needs.
+ */
+export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayment, (ctx) => {
+  const { tx } = ctx;
+  const limits = tierLimits(tx);
+  const canPay = limits.paymentsPerEpoch > 0 && tx.get('credentials').credentials.length > 0;
+  const filled = canPay ? fillTokensIfLive(tx, ctx.rng, ctx.nowMs) : { ready: 0, nextBlinding: null };
+  return {
+    ...filled, capMinor: limits.capMinor, nowMs: ctx.nowMs, policy: encodePolicy(tx.get('policy').table), issuerKeys: knownIssuerKeys(tx),
+  };
+});
+
+/** fillTokens, or nothing when no credential is live now (an expired SE can still answer the host). */
+function fillTokensIfLive(tx: StateTx, rng: HandlerContext['rng'], nowMs: bigint) {
+  try {
+    return fillTokens(tx, rng, nowMs);
+  } catch (e) {
+    if (e instanceof SeRefusal) return { ready: 0, nextBlinding: null };
+    throw e;
+  }
+}
 
 /** Manufacturer, before personalization: the receipt log this SE's NVM can hold. */
 export const configureStorage = command(PAYMENT_COMMANDS.configureStorage, (ctx, req) => {

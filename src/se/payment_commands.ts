@@ -6,13 +6,18 @@
 // (payment_limits.ts) so the host-side client can import it without the applet or the handlers.
 // INS values sit next to the payment block of commands.ts (0x40–0x44) and its life cycle (0x1X).
 
-import { AMOUNT_MINOR_MAX, PAYMENT_BYTES_MAX, PAYMENT_REQUEST_BYTES_MAX, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES } from '../protocol/limits.ts';
-import { Ins, type CommandSpec } from './commands.ts';
-import { RECEIPT_LOG_ENTRIES_MAX, SMALL_COMMAND_BYTES_MAX } from './constants.ts';
 import {
-  ACCEPT_COMMAND_BYTES_MAX, AUTHORIZE_COMMAND_BYTES_MAX, INSTALL_ISSUER_KEYS_BYTES_MAX, ISSUER_KEYS_MAX, ISSUER_KEY_CERT_BYTES_MAX,
+  AMOUNT_MINOR_MAX, PAYMENT_BYTES_MAX, PAYMENT_REQUEST_BYTES_MAX, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SEALED_OPENING_BYTES, SESSION_KEY_BYTES,
+} from '../protocol/limits.ts';
+import { G1_BYTES, G2_BYTES, SCALAR_BYTES } from '../crypto/group.ts';
+import { POLICY_BYTES_MAX } from '../policy/policy_codec.ts';
+import { Ins, type CommandSpec } from './commands.ts';
+import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, SMALL_COMMAND_BYTES_MAX } from './constants.ts';
+import {
+  ACCEPT_COMMAND_BYTES_MAX, AMOUNT_RANGE_PROOF_BYTES_MAX, AUTHORIZE_COMMAND_BYTES_MAX, INSTALL_ISSUER_KEYS_BYTES_MAX, ISSUER_KEYS_MAX,
+  ISSUER_KEY_CERT_BYTES_MAX, SPEND_TOKENS_MAX,
 } from './payment_limits.ts';
-import { EMPTY, big, bool, bytes, int, list, nullable, recordCodec } from './schema.ts';
+import { EMPTY, big, bool, bytes, int, list, nullable, record, recordCodec } from './schema.ts';
 import { Phase } from './state.ts';
 
 export const PaymentIns = {
@@ -32,6 +37,14 @@ export interface AuthorizePaymentRequest {
   request: Uint8Array;
   /** The amount the host's user approved; must equal the request's amount. */
   amountMinor: bigint;
+  /** C_a = a·G + r_a·H with r_a from PRECOMPUTE_PAYMENT: the SE refuses any other. */
+  amountCommitment: Uint8Array;
+  /** The host's range proof for C_a (crypto/payment.ts, proveAmountRange), encoded. */
+  amountRange: Uint8Array;
+  /** The host's X25519 session key for this payment (part of the context the SE signs for). */
+  payerSessionKey: Uint8Array;
+  /** (a, r_a) sealed by the host for the payee under that session. */
+  sealedOpening: Uint8Array;
 }
 export interface AuthorizePaymentResponse {
   payment: Uint8Array;
@@ -48,7 +61,18 @@ export interface AcceptPaymentResponse {
   resent: boolean;
 }
 export interface LastPaymentResponse { payment: Uint8Array | null; requestId: Uint8Array | null }
-export interface PrecomputeResponse { ready: boolean }
+export interface PrecomputeResponse {
+  /** Spend tokens ready in NVM. */
+  ready: number;
+  /** r_a of the token the next payment uses, or null when no payment is possible now. */
+  nextBlinding: Uint8Array | null;
+  /** What the host needs for its part of a payment: the cap of this SE's tier ... */
+  capMinor: bigint;
+  /** ... and, to check the payee's credential proof, the SE's clock, policy and issuer keys. */
+  nowMs: bigint;
+  policy: Uint8Array;
+  issuerKeys: Array<{ epoch: bigint; publicKey: Uint8Array }>;
+}
 export interface ConfigureStorageRequest { receiptLogCapacity: number }
 export interface InstallIssuerKeysRequest { certs: Uint8Array[] }
 export interface InstallIssuerKeysResponse { epochs: bigint[] }
@@ -65,7 +89,8 @@ export const PAYMENT_COMMANDS = {
   authorizePayment: spec<AuthorizePaymentRequest, AuthorizePaymentResponse>({
     ins: PaymentIns.AUTHORIZE_PAYMENT, name: 'AUTHORIZE_PAYMENT', maxDataBytes: AUTHORIZE_COMMAND_BYTES_MAX, phases: OPERATIONAL,
     request: recordCodec('authorize payment', {
-      request: bytes(1, PAYMENT_REQUEST_BYTES_MAX), amountMinor: big(AMOUNT_MINOR_MAX),
+      request: bytes(1, PAYMENT_REQUEST_BYTES_MAX), amountMinor: big(AMOUNT_MINOR_MAX), amountCommitment: bytes(G1_BYTES),
+      amountRange: bytes(1, AMOUNT_RANGE_PROOF_BYTES_MAX), payerSessionKey: bytes(SESSION_KEY_BYTES), sealedOpening: bytes(SEALED_OPENING_BYTES),
     }, AUTHORIZE_COMMAND_BYTES_MAX),
     response: recordCodec('payment', { payment: bytes(1, PAYMENT_BYTES_MAX), balanceMinor: big(), resent: bool }, PAYMENT_BYTES_MAX + 64),
   }),
@@ -86,7 +111,10 @@ export const PAYMENT_COMMANDS = {
   precomputePayment: spec<Record<string, never>, PrecomputeResponse>({
     ins: PaymentIns.PRECOMPUTE_PAYMENT, name: 'PRECOMPUTE_PAYMENT', maxDataBytes: 0, phases: OPERATIONAL,
     request: EMPTY,
-    response: recordCodec('precompute', { ready: bool }, 16),
+    response: recordCodec('precompute', {
+      ready: int(SPEND_TOKENS_MAX), nextBlinding: nullable(bytes(SCALAR_BYTES)), capMinor: big(), nowMs: big(), policy: bytes(1, POLICY_BYTES_MAX),
+      issuerKeys: list(record({ epoch: big(), publicKey: bytes(G2_BYTES) }), ISSUER_KEYS_MAX + CREDENTIALS_MAX),
+    }, POLICY_BYTES_MAX + (ISSUER_KEYS_MAX + CREDENTIALS_MAX) * (G2_BYTES + 24) + 256),
   }),
   configureStorage: spec<ConfigureStorageRequest, Record<string, never>>({
     ins: PaymentIns.CONFIGURE_STORAGE, name: 'CONFIGURE_STORAGE', maxDataBytes: SMALL_COMMAND_BYTES_MAX, phases: [Phase.keyed],

@@ -1,19 +1,18 @@
-// What the payer's payment handler needs from SE state to call provePayment (src/crypto/payment.ts):
-// the spend checks of enforce.ts, then the credential, counter and public parameters in the
-// crypto layer's types. Kept apart so the lead's AUTHORIZE_PAYMENT handler is a few lines:
-//   const inputs = paymentInputs(ctx.tx, amountMinor, ctx.nowMs);       // refuses with its SW
-//   const proved = provePayment({ ...inputs, amountMinor, context, rng: ctx.rng });
-//   recordSpend(ctx.tx, amountMinor, inputs.epoch, BigInt(inputs.counter));
-// The returned values hold secrets (k, the signature); they must never reach a response.
+// SE state in the crypto layer's types: the credential (k, e, t, c, s) of a stored record and the
+// public parameters a payment is proved and verified under. paymentInputs gathers everything a
+// whole provePayment needs (tests and tools; the SE itself proves through spend tokens,
+// payment_tokens.ts). The returned values hold secrets (k, the signature); they must never reach a
+// response.
 
 import { G1Point, G2Point, scalarFromBytes } from '../crypto/group.ts';
+import { decodeCounterSet } from '../crypto/counter_set.ts';
 import type { Credential, PaymentParams } from '../crypto/payment.ts';
 import type { TierLimits } from '../policy/limits.ts';
 import { checkSpend, tierLimits } from './enforce.ts';
 import type { CredentialRecord, StateTx } from './state.ts';
 
 /** The crypto-layer credential (k, e, t, c, s) for a stored record. */
-export function credentialForProof(record: CredentialRecord, k: Uint8Array): Credential {
+export function credentialForProof(record: CredentialRecord, k: Uint8Array): Pick<Credential, 'signature' | 'messages'> {
   return {
     signature: { A: G1Point.fromBytes(record.A), e: scalarFromBytes(record.e) },
     messages: [scalarFromBytes(k), record.epoch, BigInt(record.tier), BigInt(record.deviceClass), scalarFromBytes(record.s)],
@@ -45,7 +44,7 @@ export function paymentInputs(tx: StateTx, amountMinor: bigint, nowMs: bigint): 
   const limits = tierLimits(tx);
   return {
     params: paymentParamsFor(record.issuerPublicKey, tx.get('anchors').regulatorKey, limits),
-    credential: credentialForProof(record, tx.get('identity').k),
+    credential: { ...credentialForProof(record, tx.get('identity').k), counterSet: decodeCounterSet(record.counterSet, limits.paymentsPerEpoch) },
     counter: Number(counter),
     epoch: record.epoch,
     tier: record.tier,

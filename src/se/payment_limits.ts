@@ -6,9 +6,13 @@
 // other without a cycle.
 
 import { assert } from '../crypto/assert.ts';
-import { PAYMENT_BYTES } from '../crypto/payment_codec.ts';
+import { PAYMENT_BYTES_MAX as PAYMENT_PROOF_MAX } from '../crypto/payment_codec.ts';
+import { rangeProofBytes } from '../crypto/range_proof.ts';
 import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
-import { PAYMENT_BYTES_MAX, PAYMENT_REQUEST_BYTES_MAX, RECEIPT_BYTES_MAX } from '../protocol/limits.ts';
+import { PAYMENT_BYTES_MAX, PAYMENT_REQUEST_BYTES_MAX, RECEIPT_BYTES_MAX, SEALED_OPENING_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
+
+/** The host's amount range proof at the widest payment width (2 × 32 bits). */
+export const AMOUNT_RANGE_PROOF_BYTES_MAX = rangeProofBytes(2, 32);
 import { CHAINED_COMMAND_BYTES_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX } from './constants.ts';
 
 /**
@@ -23,8 +27,16 @@ export const PENDING_REQUESTS_MAX = 8;
  * request twice.
  */
 export const PAID_REQUEST_IDS_MAX = 32;
-/** Command data of AUTHORIZE_PAYMENT: one encoded PaymentRequest plus the CBOR wrapper. */
-export const AUTHORIZE_COMMAND_BYTES_MAX = PAYMENT_REQUEST_BYTES_MAX + 64;
+/**
+ * Command data of AUTHORIZE_PAYMENT: the encoded PaymentRequest, the host's amount range proof
+ * (at most 2 × 32 bits), the payer's session key and sealed opening, plus the CBOR wrapper.
+ */
+export const AUTHORIZE_COMMAND_BYTES_MAX = PAYMENT_REQUEST_BYTES_MAX + AMOUNT_RANGE_PROOF_BYTES_MAX + SESSION_KEY_BYTES + SEALED_OPENING_BYTES + 96;
+/**
+ * Spend tokens an SE keeps (≈ 1.9 KB each, crypto/spend_token.ts). The host asks for more while
+ * the device is idle; a payment that finds none makes one on the spot (slower, still correct).
+ */
+export const SPEND_TOKENS_MAX = 4;
 /** Command data of ACCEPT_PAYMENT: one encoded Payment plus the CBOR wrapper. */
 export const ACCEPT_COMMAND_BYTES_MAX = PAYMENT_BYTES_MAX + 64;
 /**
@@ -38,11 +50,11 @@ export const INSTALL_ISSUER_KEYS_BYTES_MAX = ISSUER_KEYS_MAX * (ISSUER_KEY_CERT_
 /** Smallest receipt log a device may be configured with (a receive-only terminal needs at least one). */
 export const RECEIPT_LOG_CAPACITY_MIN = 1;
 /** NVM one receipt-log entry takes: the payment record (3 + context + proof) plus the entry's other fields. */
-export const RECEIPT_ENTRY_NVM_BYTES = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES + 160;
+export const RECEIPT_ENTRY_NVM_BYTES = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_PROOF_MAX + 160;
 
 assert(AUTHORIZE_COMMAND_BYTES_MAX <= CHAINED_COMMAND_BYTES_MAX, 'AUTHORIZE_PAYMENT data must fit the chaining bound');
 assert(ACCEPT_COMMAND_BYTES_MAX <= CHAINED_COMMAND_BYTES_MAX, 'ACCEPT_PAYMENT data must fit the chaining bound');
-assert(3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES <= RECEIPT_PAYMENT_BYTES_MAX, 'a payment record fits a receipt-log entry');
+assert(3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_PROOF_MAX <= RECEIPT_PAYMENT_BYTES_MAX, 'a payment record fits a receipt-log entry');
 assert(INSTALL_ISSUER_KEYS_BYTES_MAX <= CHAINED_COMMAND_BYTES_MAX, 'INSTALL_ISSUER_KEYS data must fit the chaining bound');
 assert(PENDING_REQUESTS_MAX >= 2, 'a payee must hold a re-sendable request while it issues the next');
 assert(RECEIPT_LOG_CAPACITY_MIN <= RECEIPT_LOG_ENTRIES_MAX, 'capacity bounds are ordered');

@@ -1,6 +1,6 @@
 // What the payment handlers need to judge the *other* device and to keep transient state:
 // which issuer keys a peer's credential may be under, whether a peer's disclosed epoch is live,
-// the payee's receive reservations, the receipt signature, and the precomputation kept in RAM.
+// the payee's receive reservations, the receipt signature, and the issuer keys the host may read.
 //
 // Why apart from the handlers: each rule here is small and shared by payer and payee, and the
 // handlers stay a readable sequence of checks.
@@ -8,15 +8,13 @@
 import { p256 } from '@noble/curves/nist.js';
 import { assert } from '../crypto/assert.ts';
 import { G2Point } from '../crypto/group.ts';
-import { precomputePayment, type PaymentPrecomputation } from '../crypto/payment.ts';
-import type { Rng } from '../crypto/rng.ts';
 import { TIERS, limitsFor, type TierLimits } from '../policy/limits.ts';
 import { receiptSignedBytes } from '../protocol/messages.ts';
 import { equalBytes } from './bytes.ts';
 import { RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
 import { credentialValidUntilMs, refuse, tierLimits } from './enforce.ts';
 import { PENDING_REQUESTS_MAX } from './payment_limits.ts';
-import { receiptCount, type Identity, type PendingRequest, type StateTx } from './state.ts';
+import { receiptCount, type PendingRequest, type StateTx } from './state.ts';
 import { SW } from './status.ts';
 
 /**
@@ -90,27 +88,13 @@ export function signReceipt(attestationSecretKey: Uint8Array, hash: Uint8Array):
   return sig;
 }
 
-// ---- RAM ----------------------------------------------------------------------------------------
-// The SE's transient memory for the payment commands: one PaymentPrecomputation, never written to
-// NVM (its nonces must never be used twice, and a copy in NVM would survive a power cut while the
-// payment that used it might not). It is keyed on the decoded identity record, an object that
-// lives exactly as long as one power-up of one applet (SeState decodes NVM once at open), so a
-// reopened applet — the model of a power cycle — starts with empty RAM. Losing it only costs time.
-const RAM = new WeakMap<Identity, PaymentPrecomputation>();
-
-/** Computes and keeps a precomputation unless one is ready; returns true when one is ready. */
-export function ensurePrecomputation(tx: StateTx, rng: Rng): boolean {
-  const id = tx.get('identity');
-  if (!RAM.has(id)) RAM.set(id, precomputePayment(rng));
-  return true;
+/** Every issuer key this SE holds (its credentials' and the CB-certified ones), for the host's checks. */
+export function knownIssuerKeys(tx: StateTx): Array<{ epoch: bigint; publicKey: Uint8Array }> {
+  const out: Array<{ epoch: bigint; publicKey: Uint8Array }> = [];
+  const all = [
+    ...tx.get('credentials').credentials.map((c) => ({ epoch: c.epoch, publicKey: c.issuerPublicKey })),
+    ...(tx.has('issuer_keys') ? tx.get('issuer_keys').entries : []),
+  ];
+  for (const k of all) if (!out.some((x) => x.epoch === k.epoch && equalBytes(x.publicKey, k.publicKey))) out.push(k);
+  return out;
 }
-
-/** Takes the precomputation out of RAM (single use), or undefined when none is ready. */
-export function takePrecomputation(tx: StateTx): PaymentPrecomputation | undefined {
-  const id = tx.get('identity');
-  const pre = RAM.get(id);
-  RAM.delete(id);
-  return pre;
-}
-
-export const hasPrecomputation = (tx: StateTx): boolean => RAM.has(tx.get('identity'));

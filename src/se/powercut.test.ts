@@ -18,7 +18,7 @@ import { FaultInjector, FileBackend, Nvm, PowerCut, type NvmBackend } from './nv
 import { SECTIONS } from './state.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC, TEST_SPEND_SPEC } from './test_commands.ts';
 import {
-  epochNow, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, signedPolicy, signedRevocationList, syncAck,
+  counterSetFor, epochNow, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, signedPolicy, signedRevocationList, syncAck,
 } from './test_world.ts';
 import { COMMANDS } from './commands.ts';
 import { paymentSe, type TestSe } from './test_payments.ts';
@@ -78,7 +78,7 @@ test('a power cut after any persistent write of any command leaves the state bef
       ['FINISH_ISSUANCE', async (c, x) => {
         const a = { epoch: epochNow(w, Tier.basic), tier: Tier.basic, deviceClass: DeviceClass.wallet };
         const response = issuerRespond(w, x.request as Uint8Array, x.nonce as Uint8Array, a, pub(x));
-        await c.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: issuerKeyCert(w, a.epoch), response });
+        await c.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: issuerKeyCert(w, a.epoch), response, counterSet: counterSetFor(w, a.tier) });
       }],
       ['TEST_SPEND', async (c) => void (await c.call(TEST_SPEND_SPEC, { amountMinor: SPENDS[0]! }))],
       ['TEST_RECEIVE', async (c) => void (await c.call(TEST_RECEIVE_SPEC, { amountMinor: RECEIPTS[0]!, nullifier, epoch: 1n, payment: w.rng(2000), blinding: scalarToBytes(randomScalar(w.rng)) }))],

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from 'cborg';
+import { SPEND_TOKEN_BYTES } from '../crypto/spend_token.ts';
 import { DEFAULT_POLICY } from '../policy/limits.ts';
 import { SeDecodeError } from './cbor.ts';
 import { COMMANDS } from './commands.ts';
@@ -21,7 +22,7 @@ const SAMPLES: Sections = {
   spending: { epoch: 2900n, counter: 4n },
   policy: { table: DEFAULT_POLICY },
   revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)] },
-  credentials: { credentials: [{ epoch: 1n, tier: 1, deviceClass: 0, A: b(48), e: b(32), s: b(32), issuerPublicKey: b(96) }] },
+  credentials: { credentials: [{ epoch: 1n, tier: 1, deviceClass: 0, A: b(48), e: b(32), s: b(32), issuerPublicKey: b(96), counterSet: b(160) }] },
   issuance: { pending: { issuerNonce: b(32), sPrime: b(32), startedAtMs: 1n, epoch: 3n, tier: 1, issuerPublicKey: b(96), request: b(600) } },
   receipts: { firstSeq: 3n, nextSeq: 9n },
   nullifiers: { entries: [{ epoch: 1n, nullifier: b(48) }] },
@@ -33,6 +34,7 @@ const SAMPLES: Sections = {
   payer: { last: { requestId: b(16), requestHash: b(32), payment: b(2400) }, paidRequestIds: [b(16), b(16, 3)] },
   issuer_keys: { entries: [{ epoch: 7n, publicKey: b(96, 7) }] },
   storage: { receiptLogCapacity: 16 },
+  spend_tokens: { entries: [b(SPEND_TOKEN_BYTES, 7)] },
 };
 
 test('every state section round-trips its sample exactly', () => {

@@ -10,11 +10,16 @@
 import { assert } from '../crypto/assert.ts';
 import { G1_BYTES, G2_BYTES, SCALAR_BYTES } from '../crypto/group.ts';
 import { ISSUER_NONCE_BYTES_MAX } from '../crypto/blind_issuance.ts';
+import { COUNTER_SET_SIZE_MAX, COUNTER_SIGNATURE_BYTES } from '../crypto/counter_set.ts';
+import { SPEND_TOKEN_BYTES } from '../crypto/spend_token.ts';
 import { POLICY_BYTES_MAX, decodePolicy, encodePolicy } from '../policy/policy_codec.ts';
 import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
 import { PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX } from './payment_limits.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX, SPEND_TOKENS_MAX } from './payment_limits.ts';
+
+/** A credential's counter set: one 80-byte signature per counter value below L. */
+export const COUNTER_SET_BYTES_MAX = COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES;
 import { DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { NVM_CELL_BYTES_MAX, type Nvm } from './nvm.ts';
 import { big, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
@@ -77,6 +82,8 @@ export interface CredentialRecord {
   e: Uint8Array;
   s: Uint8Array;
   issuerPublicKey: Uint8Array;
+  /** The issuer's counter-set signatures on 0 … L−1 for this tier (public; checked at install). */
+  counterSet: Uint8Array;
 }
 export interface CredentialStore { credentials: CredentialRecord[] }
 /**
@@ -140,6 +147,12 @@ export interface LastPayment { requestId: Uint8Array; requestHash: Uint8Array; p
 export interface PayerState { last: LastPayment | null; paidRequestIds: Uint8Array[] }
 /** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
 export interface IssuerKeys { entries: Array<{ epoch: bigint; publicKey: Uint8Array }> }
+/**
+ * Spend tokens (crypto/payment.ts, SpendToken) made while idle for the next counters of the active
+ * credential, encoded (crypto/spend_token.ts). Each holds secrets and is used exactly once: the
+ * payment that uses one deletes it in the same NVM transaction as the debit.
+ */
+export interface SpendTokens { entries: Uint8Array[] }
 /** Set by the manufacturer (keyed phase): how many receipts this SE's NVM can hold. */
 export interface StorageConfig { receiptLogCapacity: number }
 
@@ -147,7 +160,7 @@ const U32 = 0xffff_ffff;
 const pub = bytes(P256_PUBLIC_KEY_BYTES);
 const credentialSchema = {
   epoch: big(), tier: int(255), deviceClass: int(255), A: bytes(G1_BYTES), e: bytes(SCALAR_BYTES),
-  s: bytes(SCALAR_BYTES), issuerPublicKey: bytes(G2_BYTES),
+  s: bytes(SCALAR_BYTES), issuerPublicKey: bytes(G2_BYTES), counterSet: bytes(0, COUNTER_SET_BYTES_MAX),
 };
 const policyCodec: RecordCodec<PolicyState> = {
   what: 'policy', maxBytes: POLICY_BYTES_MAX,
@@ -176,7 +189,8 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
   revocation: recordCodec('revocation', {
     version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32),
   }, NVM_CELL_BYTES_MAX),
-  credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, 4096),
+  credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, CREDENTIALS_MAX * (COUNTER_SET_BYTES_MAX + 512)),
+  spend_tokens: recordCodec('spend tokens', { entries: list(bytes(SPEND_TOKEN_BYTES), SPEND_TOKENS_MAX) }, SPEND_TOKENS_MAX * (SPEND_TOKEN_BYTES + 8) + 64),
   issuance: recordCodec('issuance', {
     pending: nullable(record({
       issuerNonce: bytes(1, ISSUER_NONCE_BYTES_MAX), sPrime: bytes(SCALAR_BYTES), startedAtMs: big(), epoch: big(), tier: int(255),
@@ -227,6 +241,7 @@ export interface Sections {
   payer: PayerState;
   issuer_keys: IssuerKeys;
   storage: StorageConfig;
+  spend_tokens: SpendTokens;
 }
 export type SectionName = keyof Sections;
 

@@ -6,6 +6,7 @@
 import { G1Point, G2Point } from '../crypto/group.ts';
 import { issueBlind, decodeBlindIssuanceRequest, encodeBlindIssuanceResponse } from '../crypto/blind_issuance.ts';
 import { randomScalar, seededRng, type Rng } from '../crypto/rng.ts';
+import { encodeCounterSet, signCounterSet } from '../crypto/counter_set.ts';
 import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../policy/limits.ts';
 import { signPolicy, signRevocationList, type RevocationList } from '../policy/policy_codec.ts';
 import type { SeClient } from './client.ts';
@@ -103,8 +104,23 @@ export async function issueCredential(w: World, se: SeClient, a: { epoch: bigint
   const cert = issuerKeyCert(w, a.epoch);
   const request = await se.beginIssuance({ issuerNonce: nonce, epoch: a.epoch, tier: a.tier, issuerKeyCert: cert });
   const response = issuerRespond(w, request, nonce, a, (await se.getInfo()).attestationPublicKey!);
-  return se.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: cert, response });
+  return se.finishIssuance({ epoch: a.epoch, tier: a.tier, issuerKeyCert: cert, response, counterSet: counterSetFor(w, a.tier) });
 }
+
+/** The world issuer's counter set for a tier's L (the same key signs every epoch here). */
+export function counterSetFor(w: World, tier: number): Uint8Array {
+  const L = limitsFor(w.policy, tier).paymentsPerEpoch;
+  const key = `${L}`;
+  let set = counterSetCache.get(w)?.get(key);
+  if (set === undefined) {
+    set = L === 0 ? new Uint8Array(0) : encodeCounterSet(signCounterSet(w.issuerSecretKey, w.issuerPublicKey, L));
+    const m = counterSetCache.get(w) ?? new Map<string, Uint8Array>();
+    m.set(key, set);
+    counterSetCache.set(w, m);
+  }
+  return set;
+}
+const counterSetCache = new WeakMap<World, Map<string, Uint8Array>>();
 
 export const loadVoucher = (w: World, devicePublicKey: Uint8Array, loadCounter: bigint, amountMinor: bigint): Uint8Array =>
   signLoadVoucher(w.fi.secretKey, { devicePublicKey, loadCounter, amountMinor, fiId: w.fiId });

@@ -150,7 +150,7 @@ export async function issueCredentialTo(fi: FinancialIntermediary, deviceId: Uin
   const started = await fi.startIssuance({ deviceId, epoch });
   const request = await se.beginIssuance(started);
   const issued = await fi.issueCredential({ deviceId, issuerNonce: started.issuerNonce, request, idempotencyKey: key });
-  return se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response });
+  return se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response, counterSet: issued.counterSet });
 }
 
 /** Online funding: the FI debits the owner's account and signs a voucher the SE applies exactly once. */

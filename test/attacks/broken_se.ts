@@ -5,7 +5,7 @@
 // writes). What it cannot do is what the tests check: make the ledger credit value twice, or stop
 // the ledger from naming it.
 
-import { encodePaymentProof, provePayment, scalarToBytes, seededRng, type PaymentProveResult } from '../../src/crypto/index.ts';
+import { decodeCounterSet, encodePaymentProof, provePayment, scalarToBytes, seededRng, type PaymentProveResult } from '../../src/crypto/index.ts';
 import { limitsFor, type PolicyTable } from '../../src/policy/limits.ts';
 import { encodePaymentRecord } from '../../src/protocol/payment_record.ts';
 import type { MemoryBackend } from '../../src/se/nvm.ts';
@@ -48,9 +48,10 @@ export function forgePayment(se: ExtractedSe, args: { epoch: bigint; counter: nu
 } {
   const cred = se.credentials.find((c) => c.epoch === args.epoch);
   if (cred === undefined) throw new Error(`the image holds no credential of epoch ${args.epoch}`);
+  const L = limitsFor(se.policy, cred.tier).paymentsPerEpoch;
   const proved = provePayment({
     params: paymentParamsFor(cred.issuerPublicKey, se.regulatorKey, limitsFor(se.policy, cred.tier)),
-    credential: credentialForProof(cred, se.k),
+    credential: { ...credentialForProof(cred, se.k), counterSet: decodeCounterSet(cred.counterSet, L) },
     counter: args.counter,
     amountMinor: args.amountMinor,
     context: args.context,

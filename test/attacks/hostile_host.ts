@@ -19,6 +19,7 @@ import {
 import { limitsFor, type PolicyTable } from '../../src/policy/limits.ts';
 import { PROTOCOL_VERSION, decodePaymentRequest, deriveSession, encodePayment, generateSessionKeyPair, paymentContextOf } from '../../src/protocol/index.ts';
 import type { SeClient } from '../../src/se/client.ts';
+import { COUNTER_SIGNATURE_BYTES, decodeCounterSet } from '../../src/crypto/counter_set.ts';
 import { paymentParamsFor } from '../../src/se/payment_inputs.ts';
 
 /** The public facts about a device any host knows (or reads from GET_INFO). */
@@ -48,7 +49,7 @@ export function hostBuiltRequest(facts: DeviceFacts, issuerNonce: Uint8Array, rn
 }
 
 /** The host unblinds the issuer's answer itself: a credential that never entered an SE. */
-export function hostFinishes(facts: DeviceFacts, secret: BlindIssuanceSecret, response: Uint8Array): Credential {
+export function hostFinishes(facts: DeviceFacts, secret: BlindIssuanceSecret, response: Uint8Array, counterSet: Uint8Array): Credential {
   const finished = finishBlindIssuance({
     publicKey: G2Point.fromBytes(facts.issuerPublicKey),
     secret,
@@ -58,7 +59,9 @@ export function hostFinishes(facts: DeviceFacts, secret: BlindIssuanceSecret, re
     deviceClass: BigInt(facts.deviceClass),
   });
   if (!finished.ok) throw new Error(`host could not finish issuance: ${finished.reason}`);
-  return { signature: { A: finished.credential.A, e: finished.credential.e }, messages: finished.credential.messages };
+  // The counter set is public: whoever relays the issuance answer holds it.
+  const L = counterSet.length / COUNTER_SIGNATURE_BYTES;
+  return { signature: { A: finished.credential.A, e: finished.credential.e }, messages: finished.credential.messages, counterSet: L === 0 ? [] : decodeCounterSet(counterSet, L) };
 }
 
 /**

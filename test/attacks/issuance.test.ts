@@ -129,7 +129,7 @@ for (const engine of ENGINES) {
           : net.fiA.issueCredential({ deviceId: mallory.deviceId, issuerNonce: nonce, request, idempotencyKey: `mallory/${what}` });
         try {
           const issued = await call;
-          stolen.push({ credential: hostFinishes(facts, secret, issued.response), facts });
+          stolen.push({ credential: hostFinishes(facts, secret, issued.response, issued.counterSet), facts });
         } catch (e) {
           if (!(e instanceof LedgerError)) throw e;
           refusals.push(`${what}: ${e.code}`);
@@ -198,7 +198,7 @@ for (const engine of ENGINES) {
       const first = await net.fiA.issueCredential({ deviceId: phone.deviceId, issuerNonce: next.issuerNonce, request, idempotencyKey: 'carol/next' });
       const retry = await net.fiA.issueCredential({ deviceId: phone.deviceId, issuerNonce: next.issuerNonce, request, idempotencyKey: 'carol/next-retry' });
       assert.deepEqual(retry, first);
-      await phone.client.finishIssuance({ epoch: first.epoch, tier: first.tier, issuerKeyCert: first.issuerKeyCert, response: first.response });
+      await phone.client.finishIssuance({ epoch: first.epoch, tier: first.tier, issuerKeyCert: first.issuerKeyCert, response: first.response, counterSet: first.counterSet });
       const third = await phone.client.beginIssuance(next);
       assert.notDeepEqual(third, request);
       assert.equal(await codeOf(net.fiA.issueCredential({ deviceId: phone.deviceId, issuerNonce: next.issuerNonce, request: third, idempotencyKey: 'carol/third' })), 'ALREADY_ISSUED');

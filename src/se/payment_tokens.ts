@@ -1,0 +1,102 @@
+// The SE's pool of spend tokens (crypto/payment.ts, SpendToken; DESIGN §3.2 "What runs when"):
+// made while the device is idle (PRECOMPUTE_PAYMENT), one per future counter of the active
+// credential, kept in NVM so a power cycle does not throw the idle work away, and consumed by
+// AUTHORIZE_PAYMENT in the same NVM transaction as the debit.
+//
+// Why in NVM and not RAM: a token is only dangerous if it answers two challenges, and both answers
+// carry its N (same counter), so a restored NVM snapshot that replays one is an ordinary double
+// spend — detected by the registry and attributed by the tags. A token in RAM would be lost at
+// every power-down of a ring, which is most of its life.
+//
+// Order: tokens are for consecutive counters starting at the next unused one; any token that no
+// longer matches (another credential became active, its counter was used by a slow-path payment)
+// is dropped before use, never used.
+
+import { scalarToBytes } from '../crypto/group.ts';
+import { counterSignatureAt } from '../crypto/counter_set.ts';
+import { precomputeSpendToken, type SpendToken } from '../crypto/payment.ts';
+import { decodeSpendToken, encodeSpendToken } from '../crypto/spend_token.ts';
+import type { Rng } from '../crypto/rng.ts';
+import { activeCredential, tierLimits } from './enforce.ts';
+import { credentialForProof, paymentParamsFor } from './payment_inputs.ts';
+import { SPEND_TOKENS_MAX } from './payment_limits.ts';
+import type { CredentialRecord, StateTx } from './state.ts';
+
+/** Tokens PRECOMPUTE_PAYMENT keeps ready (the bound of the NVM section). */
+export const SPEND_TOKENS_TARGET = SPEND_TOKENS_MAX;
+
+const stored = (tx: StateTx): Uint8Array[] => (tx.has('spend_tokens') ? tx.get('spend_tokens').entries : []);
+
+/** The next unused counter of `credential`'s epoch. */
+function nextCounter(tx: StateTx, credential: CredentialRecord): number {
+  const spending = tx.get('spending');
+  return credential.epoch === spending.epoch ? Number(spending.counter) : 0;
+}
+
+/** Header fields of an encoded token without decoding its points: epoch u64 at 1, counter u32 at 11. */
+function tokenKey(bytes: Uint8Array): { epoch: bigint; counter: number } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { epoch: v.getBigUint64(1), counter: v.getUint32(11) };
+}
+
+/** Stored tokens still good for `credential`: its epoch, counters from the next unused one on. */
+function liveTokens(tx: StateTx, credential: CredentialRecord): Uint8Array[] {
+  const next = nextCounter(tx, credential);
+  return stored(tx).filter((b) => {
+    const k = tokenKey(b);
+    return k.epoch === credential.epoch && k.counter >= next;
+  });
+}
+
+function makeToken(tx: StateTx, credential: CredentialRecord, counter: number, rng: Rng): SpendToken {
+  const limits = tierLimits(tx);
+  const params = paymentParamsFor(credential.issuerPublicKey, tx.get('anchors').regulatorKey, limits);
+  const id = tx.get('identity');
+  return precomputeSpendToken({
+    params,
+    credential: credentialForProof(credential, id.k),
+    counter,
+    counterSignature: counterSignatureAt(credential.counterSet, counter),
+    rng,
+  });
+}
+
+/**
+ * Idle work: drops stale tokens and makes new ones up to the target (never past L). Returns how many
+ * are ready and the amount blinding r_a of the token the next payment will use (the host needs it
+ * for the amount range proof), or null when no payment is possible now.
+ */
+export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_TOKENS_TARGET): { ready: number; nextBlinding: Uint8Array | null } {
+  const credential = activeCredential(tx, nowMs);
+  const L = tierLimits(tx).paymentsPerEpoch;
+  const live = liveTokens(tx, credential).sort((a, b) => tokenKey(a).counter - tokenKey(b).counter);
+  let counter = live.length > 0 ? tokenKey(live.at(-1)!).counter + 1 : nextCounter(tx, credential);
+  while (live.length < Math.min(target, SPEND_TOKENS_MAX) && counter < L) {
+    live.push(encodeSpendToken(makeToken(tx, credential, counter, rng)));
+    counter++;
+  }
+  if (live.length !== stored(tx).length || !live.every((b, i) => b === stored(tx)[i])) tx.set('spend_tokens', { entries: live });
+  const first = live[0];
+  const nextBlinding = first !== undefined && tokenKey(first).counter === nextCounter(tx, credential) ? scalarToBytes(decodeSpendToken(first).r_a) : null;
+  return { ready: live.length, nextBlinding };
+}
+
+/**
+ * The token for the next counter of `credential`, removed from the pool in this transaction (the
+ * caller's debit commits with it), or null when none is ready: the host runs PRECOMPUTE_PAYMENT
+ * first, as it needs that token's r_a for the amount range proof anyway.
+ */
+export function takeToken(tx: StateTx, credential: CredentialRecord): SpendToken | null {
+  const next = nextCounter(tx, credential);
+  const live = liveTokens(tx, credential);
+  const at = live.findIndex((b) => tokenKey(b).counter === next);
+  if (at < 0) return null;
+  const token = decodeSpendToken(live[at]!);
+  tx.set('spend_tokens', { entries: live.filter((_, i) => i !== at) });
+  return token;
+}
+
+/** The public parameters a token of `credential` is made and finished under. */
+export function tokenParams(tx: StateTx, credential: CredentialRecord) {
+  return paymentParamsFor(credential.issuerPublicKey, tx.get('anchors').regulatorKey, tierLimits(tx));
+}
