@@ -67,7 +67,14 @@ export function checkPayee(request: PaymentRequest, info: PrecomputeResponse, rn
 }
 
 /** Steps 1–4 above. Throws SeError (the SE's refusals and the host's own checks). */
-export async function authorizeAsHost(se: PayerHostSe, requestBytes: Uint8Array, amountMinor: bigint, rng: Rng = systemRng) {
+export async function authorizeAsHost(
+  se: PayerHostSe,
+  requestBytes: Uint8Array,
+  amountMinor: bigint,
+  rng: Rng = systemRng,
+  /** checkPayee: false only for tests that reach the SE's own refusals behind the host's check. */
+  opts: { checkPayee?: boolean } = {},
+) {
   let request: PaymentRequest;
   try {
     request = decodePaymentRequest(requestBytes);
@@ -78,7 +85,7 @@ export async function authorizeAsHost(se: PayerHostSe, requestBytes: Uint8Array,
   const info = await se.precomputePayment();
   // Nothing to prove without a token: the SE's own refusal (limits, credential) says why.
   const blinding = info.nextBlinding;
-  if (blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor) checkPayee(request, info, rng);
+  if (opts.checkPayee !== false && blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor) checkPayee(request, info, rng);
   const r_a = blinding === null ? 0n : scalarFromBytes(blinding);
   const provable = blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor;
   const { C_a, range } = provable
@@ -99,6 +106,7 @@ export async function authorizeAsHost(se: PayerHostSe, requestBytes: Uint8Array,
     amountCommitment: C_a.toBytes(),
     amountRange: encodeRangeProof(range),
     payerSessionKey: keys.publicKey,
-    sealedOpening: session.seal({ amountMinor: provable ? amountMinor : 0n, rA: r_a }, context),
+    // Unprovable (no token, amount outside the cap): placeholders the SE refuses before it reads them.
+    sealedOpening: session.seal({ amountMinor: provable ? amountMinor : 1n, rA: r_a }, context),
   });
 }

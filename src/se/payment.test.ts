@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { G1Point, G2Point } from '../crypto/group.ts';
+import { G1Point, G2Point, scalarFromBytes } from '../crypto/group.ts';
+import { commit } from '../crypto/pedersen.ts';
 import { verifyPayment } from '../crypto/payment.ts';
 import { decodePaymentProof } from '../crypto/payment_codec.ts';
 import { randomScalar, seededRng } from '../crypto/rng.ts';
@@ -21,6 +22,9 @@ import { signIssuerKeyCert } from './messages.ts';
 import { MemoryBackend } from './nvm.ts';
 import { Applet } from './applet.ts';
 import { SeClient, transmitTo } from './client.ts';
+import { authorizeAsHost } from './payer_host.ts';
+import type { AuthorizePaymentRequest } from './payment_commands.ts';
+import { SPEND_TOKENS_MAX } from './payment_limits.ts';
 
 const rejects = async (p: Promise<unknown>, code: SwName): Promise<void> => {
   await assert.rejects(p, (e: unknown) => e instanceof SeError && e.code === code && e.sw === SW[code], `expected ${code}`);
@@ -63,29 +67,57 @@ test('re-sends are idempotent: AUTHORIZE of a paid request and ACCEPT of an acce
   assert.deepEqual([resent.receipt, resent.resent, resent.balanceMinor, resent.amountMinor], [accepted.receipt, true, 700n, 700n]);
   assert.deepEqual(nvmImage(payee), before, 'an idempotent re-send writes nothing');
   // The same request id with other fields (here another amount) is not a re-send.
+  // The host refuses it first (the payee's proof no longer binds it); the SE refuses it on its own.
   const altered = encodePaymentRequest({ ...decodePaymentRequest(request), amountMinor: 701n });
-  await rejects(payer.client.authorizePayment(altered, 701n), 'REQUEST_ALREADY_PAID');
+  await rejects(payer.client.authorizePayment(altered, 701n), 'BAD_PAYEE_CREDENTIAL');
+  await rejects(authorizeAsHost(payer.client, altered, 701n, w.rng, { checkPayee: false }), 'REQUEST_ALREADY_PAID');
   await rejects(payer.client.authorizePayment(request, 699n), 'CONDITIONS_NOT_SATISFIED');
   // After another payment the first one is no longer held whole, but it is never paid twice.
   await payDirect(payer, payee, 50n);
-  await rejects(payer.client.authorizePayment(request, 700n), 'REQUEST_ALREADY_PAID');
+  await rejects(authorizeAsHost(payer.client, request, 700n, w.rng, { checkPayee: false }), 'REQUEST_ALREADY_PAID');
   assert.equal(await balance(payer), 4_250n);
 });
 
-test('PRECOMPUTE_PAYMENT keeps its work in RAM only: no NVM write, and the next payments verify', async () => {
+test('PRECOMPUTE_PAYMENT keeps spend tokens in NVM: payments use them in counter order, a power cycle keeps them', async () => {
   const w = makeWorld('precompute');
   const payer = await paymentSe(w, { fundMinor: 5_000n });
   const payee = await paymentSe(w, {});
-  const before = nvmImage(payer);
-  assert.equal(await payer.client.precomputePayment(), true);
-  assert.deepEqual(nvmImage(payer), before);
-  await payDirect(payer, payee, 100n); // uses the precomputation
-  await payDirect(payer, payee, 200n); // none left: computes from scratch
-  // A reopened applet (a power cycle) over the same NVM still pays: RAM loss only costs time.
+  const first = await payer.client.precomputePayment();
+  assert.equal(first.ready, SPEND_TOKENS_MAX);
+  assert.ok(first.nextBlinding !== null);
+  const image = nvmImage(payer);
+  assert.deepEqual((await payer.client.precomputePayment()).nextBlinding, first.nextBlinding, 'a full pool is left as it is');
+  assert.deepEqual(nvmImage(payer), image, 'and nothing is written');
+  // The first payment uses the token whose r_a the host was told: C_a = a·G + r_a·H.
+  const paid = await payDirect(payer, payee, 100n);
+  const C_a = decodePaymentProof(decodePayment(paid.payment).proof, new Uint8Array(0)).statement.C_a;
+  assert.ok(C_a.equals(commit(100n, scalarFromBytes(first.nextBlinding!))));
+  const after = await payer.client.precomputePayment();
+  assert.equal(after.ready, SPEND_TOKENS_MAX, 'the pool is refilled for the next counters');
+  assert.notDeepEqual(after.nextBlinding, first.nextBlinding, 'a used token is gone');
+  // A reopened applet (a power cycle) over the same NVM has the same tokens.
   const reopened = Applet.open({ backend: payer.backend, rng: seededRng('reopened'), clock: w.clock });
-  const again = { ...payer, applet: reopened, client: new SeClient(transmitTo(reopened)) };
+  const again = { ...payer, applet: reopened, client: new SeClient(transmitTo(reopened), { rng: w.rng }) };
+  assert.deepEqual((await again.client.precomputePayment()).nextBlinding, after.nextBlinding);
   await payDirect(again, payee, 300n);
-  assert.equal(await balance(payee), 600n);
+  assert.equal(await balance(payee), 400n);
+});
+
+test('AUTHORIZE_PAYMENT needs a ready token and the C_a of its blinding; a refusal consumes nothing', async () => {
+  const w = makeWorld('token-needed');
+  const payer = await paymentSe(w, { fundMinor: 5_000n });
+  const payee = await paymentSe(w, {});
+  const request = await payee.client.buildPaymentRequest(400n);
+  let part: AuthorizePaymentRequest | undefined;
+  await authorizeAsHost({ precomputePayment: () => payer.client.precomputePayment(), authorizePaymentCommand: async (r) => ((part = r), { payment: new Uint8Array(0), balanceMinor: 0n, resent: false }) }, request, 400n, w.rng);
+  const before = nvmImage(payer);
+  // Another amount under the same commitment, and a commitment to the amount under another blinding.
+  await rejects(payer.client.authorizePaymentCommand({ ...part!, amountMinor: 399n }), 'CONDITIONS_NOT_SATISFIED');
+  await rejects(payer.client.authorizePaymentCommand({ ...part!, amountCommitment: commit(400n, 5n).toBytes() }), 'WRONG_DATA');
+  await rejects(payer.client.authorizePaymentCommand({ ...part!, amountRange: part!.amountRange.subarray(1) }), 'WRONG_DATA');
+  assert.deepEqual(nvmImage(payer), before, 'refusals consume no token and debit nothing');
+  const paid = await payer.client.authorizePaymentCommand(part!);
+  assert.equal((await payee.client.acceptPayment(paid.payment)).amountMinor, 400n);
 });
 
 test('the payer refuses a request whose payee credential proof does not bind it (relay, altered fields)', async () => {
@@ -199,6 +231,7 @@ test('a payer refuses a request made under another policy version (POLICY_VERSIO
   await payee.client.installPolicy(signedPolicy(w, newer));
   const request = await payee.client.buildPaymentRequest(700n);
   assert.equal(decodePaymentRequest(request).policyVersion, newer.version);
+  await payer.client.precomputePayment(); // idle work, done before the tap
   const before = nvmImage(payer);
   await rejects(payer.client.authorizePayment(request, 700n), 'POLICY_VERSION_MISMATCH');
   assert.deepEqual(nvmImage(payer), before, 'a refused payment changes no state');

@@ -87,6 +87,8 @@ test('a power cut after any persistent write of any command leaves the state bef
         const { payer } = await counterpart();
         await c.acceptPayment((await payer.client.authorizePayment(x.request as Uint8Array, PAY_IN)).payment);
       }],
+      // Idle: spend tokens written to NVM for the next counters; then the tap uses one of them.
+      ['PRECOMPUTE_PAYMENT', async (c) => void (await c.precomputePayment())],
       ['AUTHORIZE_PAYMENT', async (c) => {
         const { payee } = await counterpart();
         await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT);

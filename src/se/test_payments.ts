@@ -31,7 +31,7 @@ export interface TestSeOptions {
 export async function paymentSe(w: World, opts: TestSeOptions = {}): Promise<TestSe> {
   const backend = opts.backend ?? new MemoryBackend();
   const applet = Applet.open({ backend, rng: seededRng(opts.seed ?? `se/${w.rng(8).join('.')}`), clock: w.clock, commands: TEST_COMMANDS });
-  const client = new SeClient(transmitTo(applet));
+  const client = new SeClient(transmitTo(applet), { rng: seededRng(`host/${opts.seed ?? w.rng(8).join('.')}`) });
   const tier = opts.tier ?? Tier.basic;
   const deviceClass = opts.deviceClass ?? DeviceClass.wallet;
   const keys = await client.generateKeys({ deviceClass, manufacturerCaPublicKey: w.manufacturer.publicKey });
