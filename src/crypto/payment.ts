@@ -371,6 +371,33 @@ function challengeOf(t: Transcript, bbs: BbsCommitment, counter: BbsCommitment, 
 
 // ---- Tap time (SE) --------------------------------------------------------------------------------
 
+/** comb[i][j] = j·16^i·G: a fixed table an SE keeps in ROM (16 nibbles cover every width up to 64). */
+let comb: G1Point[][] | null = null;
+function combTable(): G1Point[][] {
+  if (comb === null) {
+    const G = pedersenG();
+    comb = Array.from({ length: 16 }, (_, i) => {
+      const base = G.mul(1n << BigInt(4 * i));
+      const row: G1Point[] = [G1Point.IDENTITY];
+      for (let j = 1; j < 16; j++) row.push(row[j - 1]!.add(base));
+      return row;
+    });
+  }
+  return comb;
+}
+
+/** a·G for 0 ≤ a < 2^64 with one table lookup and at most one addition per nibble. */
+export function combTimesG(a: bigint): G1Point {
+  assert(a >= 0n && a < 1n << 64n, 'combTimesG: amount out of the table');
+  const table = combTable();
+  let acc = G1Point.IDENTITY;
+  for (let i = 0; a >> BigInt(4 * i) > 0n; i++) {
+    const nibble = Number((a >> BigInt(4 * i)) & 15n);
+    if (nibble !== 0) acc = acc.add(table[i]![nibble]!);
+  }
+  return acc;
+}
+
 /**
  * The SE's work at tap: C_a from the amount it debits, T for this payee's context, the challenge and
  * the responses. `range` is the host's amount range proof; the SE hashes it into the transcript and
@@ -408,8 +435,8 @@ function finishWith(args: FinishArgs, cheat: boolean): { statement: PaymentState
   const R = contextScalar(context);
   const statement: PaymentStatement = {
     epoch: token.epoch, tier: token.tier, deviceClass: token.deviceClass, rangeBits: paymentRangeBits(params.capMinor),
-    // a < 2^b: on an SE, b point additions from a table of 2^i·G (cost_model.ts counts them so).
-    C_a: pedersenG().mul(mod(a)).add(token.R_a),
+    // a < 2^b: ⌈b/4⌉ additions from a fixed comb table, then + R_a (cost_model.ts counts them so).
+    C_a: cheat ? pedersenG().mul(mod(a)).add(token.R_a) : combTimesG(a).add(token.R_a),
     N: token.N,
     // The one scalar multiplication at tap; R is public, so it may run in variable time.
     T: token.K.add(token.W_T.mul(R)),
@@ -585,6 +612,16 @@ export function paymentEquations(params: PaymentParams, s: PaymentStatement, pro
   } catch {
     return { ok: false, reason: 'PROOF_SHAPE' };
   }
+}
+
+/**
+ * The Fiat–Shamir challenge of a payment, from public data only. For analysis and the attack tests
+ * (two payments answered with one set of nonces reveal k = Δm^_0 / Δc); verifiers use paymentEquations.
+ */
+export function paymentChallenge(params: PaymentParams, s: PaymentStatement, proof: PaymentProof): bigint {
+  const R = contextScalar(s.context);
+  const relations = relationsOf(params.regulatorKey, s.epoch, s.N, { T: s.T, E1: s.E1, E2: s.E2, R });
+  return challengeOf(startTranscript(params, s, R, proof.range), proof.bbs, proof.counter, relations, proof.sigmaCommitments);
 }
 
 export type PaymentVerifyResult = { ok: true } | { ok: false; reason: PaymentRejectReason };

@@ -18,7 +18,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoDecodeError, G1Point, G2Point, scalarToBytes } from '../crypto/group.ts';
 import { encodeCredentialProof, proveCredential } from '../crypto/credential_proof.ts';
-import { pedersenG } from '../crypto/generators.ts';
 import { commit } from '../crypto/pedersen.ts';
 import { AMOUNT_RANGE_VALUES, finishPayment, paymentRangeBits, verifyPayment, type PaymentProof, type PaymentStatement } from '../crypto/payment.ts';
 import { decodeRangeProof, RangeProofError } from '../crypto/range_proof.ts';
@@ -141,11 +140,11 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   assert(token.counter === Number(counter) && token.epoch === credential.epoch, 'authorizePayment: takeToken returns the next counter');
   const params = tokenParams(tx, credential);
   const hostCommitment = decoded(() => G1Point.fromBytes(req.amountCommitment), SW.WRONG_DATA, 'amount commitment');
-  const C_a = pedersenG().mul(req.amountMinor).add(token.R_a);
-  if (!C_a.equals(hostCommitment)) refuse(SW.WRONG_DATA, `amount commitment is not for ${req.amountMinor} under this SE's next blinding`);
   const range = decoded(() => decodeRangeProof(req.amountRange, { m: AMOUNT_RANGE_VALUES, bits: paymentRangeBits(params.capMinor) }), SW.WRONG_DATA, 'amount range proof');
   const context = sessionOrRefuse(() => paymentContextOf(request, req.payerSessionKey), SW.WRONG_DATA);
   const proved = finishPayment({ params, token, amountMinor: req.amountMinor, range, context });
+  // The SE's own C_a (from the amount it debits) against the one the host proved the range of.
+  if (!proved.statement.C_a.equals(hostCommitment)) refuse(SW.WRONG_DATA, `amount commitment is not for ${req.amountMinor} under this SE's next blinding`);
   const payment = encodePayment({
     v: PROTOCOL_VERSION,
     requestId: request.requestId,

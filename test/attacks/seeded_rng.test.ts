@@ -21,6 +21,7 @@ import {
   pedersenG,
   scalarInv,
   scalarMul,
+  paymentChallenge,
   scalarSub,
   seededRng,
   type PaymentStatement,
@@ -31,6 +32,8 @@ import { Device } from '../../src/device/device.ts';
 import { PROFILES } from '../../src/device/profiles.ts';
 import { provisionDevice } from '../../src/device/provision.ts';
 import { makeWorld } from '../../src/se/test_world.ts';
+import { paymentParamsFor } from '../../src/se/payment_inputs.ts';
+import { limitsFor } from '../../src/policy/limits.ts';
 import { CliError } from '../../src/cli/args.ts';
 import { runCli } from '../../src/cli/main.ts';
 
@@ -39,8 +42,8 @@ const PEER = path.join(repo, 'src/device/tcp_peer.ts');
 const SEED = 'attack-seeded-rng';
 const AMOUNT_MINOR = 500n;
 /** Index of a's response among the payment's sigma responses (n, w, a, r_a, r_n, u). */
-const Z_A = 2;
-const Z_U = 5;
+/** Index of z_u in the proof's sigma responses (w, v, u). */
+const Z_U = 2;
 /** How long the payee waits for the payer process's payment: generous, the suite shares 2 cores. */
 const PAYMENT_WAIT_MS = 60_000;
 
@@ -83,11 +86,14 @@ async function payOnce(payee: Device, nvmDir: string, fundMinor: bigint): Promis
   }
 }
 
-/** With one nonce stream: c1 − c2 = (z_a1 − z_a2)/a, k = Δz_k/(c1 − c2), u = Δz_u/(c1 − c2). */
-function extractFromNonceReuse(p1: Captured, p2: Captured, amountMinor: bigint): { k: bigint; u: bigint } | null {
-  const dA = scalarSub(p1.proof.sigmaResponses[Z_A]!, p2.proof.sigmaResponses[Z_A]!);
-  if (dA === 0n) return null;
-  const dC = scalarMul(dA, scalarInv(amountMinor));
+/**
+ * With one nonce stream the two payments' k~ and u~ are equal, so k = Δm^_k/Δc and u = Δz_u/Δc, the
+ * challenges being public (paymentChallenge).
+ */
+function extractFromNonceReuse(p1: Captured, p2: Captured, w: ReturnType<typeof makeWorld>): { k: bigint; u: bigint } | null {
+  const params = (p: Captured) => paymentParamsFor(w.issuerPublicKey.toBytes(), w.regulatorKey, limitsFor(w.policy, p.statement.tier));
+  const dC = scalarSub(paymentChallenge(params(p1), p1.statement, p1.proof), paymentChallenge(params(p2), p2.statement, p2.proof));
+  if (dC === 0n) return null;
   const k = scalarMul(scalarSub(p1.proof.bbsResponses.mHat[0]!, p2.proof.bbsResponses.mHat[0]!), scalarInv(dC));
   const u = scalarMul(scalarSub(p1.proof.sigmaResponses[Z_U]!, p2.proof.sigmaResponses[Z_U]!), scalarInv(dC));
   return { k, u };
@@ -106,7 +112,7 @@ test('device process restarted twice draws fresh randomness', { timeout: 180_000
 
     // The attacker's extraction: it must not reproduce the payments' own escrow.
     const Y_reg = G1Point.fromBytes(w.regulatorKey);
-    const got = extractFromNonceReuse(first, second, AMOUNT_MINOR);
+    const got = extractFromNonceReuse(first, second, w);
     const opens = (x: Captured) =>
       got !== null && got.u !== 0n && pedersenG().mul(got.u).equals(x.statement.E1) && gK().mul(got.k).add(Y_reg.mul(got.u)).equals(x.statement.E2);
     assert.ok(!opens(first), 'the device key k and the escrow randomness were extracted from two payments');
