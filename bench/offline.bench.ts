@@ -4,14 +4,22 @@
 // a precomputation done beforehand (PRECOMPUTE_PAYMENT while idle). Then the radio time of the
 // same three messages from the link model (NFC ISO-DEP at 424 and 106 kbit/s; BLE LE 1M PHY at
 // MTU 247 and 23; bit rates and overheads documented in src/protocol/link_model.ts), their total
-// size, and the device cost model's SE time for one payment on representative hardware classes.
+// size, and the device cost model (src/device/cost_model.ts) for every hardware class: the payer
+// SE's tap-time work of the restructured payment (issue 9), its idle work per spend token, the
+// tap-time energy, the payee SE's work and the payer host's; today's whole-payment SE time stays
+// under `offline.payment.model.today.<class>_ms`. Last, the model's `host` prices against this
+// machine: per-operation timings and today's three commands measured through the APDU interface
+// next to the model's prediction (a benchmark, so no wall-clock assertion lives in `npm test`).
 
 import { timeIt, type Benchmark, type BenchResult } from './harness.ts';
 import { seededRng } from '../src/crypto/rng.ts';
 import { Device } from '../src/device/device.ts';
 import { PROFILES } from '../src/device/profiles.ts';
 import { fundDevice, provisionDevice } from '../src/device/provision.ts';
-import { paymentCost } from '../src/device/cost_model.ts';
+import { commandOps, estimate, paymentCost, restructuredPaymentCost } from '../src/device/cost_model.ts';
+import type { HardwareClass } from '../src/device/profiles.ts';
+import { G1Point, G2Point, msmVartime, pairingProductIsOne, randomScalar } from '../src/crypto/index.ts';
+import { paymentSe } from '../src/se/test_payments.ts';
 import { airtime, bleProfile, memoryLinkPair, nfcProfile, nfcTransport } from '../src/protocol/index.ts';
 import { makeWorld } from '../src/se/test_world.ts';
 
@@ -51,12 +59,86 @@ export const benchmarks: Benchmark[] = [
         { name: 'offline.payment.ble23.airtime_ms', value: round(airtime(bleProfile(23), sizes).airtimeMs), unit: 'ms (BLE 1M PHY, MTU 23)' },
         { name: 'offline.payment.message_bytes', value: sizes.reduce((x, y) => x + y, 0), unit: `bytes (request ${sizes[0]} + payment ${sizes[1]} + receipt ${sizes[2]})` },
       ];
-      for (const hw of ['se-embedded', 'se-smartcard', 'mcu-cortex-m33'] as const) {
-        results.push({ name: `offline.payment.model.${hw}_ms`, value: round(paymentCost(hw, hw, { precomputed: true }).totalMs), unit: 'ms (cost model estimate, SE work only)' });
-      }
+      results.push(...modelResults());
       return results;
     },
   },
+  { group: 'offline', run: hostCalibration },
 ];
+
+const CLASSES: HardwareClass[] = ['se-embedded', 'se-smartcard', 'mcu-cortex-m33', 'mcu-cortex-m4'];
+
+/** The cost model per class: restructured payment (payer SE tap, idle, energy, payee) and today's. */
+function modelResults(): BenchResult[] {
+  const out: BenchResult[] = [];
+  for (const hw of CLASSES) {
+    const r = restructuredPaymentCost(hw, hw);
+    out.push(
+      { name: `offline.payment.model.${hw}_ms`, value: round(r.tap.timeMs), unit: 'ms (cost model: payer SE work at tap, after idle precomputation)' },
+      { name: `offline.payment.precompute.${hw}_ms`, value: round(r.precompute.timeMs), unit: 'ms (cost model: payer SE idle work per spend token)' },
+      { name: `offline.payment.energy.${hw}_mj`, value: round(r.tap.energyMj), unit: 'mJ (cost model: payer SE energy at tap)' },
+      { name: `offline.payment.model.payee.${hw}_ms`, value: round(r.payeeMs), unit: 'ms (cost model: payee SE build + accept)' },
+      { name: `offline.payment.model.today.${hw}_ms`, value: round(paymentCost(hw, hw, { precomputed: true }).totalMs), unit: 'ms (cost model: today\'s payment, all SE work)' },
+    );
+  }
+  const host = restructuredPaymentCost('host', 'host');
+  out.push({ name: 'offline.payment.model.payer-host_ms', value: round(host.hostTap.timeMs), unit: 'ms (cost model: payer host at tap — range proof 2×16, session, payee check — priced on this machine)' });
+  return out;
+}
+
+/** Median of `n` timed runs of `f`, ms. */
+function medianMs(n: number, f: () => unknown): number {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    xs.push(performance.now() - t0);
+  }
+  return xs.sort((a, b) => a - b)[Math.floor(n / 2)]!;
+}
+
+/** This machine's per-operation costs, and today's commands measured against the model's host prices. */
+async function hostCalibration(): Promise<BenchResult[]> {
+  const P = G1Point.BASE.mul(12345n);
+  const Q = G2Point.BASE.mul(678n);
+  const scalars = Array.from({ length: 64 }, (_, i) => randomScalar(seededRng(`cal/${i}`)));
+  const points = scalars.map((s) => P.mul(s));
+  const bytes = P.toBytes();
+  const perOp: Array<[string, number]> = [
+    ['g1Mul', medianMs(41, () => P.mul(scalars[7]!))],
+    ['g1MsmPoint', medianMs(11, () => msmVartime(points, scalars)) / points.length],
+    ['g1Add', medianMs(41, () => { for (let i = 0; i < 100; i++) P.add(P); }) / 100],
+    ['pointDecode', medianMs(41, () => G1Point.fromBytes(bytes))],
+    ['pairing2', medianMs(11, () => pairingProductIsOne([[P, Q], [P.neg(), Q]]))],
+  ];
+  const out: BenchResult[] = perOp.map(([op, ms]) => ({ name: `offline.cost_model.host.${op}_ms`, value: Math.round(ms * 10_000) / 10_000, unit: 'ms (this machine)' }));
+  const w = makeWorld('cost-calibration');
+  const payer = await paymentSe(w, { fundMinor: 10_000n });
+  const payee = await paymentSe(w, {});
+  const measured = { BUILD_PAYMENT_REQUEST: [] as number[], AUTHORIZE_PAYMENT: [] as number[], ACCEPT_PAYMENT: [] as number[] };
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const request = await payee.client.buildPaymentRequest(AMOUNT);
+    const t1 = performance.now();
+    const { payment } = await payer.client.authorizePayment(request, AMOUNT);
+    const t2 = performance.now();
+    await payee.client.acceptPayment(payment);
+    const t3 = performance.now();
+    if (i === 0) continue; // warm-up: generator caches
+    measured.BUILD_PAYMENT_REQUEST.push(t1 - t0);
+    measured.AUTHORIZE_PAYMENT.push(t2 - t1);
+    measured.ACCEPT_PAYMENT.push(t3 - t2);
+  }
+  for (const [command, xs] of Object.entries(measured) as Array<[keyof typeof measured, number[]]>) {
+    const m = xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const model = estimate(commandOps(command), 'host').timeMs;
+    out.push(
+      { name: `offline.cost_model.host.${command}.measured_ms`, value: round(m), unit: 'ms (through the APDU interface, median of 5)' },
+      { name: `offline.cost_model.host.${command}.model_ms`, value: round(model), unit: 'ms (cost model, host prices)' },
+      { name: `offline.cost_model.host.${command}.ratio`, value: round(m / model), unit: 'measured / model (1 = calibrated)' },
+    );
+  }
+  return out;
+}
 
 const round = (x: number) => Math.round(x * 100) / 100;

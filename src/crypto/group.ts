@@ -13,6 +13,7 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from './assert.ts';
+import { countOp } from './op_count.ts';
 
 await mcl.init(mcl.BLS12_381);
 mcl.setETHserialization(true); // compressed Zcash/IETF encoding, big-endian scalars
@@ -217,6 +218,8 @@ export class G1Point {
     if (!(bytes instanceof Uint8Array) || bytes.length !== G1_BYTES) {
       throw new CryptoDecodeError('LENGTH', `G1 point must be ${G1_BYTES} bytes, got ${bytes?.length}`);
     }
+    countOp('pointDecodes');
+    if (options.deferSubgroupCheck) countOp('pointDecodesDeferred');
     const p = new mcl.G1();
     if (options.deferSubgroupCheck) mcl.verifyOrderG1(false);
     try {
@@ -237,6 +240,7 @@ export class G1Point {
 
   /** RFC 9380 BLS12381G1_XMD:SHA-256_SSWU_RO_ under the given DST. */
   static hashToCurve(msg: Uint8Array, dst: Uint8Array | string): G1Point {
+    countOp('hashToCurve');
     return G1Point.fromBytesUnchecked(bls12_381.G1.hashToCurve(msg, { DST: dst }).toBytes(true));
   }
 
@@ -256,18 +260,22 @@ export class G1Point {
     return Buffer.from(this.toBytes()).toString('hex');
   }
   add(o: G1Point): G1Point {
+    countOp('g1Add');
     return new G1Point(mcl.add(this.inner, o.inner));
   }
   sub(o: G1Point): G1Point {
+    countOp('g1Add');
     return new G1Point(mcl.sub(this.inner, o.inner));
   }
   neg(): G1Point {
     return new G1Point(mcl.neg(this.inner));
   }
   double(): G1Point {
+    countOp('g1Add');
     return new G1Point(mcl.dbl(this.inner));
   }
   mul(s: bigint): G1Point {
+    countOp('g1Mul');
     return new G1Point(mcl.mul(this.inner, toFr(s)));
   }
   equals(o: G1Point): boolean {
@@ -285,6 +293,7 @@ export class G1Point {
    * only correct on G1, and this is applied to points that may carry a component outside it.
    */
   clearCofactor(): G1Point {
+    countOp('cofactorClears');
     let acc = new mcl.G1();
     for (let bit = 63n; bit >= 0n; bit--) {
       acc = mcl.dbl(acc);
@@ -298,6 +307,8 @@ export class G1Point {
 export function msmVartime(points: readonly G1Point[], scalars: readonly bigint[]): G1Point {
   assert(points.length === scalars.length, `msm: ${points.length} points but ${scalars.length} scalars`);
   if (points.length === 0) return G1Point.IDENTITY;
+  countOp('g1Msms');
+  countOp('g1MsmPoints', points.length);
   const r = mcl.mulVec(points.map(G1Point.unwrap), scalars.map(toFr));
   return G1Point.wrap(r);
 }
@@ -322,6 +333,7 @@ export class G2Point {
     if (!(bytes instanceof Uint8Array) || bytes.length !== G2_BYTES) {
       throw new CryptoDecodeError('LENGTH', `G2 point must be ${G2_BYTES} bytes, got ${bytes?.length}`);
     }
+    countOp('pointDecodes');
     const p = new mcl.G2();
     try {
       p.deserialize(bytes);
@@ -362,6 +374,7 @@ export class G2Point {
     return new G2Point(mcl.neg(this.inner));
   }
   mul(s: bigint): G2Point {
+    countOp('g2Mul');
     return new G2Point(mcl.mul(this.inner, toFr(s)));
   }
   equals(o: G2Point): boolean {
@@ -382,6 +395,8 @@ export class G2Point {
 export function pairingProductIsOne(pairs: ReadonlyArray<readonly [G1Point, G2Point]>): boolean {
   assert(pairs.length > 0, 'pairingProductIsOne: no pairs');
   let acc: mcl.GT | undefined;
+  countOp('millerLoops', pairs.length);
+  countOp('finalExps');
   for (const [p, q] of pairs) {
     const ml = mcl.millerLoop(G1Point.unwrap(p), G2Point.unwrap(q));
     acc = acc === undefined ? ml : mcl.mul(acc, ml);
@@ -391,6 +406,8 @@ export function pairingProductIsOne(pairs: ReadonlyArray<readonly [G1Point, G2Po
 
 /** e(P, Q) serialized, for tests and cross-checks. */
 export function pairingBytes(p: G1Point, q: G2Point): Uint8Array {
+  countOp('millerLoops');
+  countOp('finalExps');
   return mcl.pairing(G1Point.unwrap(p), G2Point.unwrap(q)).serialize();
 }
 
