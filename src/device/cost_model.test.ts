@@ -11,7 +11,7 @@ import { paymentSe } from '../se/test_payments.ts';
 import { countOps, countOpsSync, zeroGroupOps, type GroupOpCounts } from '../crypto/op_count.ts';
 import {
   G1Point, G2Point, Transcript, decodeCredentialProof, encodeCredentialProof, makeTestIssuer, proveCredential, proveRange,
-  randomScalar, seededRng, verifyCredential, verifyRange,
+  combTimesG, finishPayment, precomputeSpendToken, proveAmountRange, randomScalar, seededRng, verifyCredential, verifyRange,
 } from '../crypto/index.ts';
 import {
   COUNT_TOLERANCE, HARDWARE, PAYMENT_STEPS, bbsVerifyOps, commandOps, estimate, paymentCost, rangeProveOps, rangeVerifyOps,
@@ -68,7 +68,7 @@ test('the restructured tap path is a constant SE path: no pairing, X25519, ECDSA
   // Wider ranges cost the SE only the additions building C_a; the host pays for the proof.
   const wide = stepOps('payer.se.tap', { bits: 32 });
   for (const k of Object.keys(tap) as Array<keyof OpCounts>) if (k !== 'g1Add') assert.equal(wide[k], tap[k], k);
-  assert.equal(wide.g1Add - tap.g1Add, 16);
+  assert.equal(wide.g1Add - tap.g1Add, 4, "⌈32/4⌉ − ⌈16/4⌉ comb additions");
   assert.ok(stepOps('payer.host.tap', { bits: 32 }).g1MsmPoints > stepOps('payer.host.tap').g1MsmPoints);
   for (const hw of CLASSES) {
     const r = restructuredPaymentCost(hw, hw);
@@ -124,4 +124,33 @@ test('a 2 × 32-bit range proof does the group operations rangeProveOps and rang
   const verified = countOpsSync(() => verifyRange({ transcript: new Transcript('TALLY-V1/cost-model'), proof, commitments, bits: 32, rng }));
   assert.equal(verified.result, true);
   assertCountsMatch('range proof 2 × 32, verify', rangeVerifyOps(2, 32), verified.counts);
+});
+
+test('the tap path counted on the real code: finishPayment does exactly what payer.se.tap prices', () => {
+  const rng = seededRng('tap-count');
+  const issuer = makeTestIssuer(rng);
+  const credential = issuer.issue(randomScalar(rng));
+  const model = stepOps('payer.se.tap', { bits: 16 });
+  combTimesG(1n); // the comb table is fixed data (ROM on an SE), built once per process here
+  for (const amountMinor of [1n, 1_234n, 20_000n]) {
+    const token = precomputeSpendToken({ params: issuer.params, credential, counter: Number(amountMinor % 60n), rng });
+    const { range } = proveAmountRange({ capMinor: issuer.params.capMinor, amountMinor, r_a: token.r_a, rng });
+    const context = new TextEncoder().encode(`tap-count-${amountMinor}`);
+    const { counts } = countOpsSync(() => finishPayment({ params: issuer.params, token, amountMinor, range, context }));
+    assert.equal(counts.g1Mul, model.g1Mul, `${amountMinor}: scalar multiplications at tap`);
+    assert.ok(counts.g1Add <= model.g1Add, `${amountMinor}: ${counts.g1Add} additions, the model prices ${model.g1Add}`);
+    for (const k of ['g2Mul', 'g1MsmPoints', 'millerLoops', 'finalExps', 'pointDecodes'] as const) assert.equal(counts[k], 0, `${amountMinor}: ${k} at tap`);
+  }
+});
+
+test('the idle token counted on the real code stays within the model of payer.se.precompute', () => {
+  const rng = seededRng('idle-count');
+  const issuer = makeTestIssuer(rng);
+  const credential = issuer.issue(randomScalar(rng));
+  precomputeSpendToken({ params: issuer.params, credential, counter: 0, rng }); // generators and tables hashed once
+  const { counts } = countOpsSync(() => precomputeSpendToken({ params: issuer.params, credential, counter: 1, rng }));
+  const model = stepOps('payer.se.precompute', { bits: 16 });
+  const cost = (c: { g1Mul: number; g1MsmPoints: number }) => c.g1Mul + 0.35 * c.g1MsmPoints;
+  assert.ok(cost(counts) <= cost(model) * (1 + COUNT_TOLERANCE), `counted ${counts.g1Mul} mults + ${counts.g1MsmPoints} MSM points; model ${model.g1Mul} + ${model.g1MsmPoints}`);
+  assert.equal(counts.millerLoops + counts.finalExps, 0, 'no pairing while idle either');
 });

@@ -162,13 +162,13 @@ export function stepOps(step: PaymentStep, opts: { bits?: number; seenNullifiers
       );
     case 'payer.se.tap':
       // AUTHORIZE_PAYMENT after PRECOMPUTE: R = H(ctx) (hash to scalar, 4 blocks); C_a = a·G + R_a
-      // from the table of 2^i·G: ≤ b additions + 1; T = K + R·W_T: 1 mult (public scalar) + 1 add;
+      // from a comb table of j·16^i·G (payment.ts, combTimesG): ⌈b/4⌉ additions + 1; T = K + R·W_T: 1 mult + 1 add;
       // transcript over the ≈ 2.3 KB statement and commitments and the challenge (≈ 40 blocks);
       // ≈ 12 responses s = t + c·x mod r; one NVM transaction (nvm.ts): a journal cell holding
       // every write and its SHA-256 (≈ 2.5 KB: 40 blocks), then the 4 cells in place — the payment
       // kept for re-send (≈ 2.3 KB), wallet, spending, token removed — then the journal removed:
       // 6 writes, bytes × 2. No pairing, no X25519, no ECDSA; only the adds grow with the bits.
-      return ops({ g1Mul: 1, g1Add: bits + 2, scalarMul: 12, sha256Blocks: 44 + 40, nvmWrites: 6, nvmBytes: 2 * (2_300 + 64 + 64 + 32) });
+      return ops({ g1Mul: 1, g1Add: Math.ceil(bits / 4) + 2, scalarMul: 12, sha256Blocks: 44 + 40, nvmWrites: 6, nvmBytes: 2 * (2_300 + 64 + 64 + 32) });
     case 'payer.host.tap':
       // Phone AP / head unit / the reader driving a passive ring: the amount range proof over
       // C_a (m = 2: a and cap − a, b bits), X25519 key generation + DH, HKDF + AEAD sealing

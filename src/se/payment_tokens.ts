@@ -12,20 +12,27 @@
 // longer matches (another credential became active, its counter was used by a slow-path payment)
 // is dropped before use, never used.
 
+import { assert } from '../crypto/assert.ts';
 import { scalarToBytes } from '../crypto/group.ts';
-import { counterSignatureAt } from '../crypto/counter_set.ts';
+import { COUNTER_SIGNATURE_BYTES, counterSignatureAt } from '../crypto/counter_set.ts';
 import { precomputeSpendToken, type SpendToken } from '../crypto/payment.ts';
 import { decodeSpendToken, encodeSpendToken } from '../crypto/spend_token.ts';
 import type { Rng } from '../crypto/rng.ts';
 import { activeCredential, tierLimits } from './enforce.ts';
 import { credentialForProof, paymentParamsFor } from './payment_inputs.ts';
 import { SPEND_TOKENS_MAX } from './payment_limits.ts';
-import type { CredentialRecord, StateTx } from './state.ts';
+import { SPEND_TOKEN_SLOTS, type CredentialRecord, type SpendTokenSlotName, type StateTx } from './state.ts';
 
 /** Tokens PRECOMPUTE_PAYMENT keeps ready (the bound of the NVM section). */
 export const SPEND_TOKENS_TARGET = SPEND_TOKENS_MAX;
+assert(SPEND_TOKEN_SLOTS.length === SPEND_TOKENS_MAX, 'one NVM slot per token of the pool');
 
-const stored = (tx: StateTx): Uint8Array[] => (tx.has('spend_tokens') ? tx.get('spend_tokens').entries : []);
+/** Filled slots: [slot, encoded token]. */
+const stored = (tx: StateTx): Array<[SpendTokenSlotName, Uint8Array]> =>
+  SPEND_TOKEN_SLOTS.flatMap((slot) => {
+    const t = tx.has(slot) ? tx.get(slot).token : null;
+    return t === null ? [] : [[slot, t] as [SpendTokenSlotName, Uint8Array]];
+  });
 
 /** The next unused counter of `credential`'s epoch. */
 function nextCounter(tx: StateTx, credential: CredentialRecord): number {
@@ -39,14 +46,20 @@ function tokenKey(bytes: Uint8Array): { epoch: bigint; counter: number } {
   return { epoch: v.getBigUint64(1), counter: v.getUint32(11) };
 }
 
-/** Stored tokens still good for `credential`: its epoch, counters from the next unused one on. */
-function liveTokens(tx: StateTx, credential: CredentialRecord): Uint8Array[] {
+/** Empties the slots of tokens no longer good for `credential` (another epoch, a used counter); returns the rest. */
+function liveTokens(tx: StateTx, credential: CredentialRecord): Array<[SpendTokenSlotName, Uint8Array]> {
   const next = nextCounter(tx, credential);
-  return stored(tx).filter((b) => {
+  const live: Array<[SpendTokenSlotName, Uint8Array]> = [];
+  for (const [slot, b] of stored(tx)) {
     const k = tokenKey(b);
-    return k.epoch === credential.epoch && k.counter >= next;
-  });
+    if (k.epoch === credential.epoch && k.counter >= next) live.push([slot, b]);
+    else tx.set(slot, { token: null });
+  }
+  return live.sort((a, b) => tokenKey(a[1]).counter - tokenKey(b[1]).counter);
 }
+
+/** The counter set holds one signature per counter below L; a set for another L makes no tokens. */
+const setMatches = (credential: CredentialRecord, L: number): boolean => credential.counterSet.length === L * COUNTER_SIGNATURE_BYTES;
 
 function makeToken(tx: StateTx, credential: CredentialRecord, counter: number, rng: Rng): SpendToken {
   const limits = tierLimits(tx);
@@ -69,15 +82,19 @@ function makeToken(tx: StateTx, credential: CredentialRecord, counter: number, r
 export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_TOKENS_TARGET): { ready: number; nextBlinding: Uint8Array | null } {
   const credential = activeCredential(tx, nowMs);
   const L = tierLimits(tx).paymentsPerEpoch;
-  const live = liveTokens(tx, credential).sort((a, b) => tokenKey(a).counter - tokenKey(b).counter);
-  let counter = live.length > 0 ? tokenKey(live.at(-1)!).counter + 1 : nextCounter(tx, credential);
-  while (live.length < Math.min(target, SPEND_TOKENS_MAX) && counter < L) {
-    live.push(encodeSpendToken(makeToken(tx, credential, counter, rng)));
+  const live = liveTokens(tx, credential);
+  if (!setMatches(credential, L)) return { ready: 0, nextBlinding: null };
+  let counter = live.length > 0 ? tokenKey(live.at(-1)![1]).counter + 1 : nextCounter(tx, credential);
+  const free = SPEND_TOKEN_SLOTS.filter((slot) => !live.some(([s]) => s === slot));
+  while (live.length < Math.min(target, SPEND_TOKENS_MAX) && counter < L && free.length > 0) {
+    const slot = free.shift()!;
+    const token = encodeSpendToken(makeToken(tx, credential, counter, rng));
+    tx.set(slot, { token });
+    live.push([slot, token]);
     counter++;
   }
-  if (live.length !== stored(tx).length || !live.every((b, i) => b === stored(tx)[i])) tx.set('spend_tokens', { entries: live });
   const first = live[0];
-  const nextBlinding = first !== undefined && tokenKey(first).counter === nextCounter(tx, credential) ? scalarToBytes(decodeSpendToken(first).r_a) : null;
+  const nextBlinding = first !== undefined && tokenKey(first[1]).counter === nextCounter(tx, credential) ? scalarToBytes(decodeSpendToken(first[1]).r_a) : null;
   return { ready: live.length, nextBlinding };
 }
 
@@ -89,11 +106,10 @@ export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_
 export function takeToken(tx: StateTx, credential: CredentialRecord): SpendToken | null {
   const next = nextCounter(tx, credential);
   const live = liveTokens(tx, credential);
-  const at = live.findIndex((b) => tokenKey(b).counter === next);
-  if (at < 0) return null;
-  const token = decodeSpendToken(live[at]!);
-  tx.set('spend_tokens', { entries: live.filter((_, i) => i !== at) });
-  return token;
+  const found = live.find(([, b]) => tokenKey(b).counter === next);
+  if (found === undefined) return null;
+  tx.set(found[0], { token: null });
+  return decodeSpendToken(found[1]);
 }
 
 /** The public parameters a token of `credential` is made and finished under. */

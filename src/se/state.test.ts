@@ -34,7 +34,10 @@ const SAMPLES: Sections = {
   payer: { last: { requestId: b(16), requestHash: b(32), payment: b(2400) }, paidRequestIds: [b(16), b(16, 3)] },
   issuer_keys: { entries: [{ epoch: 7n, publicKey: b(96, 7) }] },
   storage: { receiptLogCapacity: 16 },
-  spend_tokens: { entries: [b(SPEND_TOKEN_BYTES, 7)] },
+  spend_token_0: { token: b(SPEND_TOKEN_BYTES, 7) },
+  spend_token_1: { token: null },
+  spend_token_2: { token: null },
+  spend_token_3: { token: null },
 };
 
 test('every state section round-trips its sample exactly', () => {

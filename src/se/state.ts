@@ -16,7 +16,7 @@ import { POLICY_BYTES_MAX, decodePolicy, encodePolicy } from '../policy/policy_c
 import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
 import { PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX, SPEND_TOKENS_MAX } from './payment_limits.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX } from './payment_limits.ts';
 
 /** A credential's counter set: one 80-byte signature per counter value below L. */
 export const COUNTER_SET_BYTES_MAX = COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES;
@@ -148,11 +148,17 @@ export interface PayerState { last: LastPayment | null; paidRequestIds: Uint8Arr
 /** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
 export interface IssuerKeys { entries: Array<{ epoch: bigint; publicKey: Uint8Array }> }
 /**
- * Spend tokens (crypto/payment.ts, SpendToken) made while idle for the next counters of the active
- * credential, encoded (crypto/spend_token.ts). Each holds secrets and is used exactly once: the
- * payment that uses one deletes it in the same NVM transaction as the debit.
+ * One slot of the spend-token pool (crypto/payment.ts, SpendToken, encoded by crypto/spend_token.ts),
+ * made while idle for a next counter of the active credential. A token holds secrets and is used
+ * exactly once: the payment that uses it empties its slot in the same NVM transaction as the debit.
+ * One cell per slot, so a payment rewrites a few bytes, not the whole pool.
  */
-export interface SpendTokens { entries: Uint8Array[] }
+export interface SpendTokenSlot { token: Uint8Array | null }
+export const SPEND_TOKEN_SLOTS = ['spend_token_0', 'spend_token_1', 'spend_token_2', 'spend_token_3'] as const;
+export type SpendTokenSlotName = (typeof SPEND_TOKEN_SLOTS)[number];
+function spendTokenCodec(i: number): RecordCodec<SpendTokenSlot> {
+  return recordCodec(`spend token ${i}`, { token: nullable(bytes(SPEND_TOKEN_BYTES)) }, SPEND_TOKEN_BYTES + 64);
+}
 /** Set by the manufacturer (keyed phase): how many receipts this SE's NVM can hold. */
 export interface StorageConfig { receiptLogCapacity: number }
 
@@ -190,7 +196,10 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
     version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32),
   }, NVM_CELL_BYTES_MAX),
   credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, CREDENTIALS_MAX * (COUNTER_SET_BYTES_MAX + 512)),
-  spend_tokens: recordCodec('spend tokens', { entries: list(bytes(SPEND_TOKEN_BYTES), SPEND_TOKENS_MAX) }, SPEND_TOKENS_MAX * (SPEND_TOKEN_BYTES + 8) + 64),
+  spend_token_0: spendTokenCodec(0),
+  spend_token_1: spendTokenCodec(1),
+  spend_token_2: spendTokenCodec(2),
+  spend_token_3: spendTokenCodec(3),
   issuance: recordCodec('issuance', {
     pending: nullable(record({
       issuerNonce: bytes(1, ISSUER_NONCE_BYTES_MAX), sPrime: bytes(SCALAR_BYTES), startedAtMs: big(), epoch: big(), tier: int(255),
@@ -241,7 +250,10 @@ export interface Sections {
   payer: PayerState;
   issuer_keys: IssuerKeys;
   storage: StorageConfig;
-  spend_tokens: SpendTokens;
+  spend_token_0: SpendTokenSlot;
+  spend_token_1: SpendTokenSlot;
+  spend_token_2: SpendTokenSlot;
+  spend_token_3: SpendTokenSlot;
 }
 export type SectionName = keyof Sections;
 
