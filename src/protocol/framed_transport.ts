@@ -48,8 +48,10 @@ export abstract class FramedTransport implements MessageTransport {
 
   async receive(wait?: number | ReceiveWait): Promise<Uint8Array> {
     if (this.error !== undefined) throw this.error;
+    const w = receiveWaitOf(wait);
+    const end = Date.now() + w.totalMs;
     try {
-      const message = await receiveSkippingKeepAlives((deadline) => this.#next(deadline), receiveWaitOf(wait), this.label);
+      const message = await receiveSkippingKeepAlives((deadline) => this.#next(deadline, () => Math.min(Date.now() + w.idleMs, end)), w, this.label);
       this.midMessage = false;
       return message;
     } catch (e) {
@@ -58,11 +60,12 @@ export abstract class FramedTransport implements MessageTransport {
     }
   }
 
-  async #next(deadline: number): Promise<MessageOrKeepAlive> {
+  /** One message or keep-alive; the rest of a message must follow its first frame within `restDeadline()`. */
+  async #next(deadline: number, restDeadline: () => number): Promise<MessageOrKeepAlive> {
     const first = await this.link.receiveFrame(remainingMs(deadline));
     if (this.isKeepAlive(first)) return KEEP_ALIVE;
     this.midMessage = true;
-    return this.reassemble(first, deadline);
+    return this.reassemble(first, restDeadline());
   }
 
   private fail(e: TransportError): void {
