@@ -10,6 +10,7 @@
 
 import { systemRng, type Rng } from '../crypto/rng.ts';
 import { warmUpPaymentVerifier } from '../crypto/index.ts';
+import { Tier } from '../policy/limits.ts';
 import {
   PayeeReady, PayerAwaitingRequest, PayerLinkLost, exchangeTimingOf, resumePayer, waitFor,
   type ExchangeTiming, type PayeeDone, type PayerDone, type PaymentRequest,
@@ -116,7 +117,9 @@ export class Device {
    */
   async warmUp(): Promise<void> {
     warmUpPaymentVerifier();
-    if ((await this.se.getInfo()).credentialEpochs.length > 0) await this.precompute();
+    const info = await this.se.getInfo();
+    const canPay = info.tier !== null && info.tier !== Tier.merchant; // a merchant SE only receives
+    if (canPay && info.credentialEpochs.length > 0) await this.precompute();
   }
 
   /** The timing of a payment with this device as `role` and the peer's class if known. */
