@@ -66,6 +66,7 @@ export function exchangeTimingFor(parties: Parties, opts: LinkTimingOptions = {}
   const linkScale = opts.linkScale ?? 1;
   assert(modelScale > 0 && Number.isFinite(modelScale) && linkScale > 0 && Number.isFinite(linkScale), 'exchangeTimingFor: scales must be positive');
   const idleMs = RECEIVE_TIMEOUT_MS * linkScale;
+  // The ceiling scales with the world: a test running everything 100× faster shrinks it too.
   const total = (command: PaymentCommand, hw: CostedHardware | undefined): number => {
     const modelled = modelledCommandMs(command, hw ?? slowestHardwareFor(command));
     return Math.min(RECEIVE_DEADLINE_MS_MAX * Math.max(modelScale, linkScale), idleMs + DEADLINE_MODEL_MARGIN * modelled * modelScale);

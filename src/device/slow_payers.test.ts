@@ -176,3 +176,20 @@ test('cold start: warmUp() precomputes the payer\'s next payment before any link
   assert.deepEqual(beforeLink, ['PRECOMPUTE_PAYMENT'], 'the precomputation ran before the link existed');
   assert.deepEqual(car.commands.slice(beforeLink.length), ['AUTHORIZE_PAYMENT'], 'the tap itself only authorizes');
 });
+
+test('a ring-class payee: the payer waits through the ring\'s modelled BUILD and ACCEPT on the ring\'s keep-alives', { timeout: 60_000 }, async () => {
+  const w = makeWorld('slow-ring-payee');
+  const modelScale = TAP_MS / modelledCommandMs('ACCEPT_PAYMENT', 'se-smartcard');
+  const linkScale = (TAP_MS * SILENCE_SHARE) / RECEIVE_TIMEOUT_MS;
+  const scales = { modelScale, linkScale };
+  const wallet = await slowDevice(w, PROFILES.wallet, 'wallet-to-ring', scales, { fundMinor: 10_000n });
+  const ring = await slowDevice(w, PROFILES.ring, 'ring-payee', scales);
+  await wallet.device.warmUp();
+  const [a, b] = memoryLinkPair();
+  const [paid, got] = await Promise.all([
+    wallet.device.pay(nfcTransport(a), { peerHardware: 'se-smartcard' }),
+    ring.device.receive(nfcTransport(b), 2_000n),
+  ]);
+  assert.deepEqual([paid.balanceMinor, got.amountMinor, got.balanceMinor], [8_000n, 2_000n, 2_000n]);
+  assert.deepEqual(ring.commands, ['BUILD_PAYMENT_REQUEST', 'ACCEPT_PAYMENT']);
+});

@@ -48,12 +48,16 @@ export class PayerAwaitingRequest {
     const timeoutMs = waitFor(timing, Math.max(timing.requestMs, timing.receiptMs));
     const bytes = await this.transport.receive(waitFor(timing, timing.requestMs));
     const request = decodeOrBadMessage(decodePaymentRequest, bytes, 'PaymentRequest');
-    if (!(await this.opts.approve(request))) {
+    // The user decides and the SE proves while the payee waits: keep-alives tell it this side is
+    // working, not gone (its total deadline still bounds both).
+    const payment = await keepingAlive(this.transport, timing.keepAliveMs, async () => {
+      if (!(await this.opts.approve(request))) return null;
+      return this.se.authorize(bytes, request.amountMinor);
+    });
+    if (payment === null) {
       this.transport.close();
       throw new ExchangeError(ExchangeErrorCode.DECLINED, `payment of ${request.amountMinor} declined`);
     }
-    // The SE proves while the payee waits: keep-alives tell it this side is working, not gone.
-    const payment = await keepingAlive(this.transport, timing.keepAliveMs, () => this.se.authorize(bytes, request.amountMinor));
     try {
       await this.transport.send(payment);
     } catch (e) {
