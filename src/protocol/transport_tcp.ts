@@ -46,7 +46,9 @@ class TcpTransport implements MessageTransport {
     while (this.#pending.length >= TCP_LENGTH_PREFIX_BYTES) {
       const length = this.#pending.readUInt32BE(0);
       if (length === TCP_KEEPALIVE_PREFIX) {
-        this.#inbox.push(KEEP_ALIVE);
+        // Queued only while there is room: behind a full queue a keep-alive says nothing new, and
+        // dropping it keeps one socket chunk of them (16 Ki per 64 KiB) from filling the inbox.
+        if (this.#inbox.size < TRANSPORT_QUEUE_MESSAGES_MAX) this.#inbox.push(KEEP_ALIVE);
         this.#pending = this.#pending.subarray(TCP_LENGTH_PREFIX_BYTES);
         continue;
       }
