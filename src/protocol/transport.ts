@@ -194,11 +194,18 @@ export class Inbox<T> {
     }
     if (this.#end !== undefined) return Promise.reject(this.#end);
     return new Promise<T>((resolve, reject) => {
+      // When the timer fires, input that arrived while this process was busy (a synchronous SE
+      // call, a descheduled host) may still sit unread in the OS: one turn of the event loop lets
+      // it in before the timeout is honoured, so a late timer never beats data that was on time.
       const timer = setTimeout(() => {
-        this.#waiter = undefined;
-        reject(new TransportError(TransportErrorCode.TIMEOUT, `${this.#what}: expected a message within ${timeoutMs} ms, found none`));
+        setImmediate(() => {
+          if (this.#waiter !== waiter) return;
+          this.#waiter = undefined;
+          reject(new TransportError(TransportErrorCode.TIMEOUT, `${this.#what}: expected a message within ${timeoutMs} ms, found none`));
+        });
       }, timeoutMs);
-      this.#waiter = { resolve, reject, timer };
+      const waiter: Waiter<T> = { resolve, reject, timer };
+      this.#waiter = waiter;
     });
   }
 }
