@@ -2,9 +2,16 @@
 // over TCP (no ledger anywhere). The payee listens, requests an amount and accepts one payment;
 // the payer connects and pays what is requested, refusing more than --max. Both print JSON lines
 // so a script can drive them: the payee first {"event":"listening","port":N}, then the receipt.
+// Both do their cold start (generators, the payer's precomputation) before the link opens. A payee
+// credited by a re-sent payment for an earlier request prints "credited-earlier-request" and keeps
+// the current request open for the next payer: only a payment for it prints "received", exit 0.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { ExchangeError, ExchangeErrorCode, TransportError, TransportErrorCode, tcpConnect, tcpListen } from '../protocol/index.ts';
+import {
+  ExchangeError, ExchangeErrorCode, TransportError, TransportErrorCode, decodePaymentRequest, remainingMs, tcpConnect, tcpListen,
+  type MessageTransport, type TcpListener,
+} from '../protocol/index.ts';
+import type { Device } from '../device/index.ts';
 import { formatAmount, optionAmount, requireAmount } from './amount.ts';
 import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
 import { JSON_OPTION, type Command } from './command.ts';
@@ -31,30 +38,61 @@ export const receiveCommand: Command = {
     const amountMinor = requireAmount(p, 'amount');
     const { file, device } = openHost(p);
     const waitMs = (optionInt(p, 'wait') ?? RECEIVE_WAIT_SECONDS_DEFAULT) * 1000;
+    await device.warmUp(); // the cold start happens before the port opens, not while a payer waits
     const listener = await tcpListen(optionInt(p, 'port') ?? 0, optionString(p, 'host'));
     try {
       io.out(JSON.stringify({ event: 'listening', host: listener.host, port: listener.port }));
-      const transport = await listener.accept(waitMs);
-      try {
-        const out = await device.receive(transport, amountMinor).catch((e: unknown) => {
-          if (e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
-            throw new CliError('FAILED', `the payer closed the link without paying ${formatAmount(amountMinor)} (declined, or over its limit); nothing was credited`);
-          }
-          throw e;
-        });
-        io.out(line({
-          event: 'received', deviceId: file.deviceId, amountMinor: out.amountMinor, amount: formatAmount(out.amountMinor),
-          resent: out.resent, balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt),
-        }));
-      } finally {
-        transport.close();
-      }
+      return await serveOneSale(device, listener, amountMinor, Date.now() + waitMs, (o) => io.out(line({ deviceId: file.deviceId, ...o })));
     } finally {
       await listener.close();
     }
-    return 0;
   },
 };
+
+/**
+ * Accepts payers until one pays the current request. A payer that re-sends a payment for an earlier
+ * request of this SE (after a lost link) is credited for that earlier sale and told so on its own
+ * line; the current request stays open, is offered again to the next payer, and the command does
+ * not report it paid. If the wait ends first, the command fails naming what it did credit.
+ */
+async function serveOneSale(
+  device: Device, listener: TcpListener, amountMinor: bigint, deadline: number, emit: (o: Record<string, unknown>) => void,
+): Promise<number> {
+  let openRequest: Uint8Array | undefined;
+  const earlier: string[] = [];
+  for (;;) {
+    let transport: MessageTransport;
+    try {
+      transport = await listener.accept(remainingMs(deadline));
+    } catch (e) {
+      if (earlier.length > 0 && e instanceof TransportError && e.code === TransportErrorCode.TIMEOUT) {
+        throw new CliError('FAILED', `the current request for ${formatAmount(amountMinor)} was not paid; credited only ${earlier.join(', ')} for earlier requests`);
+      }
+      throw e;
+    }
+    try {
+      const out = await device.receive(transport, amountMinor, { openRequest }).catch((e: unknown) => {
+        if (e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
+          throw new CliError('FAILED', `the payer closed the link without paying ${formatAmount(amountMinor)} (declined, or over its limit); nothing was credited`);
+        }
+        throw e;
+      });
+      const fields = {
+        amountMinor: out.amountMinor, amount: formatAmount(out.amountMinor), resent: out.resent,
+        requestId: bytesToHex(out.requestId), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt),
+      };
+      if (out.forCurrentRequest) {
+        emit({ event: 'received', ...fields });
+        return 0;
+      }
+      emit({ event: 'credited-earlier-request', ...fields, openRequestId: bytesToHex(decodePaymentRequest(out.request).requestId), openAmountMinor: amountMinor });
+      earlier.push(`${formatAmount(out.amountMinor)}${out.resent ? ' (already credited before)' : ''}`);
+      openRequest = out.request;
+    } finally {
+      transport.close();
+    }
+  }
+}
 
 function parseTarget(text: string): { host: string; port: number } {
   const m = /^(.+):(\d{1,5})$/.exec(text);
@@ -78,6 +116,7 @@ export const payCommand: Command = {
     const { host, port } = parseTarget(requireString(p, 'to'));
     const maxAmountMinor = optionAmount(p, 'max');
     const { file, device } = openHost(p);
+    await device.warmUp(); // generators and the precomputation before the link, not inside the tap
     const transport = await tcpConnect(port, host);
     try {
       let requested: bigint | undefined;

@@ -127,6 +127,7 @@ test('a link lost after the debit: the re-sent payment is credited once, and a r
     };
     const first = await resend((t) => lost.resume.resendOver(t));
     assert.deepEqual([first.got.amountMinor, first.got.resent, first.got.balanceMinor], [2_500n, false, 2_500n]);
+    assert.equal(first.got.forCurrentRequest, false, 'the credit answered the request of the lost link, not the one just sent');
     // The payer's host crashes and forgets everything; its SE (file NVM) still holds the payment.
     const restarted = new Device({ profile: PROFILES.wallet, rng: seededRng('restarted'), clock: w.clock, nvm: { kind: 'file', dir } });
     const second = await resend((t) => restarted.resendLastPayment(t));

@@ -2,17 +2,24 @@
 // simulated applet over a memory or file NVM, reached only through its APDU interface (SeClient);
 // the host runs the payer/payee state machines of src/protocol over a MessageTransport and never
 // sees a secret. `pay` and `receive` are one whole payment each; `resend` finishes a payment whose
-// link dropped after the debit.
+// link dropped after the debit. Each link's waits come from both parties' device classes
+// (link_timing.ts) and the side whose SE works keeps the link alive; `warmUp` is the cold start.
 //
 // Why a class: it owns one SE for its lifetime (RAM state such as the precomputation lives as long
 // as the applet object), and the CLI, simulator and tests all need the same wiring.
 
 import { systemRng, type Rng } from '../crypto/rng.ts';
+import { warmUpPaymentVerifier } from '../crypto/index.ts';
+import { Tier } from '../policy/limits.ts';
 import {
-  PayeeReady, PayerAwaitingRequest, PayerLinkLost, resumePayer, type PayeeDone, type PayerDone, type PaymentRequest,
+  PayeeReady, PayerAwaitingRequest, PayerLinkLost, exchangeTimingOf, resumePayer, waitFor,
+  type ExchangeTiming, type PayeeDone, type PayerDone, type PaymentRequest,
 } from '../protocol/index.ts';
 import { bleTransport, encodeReceipt, negotiateBleMtu, nfcTransport, type FrameLink, type MessageTransport } from '../protocol/index.ts';
 import { Applet, FileBackend, MemoryBackend, SeClient, transmitTo, type InfoResponse, type NvmBackend, type SyncBatch } from '../se/index.ts';
+import type { CostedHardware } from './cost_model.ts';
+import { exchangeTimingFor, type LinkTimingOptions } from './link_timing.ts';
+import { slowTransmit, type SeDelay } from './slow_se.ts';
 import type { DeviceProfile, Radio } from './profiles.ts';
 
 export type NvmSpec = { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'backend'; backend: NvmBackend };
@@ -25,13 +32,32 @@ export interface DeviceOptions {
   /** The SE's clock, ms since the Unix epoch. */
   clock?: () => bigint;
   name?: string;
+  /** Slow the SE to a hardware class's modelled command times (slow_se.ts; tests and the simulator). */
+  seDelay?: SeDelay;
+  /** Scales and keep-alives of this device's links (link_timing.ts; the defaults are the field's). */
+  link?: LinkTimingOptions;
 }
 
 export interface PayOptions {
   /** Decline unless this returns true (default: accept any amount up to `maxAmountMinor`). */
   approve?: (request: PaymentRequest) => boolean | Promise<boolean>;
   maxAmountMinor?: bigint;
+  /** One number for every wait (overrides the class-derived timing). */
   timeoutMs?: number;
+  /** The payee's hardware class, when known; unknown means the slowest class any profile names. */
+  peerHardware?: CostedHardware;
+}
+
+export interface ReceiveOptions {
+  /** One number for every wait (overrides the class-derived timing). */
+  timeoutMs?: number;
+  /** The payer's hardware class, when known; unknown means the slowest class any profile names. */
+  peerHardware?: CostedHardware;
+  /**
+   * A request this SE built earlier and still holds open, to offer again instead of building a new
+   * one (after a payer's re-send for an older request was credited on the last link).
+   */
+  openRequest?: Uint8Array;
 }
 
 export interface PayOutcome {
@@ -48,6 +74,16 @@ export interface ReceiveOutcome {
   /** True when the payment was a re-send of one already credited (nothing credited now). */
   resent: boolean;
   balanceMinor: bigint;
+  /** The request the payment answered. */
+  requestId: Uint8Array;
+  /**
+   * False when the payment answered an earlier request (a payer re-sending after a lost link): the
+   * amount was credited for that earlier sale, and `request` (the one sent on this link) is still
+   * open and unpaid — offer it again with `openRequest`.
+   */
+  forCurrentRequest: boolean;
+  /** The encoded request sent on this link. */
+  request: Uint8Array;
 }
 
 function backendOf(spec: NvmSpec): NvmBackend {
@@ -62,13 +98,35 @@ export class Device {
   readonly applet: Applet;
   readonly se: SeClient;
   readonly backend: NvmBackend;
+  readonly #link: LinkTimingOptions;
 
   constructor(opts: DeviceOptions) {
     this.profile = opts.profile;
     this.name = opts.name ?? opts.profile.name;
     this.backend = backendOf(opts.nvm ?? { kind: 'memory' });
     this.applet = Applet.open({ backend: this.backend, rng: opts.rng ?? systemRng, clock: opts.clock ?? (() => BigInt(Date.now())) });
-    this.se = new SeClient(transmitTo(this.applet));
+    const direct = transmitTo(this.applet);
+    this.se = new SeClient(opts.seDelay === undefined ? direct : slowTransmit(direct, opts.seDelay));
+    this.#link = opts.link ?? {};
+  }
+
+  /**
+   * The cold start, before any link opens or any port listens: hashes every fixed generator a
+   * payment proof and its verification use, and has the SE precompute its next payment, so the
+   * first exchange pays none of it while a peer waits.
+   */
+  async warmUp(): Promise<void> {
+    warmUpPaymentVerifier();
+    const info = await this.se.getInfo();
+    const canPay = info.tier !== null && info.tier !== Tier.merchant; // a merchant SE only receives
+    if (canPay && info.credentialEpochs.length > 0) await this.precompute();
+  }
+
+  /** The timing of a payment with this device as `role` and the peer's class if known. */
+  timing(role: 'payer' | 'payee', peerHardware?: CostedHardware, timeoutMs?: number): ExchangeTiming {
+    if (timeoutMs !== undefined) return exchangeTimingOf({ timeoutMs });
+    const own = this.profile.hardware;
+    return exchangeTimingFor(role === 'payer' ? { payer: own, payee: peerHardware } : { payer: peerHardware, payee: own }, this.#link);
   }
 
   info(): Promise<InfoResponse> {
@@ -91,7 +149,7 @@ export class Device {
     const start = new PayerAwaitingRequest(
       { authorize: async (request, amountMinor) => (await this.se.authorizePayment(request, amountMinor)).payment },
       transport,
-      { approve, timeoutMs: opts.timeoutMs },
+      { approve, timing: this.timing('payer', opts.peerHardware, opts.timeoutMs) },
     );
     const waiting = await start.receiveRequest();
     return this.#paid(await waiting.receiveReceipt());
@@ -104,21 +162,30 @@ export class Device {
   async resendLastPayment(transport: MessageTransport, timeoutMs?: number): Promise<PayOutcome> {
     const last = await this.se.getLastPayment();
     if (last.payment === null) throw new RangeError(`${this.name}: this SE has made no payment to re-send`);
-    return this.#paid(await resumePayer(last.payment, timeoutMs).resendOver(transport));
+    const t = this.timing('payer', undefined, timeoutMs);
+    return this.#paid(await resumePayer(last.payment, waitFor(t, Math.max(t.requestMs, t.receiptMs))).resendOver(transport));
   }
 
-  /** Requests `amountMinor` from the peer and accepts the payment that answers it (or an earlier request). */
-  async receive(transport: MessageTransport, amountMinor: bigint, timeoutMs?: number): Promise<ReceiveOutcome> {
+  /**
+   * Requests `amountMinor` from the peer (or offers `opts.openRequest` again) and accepts the
+   * payment that answers it or an earlier request; `forCurrentRequest` tells the two apart.
+   */
+  async receive(transport: MessageTransport, amountMinor: bigint, opts: number | ReceiveOptions = {}): Promise<ReceiveOutcome> {
+    const o: ReceiveOptions = typeof opts === 'number' ? { timeoutMs: opts } : opts;
     const ready = new PayeeReady(
       {
         buildRequest: (a) => this.se.buildPaymentRequest(a),
         accept: (p) => this.se.acceptPayment(p),
       },
       transport,
-      timeoutMs,
+      this.timing('payee', o.peerHardware, o.timeoutMs),
     );
-    const done: PayeeDone = await (await ready.sendRequest(amountMinor)).receivePayment();
-    return { amountMinor: done.amountMinor, receipt: done.receipt, resent: done.resent, balanceMinor: await this.balanceMinor() };
+    const awaiting = o.openRequest === undefined ? await ready.sendRequest(amountMinor) : await ready.offerRequest(o.openRequest);
+    const done: PayeeDone = await awaiting.receivePayment();
+    return {
+      amountMinor: done.amountMinor, receipt: done.receipt, resent: done.resent, balanceMinor: await this.balanceMinor(),
+      requestId: done.requestId, forCurrentRequest: done.forCurrentRequest, request: awaiting.request,
+    };
   }
 
   /** Call when idle: the SE precomputes part of its next payment proof (kept in SE RAM only). */

@@ -4,3 +4,5 @@ export * from './profiles.ts';
 export * from './device.ts';
 export * from './provision.ts';
 export * from './cost_model.ts';
+export * from './link_timing.ts';
+export * from './slow_se.ts';

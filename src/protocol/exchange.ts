@@ -1,11 +1,15 @@
 // What the payer and payee state machines share: their one error type with stable codes, the
-// guard that makes every state usable once, and the payer's check of a receipt.
+// guard that makes every state usable once, the payer's check of a receipt, and the timing of an
+// exchange (how long each side waits for the other, and the keep-alives it sends while its SE works).
 //
 // Why the SE is a port here: the protocol part sits below the SE part (crypto ← protocol ← se is
 // the only way the SE can build and check these messages), so the state machines take the SE as
 // a small interface the device layer fills with an SeClient. Nothing here holds a secret.
 
 import { p256 } from '@noble/curves/nist.js';
+import { assert } from '../crypto/assert.ts';
+import { KEEPALIVE_INTERVAL_MS, RECEIVE_DEADLINE_MS_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
+import type { MessageTransport, ReceiveWait } from './transport.ts';
 import { decodeReceipt, paymentHash, receiptSignedBytes, type Receipt } from './messages.ts';
 import { isWireError } from './wire_error.ts';
 
@@ -71,4 +75,68 @@ export function checkReceipt(receiptBytes: Uint8Array, payment: Uint8Array): Rec
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * How long each wait of one exchange may take, and whether this side sends keep-alives while its
+ * SE works. The protocol layer knows no device classes: its default allows the deadline ceiling
+ * for every wait; the device layer narrows each total from both parties' classes through the cost
+ * model (src/device/link_timing.ts). Every total is a deadline for one message, keep-alives or not.
+ */
+export interface ExchangeTiming {
+  /** Longest silence in any wait: a keep-alive restarts it. */
+  idleMs: number;
+  /** Keep-alive interval while this side's SE works; null sends none (a peer then sees silence). */
+  keepAliveMs: number | null;
+  /** Payer's wait for the PaymentRequest (covers the payee SE's BUILD_PAYMENT_REQUEST). */
+  requestMs: number;
+  /** Payee's wait for the Payment (covers the payer's approval and its SE's AUTHORIZE_PAYMENT). */
+  paymentMs: number;
+  /** Payer's wait for the Receipt (covers the payee SE's ACCEPT_PAYMENT). */
+  receiptMs: number;
+}
+
+export const DEFAULT_EXCHANGE_TIMING: ExchangeTiming = Object.freeze({
+  idleMs: RECEIVE_TIMEOUT_MS,
+  keepAliveMs: KEEPALIVE_INTERVAL_MS,
+  requestMs: RECEIVE_DEADLINE_MS_MAX,
+  paymentMs: RECEIVE_DEADLINE_MS_MAX,
+  receiptMs: RECEIVE_DEADLINE_MS_MAX,
+});
+
+/**
+ * The timing a state machine runs with: `timing` over the default; a bare `timeoutMs` (the older
+ * option) is the silence bound and every total at once, with keep-alives still sent.
+ */
+export function exchangeTimingOf(opts: { timing?: Partial<ExchangeTiming>; timeoutMs?: number } = {}): ExchangeTiming {
+  const t = opts.timeoutMs;
+  const base = t === undefined ? DEFAULT_EXCHANGE_TIMING : { ...DEFAULT_EXCHANGE_TIMING, idleMs: t, requestMs: t, paymentMs: t, receiptMs: t };
+  const out = { ...base, ...opts.timing };
+  for (const ms of [out.idleMs, out.requestMs, out.paymentMs, out.receiptMs]) assert(Number.isFinite(ms) && ms >= 0, `exchange timing: bad wait ${ms} ms`);
+  assert(out.keepAliveMs === null || (Number.isFinite(out.keepAliveMs) && out.keepAliveMs > 0), `exchange timing: bad keep-alive interval ${out.keepAliveMs}`);
+  return out;
+}
+
+/** One wait of an exchange as a transport ReceiveWait (the silence bound never exceeds the total). */
+export const waitFor = (timing: ExchangeTiming, totalMs: number): ReceiveWait => ({ idleMs: Math.min(timing.idleMs, totalMs), totalMs });
+
+/**
+ * Runs `work` (an SE command) while sending a keep-alive on `transport` every `intervalMs`, so the
+ * peer's silence timer does not fire while this side proves. The keep-alives are chained (never two
+ * at once) and the last one has left before this returns, so the message that follows is never
+ * interleaved with a keep-alive's frames. A failed keep-alive is ignored here: the message sent
+ * next on the same transport reports the link's error.
+ */
+export async function keepingAlive<T>(transport: MessageTransport, intervalMs: number | null, work: () => Promise<T>): Promise<T> {
+  if (intervalMs === null) return work();
+  let chain: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    chain = chain.then(() => transport.keepAlive()).catch(() => undefined);
+  }, intervalMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    await chain;
+  }
 }

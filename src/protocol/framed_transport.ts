@@ -1,11 +1,15 @@
-// What every radio framing shares (NFC I-blocks, BLE writes): a sticky error, so a transport that
-// failed once keeps failing the same way; a receive that poisons the stream when it times out in
-// the middle of a message (the next bytes would be the rest of that message); the message-size
-// check before anything is framed; and close. A framing supplies only how a message becomes
-// frames and how frames become a message.
+// What every radio framing shares (NFC I-blocks, BLE writes, the memory link's message frames): a
+// sticky error, so a transport that failed once keeps failing the same way; a receive that skips
+// keep-alive frames between messages and poisons the stream when it times out in the middle of a
+// message (the next bytes would be the rest of that message); the message-size check before
+// anything is framed; and close. A framing supplies only how a message becomes frames, how frames
+// become a message, and what its keep-alive frame looks like.
 
-import { MESSAGE_BYTES_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
-import { TransportError, TransportErrorCode, type FrameLink, type MessageTransport } from './transport.ts';
+import { MESSAGE_BYTES_MAX } from './limits.ts';
+import {
+  KEEP_ALIVE, TransportError, TransportErrorCode, receiveSkippingKeepAlives, receiveWaitOf, remainingMs,
+  type FrameLink, type MessageOrKeepAlive, type MessageTransport, type ReceiveWait,
+} from './transport.ts';
 
 export abstract class FramedTransport implements MessageTransport {
   private error: TransportError | undefined;
@@ -19,8 +23,12 @@ export abstract class FramedTransport implements MessageTransport {
 
   /** The frames one message becomes (called once per message, in order). */
   protected abstract frames(message: Uint8Array): Uint8Array[];
-  /** Reads frames until one whole message is in; throws TransportError on any bad frame. */
-  protected abstract reassemble(deadline: number): Promise<Uint8Array>;
+  /** The one frame a keep-alive is. */
+  protected abstract keepAliveFrame(): Uint8Array;
+  /** Whether `frame`, read between messages, is a keep-alive; throws BAD_FRAME for a malformed one. */
+  protected abstract isKeepAlive(frame: Uint8Array): boolean;
+  /** Reads the frames after `first` until one whole message is in; throws TransportError on any bad frame. */
+  protected abstract reassemble(first: Uint8Array, deadline: number): Promise<Uint8Array>;
 
   async send(message: Uint8Array): Promise<void> {
     if (this.error !== undefined) throw this.error;
@@ -33,16 +41,31 @@ export abstract class FramedTransport implements MessageTransport {
     for (const f of this.frames(message)) await this.link.sendFrame(f);
   }
 
-  async receive(timeoutMs: number = RECEIVE_TIMEOUT_MS): Promise<Uint8Array> {
+  async keepAlive(): Promise<void> {
     if (this.error !== undefined) throw this.error;
+    await this.link.sendFrame(this.keepAliveFrame());
+  }
+
+  async receive(wait?: number | ReceiveWait): Promise<Uint8Array> {
+    if (this.error !== undefined) throw this.error;
+    const w = receiveWaitOf(wait);
+    const end = Date.now() + w.totalMs;
     try {
-      const message = await this.reassemble(Date.now() + timeoutMs);
+      const message = await receiveSkippingKeepAlives((deadline) => this.#next(deadline, () => Math.min(Date.now() + w.idleMs, end)), w, this.label);
       this.midMessage = false;
       return message;
     } catch (e) {
       if (e instanceof TransportError && (e.code !== TransportErrorCode.TIMEOUT || this.midMessage)) this.fail(e);
       throw e;
     }
+  }
+
+  /** One message or keep-alive; the rest of a message must follow its first frame within `restDeadline()`. */
+  async #next(deadline: number, restDeadline: () => number): Promise<MessageOrKeepAlive> {
+    const first = await this.link.receiveFrame(remainingMs(deadline));
+    if (this.isKeepAlive(first)) return KEEP_ALIVE;
+    this.midMessage = true;
+    return this.reassemble(first, restDeadline());
   }
 
   private fail(e: TransportError): void {

@@ -143,7 +143,7 @@ function hostileBle(mtu = 23): { raw: FrameLink; t: MessageTransport } {
 test('BLE framing refuses oversize writes, huge declared lengths, overruns and empty writes', async () => {
   const cases: Array<[Uint8Array[], TransportErrorCode]> = [
     [[new Uint8Array(21)], 'FRAME_TOO_LONG'],
-    [[Uint8Array.of(0xff, 0xff)], 'MESSAGE_TOO_LONG'],
+    [[Uint8Array.of(0xff, 0xff, 0x00)], 'MESSAGE_TOO_LONG'], // the keep-alive prefix with data after it is a length
     [[Uint8Array.of(0x0c, 0x01)], 'MESSAGE_TOO_LONG'], // 3073 = MESSAGE_BYTES_MAX + 1
     [[Uint8Array.of(0x00)], 'BAD_FRAME'], // no room for the length prefix
     [[new Uint8Array(0)], 'BAD_FRAME'],

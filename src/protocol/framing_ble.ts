@@ -3,10 +3,11 @@
 // checks that length against MESSAGE_BYTES_MAX before it allocates, then appends writes until it
 // has exactly that many bytes. A write over the MTU, an empty write, or one that overruns the
 // declared length is refused. The MTU (23..247) is what the two sides negotiated: ATT_MTU is the
-// smaller of the two offers, and never below the Core default of 23.
+// smaller of the two offers, and never below the Core default of 23. A keep-alive is one write of
+// exactly the 2-byte prefix 0xFFFF, a length no message can have (MESSAGE_BYTES_MAX < 0xFFFF).
 
 import { assert } from '../crypto/assert.ts';
-import { BLE_ATT_HEADER_BYTES, BLE_LENGTH_PREFIX_BYTES, BLE_MTU_MAX, BLE_MTU_MIN, MESSAGE_BYTES_MAX } from './limits.ts';
+import { BLE_ATT_HEADER_BYTES, BLE_KEEPALIVE_PREFIX, BLE_LENGTH_PREFIX_BYTES, BLE_MTU_MAX, BLE_MTU_MIN, MESSAGE_BYTES_MAX } from './limits.ts';
 import { FramedTransport } from './framed_transport.ts';
 import { remainingMs, TransportError, TransportErrorCode, type FrameLink, type MessageTransport } from './transport.ts';
 
@@ -42,27 +43,38 @@ class BleTransport extends FramedTransport {
     return bleWrites(message, this.#mtu);
   }
 
-  async #next(deadline: number, midMessage: boolean): Promise<Uint8Array> {
+  async #next(deadline: number): Promise<Uint8Array> {
     let w: Uint8Array;
     try {
       w = await this.link.receiveFrame(remainingMs(deadline));
     } catch (e) {
-      if (midMessage && e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
+      if (e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
         throw new TransportError(TransportErrorCode.TRUNCATED, 'BLE: link closed in the middle of a message');
       }
       throw e;
     }
+    this.#checkWrite(w);
+    return w;
+  }
+
+  #checkWrite(w: Uint8Array): void {
     const payloadMax = this.#mtu - BLE_ATT_HEADER_BYTES;
     if (w.length > payloadMax) {
       throw new TransportError(TransportErrorCode.FRAME_TOO_LONG, `BLE: expected a write of at most ${payloadMax} bytes (MTU ${this.#mtu}), found ${w.length}`);
     }
     if (w.length === 0) throw new TransportError(TransportErrorCode.BAD_FRAME, 'BLE: expected data in a write, found an empty write');
-    return w;
   }
 
-  protected async reassemble(deadline: number): Promise<Uint8Array> {
-    const first = await this.#next(deadline, false);
-    this.midMessage = true;
+  protected keepAliveFrame(): Uint8Array {
+    return Uint8Array.of(BLE_KEEPALIVE_PREFIX >> 8, BLE_KEEPALIVE_PREFIX & 0xff);
+  }
+
+  protected isKeepAlive(w: Uint8Array): boolean {
+    this.#checkWrite(w);
+    return w.length === BLE_LENGTH_PREFIX_BYTES && ((w[0]! << 8) | w[1]!) === BLE_KEEPALIVE_PREFIX;
+  }
+
+  protected async reassemble(first: Uint8Array, deadline: number): Promise<Uint8Array> {
     if (first.length < BLE_LENGTH_PREFIX_BYTES) {
       throw new TransportError(TransportErrorCode.BAD_FRAME, `BLE: expected a ${BLE_LENGTH_PREFIX_BYTES}-byte length prefix, found ${first.length} bytes`);
     }
@@ -80,7 +92,7 @@ class BleTransport extends FramedTransport {
       out.set(w, got);
       got += w.length;
       if (got === declared) return out;
-      w = await this.#next(deadline, true);
+      w = await this.#next(deadline);
     }
   }
 }

@@ -14,6 +14,17 @@ import { remainingMs, TransportError, TransportErrorCode, type FrameLink, type M
 export const NFC_PCB_I_BLOCK = 0x02;
 export const NFC_PCB_CHAINING = 0x10;
 export const NFC_PCB_BLOCK_NUMBER = 0x01;
+/**
+ * Keep-alive: an ISO/IEC 14443-4 S(WTX) block (waiting time extension, PCB 1111 0010, no CID) whose
+ * one INF byte is the multiplier WTXM (1..59). On a real ISO-DEP link the card sends it while it
+ * computes and the reader echoes it; this link is reliable, so the echo is left out and either side
+ * may send it between messages. It carries no block number, so it leaves the I-block sequence alone.
+ */
+export const NFC_PCB_S_WTX = 0xf2;
+export const NFC_WTXM_MIN = 1;
+export const NFC_WTXM_MAX = 59;
+/** The WTXM our keep-alive asks for: one more frame waiting time at a time. */
+const NFC_WTXM_KEEPALIVE = 1;
 
 /** The frames (PCB ‖ chunk) one message becomes, starting at block number `firstBlock`. */
 export function nfcFrames(message: Uint8Array, firstBlock: number): Uint8Array[] {
@@ -46,24 +57,36 @@ class NfcTransport extends FramedTransport {
     return frames;
   }
 
-  protected async reassemble(deadline: number): Promise<Uint8Array> {
+  protected keepAliveFrame(): Uint8Array {
+    return Uint8Array.of(NFC_PCB_S_WTX, NFC_WTXM_KEEPALIVE);
+  }
+
+  protected isKeepAlive(frame: Uint8Array): boolean {
+    if (frame[0] !== NFC_PCB_S_WTX) return false;
+    const wtxm = frame[1];
+    if (frame.length !== 2 || wtxm === undefined || wtxm < NFC_WTXM_MIN || wtxm > NFC_WTXM_MAX) {
+      throw new TransportError(TransportErrorCode.BAD_FRAME, `NFC: expected an S(WTX) block of 2 bytes with WTXM ${NFC_WTXM_MIN}..${NFC_WTXM_MAX}, found ${frame.length} bytes, WTXM ${wtxm}`);
+    }
+    return true;
+  }
+
+  protected async reassemble(first: Uint8Array, deadline: number): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
+    let frame = first;
     for (let frames = 1; ; frames++) {
-      let frame: Uint8Array;
-      try {
-        frame = await this.link.receiveFrame(remainingMs(deadline));
-      } catch (e) {
-        if (chunks.length > 0 && e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
-          throw new TransportError(TransportErrorCode.TRUNCATED, `NFC: link closed after ${frames - 1} chained blocks (${total} bytes) of a message`);
-        }
-        throw e;
-      }
-      this.midMessage = true;
       const more = this.#checkFrame(frame, frames, total);
       chunks.push(frame.subarray(1));
       total += frame.length - 1;
       if (!more) return concat(chunks, total);
+      try {
+        frame = await this.link.receiveFrame(remainingMs(deadline));
+      } catch (e) {
+        if (e instanceof TransportError && e.code === TransportErrorCode.CLOSED) {
+          throw new TransportError(TransportErrorCode.TRUNCATED, `NFC: link closed after ${frames} chained blocks (${total} bytes) of a message`);
+        }
+        throw e;
+      }
     }
   }
 

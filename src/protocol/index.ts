@@ -9,6 +9,7 @@ export * from './session_keys.ts';
 export * from './session.ts';
 export * from './transport.ts';
 export { memoryLinkPair, MEMORY_LINK_FRAME_BYTES_MAX } from './memory_link.ts';
+export { memoryTransport } from './memory_transport.ts';
 export { nfcTransport, nfcFrames } from './framing_nfc.ts';
 export { bleTransport, bleWrites, negotiateBleMtu } from './framing_ble.ts';
 export { tcpConnect, tcpListen, tcpTransport, type TcpListener } from './transport_tcp.ts';

@@ -132,6 +132,10 @@ export const BLE_MTU_MAX = 247;
 export const BLE_ATT_HEADER_BYTES = 3;
 /** Length prefix in the first BLE write of each message (u16 big-endian; messages are ≤ 3 KiB). */
 export const BLE_LENGTH_PREFIX_BYTES = 2;
+/** A BLE write of exactly this 2-byte prefix and nothing else is a keep-alive (no message is that long). */
+export const BLE_KEEPALIVE_PREFIX = 0xffff;
+/** A TCP frame whose prefix is this value and which has no body is a keep-alive. */
+export const TCP_KEEPALIVE_PREFIX = 0xffff_ffff;
 /** TCP frames: 4-byte big-endian length prefix, then the message. */
 export const TCP_LENGTH_PREFIX_BYTES = 4;
 /** Largest TCP frame body: one message. A prefix above this closes the connection unread. */
@@ -149,10 +153,30 @@ export const TCP_ACCEPT_QUEUE_MAX = 16;
 // ---- Time and retries ----------------------------------------------------------------------------
 
 /**
- * Longest wait for one message. A tap lasts about a second; a payment fits the EMV 500 ms budget,
- * so 5 s only bounds how long a silent peer can hold a device's only link.
+ * Longest silence on a link: no frame and no keep-alive for this long and the receive fails with
+ * TIMEOUT. A peer that is computing says so with keep-alives (below), so this bounds only how long
+ * a silent or dead peer can hold a device's only link, not how long an honest slow peer may prove.
  */
 export const RECEIVE_TIMEOUT_MS = 5_000;
+/**
+ * Interval of the keep-alive frames the side whose SE is working sends (NFC S(WTX), BLE and TCP
+ * marker frames, see framing_*.ts). A fifth of the silence bound: four may be lost or late before
+ * the peer gives up. Cost: one 2–4 byte frame per second of SE work.
+ */
+export const KEEPALIVE_INTERVAL_MS = 1_000;
+/**
+ * Ceiling on the total deadline of one receive, however slow the device classes involved are: what
+ * a hostile peer that only sends keep-alives can hold a link for. The device layer derives each
+ * wait from the cost model (src/device/link_timing.ts) and clamps it here; 2 minutes is over three
+ * times the slowest class's modelled payment before issue 9's restructuring (36.5 s on a Cortex-M33).
+ */
+export const RECEIVE_DEADLINE_MS_MAX = 120_000;
+/**
+ * Keep-alives one receive accepts before it cuts the peer off (DEADLINE): an honest peer sends one
+ * per KEEPALIVE_INTERVAL_MS, so this is the deadline ceiling's worth, twice over. Bounds the work a
+ * peer flooding keep-alives can make a receiver do.
+ */
+export const KEEPALIVES_PER_RECEIVE_MAX = 2 * Math.ceil(RECEIVE_DEADLINE_MS_MAX / KEEPALIVE_INTERVAL_MS);
 /** TCP connect timeout on loopback / LAN. */
 export const TCP_CONNECT_TIMEOUT_MS = 5_000;
 /** Retransmissions of one frame before the link model declares it failed (ISO-DEP and BLE LL both retry). */
@@ -179,6 +203,10 @@ export function checkProtocolLimits(): void {
   const bleWritesMax = Math.ceil((MESSAGE_BYTES_MAX + BLE_LENGTH_PREFIX_BYTES) / (BLE_MTU_MIN - BLE_ATT_HEADER_BYTES));
   assert(MEMORY_LINK_QUEUE_FRAMES_MAX >= bleWritesMax, 'memory link queues one whole message at the smallest MTU');
   assert(RECEIVE_TIMEOUT_MS > 0 && TCP_CONNECT_TIMEOUT_MS > 0, 'timeouts are positive');
+  assert(KEEPALIVE_INTERVAL_MS > 0 && 2 * KEEPALIVE_INTERVAL_MS <= RECEIVE_TIMEOUT_MS, 'a keep-alive arrives well within the silence bound');
+  assert(RECEIVE_DEADLINE_MS_MAX >= RECEIVE_TIMEOUT_MS, 'the total deadline ceiling is at least one silence bound');
+  assert(KEEPALIVES_PER_RECEIVE_MAX * KEEPALIVE_INTERVAL_MS >= RECEIVE_DEADLINE_MS_MAX, 'an honest peer reaches the deadline before the keep-alive count');
+  assert(MESSAGE_BYTES_MAX < BLE_KEEPALIVE_PREFIX && TCP_FRAME_BYTES_MAX < TCP_KEEPALIVE_PREFIX, 'no message length equals a keep-alive marker');
   assert(LINK_RETRANSMISSIONS_MAX >= 0, 'retransmission bound is non-negative');
 }
 

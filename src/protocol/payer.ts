@@ -12,10 +12,12 @@
 // even this object gets the payment back from its SE (GET_LAST_PAYMENT) and calls `resumePayer`.
 
 import { RECEIVE_TIMEOUT_MS } from './limits.ts';
-import { TransportError } from './transport.ts';
+import { TransportError, type ReceiveWait } from './transport.ts';
 import { decodePaymentRequest, type PaymentRequest, type Receipt } from './messages.ts';
 import type { MessageTransport } from './transport.ts';
-import { ExchangeError, ExchangeErrorCode, OneShot, checkReceipt, decodeOrBadMessage } from './exchange.ts';
+import {
+  ExchangeError, ExchangeErrorCode, OneShot, checkReceipt, decodeOrBadMessage, exchangeTimingOf, keepingAlive, waitFor, type ExchangeTiming,
+} from './exchange.ts';
 
 /** What the payer's state machine needs from its SE. */
 export interface PayerSePort {
@@ -26,7 +28,9 @@ export interface PayerSePort {
 export interface PayerOptions {
   /** Asked before any value moves; return false to decline. */
   approve: (request: PaymentRequest) => boolean | Promise<boolean>;
+  /** One number for every wait (older form); `timing` sets each wait and the keep-alives. */
   timeoutMs?: number;
+  timing?: Partial<ExchangeTiming>;
 }
 
 export class PayerAwaitingRequest {
@@ -40,21 +44,27 @@ export class PayerAwaitingRequest {
   /** Receives the request, asks the user, has the SE pay it, and sends the payment. */
   async receiveRequest(): Promise<PayerAwaitingReceipt> {
     this.#once.use();
-    const timeoutMs = this.opts.timeoutMs ?? RECEIVE_TIMEOUT_MS;
-    const bytes = await this.transport.receive(timeoutMs);
+    const timing = exchangeTimingOf(this.opts);
+    const timeoutMs = waitFor(timing, Math.max(timing.requestMs, timing.receiptMs));
+    const bytes = await this.transport.receive(waitFor(timing, timing.requestMs));
     const request = decodeOrBadMessage(decodePaymentRequest, bytes, 'PaymentRequest');
-    if (!(await this.opts.approve(request))) {
+    // The user decides and the SE proves while the payee waits: keep-alives tell it this side is
+    // working, not gone (its total deadline still bounds both).
+    const payment = await keepingAlive(this.transport, timing.keepAliveMs, async () => {
+      if (!(await this.opts.approve(request))) return null;
+      return this.se.authorize(bytes, request.amountMinor);
+    });
+    if (payment === null) {
       this.transport.close();
       throw new ExchangeError(ExchangeErrorCode.DECLINED, `payment of ${request.amountMinor} declined`);
     }
-    const payment = await this.se.authorize(bytes, request.amountMinor);
     try {
       await this.transport.send(payment);
     } catch (e) {
       if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, timeoutMs), e);
       throw e;
     }
-    return new PayerAwaitingReceipt(request, payment, timeoutMs).on(this.transport);
+    return new PayerAwaitingReceipt(request, payment, waitFor(timing, timing.receiptMs)).on(this.transport);
   }
 }
 
@@ -79,7 +89,8 @@ export class PayerAwaitingReceipt {
     readonly request: PaymentRequest | null,
     /** The encoded Payment: already debited, kept until a receipt for it arrives. */
     readonly payment: Uint8Array,
-    private readonly timeoutMs: number = RECEIVE_TIMEOUT_MS,
+    /** Each wait after the payment: the payee's next request (re-send) and the receipt. */
+    private readonly timeoutMs: number | ReceiveWait = RECEIVE_TIMEOUT_MS,
   ) {}
 
   /** @internal binds the transport the payment went out on. */
@@ -129,6 +140,6 @@ export class PayerDone {
 }
 
 /** A payer whose host lost its state: resume from the payment its SE kept (GET_LAST_PAYMENT). */
-export function resumePayer(payment: Uint8Array, timeoutMs?: number): PayerAwaitingReceipt {
+export function resumePayer(payment: Uint8Array, timeoutMs?: number | ReceiveWait): PayerAwaitingReceipt {
   return new PayerAwaitingReceipt(null, payment, timeoutMs);
 }

@@ -8,7 +8,7 @@ import { makeWorld } from '../se/test_world.ts';
 import { paymentSe, type TestSe } from '../se/test_payments.ts';
 import { ExchangeError, type ExchangeErrorCode } from './exchange.ts';
 import { memoryLinkPair } from './memory_link.ts';
-import { decodeReceipt, encodeReceipt, paymentHash } from './messages.ts';
+import { decodePaymentRequest, decodeReceipt, encodeReceipt, paymentHash } from './messages.ts';
 import { nfcTransport } from './framing_nfc.ts';
 import { PayeeReady } from './payee.ts';
 import { PayerAwaitingRequest, PayerLinkLost, type PayerSePort } from './payer.ts';
@@ -94,4 +94,20 @@ test('the payer refuses a receipt for another payment or with a bad signature, a
   })();
   const [w4] = await Promise.all([silent.receiveRequest(), quiet]);
   await assert.rejects(w4.receiveReceipt(), (x: unknown) => x instanceof PayerLinkLost && x.resume.payment === w4.payment);
+});
+
+test('a payee offers an open request again only if it is a PaymentRequest, and reports which request a payment paid', async () => {
+  const w = makeWorld('sm-offer');
+  const payer = await paymentSe(w, { fundMinor: 9_000n });
+  const payee = await paymentSe(w, {});
+  const [x] = pair();
+  await assert.rejects(new PayeeReady(payeePort(payee), x).offerRequest(Uint8Array.of(0xa0)), isExchange('BAD_MESSAGE'));
+  // A request built and left open, then offered on a new link: the payment for it is the current sale.
+  const open = await payee.client.buildPaymentRequest(400n);
+  const [a, b] = pair();
+  const start = new PayerAwaitingRequest(payerPort(payer), a, { approve: () => true });
+  const [waiting, awaiting] = await Promise.all([start.receiveRequest(), new PayeeReady(payeePort(payee), b).offerRequest(open)]);
+  const [, got] = await Promise.all([waiting.receiveReceipt(), awaiting.receivePayment()]);
+  assert.deepEqual([got.amountMinor, got.forCurrentRequest, got.resent], [400n, true, false]);
+  assert.deepEqual(new Uint8Array(got.requestId), new Uint8Array(decodePaymentRequest(open).requestId));
 });

@@ -8,8 +8,14 @@
 // A hostile or broken peer (oversize, truncated, garbage frames) gets a TransportError with a
 // stable code; after an error the transport is closed and every later call repeats that error.
 // Nothing queues without a bound: inboxes hold at most a named number of items.
+//
+// Keep-alives: the side whose SE is computing sends small typed keep-alive frames (each framing
+// defines one that no message can be mistaken for); a receiver skips them, and each one restarts
+// its silence timer, but a total deadline still applies, so a peer that only sends keep-alives is
+// cut off with DEADLINE (src/protocol/notes/link.md).
 
 import { assert } from '../crypto/assert.ts';
+import { KEEPALIVES_PER_RECEIVE_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
 
 export const TransportErrorCode = {
   /** A message longer than MESSAGE_BYTES_MAX was sent, declared or reassembled. */
@@ -26,6 +32,11 @@ export const TransportErrorCode = {
   CLOSED: 'CLOSED',
   /** No message within the timeout. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * The peer kept the link alive (keep-alive frames) past the receive's total deadline, or past
+   * KEEPALIVES_PER_RECEIVE_MAX keep-alives, without sending a message. The transport closes.
+   */
+  DEADLINE: 'DEADLINE',
   /** The operating system reported a socket error. */
   IO: 'IO',
 } as const;
@@ -52,12 +63,69 @@ export interface FrameLink {
   close(): void;
 }
 
+/**
+ * How long one receive waits: `idleMs` of silence at most (a keep-alive frame restarts it), and
+ * `totalMs` in all, keep-alives or not. A plain number is both (no keep-alive extends it).
+ */
+export interface ReceiveWait {
+  idleMs: number;
+  totalMs: number;
+}
+
+export function receiveWaitOf(wait: number | ReceiveWait | undefined): ReceiveWait {
+  const w = wait === undefined ? { idleMs: RECEIVE_TIMEOUT_MS, totalMs: RECEIVE_TIMEOUT_MS } : typeof wait === 'number' ? { idleMs: wait, totalMs: wait } : wait;
+  assert(Number.isFinite(w.idleMs) && w.idleMs >= 0 && Number.isFinite(w.totalMs) && w.totalMs >= 0, `receive: bad wait ${w.idleMs}/${w.totalMs} ms`);
+  return w;
+}
+
 /** Whole protocol messages: the interface the payment state machines use. */
 export interface MessageTransport {
   send(message: Uint8Array): Promise<void>;
-  /** Next whole message; rejects TransportError (TIMEOUT after `timeoutMs`, default RECEIVE_TIMEOUT_MS). */
-  receive(timeoutMs?: number): Promise<Uint8Array>;
+  /**
+   * Next whole message, skipping keep-alive frames; rejects TransportError: TIMEOUT after `idleMs`
+   * of silence, DEADLINE when keep-alives carried the wait past `totalMs` (default: both
+   * RECEIVE_TIMEOUT_MS).
+   */
+  receive(wait?: number | ReceiveWait): Promise<Uint8Array>;
+  /** Sends one keep-alive frame: "still computing, my message follows". Never between a message's frames. */
+  keepAlive(): Promise<void>;
   close(): void;
+}
+
+/** What a framing's next-item read yields: a whole message, or the keep-alive marker. */
+export const KEEP_ALIVE: unique symbol = Symbol('keep-alive');
+export type MessageOrKeepAlive = Uint8Array | typeof KEEP_ALIVE;
+
+/**
+ * The receive loop every transport shares: reads items with the idle timeout (never past the total
+ * deadline), skips keep-alives, and turns "the total deadline passed while the peer only kept the
+ * link alive" into DEADLINE. `next(deadline)` reads one message or keep-alive by `deadline` (ms
+ * since the epoch) and rejects TIMEOUT after it.
+ */
+export async function receiveSkippingKeepAlives(
+  next: (deadline: number) => Promise<MessageOrKeepAlive>,
+  wait: ReceiveWait,
+  label: string,
+): Promise<Uint8Array> {
+  const end = Date.now() + wait.totalMs;
+  for (let keepAlives = 0; ; ) {
+    const idleEnd = Date.now() + wait.idleMs;
+    const deadline = Math.min(idleEnd, end);
+    let item: MessageOrKeepAlive;
+    try {
+      item = await next(deadline);
+    } catch (e) {
+      if (keepAlives > 0 && deadline === end && isTransportError(e, TransportErrorCode.TIMEOUT)) {
+        throw new TransportError(TransportErrorCode.DEADLINE, `${label}: expected a message within ${wait.totalMs} ms, found only ${keepAlives} keep-alives`);
+      }
+      throw e;
+    }
+    if (item !== KEEP_ALIVE) return item;
+    keepAlives++;
+    if (keepAlives > KEEPALIVES_PER_RECEIVE_MAX || Date.now() >= end) {
+      throw new TransportError(TransportErrorCode.DEADLINE, `${label}: expected a message within ${wait.totalMs} ms and ${KEEPALIVES_PER_RECEIVE_MAX} keep-alives, found only ${keepAlives} keep-alives`);
+    }
+  }
 }
 
 interface Waiter<T> {
@@ -126,11 +194,18 @@ export class Inbox<T> {
     }
     if (this.#end !== undefined) return Promise.reject(this.#end);
     return new Promise<T>((resolve, reject) => {
+      // When the timer fires, input that arrived while this process was busy (a synchronous SE
+      // call, a descheduled host) may still sit unread in the OS: one turn of the event loop lets
+      // it in before the timeout is honoured, so a late timer never beats data that was on time.
       const timer = setTimeout(() => {
-        this.#waiter = undefined;
-        reject(new TransportError(TransportErrorCode.TIMEOUT, `${this.#what}: expected a message within ${timeoutMs} ms, found none`));
+        setImmediate(() => {
+          if (this.#waiter !== waiter) return;
+          this.#waiter = undefined;
+          reject(new TransportError(TransportErrorCode.TIMEOUT, `${this.#what}: expected a message within ${timeoutMs} ms, found none`));
+        });
       }, timeoutMs);
-      this.#waiter = { resolve, reject, timer };
+      const waiter: Waiter<T> = { resolve, reject, timer };
+      this.#waiter = waiter;
     });
   }
 }

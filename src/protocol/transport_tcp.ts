@@ -3,7 +3,8 @@
 // it arrives: a larger one closes the connection with MESSAGE_TOO_LONG and nothing of that size is
 // ever allocated. Buffering is bounded: at most one partial frame plus one socket chunk, and at
 // most TRANSPORT_QUEUE_MESSAGES_MAX whole messages before the socket is paused (TCP back-pressure
-// then slows the sender). A connection closed inside a frame is TRUNCATED.
+// then slows the sender). A connection closed inside a frame is TRUNCATED. A keep-alive is a bare
+// prefix of TCP_KEEPALIVE_PREFIX (0xFFFFFFFF, above any frame length) with no body.
 
 import * as net from 'node:net';
 import { assert } from '../crypto/assert.ts';
@@ -12,20 +13,24 @@ import {
   TCP_ACCEPT_QUEUE_MAX,
   TCP_CONNECT_TIMEOUT_MS,
   TCP_FRAME_BYTES_MAX,
+  TCP_KEEPALIVE_PREFIX,
   TCP_LENGTH_PREFIX_BYTES,
   TRANSPORT_QUEUE_MESSAGES_MAX,
 } from './limits.ts';
-import { Inbox, TransportError, TransportErrorCode, type MessageTransport } from './transport.ts';
+import {
+  Inbox, KEEP_ALIVE, TransportError, TransportErrorCode, receiveSkippingKeepAlives, receiveWaitOf, remainingMs,
+  type MessageOrKeepAlive, type MessageTransport, type ReceiveWait,
+} from './transport.ts';
 
 class TcpTransport implements MessageTransport {
   readonly #socket: net.Socket;
-  readonly #inbox: Inbox<Uint8Array>;
+  readonly #inbox: Inbox<MessageOrKeepAlive>;
   #pending: Buffer = Buffer.alloc(0);
   #error: TransportError | undefined;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.#inbox = new Inbox<Uint8Array>('TCP', () => {
+    this.#inbox = new Inbox<MessageOrKeepAlive>('TCP', () => {
       if (this.#inbox.size < TRANSPORT_QUEUE_MESSAGES_MAX && this.#error === undefined) socket.resume();
     });
     socket.setNoDelay(true);
@@ -40,6 +45,13 @@ class TcpTransport implements MessageTransport {
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     while (this.#pending.length >= TCP_LENGTH_PREFIX_BYTES) {
       const length = this.#pending.readUInt32BE(0);
+      if (length === TCP_KEEPALIVE_PREFIX) {
+        // Queued only while there is room: behind a full queue a keep-alive says nothing new, and
+        // dropping it keeps one socket chunk of them (16 Ki per 64 KiB) from filling the inbox.
+        if (this.#inbox.size < TRANSPORT_QUEUE_MESSAGES_MAX) this.#inbox.push(KEEP_ALIVE);
+        this.#pending = this.#pending.subarray(TCP_LENGTH_PREFIX_BYTES);
+        continue;
+      }
       if (length > TCP_FRAME_BYTES_MAX) {
         this.#fail(new TransportError(TransportErrorCode.MESSAGE_TOO_LONG, `TCP: expected a frame of at most ${TCP_FRAME_BYTES_MAX} bytes, found a prefix of ${length}`), true);
         return;
@@ -80,13 +92,30 @@ class TcpTransport implements MessageTransport {
     const frame = Buffer.alloc(TCP_LENGTH_PREFIX_BYTES + message.length);
     frame.writeUInt32BE(message.length, 0);
     frame.set(message, TCP_LENGTH_PREFIX_BYTES);
+    return this.#write(frame);
+  }
+
+  /** A keep-alive: the 4-byte prefix TCP_KEEPALIVE_PREFIX and no body. */
+  keepAlive(): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const frame = Buffer.alloc(TCP_LENGTH_PREFIX_BYTES);
+    frame.writeUInt32BE(TCP_KEEPALIVE_PREFIX, 0);
+    return this.#write(frame);
+  }
+
+  #write(frame: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#socket.write(frame, (err) => (err ? reject(new TransportError(TransportErrorCode.IO, `TCP: write failed: ${err.message}`)) : resolve()));
     });
   }
 
-  receive(timeoutMs: number = RECEIVE_TIMEOUT_MS): Promise<Uint8Array> {
-    return this.#inbox.take(timeoutMs);
+  async receive(wait?: number | ReceiveWait): Promise<Uint8Array> {
+    try {
+      return await receiveSkippingKeepAlives((deadline) => this.#inbox.take(remainingMs(deadline)), receiveWaitOf(wait), 'TCP');
+    } catch (e) {
+      if (e instanceof TransportError && e.code === TransportErrorCode.DEADLINE) this.#fail(e, true);
+      throw e;
+    }
   }
 
   close(): void {

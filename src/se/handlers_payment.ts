@@ -164,7 +164,7 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
 /** A payment for a request that was already paid: the same bytes get the same receipt back. */
 function alreadyPaid(tx: StateTx, pending: PendingRequest, hash: Uint8Array, proofBytes: Uint8Array, context: Uint8Array) {
   if (equalBytes(pending.paidHash!, hash)) {
-    return { receipt: pending.receipt!, amountMinor: pending.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
+    return { receipt: pending.receipt!, amountMinor: pending.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: true, requestId: pending.requestId };
   }
   const { statement } = decoded(() => decodePaymentProof(proofBytes, context), SW.WRONG_DATA, 'payment proof');
   const N = statement.N.toBytes();
@@ -234,7 +234,7 @@ export const acceptPayment = command(PAYMENT_COMMANDS.acceptPayment, (ctx: Handl
   });
   const paid: PendingRequest = { ...pending, sessionSecretKey: null, paidHash: hash, receipt };
   tx.set('payment_requests', { entries: entries.map((r, i) => (i === index ? paid : r)) });
-  return { receipt, amountMinor: opening.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: false };
+  return { receipt, amountMinor: opening.amountMinor, balanceMinor: tx.get('wallet').balanceMinor, resent: false, requestId: pending.requestId };
 });
 
 // ---- Small commands ------------------------------------------------------------------------------

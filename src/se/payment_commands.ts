@@ -59,6 +59,8 @@ export interface AcceptPaymentResponse {
   balanceMinor: bigint;
   /** True when this exact payment was already accepted: its receipt again, nothing credited. */
   resent: boolean;
+  /** The request this payment answered: the host compares it with the request it is serving now. */
+  requestId: Uint8Array;
 }
 export interface LastPaymentResponse { payment: Uint8Array | null; requestId: Uint8Array | null }
 export interface PrecomputeResponse {
@@ -98,8 +100,8 @@ export const PAYMENT_COMMANDS = {
     ins: PaymentIns.ACCEPT_PAYMENT, name: 'ACCEPT_PAYMENT', maxDataBytes: ACCEPT_COMMAND_BYTES_MAX, phases: OPERATIONAL,
     request: recordCodec('accept payment', { payment: bytes(1, PAYMENT_BYTES_MAX) }, ACCEPT_COMMAND_BYTES_MAX),
     response: recordCodec('receipt', {
-      receipt: bytes(1, RECEIPT_BYTES_MAX), amountMinor: big(), balanceMinor: big(), resent: bool,
-    }, RECEIPT_BYTES_MAX + 64),
+      receipt: bytes(1, RECEIPT_BYTES_MAX), amountMinor: big(), balanceMinor: big(), resent: bool, requestId: bytes(REQUEST_ID_BYTES),
+    }, RECEIPT_BYTES_MAX + 64 + REQUEST_ID_BYTES + 2),
   }),
   getLastPayment: spec<Record<string, never>, LastPaymentResponse>({
     ins: PaymentIns.GET_LAST_PAYMENT, name: 'GET_LAST_PAYMENT', maxDataBytes: 0, phases: OPERATIONAL,

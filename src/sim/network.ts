@@ -204,6 +204,7 @@ export async function payOffline(payer: Device, payee: Device, amountMinor: bigi
       return t.send(m);
     },
     receive: (ms) => t.receive(ms),
+    keepAlive: () => t.keepAlive(),
     close: () => t.close(),
   });
   const sizes: number[] = [];
