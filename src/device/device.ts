@@ -106,7 +106,7 @@ export class Device {
     this.backend = backendOf(opts.nvm ?? { kind: 'memory' });
     this.applet = Applet.open({ backend: this.backend, rng: opts.rng ?? systemRng, clock: opts.clock ?? (() => BigInt(Date.now())) });
     const direct = transmitTo(this.applet);
-    this.se = new SeClient(opts.seDelay === undefined ? direct : slowTransmit(direct, opts.seDelay));
+    this.se = new SeClient(opts.seDelay === undefined ? direct : slowTransmit(direct, opts.seDelay), { rng: opts.rng ?? systemRng });
     this.#link = opts.link ?? {};
   }
 

@@ -3,7 +3,7 @@
 // totals from the same cost model that prices each SE command per hardware class, so a change of
 // the model's figures moves the deadlines with it:
 //   payer waits for the request  ≤ idle + margin × BUILD_PAYMENT_REQUEST on the payee's class,
-//   payee waits for the payment  ≤ idle + margin × AUTHORIZE_PAYMENT (no precomputation) on the payer's,
+//   payee waits for the payment  ≤ idle + margin × (one spend token + AUTHORIZE_PAYMENT + the host part) on the payer's,
 //   payer waits for the receipt  ≤ idle + margin × ACCEPT_PAYMENT (a full nullifier set) on the payee's,
 // each clamped to RECEIVE_DEADLINE_MS_MAX. A party whose peer's class it does not know (a payee does
 // not learn the payer's class before the payment) assumes the slowest class any profile names.
@@ -19,7 +19,7 @@ import {
   KEEPALIVE_INTERVAL_MS, RECEIVE_DEADLINE_MS_MAX, RECEIVE_TIMEOUT_MS, type ExchangeTiming,
 } from '../protocol/index.ts';
 import { SEEN_NULLIFIERS_MAX } from '../se/index.ts';
-import { commandOps, estimate, type CostedHardware, type PaymentCommand } from './cost_model.ts';
+import { estimate, stepOps, type CostedHardware, type PaymentCommand, type PaymentStep } from './cost_model.ts';
 import { PROFILES, type HardwareClass } from './profiles.ts';
 
 /**
@@ -42,9 +42,26 @@ export interface Parties {
   payee?: CostedHardware;
 }
 
-/** Modelled SE time of one payment command on `hardware`, worst case (no precomputation, a full nullifier set). */
+/** The step of the restructured payment (cost_model.ts stepOps) each SE command runs. */
+const STEP_OF: Record<PaymentCommand, PaymentStep> = {
+  BUILD_PAYMENT_REQUEST: 'payee.se.build',
+  AUTHORIZE_PAYMENT: 'payer.se.tap',
+  ACCEPT_PAYMENT: 'payee.se.accept',
+  PRECOMPUTE_PAYMENT: 'payer.se.precompute',
+};
+
+/** Modelled SE time of one payment command on `hardware` (a full nullifier set for ACCEPT). */
 export function modelledCommandMs(command: PaymentCommand, hardware: CostedHardware): number {
-  return estimate(commandOps(command, { precomputed: false, seenNullifiers: SEEN_NULLIFIERS_MAX }), hardware).timeMs;
+  return estimate(stepOps(STEP_OF[command], { seenNullifiers: SEEN_NULLIFIERS_MAX }), hardware).timeMs;
+}
+
+/**
+ * What a payee waits for between its request and the payment, worst case: the payer host's part
+ * (priced on this machine's class) and, when the payer's pool is empty at the tap, one spend token
+ * made before AUTHORIZE_PAYMENT.
+ */
+function payerWorkMs(hardware: CostedHardware): number {
+  return modelledCommandMs('PRECOMPUTE_PAYMENT', hardware) + modelledCommandMs('AUTHORIZE_PAYMENT', hardware) + estimate(stepOps('payer.host.tap'), 'host').timeMs;
 }
 
 /** The class of any profile that is slowest at `command`: what a party assumes of a peer it does not know. */
@@ -57,7 +74,7 @@ export function slowestHardwareFor(command: PaymentCommand): HardwareClass {
 
 /** Total deadline of a wait that covers `command` on `hardware` (unclamped, unscaled). */
 export function modelledWaitMs(command: PaymentCommand, hardware: CostedHardware): number {
-  return RECEIVE_TIMEOUT_MS + DEADLINE_MODEL_MARGIN * modelledCommandMs(command, hardware);
+  return RECEIVE_TIMEOUT_MS + DEADLINE_MODEL_MARGIN * (command === 'AUTHORIZE_PAYMENT' ? payerWorkMs(hardware) : modelledCommandMs(command, hardware));
 }
 
 /** The exchange timing for a payment between these parties (either may be unknown). */
@@ -68,7 +85,8 @@ export function exchangeTimingFor(parties: Parties, opts: LinkTimingOptions = {}
   const idleMs = RECEIVE_TIMEOUT_MS * linkScale;
   // The ceiling scales with the world: a test running everything 100× faster shrinks it too.
   const total = (command: PaymentCommand, hw: CostedHardware | undefined): number => {
-    const modelled = modelledCommandMs(command, hw ?? slowestHardwareFor(command));
+    const on = hw ?? slowestHardwareFor(command);
+    const modelled = command === 'AUTHORIZE_PAYMENT' ? payerWorkMs(on) : modelledCommandMs(command, on);
     return Math.min(RECEIVE_DEADLINE_MS_MAX * Math.max(modelScale, linkScale), idleMs + DEADLINE_MODEL_MARGIN * modelled * modelScale);
   };
   const timing: ExchangeTiming = {

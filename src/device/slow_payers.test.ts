@@ -73,6 +73,12 @@ function scalesFor(payer: CostedHardware) {
   return { modelScale, linkScale };
 }
 
+/** The scale that makes `hw`'s tap-time work in its role last TAP_MS: AUTHORIZE for a payer, BUILD or ACCEPT for a payee. */
+function tapScale(hw: CostedHardware, role: 'payer' | 'payee'): number {
+  const work: PaymentCommand[] = role === 'payer' ? ['AUTHORIZE_PAYMENT'] : ['BUILD_PAYMENT_REQUEST', 'ACCEPT_PAYMENT'];
+  return TAP_MS / Math.max(...work.map((c) => modelledCommandMs(c, hw)));
+}
+
 interface Slow {
   device: Device;
   commands: PaymentCommand[];
@@ -82,7 +88,10 @@ async function slowDevice(w: World, profile: DeviceProfile, name: string, scales
   const commands: PaymentCommand[] = [];
   const device = new Device({
     profile, name, rng: seededRng(`slow/${name}`), clock: w.clock,
-    seDelay: { hardware: profile.hardware, scale: scales.modelScale, onCommand: (c) => commands.push(c) },
+    // Each SE's tap-time work in its role (a funded device pays) lasts about TAP_MS — a POS's ACCEPT
+    // is far heavier than a ring's AUTHORIZE —; idle token-making is not slowed: it happens before
+    // any link opens.
+    seDelay: { hardware: profile.hardware, scale: tapScale(profile.hardware, opts.fundMinor === undefined ? 'payee' : 'payer'), idleScale: 0, onCommand: (c) => commands.push(c) },
     link: { ...scales, keepAlive: opts.keepAlive ?? true },
   });
   await provisionDevice(w, device);
@@ -174,7 +183,8 @@ test('cold start: warmUp() precomputes the payer\'s next payment before any link
   const [a, b] = memoryLinkPair();
   await Promise.all([car.device.pay(bleTransport(a, 247)), pos.device.receive(bleTransport(b, 247), 100n)]);
   assert.deepEqual(beforeLink, ['PRECOMPUTE_PAYMENT'], 'the precomputation ran before the link existed');
-  assert.deepEqual(car.commands.slice(beforeLink.length), ['AUTHORIZE_PAYMENT'], 'the tap itself only authorizes');
+  // At the tap the host asks for one token (the idle pool has it: nothing is made) and authorizes.
+  assert.deepEqual(car.commands.slice(beforeLink.length), ['PRECOMPUTE_PAYMENT', 'AUTHORIZE_PAYMENT'], 'the tap itself only authorizes');
 });
 
 test('a ring-class payee: the payer waits through the ring\'s modelled BUILD and ACCEPT on the ring\'s keep-alives', { timeout: 60_000 }, async () => {

@@ -11,6 +11,9 @@
 // a chained command and no GET RESPONSE is delayed: the SE starts work when the command is whole.
 
 import { CLA_CHAIN_BIT, INS_GET_RESPONSE, PaymentIns, type Transmit } from '../se/index.ts';
+import { decodeResponse } from '../se/apdu.ts';
+import { PAYMENT_COMMANDS } from '../se/payment_commands.ts';
+import { SW } from '../se/status.ts';
 import { assert } from '../crypto/assert.ts';
 import type { CostedHardware, PaymentCommand } from './cost_model.ts';
 import { modelledCommandMs } from './link_timing.ts';
@@ -20,6 +23,8 @@ export interface SeDelay {
   hardware: CostedHardware;
   /** Multiplies every modelled time (a test runs the world faster than real time). */
   scale: number;
+  /** Multiplies PRECOMPUTE_PAYMENT's modelled time instead of `scale` (idle work; 0 skips it). */
+  idleScale?: number;
   /** Called with each delayed command, in order (lets a test see what ran when). */
   onCommand?: (command: PaymentCommand) => void;
 }
@@ -39,6 +44,16 @@ export function paymentCommandOf(apdu: Uint8Array): PaymentCommand | null {
   return PAYMENT_COMMAND_OF_INS.get(ins) ?? null;
 }
 
+/** The `made` field of a PRECOMPUTE_PAYMENT response (0 for a refusal or a chained part). */
+function tokensMade(response: Uint8Array): number {
+  try {
+    const r = decodeResponse(response);
+    return r.sw === SW.OK ? PAYMENT_COMMANDS.precomputePayment.response.decode(r.data).made : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `inner`, slowed to `delay.hardware`'s modelled command times × `delay.scale`. */
@@ -46,10 +61,16 @@ export function slowTransmit(inner: Transmit, delay: SeDelay): Transmit {
   assert(Number.isFinite(delay.scale) && delay.scale >= 0, `slowTransmit: bad scale ${delay.scale}`);
   return async (apdu) => {
     const command = paymentCommandOf(apdu);
-    if (command !== null) {
-      delay.onCommand?.(command);
+    if (command === null) return inner(apdu);
+    delay.onCommand?.(command);
+    if (command !== 'PRECOMPUTE_PAYMENT') {
       await sleepMs(modelledCommandMs(command, delay.hardware) * delay.scale);
+      return inner(apdu);
     }
-    return inner(apdu);
+    // PRECOMPUTE_PAYMENT costs one token's work per token it made (none when the pool was full).
+    const response = await inner(apdu);
+    const made = tokensMade(response);
+    await sleepMs(modelledCommandMs(command, delay.hardware) * (delay.idleScale ?? delay.scale) * made);
+    return response;
   };
 }

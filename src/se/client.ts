@@ -38,6 +38,7 @@ import {
   type PrecomputeResponse,
 } from './payment_commands.ts';
 import { authorizeAsHost } from './payer_host.ts';
+import { SPEND_TOKENS_MAX } from './payment_limits.ts';
 import { systemRng, type Rng } from '../crypto/rng.ts';
 import { SW, SeError } from './status.ts';
 
@@ -185,8 +186,8 @@ export class SeClient {
    * Payer, when idle (and before each payment): the SE makes spend tokens for its next counters and
    * answers what the host's part of the next payment needs (payer_host.ts).
    */
-  precomputePayment(): Promise<PrecomputeResponse> {
-    return this.call(PAYMENT_COMMANDS.precomputePayment, {});
+  precomputePayment(tokens: number = SPEND_TOKENS_MAX): Promise<PrecomputeResponse> {
+    return this.call(PAYMENT_COMMANDS.precomputePayment, { tokens });
   }
   /** Manufacturer, between GENERATE_KEYS and PERSONALIZE: the receipt-log capacity of this SE. */
   async configureStorage(receiptLogCapacity: number): Promise<void> {

@@ -248,22 +248,23 @@ export const getLastPayment = command(PAYMENT_COMMANDS.getLastPayment, (ctx) => 
  * Host calls this when idle (and before a payment, when it is cheap because tokens are ready): fills
  * the spend-token pool and tells the host what its part of the next payment needs.
  */
-export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayment, (ctx) => {
+export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayment, (ctx, req) => {
   const { tx } = ctx;
   const limits = tierLimits(tx);
+  if (req.tokens < 1) refuse(SW.WRONG_DATA, 'ask for at least one token');
   const canPay = limits.paymentsPerEpoch > 0 && tx.get('credentials').credentials.length > 0;
-  const filled = canPay ? fillTokensIfLive(tx, ctx.rng, ctx.nowMs) : { ready: 0, nextBlinding: null };
+  const filled = canPay ? fillTokensIfLive(tx, ctx.rng, ctx.nowMs, req.tokens) : { ready: 0, made: 0, nextBlinding: null };
   return {
     ...filled, capMinor: limits.capMinor, nowMs: ctx.nowMs, policy: encodePolicy(tx.get('policy').table), issuerKeys: knownIssuerKeys(tx),
   };
 });
 
 /** fillTokens, or nothing when no credential is live now (an expired SE can still answer the host). */
-function fillTokensIfLive(tx: StateTx, rng: HandlerContext['rng'], nowMs: bigint) {
+function fillTokensIfLive(tx: StateTx, rng: HandlerContext['rng'], nowMs: bigint, target: number) {
   try {
-    return fillTokens(tx, rng, nowMs);
+    return fillTokens(tx, rng, nowMs, target);
   } catch (e) {
-    if (e instanceof SeRefusal) return { ready: 0, nextBlinding: null };
+    if (e instanceof SeRefusal) return { ready: 0, made: 0, nextBlinding: null };
     throw e;
   }
 }

@@ -36,7 +36,7 @@ import { SW, SeError } from './status.ts';
 
 /** What the host's part needs from its SE (SeClient implements it). */
 export interface PayerHostSe {
-  precomputePayment(): Promise<PrecomputeResponse>;
+  precomputePayment(tokens?: number): Promise<PrecomputeResponse>;
   authorizePaymentCommand(req: AuthorizePaymentRequest): Promise<{ payment: Uint8Array; balanceMinor: bigint; resent: boolean }>;
 }
 
@@ -82,7 +82,8 @@ export async function authorizeAsHost(
     if (isWireError(e)) throw new SeError(SW.WRONG_DATA, `host: payment request: ${e.message}`);
     throw e;
   }
-  const info = await se.precomputePayment();
+  // One token is enough now (none is made when the idle pool has it); the rest is idle work.
+  const info = await se.precomputePayment(1);
   // Nothing to prove without a token: the SE's own refusal (limits, credential) says why.
   const blinding = info.nextBlinding;
   if (opts.checkPayee !== false && blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor) checkPayee(request, info, rng);

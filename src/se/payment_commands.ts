@@ -63,9 +63,15 @@ export interface AcceptPaymentResponse {
   requestId: Uint8Array;
 }
 export interface LastPaymentResponse { payment: Uint8Array | null; requestId: Uint8Array | null }
+export interface PrecomputeRequest {
+  /** Tokens to have ready (1 … SPEND_TOKENS_MAX): 1 right before a payment, the whole pool while idle. */
+  tokens: number;
+}
 export interface PrecomputeResponse {
   /** Spend tokens ready in NVM. */
   ready: number;
+  /** Tokens this call made (the idle work it did). */
+  made: number;
   /** r_a of the token the next payment uses, or null when no payment is possible now. */
   nextBlinding: Uint8Array | null;
   /** What the host needs for its part of a payment: the cap of this SE's tier ... */
@@ -110,11 +116,11 @@ export const PAYMENT_COMMANDS = {
       payment: nullable(bytes(1, PAYMENT_BYTES_MAX)), requestId: nullable(bytes(REQUEST_ID_BYTES)),
     }, PAYMENT_BYTES_MAX + 64),
   }),
-  precomputePayment: spec<Record<string, never>, PrecomputeResponse>({
-    ins: PaymentIns.PRECOMPUTE_PAYMENT, name: 'PRECOMPUTE_PAYMENT', maxDataBytes: 0, phases: OPERATIONAL,
-    request: EMPTY,
+  precomputePayment: spec<PrecomputeRequest, PrecomputeResponse>({
+    ins: PaymentIns.PRECOMPUTE_PAYMENT, name: 'PRECOMPUTE_PAYMENT', maxDataBytes: SMALL_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    request: recordCodec('precompute request', { tokens: int(SPEND_TOKENS_MAX) }, SMALL_COMMAND_BYTES_MAX),
     response: recordCodec('precompute', {
-      ready: int(SPEND_TOKENS_MAX), nextBlinding: nullable(bytes(SCALAR_BYTES)), capMinor: big(), nowMs: big(), policy: bytes(1, POLICY_BYTES_MAX),
+      ready: int(SPEND_TOKENS_MAX), made: int(SPEND_TOKENS_MAX), nextBlinding: nullable(bytes(SCALAR_BYTES)), capMinor: big(), nowMs: big(), policy: bytes(1, POLICY_BYTES_MAX),
       issuerKeys: list(record({ epoch: big(), publicKey: bytes(G2_BYTES) }), ISSUER_KEYS_MAX + CREDENTIALS_MAX),
     }, POLICY_BYTES_MAX + (ISSUER_KEYS_MAX + CREDENTIALS_MAX) * (G2_BYTES + 24) + 256),
   }),

@@ -79,11 +79,12 @@ function makeToken(tx: StateTx, credential: CredentialRecord, counter: number, r
  * are ready and the amount blinding r_a of the token the next payment will use (the host needs it
  * for the amount range proof), or null when no payment is possible now.
  */
-export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_TOKENS_TARGET): { ready: number; nextBlinding: Uint8Array | null } {
+export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_TOKENS_TARGET): { ready: number; made: number; nextBlinding: Uint8Array | null } {
   const credential = activeCredential(tx, nowMs);
   const L = tierLimits(tx).paymentsPerEpoch;
   const live = liveTokens(tx, credential);
-  if (!setMatches(credential, L)) return { ready: 0, nextBlinding: null };
+  if (!setMatches(credential, L)) return { ready: 0, made: 0, nextBlinding: null };
+  let made = 0;
   let counter = live.length > 0 ? tokenKey(live.at(-1)![1]).counter + 1 : nextCounter(tx, credential);
   const free = SPEND_TOKEN_SLOTS.filter((slot) => !live.some(([s]) => s === slot));
   while (live.length < Math.min(target, SPEND_TOKENS_MAX) && counter < L && free.length > 0) {
@@ -92,10 +93,11 @@ export function fillTokens(tx: StateTx, rng: Rng, nowMs: bigint, target = SPEND_
     tx.set(slot, { token });
     live.push([slot, token]);
     counter++;
+    made++;
   }
   const first = live[0];
   const nextBlinding = first !== undefined && tokenKey(first[1]).counter === nextCounter(tx, credential) ? scalarToBytes(decodeSpendToken(first[1]).r_a) : null;
-  return { ready: live.length, nextBlinding };
+  return { ready: live.length, made, nextBlinding };
 }
 
 /**
