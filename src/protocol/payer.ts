@@ -9,7 +9,9 @@
 // message (a payee always opens with a PaymentRequest), answers it with the *stored* payment, and
 // checks the receipt. The payee SE accepts a payment for its earlier request once, and gives the
 // same receipt to an identical re-send, so re-sending can never credit twice. A host that lost
-// even this object gets the payment back from its SE (GET_LAST_PAYMENT) and calls `resumePayer`.
+// even this object gets the payment back from its SE (GET_UNCONFIRMED_PAYMENTS keeps every payment
+// not yet receipted) and calls `resumePayer`. Every receipt that checks is handed to the SE
+// (PayerSePort.confirm, CONFIRM_PAYMENT), which then stops keeping the payment.
 
 import { RECEIVE_TIMEOUT_MS } from './limits.ts';
 import { TransportError } from './transport.ts';
@@ -21,8 +23,9 @@ import { ExchangeError, ExchangeErrorCode, OneShot, checkReceipt, decodeOrBadMes
 export interface PayerSePort {
   /** Pays the encoded request for `amountMinor`; returns the encoded Payment (or throws the SE's refusal). */
   authorize(request: Uint8Array, amountMinor: bigint): Promise<Uint8Array>;
+  /** Hands the payee's receipt (checked here) to the SE so it drops the kept payment. */
+  confirm?(receipt: Uint8Array): Promise<void>;
 }
-
 export interface PayerOptions {
   /** Asked before any value moves; return false to decline. */
   approve: (request: PaymentRequest) => boolean | Promise<boolean>;
@@ -48,13 +51,14 @@ export class PayerAwaitingRequest {
       throw new ExchangeError(ExchangeErrorCode.DECLINED, `payment of ${request.amountMinor} declined`);
     }
     const payment = await this.se.authorize(bytes, request.amountMinor);
+    const confirm = this.se.confirm?.bind(this.se);
     try {
       await this.transport.send(payment);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, timeoutMs, confirm), e);
       throw e;
     }
-    return new PayerAwaitingReceipt(request, payment, timeoutMs).on(this.transport);
+    return new PayerAwaitingReceipt(request, payment, timeoutMs, confirm).on(this.transport);
   }
 }
 
@@ -80,7 +84,13 @@ export class PayerAwaitingReceipt {
     /** The encoded Payment: already debited, kept until a receipt for it arrives. */
     readonly payment: Uint8Array,
     private readonly timeoutMs: number = RECEIVE_TIMEOUT_MS,
+    /** Hands a checked receipt to the payer's SE (CONFIRM_PAYMENT); absent in a host without one. */
+    private readonly confirm?: (receipt: Uint8Array) => Promise<void>,
   ) {}
+
+  #again(): PayerAwaitingReceipt {
+    return new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs, this.confirm);
+  }
 
   /** @internal binds the transport the payment went out on. */
   on(transport: MessageTransport): this {
@@ -102,7 +112,7 @@ export class PayerAwaitingReceipt {
       await transport.receive(this.timeoutMs); // the payee's opening request; the stored payment answers it
       await transport.send(this.payment);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(this.#again(), e);
       throw e;
     }
     return this.#finish(transport);
@@ -113,10 +123,13 @@ export class PayerAwaitingReceipt {
     try {
       bytes = await transport.receive(this.timeoutMs);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(this.#again(), e);
       throw e;
     }
-    return new PayerDone(this.request, this.payment, checkReceipt(bytes, this.payment));
+    const receipt = checkReceipt(bytes, this.payment);
+    // After the check: a receipt that names another payment or does not verify never reaches the SE.
+    if (this.confirm !== undefined) await this.confirm(bytes);
+    return new PayerDone(this.request, this.payment, receipt);
   }
 }
 
@@ -128,7 +141,11 @@ export class PayerDone {
   ) {}
 }
 
-/** A payer whose host lost its state: resume from the payment its SE kept (GET_LAST_PAYMENT). */
-export function resumePayer(payment: Uint8Array, timeoutMs?: number): PayerAwaitingReceipt {
-  return new PayerAwaitingReceipt(null, payment, timeoutMs);
+/**
+ * A payer whose host lost its state: resume from a payment its SE kept (GET_UNCONFIRMED_PAYMENTS),
+ * then `resendOver(transport)` on any transport (TCP, NFC, BLE). `se.confirm` hands the receipt back.
+ */
+export function resumePayer(payment: Uint8Array, opts: { timeoutMs?: number; se?: Pick<PayerSePort, 'confirm'> } = {}): PayerAwaitingReceipt {
+  const confirm = opts.se?.confirm?.bind(opts.se);
+  return new PayerAwaitingReceipt(null, payment, opts.timeoutMs ?? RECEIVE_TIMEOUT_MS, confirm);
 }

@@ -35,6 +35,7 @@ import {
 import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
 import { PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentResponse, type LastPaymentResponse } from './payment_commands.ts';
 import { SW, SeError } from './status.ts';
+import { UNCONFIRMED_COMMANDS, type ConfirmPaymentResponse, type UnconfirmedSummary } from './unconfirmed_commands.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
 
@@ -164,6 +165,14 @@ export class SeClient {
   /** Payer: the last payment this SE made, for a re-send after a lost link or a host crash. */
   getLastPayment(): Promise<LastPaymentResponse> {
     return this.call(PAYMENT_COMMANDS.getLastPayment, {});
+  }
+  /** Payer: the payee's receipt for a kept payment; the SE checks it and drops the payment. */
+  confirmPayment(receipt: Uint8Array): Promise<ConfirmPaymentResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.confirmPayment, { receipt });
+  }
+  /** Payer: every payment debited and not yet receipted, settled or reclaimed, oldest first. */
+  async getUnconfirmedPayments(): Promise<UnconfirmedSummary[]> {
+    return (await this.call(UNCONFIRMED_COMMANDS.getUnconfirmedPayments, {})).payments;
   }
   /** Payer, when idle: lets the SE precompute part of its next payment proof (kept in SE RAM only). */
   async precomputePayment(): Promise<boolean> {

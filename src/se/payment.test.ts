@@ -66,7 +66,8 @@ test('re-sends are idempotent: AUTHORIZE of a paid request and ACCEPT of an acce
   const altered = encodePaymentRequest({ ...decodePaymentRequest(request), amountMinor: 701n });
   await rejects(payer.client.authorizePayment(altered, 701n), 'REQUEST_ALREADY_PAID');
   await rejects(payer.client.authorizePayment(request, 699n), 'CONDITIONS_NOT_SATISFIED');
-  // After another payment the first one is no longer held whole, but it is never paid twice.
+  // Once its receipt reached the SE the first payment is no longer held whole, but it is never paid twice.
+  assert.deepEqual(await payer.client.confirmPayment(accepted.receipt), { dropped: true, unconfirmedCount: 0 });
   await payDirect(payer, payee, 50n);
   await rejects(payer.client.authorizePayment(request, 700n), 'REQUEST_ALREADY_PAID');
   assert.equal(await balance(payer), 4_250n);

@@ -87,9 +87,14 @@ test('a power cut after any persistent write of any command leaves the state bef
         const { payer } = await counterpart();
         await c.acceptPayment((await payer.client.authorizePayment(x.request as Uint8Array, PAY_IN)).payment);
       }],
-      ['AUTHORIZE_PAYMENT', async (c) => {
+      ['AUTHORIZE_PAYMENT', async (c, x) => {
         const { payee } = await counterpart();
-        await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT);
+        x.payment = (await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT)).payment;
+      }],
+      ['CONFIRM_PAYMENT', async (c, x) => {
+        const { payee } = await counterpart();
+        const { dropped } = await c.confirmPayment((await payee.client.acceptPayment(x.payment as Uint8Array)).receipt);
+        assert.equal(dropped, true);
       }],
       ['MAKE_UNLOAD_RECORD', async (c) => void (await c.makeUnloadRecord(UNLOADS[0]!))],
       ['INSTALL_POLICY', async (c) => void (await c.installPolicy(signedPolicy(w, { ...w.policy, version: 2n })))],
