@@ -76,8 +76,12 @@ export async function syncDevice(se: SeClient, fi: FiSyncPort, options: SyncDevi
     const lastUnload = await se.getLastUnloadRecord();
     const unloadRecords = lastUnload === null ? [] : [lastUnload];
     const batch = await se.exportSyncBatch();
-    const result = await fi.sync({ report: batch.report, payments: batch.payments, unloadRecords });
+    // Every payment the SE holds no receipt for rides along as a reclaim claim; the FI keeps them,
+    // credits back those whose window is over and no payee settled, and names the ones done with.
+    const reclaimClaims = await se.exportReclaimClaims();
+    const result = await fi.sync({ report: batch.report, payments: batch.payments, unloadRecords, reclaimClaims });
     await se.applySyncAck(result.ack);
+    if (result.reclaim !== null) await se.applyPaymentOutcomes(result.reclaim.outcomes);
     await installDistribution(se, result.distribution);
     rounds.push(result);
     const after = await se.getInfo();

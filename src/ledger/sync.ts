@@ -34,6 +34,7 @@ import { viewRecord, type RecordView } from './payment_records.ts';
 import { markSyncAccepted } from './renewal_gate.ts';
 import { TOTALS_COLUMNS, checkReportTotals, type CarriedUnload } from './report_totals.ts';
 import type { VerifyPool } from './verify_pool.ts';
+import { recordReclaimChargesTx } from './reclaim.ts';
 import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
 import { parsePaymentContext, payeeIdentityOf, type PaymentContextFields } from '../protocol/session.ts';
 
@@ -191,7 +192,10 @@ async function verifyBatch(
   }
 }
 
-async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: BalanceReport, reportHash: Uint8Array, views: RecordView[], outcomes: NullifierOutcome[], incidentIds: string[]): Promise<BatchResult> {
+async function commitBatch(
+  tx: Tx, d: SyncDeps, device: DeviceRow, report: BalanceReport, reportHash: Uint8Array, views: RecordView[], outcomes: NullifierOutcome[], incidentIds: string[],
+  reclaimedMinor: readonly bigint[],
+): Promise<BatchResult> {
   const locked = await loadDevice(tx, device.deviceId, true);
   if (report.batchId !== locked.lastBatchId + 1n) bad(LedgerErrorCode.reportInvalid, `Batch ${report.batchId} is out of order (last ${locked.lastBatchId})`);
   const ack = signSyncAck(d.fiSecretKey, { devicePublicKey: device.publicKey, batchId: report.batchId });
@@ -211,6 +215,7 @@ async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: Balan
       [v.paymentHash, device.deviceId, report.batchId, v.epoch, v.nullifier, outcomes[i]!, now],
     );
   }
+  await recordReclaimChargesTx(tx, d.nowMs, device, views, reclaimedMinor);
   const n = await tx.run('UPDATE devices SET last_batch_id = $1, reported_balance_minor = $2, reported_at_ms = $3 WHERE device_id = $4', [
     report.batchId, report.balanceMinor, now, device.deviceId,
   ]);
@@ -230,6 +235,7 @@ export async function settleBatch(
   let views: RecordView[] = [];
   let outcomes: NullifierOutcome[] = [];
   let incidentIds: string[] = [];
+  let reclaimedMinor: bigint[] = [];
   if (!replay) {
     checkReport(device, report, upload.payments, policy);
     views = upload.payments.map((p, i) => {
@@ -244,10 +250,11 @@ export async function settleBatch(
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
       outcomes = registered.outcomes;
       incidentIds = registered.incidents.map((i) => i.id);
+      reclaimedMinor = registered.reclaimedMinor;
     }
   }
   try {
-    const r = await idempotent(d.db, d.nowMs, key, 'fi.sync', request, (tx) => commitBatch(tx, d, device, report, reportHash, views, outcomes, incidentIds));
+    const r = await idempotent(d.db, d.nowMs, key, 'fi.sync', request, (tx) => commitBatch(tx, d, device, report, reportHash, views, outcomes, incidentIds, reclaimedMinor));
     return { ...r.value, replayed: r.replayed || replay };
   } catch (e) {
     if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {

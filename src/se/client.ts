@@ -35,7 +35,7 @@ import {
 import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
 import { PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentResponse, type LastPaymentResponse } from './payment_commands.ts';
 import { SW, SeError } from './status.ts';
-import { UNCONFIRMED_COMMANDS, type ConfirmPaymentResponse, type UnconfirmedSummary } from './unconfirmed_commands.ts';
+import { UNCONFIRMED_COMMANDS, type ApplyPaymentOutcomesResponse, type ConfirmPaymentResponse, type ReclaimClaimExport, type UnconfirmedSummary } from './unconfirmed_commands.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
 
@@ -173,6 +173,14 @@ export class SeClient {
   /** Payer: every payment debited and not yet receipted, settled or reclaimed, oldest first. */
   async getUnconfirmedPayments(): Promise<UnconfirmedSummary[]> {
     return (await this.call(UNCONFIRMED_COMMANDS.getUnconfirmedPayments, {})).payments;
+  }
+  /** Sync: an SE-signed reclaim claim for every kept payment, with its payment record. */
+  async exportReclaimClaims(): Promise<ReclaimClaimExport[]> {
+    return (await this.call(UNCONFIRMED_COMMANDS.exportReclaimClaims, {})).claims;
+  }
+  /** Sync: the FI-signed list of kept payments that are done with (settled or reclaimed). */
+  applyPaymentOutcomes(outcomes: Uint8Array): Promise<ApplyPaymentOutcomesResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.applyPaymentOutcomes, { outcomes });
   }
   /** Payer, when idle: lets the SE precompute part of its next payment proof (kept in SE RAM only). */
   async precomputePayment(): Promise<boolean> {

@@ -11,11 +11,14 @@
 // the attestation key equals the context's payeeIdentity). A bad receipt changes nothing.
 
 import { p256 } from '@noble/curves/nist.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from '../crypto/assert.ts';
 import { settlementWindowEndMs } from '../policy/settlement.ts';
 import { decodePayment, decodeReceipt, paymentHash, receiptSignedBytes, type PaymentRequest, type Receipt } from '../protocol/messages.ts';
 import { payeeIdentityOf, paymentContextOf } from '../protocol/session.ts';
 import { isWireError } from '../protocol/wire_error.ts';
+import { encodePaymentRecord } from '../protocol/payment_record.ts';
+import { openPaymentOutcomes, signReclaimClaim } from './reclaim_messages.ts';
 import { equalBytes } from './bytes.ts';
 import { refuse } from './enforce.ts';
 import { command, type AnyRegisteredCommand } from './handler.ts';
@@ -147,4 +150,30 @@ export const getUnconfirmedPayments = command(UNCONFIRMED_COMMANDS.getUnconfirme
   };
 });
 
-export const UNCONFIRMED_HANDLERS: readonly AnyRegisteredCommand[] = [confirmPayment, getUnconfirmedPayments];
+/** Sync: one SE-signed claim per kept payment; the FI keeps them and credits back those no payee settles. */
+export const exportReclaimClaims = command(UNCONFIRMED_COMMANDS.exportReclaimClaims, (ctx) => {
+  const id = ctx.tx.get('identity');
+  return {
+    claims: payerState(ctx.tx).unconfirmed.map((u) => {
+      const record = encodePaymentRecord({ context: u.context, payment: decodePayment(u.payment).proof });
+      const claim = signReclaimClaim(id.attestationSecretKey, {
+        deviceId: id.deviceId, paymentHash: u.paymentHash, recordHash: sha256(record), amountMinor: u.amountMinor, blinding: u.blinding,
+        epoch: u.epoch, nullifier: u.nullifier, paidAtMs: u.paidAtMs,
+      });
+      return { claim, record };
+    }),
+  };
+});
+
+/** Sync: the FI's signed word that these kept payments were settled by their payee or credited back; they go. */
+export const applyPaymentOutcomes = command(UNCONFIRMED_COMMANDS.applyPaymentOutcomes, (ctx, req) => {
+  const { tx } = ctx;
+  const opened = openPaymentOutcomes(req.outcomes, tx.get('anchors').fiPublicKey);
+  if (!opened.ok) refuse(opened.reason === 'SIGNATURE' ? SW.BAD_ACK_SIGNATURE : SW.WRONG_DATA, `payment outcomes: ${opened.reason}`);
+  if (!equalBytes(opened.value.devicePublicKey, tx.get('identity').attestationPublicKey)) refuse(SW.WRONG_DATA, 'payment outcomes name another device');
+  const done = opened.value.done;
+  const dropped = dropUnconfirmed(tx, (u) => done.some((h) => equalBytes(h, u.paymentHash)));
+  return { dropped, unconfirmedCount: payerState(tx).unconfirmed.length };
+});
+
+export const UNCONFIRMED_HANDLERS: readonly AnyRegisteredCommand[] = [confirmPayment, getUnconfirmedPayments, exportReclaimClaims, applyPaymentOutcomes];

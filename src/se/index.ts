@@ -20,4 +20,5 @@ export { receiptLogDigest } from './handlers_sync.ts';
 export * from './payment_limits.ts';
 export * from './payment_commands.ts';
 export * from './unconfirmed_commands.ts';
+export * from './reclaim_messages.ts';
 export { PAYMENT_HANDLERS } from './handlers_payment.ts';

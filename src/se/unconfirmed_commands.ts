@@ -10,7 +10,9 @@ import { assert } from '../crypto/assert.ts';
 import { PAYEE_IDENTITY_BYTES, PAYMENT_BYTES_MAX, PAYMENT_HASH_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES } from '../protocol/limits.ts';
 import type { CommandSpec } from './commands.ts';
 import { EXTENDED_NE_MAX } from './apdu.ts';
-import { SMALL_COMMAND_BYTES_MAX } from './constants.ts';
+import { SIGNED_COMMAND_BYTES_MAX, SMALL_COMMAND_BYTES_MAX } from './constants.ts';
+import { SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
+import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
 import { UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
 import { EMPTY, big, bool, bytes, int, list, record, recordCodec } from './schema.ts';
 import { Phase } from './state.ts';
@@ -18,6 +20,9 @@ import { Phase } from './state.ts';
 export const UnconfirmedIns = {
   GET_UNCONFIRMED_PAYMENTS: 0x4c,
   CONFIRM_PAYMENT: 0x4e,
+  /** Sync (next to INSTALL_ISSUER_KEYS 0x5a): the SE-signed reclaim claims, and the FI's signed outcomes. */
+  EXPORT_RECLAIM_CLAIMS: 0x5c,
+  APPLY_PAYMENT_OUTCOMES: 0x5e,
 } as const;
 
 export interface ConfirmPaymentRequest { receipt: Uint8Array }
@@ -39,11 +44,20 @@ export interface UnconfirmedSummary {
   reclaimableAtMs: bigint;
 }
 export interface UnconfirmedPaymentsResponse { payments: UnconfirmedSummary[] }
+/** One claim: the SE-signed claim (reclaim_messages.ts) and the payment record it names by hash. */
+export interface ReclaimClaimExport { claim: Uint8Array; record: Uint8Array }
+export interface ExportReclaimClaimsResponse { claims: ReclaimClaimExport[] }
+export interface ApplyPaymentOutcomesRequest { outcomes: Uint8Array }
+export interface ApplyPaymentOutcomesResponse { dropped: number; unconfirmedCount: number }
 
 /** One summary on the wire: the payment plus ≈ 150 B of ids, hashes and integers. */
 const SUMMARY_BYTES_MAX = PAYMENT_BYTES_MAX + 192;
 export const UNCONFIRMED_RESPONSE_BYTES_MAX = UNCONFIRMED_PAYMENTS_MAX * SUMMARY_BYTES_MAX + 64;
+/** One payment record on the wire: 3 + context + proof (payment_record.ts). */
+const RECORD_BYTES_MAX = 3 + PAYMENT_CONTEXT_BYTES_MAX + PAYMENT_BYTES_MAX;
+export const RECLAIM_CLAIMS_RESPONSE_BYTES_MAX = UNCONFIRMED_PAYMENTS_MAX * (RECORD_BYTES_MAX + SIGNED_MESSAGE_BYTES_MAX + 16) + 64;
 assert(UNCONFIRMED_RESPONSE_BYTES_MAX <= EXTENDED_NE_MAX, 'every kept payment fits one extended response');
+assert(RECLAIM_CLAIMS_RESPONSE_BYTES_MAX <= EXTENDED_NE_MAX, 'every claim fits one extended response');
 
 const OPERATIONAL = [Phase.operational] as const;
 const spec = <Req, Res>(s: CommandSpec<Req, Res>): CommandSpec<Req, Res> => s;
@@ -63,5 +77,17 @@ export const UNCONFIRMED_COMMANDS = {
         epoch: big(), payeeIdentity: bytes(PAYEE_IDENTITY_BYTES), paidAtMs: big(), reclaimableAtMs: big(),
       }), UNCONFIRMED_PAYMENTS_MAX),
     }, UNCONFIRMED_RESPONSE_BYTES_MAX),
+  }),
+  exportReclaimClaims: spec<Record<string, never>, ExportReclaimClaimsResponse>({
+    ins: UnconfirmedIns.EXPORT_RECLAIM_CLAIMS, name: 'EXPORT_RECLAIM_CLAIMS', maxDataBytes: 0, phases: OPERATIONAL,
+    request: EMPTY,
+    response: recordCodec('reclaim claims', {
+      claims: list(record({ claim: bytes(1, SIGNED_MESSAGE_BYTES_MAX), record: bytes(1, RECORD_BYTES_MAX) }), UNCONFIRMED_PAYMENTS_MAX),
+    }, RECLAIM_CLAIMS_RESPONSE_BYTES_MAX),
+  }),
+  applyPaymentOutcomes: spec<ApplyPaymentOutcomesRequest, ApplyPaymentOutcomesResponse>({
+    ins: UnconfirmedIns.APPLY_PAYMENT_OUTCOMES, name: 'APPLY_PAYMENT_OUTCOMES', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    request: recordCodec('apply payment outcomes', { outcomes: bytes(1, SIGNED_MESSAGE_BYTES_MAX) }, SIGNED_COMMAND_BYTES_MAX),
+    response: recordCodec('payment outcomes response', { dropped: int(UNCONFIRMED_PAYMENTS_MAX), unconfirmedCount: int(UNCONFIRMED_PAYMENTS_MAX) }, 64),
   }),
 } as const;
