@@ -76,6 +76,16 @@ function resendTarget(p: Parsed): Uint8Array | undefined {
   return hexToBytes(id);
 }
 
+/** Before connecting: there must be a kept payment to re-send (the one asked for, or any). */
+async function checkKept(se: { getUnconfirmedPayments(): Promise<Array<{ requestId: Uint8Array }>> }, requestId: Uint8Array | undefined): Promise<void> {
+  const kept = await se.getUnconfirmedPayments();
+  const want = requestId === undefined ? undefined : bytesToHex(requestId);
+  if (kept.length === 0) throw new CliError('FAILED', 'nothing to re-send: this SE keeps no unconfirmed payment (every payment was receipted, settled or reclaimed)');
+  if (want !== undefined && !kept.some((k) => bytesToHex(k.requestId) === want)) {
+    throw new CliError('FAILED', `nothing to re-send for request ${want}: this SE keeps ${kept.map((k) => bytesToHex(k.requestId)).join(', ')} ('tally device show' lists them)`);
+  }
+}
+
 export const payCommand: Command = {
   name: 'pay',
   summary: 'Connect to a payee over TCP and pay the amount it requests (refusing more than --max), or re-send an unconfirmed payment.',
@@ -93,6 +103,7 @@ export const payCommand: Command = {
     const { host, port } = parseTarget(requireString(p, 'to'));
     const maxAmountMinor = optionAmount(p, 'max');
     const { file, device } = openHost(p);
+    if (resend) await checkKept(device.se, requestId);
     const transport = await tcpConnect(port, host);
     try {
       let requested: bigint | undefined;

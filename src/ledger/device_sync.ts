@@ -109,7 +109,8 @@ export class SyncCarrier {
     const lastUnload = await se.getLastUnloadRecord();
     const unloadRecords = lastUnload === null ? [] : [lastUnload];
     const batch = await se.exportSyncBatch();
-    const carried: CarriedBatch = { request: { report: batch.report, payments: batch.payments, unloadRecords }, result: null };
+    const reclaimClaims = await se.exportReclaimClaims();
+    const carried: CarriedBatch = { request: { report: batch.report, payments: batch.payments, unloadRecords, reclaimClaims }, result: null };
     this.carried.push(carried);
     return carried;
   }
@@ -130,6 +131,7 @@ export class SyncCarrier {
     for (const c of [...this.carried]) {
       if (c.result === null) continue;
       await se.applySyncAck(c.result.ack);
+      if (c.result.reclaim !== null) await se.applyPaymentOutcomes(c.result.reclaim.outcomes);
       await installDistribution(se, c.result.distribution);
       this.carried.splice(this.carried.indexOf(c), 1);
       applied++;

@@ -23,7 +23,7 @@ import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
-import { collectReclaimCharges, fileReclaimClaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
+import { collectReclaimCharges, fileReclaimClaims, settleDueReclaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
 import { VerifyPool } from './verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 
@@ -259,9 +259,9 @@ export class FinancialIntermediary {
     return listDevices(this.db);
   }
 
-  /** Finishes the CB leg of every voucher or unload a crash interrupted. */
+  /** Finishes the CB leg of every voucher, unload or reclaim charge a crash interrupted, and settles every due reclaim. */
   async resume(): Promise<number> {
-    return (await resumeValueSagas(this.valueDeps())) + (await collectReclaimCharges(this.reclaimDeps()));
+    return (await resumeValueSagas(this.valueDeps())) + (await collectReclaimCharges(this.reclaimDeps())) + (await settleDueReclaims(this.reclaimDeps(), null));
   }
 
   audit() {

@@ -14,6 +14,8 @@ import { SeError } from '../se/status.ts';
 import { ENGINES } from '../../test/ledger/engines.ts';
 import { codeOf, fundFi, load, newCustomer, newDevice, openOfflineNet, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
 import { syncDevice } from './device_sync.ts';
+import { viewRecord } from './payment_records.ts';
+import { reclaimCbKey } from './reclaim.ts';
 import { auditNetwork, formatNetworkAudit } from './network_audit.ts';
 
 /** Pays `amountMinor` to `payee`'s fresh request; the payment never reaches the payee. */
@@ -86,6 +88,50 @@ for (const engine of ENGINES) {
       assert.equal(audit.totals.inFlightMinor, 0n);
       assert.equal(audit.totals.accountsMinor + audit.totals.seBalancesMinor, audit.totals.issuedMinor);
       assert.equal(bytesToHex(filed.claims[1]!.paymentHash).length, 64);
+    });
+
+    test('a claim is refused unless it is its own device\'s, signed, and its record and opening check; a refused claim keeps nothing', async () => {
+      const bob = await newDevice(net, net.fiA, 'bob', { depositMinor: 10_000n });
+      const mallory = await newDevice(net, net.fiA, 'mallory', { depositMinor: 10_000n });
+      const till = await newDevice(net, net.fiB, 'till', { tier: Tier.merchant, deviceClass: DeviceClass.pos, customer: await newCustomer(net.fiB, 'till-co', Tier.merchant) });
+      await load(bob, 5_000n, 'load-bob');
+      await payUndelivered(bob, till, 300n);
+      const [claim] = await bob.client.exportReclaimClaims();
+      const flip = (b: Uint8Array, i: number) => {
+        const c = b.slice();
+        c[i]! ^= 1;
+        return c;
+      };
+      const rows = async () => (await net.fiA.db.query('SELECT record_hash FROM reclaim_claims')).length;
+      const before = await rows();
+      const codes = [
+        await codeOf(net.fiA.fileReclaimClaims(mallory.deviceId, [claim!])), // another device presents bob's claim
+        await codeOf(net.fiA.fileReclaimClaims(bob.deviceId, [{ ...claim!, claim: flip(claim!.claim, claim!.claim.length - 1) }])), // signature
+        await codeOf(net.fiA.fileReclaimClaims(bob.deviceId, [{ ...claim!, record: flip(claim!.record, claim!.record.length - 1) }])), // record
+        await codeOf(net.fiA.fileReclaimClaims(bob.deviceId, [{ ...claim!, record: claim!.record.slice(1) }])), // malformed record
+        await codeOf(net.fiB.fileReclaimClaims(bob.deviceId, [claim!])), // another FI
+      ];
+      assert.deepEqual(codes, ['RECLAIM_REFUSED', 'RECLAIM_REFUSED', 'RECLAIM_REFUSED', 'RECLAIM_REFUSED', 'UNKNOWN_DEVICE']);
+      assert.equal(await rows(), before, 'no refused claim was kept');
+      const filed = await net.fiA.fileReclaimClaims(bob.deviceId, [claim!]);
+      const again = await net.fiA.fileReclaimClaims(bob.deviceId, [claim!]);
+      assert.deepEqual([filed.claims[0]!.status, again.claims[0]!.status, await rows()], ['pending', 'pending', before + 1]);
+      assert.equal(await net.fiA.ledger.balance(bob.accountId), 5_000n);
+
+      // A crash between the CB leg and the FI leg: the CB has reclaimed, the FI has not credited yet.
+      const hash = filed.claims[0]!;
+      net.world.nowMs = hash.windowEndMs;
+      const v = viewRecord(claim!.record);
+      assert.ok(v.ok);
+      await net.cb.reclaimPayment({ fiId: 'fi-a', epoch: v.view.epoch, nullifier: v.view.nullifier, paymentHash: hash.recordHash, amountMinor: 300n, idempotencyKey: reclaimCbKey('fi-a', hash.recordHash) });
+      const torn = await auditNetwork({ cb: net.cb, fis: [net.fiA, net.fiB] });
+      assert.deepEqual(torn.violations.map((x) => x.code), ['RESERVE_MISMATCH', 'TOTALS_MISMATCH'], 'the FI leg is outstanding');
+      assert.ok((await net.fiA.resume()) >= 1, 'resume() settles the due claim');
+      assert.equal(await net.fiA.ledger.balance(bob.accountId), 5_300n);
+      assert.equal((await net.fiA.settleReclaim(hash.recordHash)).replayed, true);
+      assert.equal(await net.fiA.ledger.balance(bob.accountId), 5_300n);
+      const healed = await auditNetwork({ cb: net.cb, fis: [net.fiA, net.fiB] });
+      assert.equal(healed.clean, true, formatNetworkAudit(healed));
     });
   });
 }

@@ -215,9 +215,11 @@ export async function settleReclaim(d: ReclaimDeps, recordHash: Uint8Array): Pro
 
 const stateOf = (r: ClaimRow): ReclaimState => ({ recordHash: r.recordHash, paymentHash: r.paymentHash, amountMinor: r.amountMinor, windowEndMs: r.windowEndMs, status: r.status });
 
-/** Settles every pending claim of `deviceId` whose window is over. */
-export async function settleDueReclaims(d: ReclaimDeps, deviceId: Uint8Array): Promise<number> {
-  const rows = await d.db.query("SELECT record_hash FROM reclaim_claims WHERE device_id = $1 AND status = 'pending' AND window_end_ms <= $2", [deviceId, BigInt(d.nowMs)]);
+/** Settles every pending claim of `deviceId` (of every device if null) whose window is over. */
+export async function settleDueReclaims(d: ReclaimDeps, deviceId: Uint8Array | null): Promise<number> {
+  const rows = deviceId === null
+    ? await d.db.query("SELECT record_hash FROM reclaim_claims WHERE status = 'pending' AND window_end_ms <= $1", [BigInt(d.nowMs)])
+    : await d.db.query("SELECT record_hash FROM reclaim_claims WHERE device_id = $1 AND status = 'pending' AND window_end_ms <= $2", [deviceId, BigInt(d.nowMs)]);
   for (const r of rows) await settleReclaim(d, rowBytes(r, 'record_hash'));
   return rows.length;
 }

@@ -22,12 +22,15 @@ import {
 } from './test_world.ts';
 import { COMMANDS } from './commands.ts';
 import { paymentSe, type TestSe } from './test_payments.ts';
+import { signPaymentOutcomes } from './reclaim_messages.ts';
+import { paymentHash } from '../protocol/messages.ts';
 
 const VOUCHERS = [20_000n, 1_000n]; // by load counter
 const UNLOADS = [2_000n]; // by unload counter
 const PAY_IN = 1_100n; // ACCEPT_PAYMENT (receipt seq 1)
 const PAY_OUT = 900n; // AUTHORIZE_PAYMENT (spending counter 1)
-const SPENDS = [3_000n, PAY_OUT]; // by spending counter (one epoch)
+const PAY_OUT_2 = 400n; // AUTHORIZE_PAYMENT #2 (spending counter 2), dropped by APPLY_PAYMENT_OUTCOMES
+const SPENDS = [3_000n, PAY_OUT, PAY_OUT_2]; // by spending counter (one epoch)
 const RECEIPTS = [700n, PAY_IN]; // by receipt sequence number
 const TOTAL = VOUCHERS.reduce((a, b) => a + b);
 
@@ -95,6 +98,14 @@ test('a power cut after any persistent write of any command leaves the state bef
         const { payee } = await counterpart();
         const { dropped } = await c.confirmPayment((await payee.client.acceptPayment(x.payment as Uint8Array)).receipt);
         assert.equal(dropped, true);
+      }],
+      ['AUTHORIZE_PAYMENT #2', async (c, x) => {
+        const { payee } = await counterpart();
+        x.payment2 = (await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT_2), PAY_OUT_2)).payment;
+      }],
+      ['APPLY_PAYMENT_OUTCOMES', async (c, x) => {
+        const outcomes = signPaymentOutcomes(w.fi.secretKey, { devicePublicKey: pub(x), done: [paymentHash(x.payment2 as Uint8Array)] });
+        assert.equal((await c.applyPaymentOutcomes(outcomes)).dropped, 1);
       }],
       ['MAKE_UNLOAD_RECORD', async (c) => void (await c.makeUnloadRecord(UNLOADS[0]!))],
       ['INSTALL_POLICY', async (c) => void (await c.installPolicy(signedPolicy(w, { ...w.policy, version: 2n })))],

@@ -1,6 +1,7 @@
 // The payer SE keeps every payment it debited until receipted (issue 9): an earlier unconfirmed
 // payment survives a later one, the list has its own bound and status word, CONFIRM_PAYMENT takes
-// only a receipt signed by the payee the payment was made to, and a bad receipt changes nothing.
+// only a receipt signed by the payee the payment was made to, and a bad receipt changes nothing;
+// the reclaim claims it signs at sync open C_a, and only the FI's signed outcomes drop payments.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,13 @@ import { UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
 import { SeError, SW, type SwName } from './status.ts';
 import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
 import { makeWorld } from './test_world.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { scalarFromBytes } from '../crypto/group.ts';
+import { commit } from '../crypto/pedersen.ts';
+import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
+import { openReclaimClaim, signPaymentOutcomes } from './reclaim_messages.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 const rejects = async (p: Promise<unknown>, code: SwName): Promise<void> => {
   await assert.rejects(p, (e: unknown) => e instanceof SeError && e.code === code && e.sw === SW[code], `expected ${code}`);
@@ -96,4 +104,34 @@ test('CONFIRM_PAYMENT refuses a receipt with a bad signature, by another key, or
   assert.deepEqual(nvmImage(payer), before, 'no refused receipt changed the SE');
   assert.equal((await payer.client.getUnconfirmedPayments()).length, 1);
   assert.deepEqual(await payer.client.confirmPayment(receipt), { dropped: true, unconfirmedCount: 0 });
+});
+
+test('EXPORT_RECLAIM_CLAIMS signs one claim per kept payment; APPLY_PAYMENT_OUTCOMES drops only under the FI key and for this device', async () => {
+  const w = makeWorld('unconfirmed-claims');
+  const payer = await paymentSe(w, { fundMinor: 5_000n });
+  const payee = await paymentSe(w, {});
+  const a = await payer.client.authorizePayment(await payee.client.buildPaymentRequest(250n), 250n);
+  await payer.client.authorizePayment(await payee.client.buildPaymentRequest(150n), 150n);
+  const claims = await payer.client.exportReclaimClaims();
+  assert.equal(claims.length, 2);
+  const opened = openReclaimClaim(claims[0]!.claim, payer.attestationPublicKey);
+  assert.ok(opened.ok);
+  const c = opened.value;
+  assert.deepEqual([c.amountMinor, hex(c.paymentHash), hex(c.recordHash)], [250n, hex(paymentHash(a.payment)), hex(sha256(claims[0]!.record))]);
+  const { statement } = decodePaymentRecordFull(claims[0]!.record);
+  assert.ok(commit(c.amountMinor, scalarFromBytes(c.blinding)).equals(statement.C_a), 'C_a opens to the claimed amount');
+  assert.deepEqual(c.nullifier, statement.N.toBytes());
+  assert.equal(openReclaimClaim(claims[0]!.claim, payee.attestationPublicKey).ok, false, 'signed by the payer SE only');
+
+  const before = nvmImage(payer);
+  const done = [c.paymentHash];
+  const forged = signPaymentOutcomes(p256.utils.randomSecretKey(), { devicePublicKey: payer.attestationPublicKey, done });
+  await rejects(payer.client.applyPaymentOutcomes(forged), 'BAD_ACK_SIGNATURE');
+  const otherDevice = signPaymentOutcomes(w.fi.secretKey, { devicePublicKey: payee.attestationPublicKey, done });
+  await rejects(payer.client.applyPaymentOutcomes(otherDevice), 'WRONG_DATA');
+  assert.deepEqual(nvmImage(payer), before, 'refused outcomes change nothing');
+  const ok = signPaymentOutcomes(w.fi.secretKey, { devicePublicKey: payer.attestationPublicKey, done });
+  assert.deepEqual(await payer.client.applyPaymentOutcomes(ok), { dropped: 1, unconfirmedCount: 1 });
+  assert.deepEqual(await payer.client.applyPaymentOutcomes(ok), { dropped: 0, unconfirmedCount: 1 });
+  assert.deepEqual((await payer.client.getUnconfirmedPayments()).map((u) => u.amountMinor), [150n]);
 });
