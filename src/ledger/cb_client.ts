@@ -4,7 +4,7 @@
 // decodes the wire JSON back into typed values. Idempotency keys pass through unchanged, so an
 // FI retrying after a crash gets the CB's first answer exactly as in process.
 
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { PolicyTable } from '../policy/limits.ts';
 import { verifyPolicy } from '../policy/policy_codec.ts';
 import type { MoveResult } from './cb.ts';
@@ -112,6 +112,7 @@ export class CbHttpClient implements CbOfflinePort {
     return {
       outcomes: o['outcomes'] as NullifierOutcome[], incidents: (o['incidents'] as Json[]).map(incidentFromWire),
       reclaimedMinor: (o['reclaimedMinor'] as string[]).map((x) => BigInt(x)),
+      refusals: (o['refusals'] as string[]).map((x) => hexToBytes(x)),
     };
   }
 

@@ -30,6 +30,7 @@ import { cbReclaimTx, type CbReclaimOutcome, type CbReclaimRequest } from './rec
 import { viewRecord, type RecordView } from './payment_records.ts';
 import { DEVICE_ID_BYTES } from './devices.ts';
 import { equalBytes } from '../se/bytes.ts';
+import { signReclaimRefusal } from '../se/reclaim_messages.ts';
 
 export interface CentralBankConfig {
   /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */
@@ -52,6 +53,8 @@ export interface RegisterPaymentsResult {
    * the payee's FI charges it to the payee so value is conserved.
    */
   reclaimedMinor: bigint[];
+  /** CB-signed refusals (reclaim_messages.ts), one per reclaimed record, for the uploading payee SE. */
+  refusals: Uint8Array[];
 }
 
 /** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
@@ -251,7 +254,10 @@ export class CentralBank {
         const rows = await tx.query('SELECT payment_hash, amount_minor FROM reclaims WHERE epoch = $1 AND nullifier = $2', [v.epoch, v.nullifier]);
         reclaimedMinor.push(rows.length > 0 && equalBytes(rowBytes(rows[0]!, 'payment_hash'), v.paymentHash) ? rowBigint(rows[0]!, 'amount_minor') : 0n);
       }
-      return { outcomes, incidents: [...incidents.values()], reclaimedMinor };
+      const refusals = views.flatMap((v, i) => (reclaimedMinor[i]! > 0n
+        ? [signReclaimRefusal(this.config.signingKey.secretKey, { deviceId: input.deviceId, epoch: v.epoch, nullifier: v.nullifier, amountMinor: reclaimedMinor[i]! })]
+        : []));
+      return { outcomes, incidents: [...incidents.values()], reclaimedMinor, refusals };
     });
     return r.value;
   }

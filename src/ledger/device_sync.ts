@@ -45,6 +45,13 @@ export async function installDistribution(se: SeClient, d: Distribution): Promis
   if (d.issuerKeys.length > 0) await se.installIssuerKeys(d.issuerKeys.map((k) => k.cert));
 }
 
+/** Hands the CB's reclaim refusals to the SE; true when any was new (another round is due). */
+async function applyRefusals(se: SeClient, refusals: readonly Uint8Array[]): Promise<boolean> {
+  let any = false;
+  for (const r of refusals) if ((await se.applyReclaimRefusal(r)).applied) any = true;
+  return any;
+}
+
 async function renew(se: SeClient, fi: FiSyncPort, last: SyncResult, keyPrefix: string): Promise<bigint | null> {
   const offer = last.renewal;
   if (!offer.offered) return null;
@@ -82,10 +89,13 @@ export async function syncDevice(se: SeClient, fi: FiSyncPort, options: SyncDevi
     const result = await fi.sync({ report: batch.report, payments: batch.payments, unloadRecords, reclaimClaims });
     await se.applySyncAck(result.ack);
     if (result.reclaim !== null) await se.applyPaymentOutcomes(result.reclaim.outcomes);
+    // A reclaimed payment this SE had credited: it reverses what it holds (an unload record the
+    // next round carries), and that round lets the FI collect the rest from the owner's account.
+    const reversed = await applyRefusals(se, result.refusals);
     await installDistribution(se, result.distribution);
     rounds.push(result);
     const after = await se.getInfo();
-    if (fresh && after.receiptCount === 0) break;
+    if (fresh && after.receiptCount === 0 && !reversed) break;
   }
   const last = rounds.at(-1)!;
   const renewedEpoch = options.renew === false ? null : await renew(se, fi, last, options.keyPrefix ?? 'sync');
@@ -132,6 +142,7 @@ export class SyncCarrier {
       if (c.result === null) continue;
       await se.applySyncAck(c.result.ack);
       if (c.result.reclaim !== null) await se.applyPaymentOutcomes(c.result.reclaim.outcomes);
+      await applyRefusals(se, c.result.refusals);
       await installDistribution(se, c.result.distribution);
       this.carried.splice(this.carried.indexOf(c), 1);
       applied++;

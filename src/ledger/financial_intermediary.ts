@@ -207,8 +207,8 @@ export class FinancialIntermediary {
     const batch = await settleBatch(d, input, policy, carried);
     const unloads: UnloadResult[] = [];
     for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
-    // Charges for reclaimed payments this batch carried, after the unloads (reclaim.ts).
-    await collectReclaimCharges(this.reclaimDeps());
+    // Charges for reclaimed payments of this device's earlier batches, after this sync's unloads (reclaim.ts).
+    await collectReclaimCharges(this.reclaimDeps(), { deviceId: batch.deviceId, beforeBatchId: batch.batchId });
     const device = await loadDevice(this.db, batch.deviceId);
     // The payer's claims on payments it holds no receipt for ride along (reclaim.ts): kept, settled when due, answered.
     const reclaim = input.reclaimClaims === undefined ? null : await fileReclaimClaims(this.reclaimDeps(), device.deviceId, input.reclaimClaims);
@@ -261,7 +261,7 @@ export class FinancialIntermediary {
 
   /** Finishes the CB leg of every voucher, unload or reclaim charge a crash interrupted, and settles every due reclaim. */
   async resume(): Promise<number> {
-    return (await resumeValueSagas(this.valueDeps())) + (await collectReclaimCharges(this.reclaimDeps())) + (await settleDueReclaims(this.reclaimDeps(), null));
+    return (await resumeValueSagas(this.valueDeps())) + (await collectReclaimCharges(this.reclaimDeps(), null)) + (await settleDueReclaims(this.reclaimDeps(), null));
   }
 
   audit() {

@@ -91,6 +91,7 @@ export class FiHttpClient implements FiSyncPort {
       outcomes: o['outcomes'] as NullifierOutcome[],
       incidentIds: o['incidentIds'] as string[],
       balanceMinor: big(o, 'balanceMinor'),
+      refusals: ((o['refusals'] as string[] | undefined) ?? []).map((x) => hexToBytes(x)),
       replayed: o['replayed'] as boolean,
       unloads: (o['unloads'] as Json[]).map((u) => ({ deviceId: bytes(u, 'deviceId'), unloadCounter: big(u, 'unloadCounter'), amountMinor: big(u, 'amountMinor'), accountBalanceMinor: big(u, 'accountBalanceMinor') })),
       reclaim: reclaimFromWire(o['reclaim'] as Json | null | undefined),

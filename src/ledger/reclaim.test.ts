@@ -1,8 +1,8 @@
 // Reclaim (issue 9) on both engines, through the SEs' APDU interfaces and the ledger's own APIs:
 // a payment never delivered is credited back to its payer exactly once after the settlement
 // window (before it: RECLAIM_TOO_EARLY; again: nothing changes), and is refused afterwards by any
-// payee (offline: the revocation list; online: the payee FI charges a payee that had credited
-// it); a payment delivered and settled is not reclaimed. The network audit stays balanced.
+// payee (offline: the revocation list; online: a payee that had credited it reverses the credit
+// on the CB's signed refusal, and its FI charges the owner's account the rest); a payment delivered and settled is not reclaimed. The network audit stays balanced.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,6 +38,7 @@ for (const engine of ENGINES) {
       const alice = await newDevice(net, net.fiA, 'alice', { depositMinor: 50_000n });
       const shop = await newDevice(net, net.fiB, 'shop', { tier: Tier.merchant, deviceClass: DeviceClass.pos, customer: await newCustomer(net.fiB, 'shop-co', Tier.merchant) });
       const kiosk = await newDevice(net, net.fiB, 'kiosk', { tier: Tier.merchant, deviceClass: DeviceClass.pos, customer: await newCustomer(net.fiB, 'kiosk-co', Tier.merchant) });
+      const carol = await newDevice(net, net.fiB, 'carol', { depositMinor: 1_000n });
       await load(alice, 20_000n, 'load-alice');
 
       // Three payments, none receipted to alice's SE: one never delivered (lost), one the shop credits
@@ -47,33 +48,35 @@ for (const engine of ENGINES) {
       await shop.client.acceptPayment(settled.payment);
       const late = await payUndelivered(alice, kiosk, 500n);
       await kiosk.client.acceptPayment(late.payment);
+      const lateToWallet = await payUndelivered(alice, carol, 400n);
+      await carol.client.acceptPayment(lateToWallet.payment);
       await syncDevice(shop.client, shop.fi, { keyPrefix: 'shop-1' });
       const epoch = (await alice.client.getInfo()).spendingEpoch;
-      assert.equal((await alice.client.getUnconfirmedPayments()).length, 3);
+      assert.equal((await alice.client.getUnconfirmedPayments()).length, 4);
 
       // Before the window: the claims are kept, nothing is credited, and an explicit reclaim is refused.
       const first = await syncDevice(alice.client, alice.fi, { keyPrefix: 'alice-1' });
       const filed = first.rounds.at(-1)!.reclaim!;
-      assert.deepEqual(filed.claims.map((c) => [c.amountMinor, c.status]), [[1_200n, 'pending'], [800n, 'pending'], [500n, 'pending']]);
+      assert.deepEqual(filed.claims.map((c) => [c.amountMinor, c.status]), [[1_200n, 'pending'], [800n, 'pending'], [500n, 'pending'], [400n, 'pending']]);
       const windowEnd = settlementWindowEndMs(DEFAULT_POLICY, Tier.basic, epoch);
-      assert.deepEqual(filed.claims.map((c) => c.windowEndMs), [windowEnd, windowEnd, windowEnd]);
+      assert.deepEqual(filed.claims.map((c) => c.windowEndMs), [windowEnd, windowEnd, windowEnd, windowEnd]);
       assert.equal(await codeOf(net.fiA.settleReclaim(filed.claims[0]!.recordHash)), 'RECLAIM_TOO_EARLY');
       assert.equal(await net.fiA.ledger.balance(alice.accountId), 30_000n);
-      assert.equal((await alice.client.getUnconfirmedPayments()).length, 3);
+      assert.equal((await alice.client.getUnconfirmedPayments()).length, 4);
 
       // One millisecond before the window's end is still too early; at its end the due claims settle.
       net.world.nowMs = windowEnd - 1n;
       assert.equal(await codeOf(net.fiA.settleReclaim(filed.claims[0]!.recordHash)), 'RECLAIM_TOO_EARLY');
       net.world.nowMs = windowEnd;
       const second = await syncDevice(alice.client, alice.fi, { keyPrefix: 'alice-2', renew: false });
-      assert.deepEqual(second.rounds.at(-1)!.reclaim!.claims.map((c) => c.status), ['credited', 'settled', 'credited']);
-      assert.equal(await net.fiA.ledger.balance(alice.accountId), 30_000n + 1_200n + 500n);
+      assert.deepEqual(second.rounds.at(-1)!.reclaim!.claims.map((c) => c.status), ['credited', 'settled', 'credited', 'credited']);
+      assert.equal(await net.fiA.ledger.balance(alice.accountId), 30_000n + 1_200n + 500n + 400n);
       assert.deepEqual(await alice.client.getUnconfirmedPayments(), [], 'the FI told the SE every claim is done');
       // Again: nothing changes.
       assert.equal((await net.fiA.settleReclaim(filed.claims[0]!.recordHash)).replayed, true);
       await syncDevice(alice.client, alice.fi, { keyPrefix: 'alice-3', renew: false });
-      assert.equal(await net.fiA.ledger.balance(alice.accountId), 31_700n);
-      assert.equal((await net.cb.db.query('SELECT nullifier FROM reclaims')).length, 2);
+      assert.equal(await net.fiA.ledger.balance(alice.accountId), 32_100n);
+      assert.equal((await net.cb.db.query('SELECT nullifier FROM reclaims')).length, 3);
 
       // Offline: the shop, synced, holds the revocation list and refuses the lost payment.
       await syncDevice(shop.client, shop.fi, { keyPrefix: 'shop-2', renew: false });
@@ -82,6 +85,15 @@ for (const engine of ENGINES) {
       const kioskAccount = await net.fiB.ledger.balance(kiosk.accountId);
       await syncDevice(kiosk.client, kiosk.fi, { keyPrefix: 'kiosk-1', renew: false, defundAll: true });
       assert.equal(await net.fiB.ledger.balance(kiosk.accountId), kioskAccount + 500n - 500n, 'unloaded 500, charged 500 for the reclaimed payment');
+      // A wallet payee still holding the value: its SE reverses the credit (CB-signed refusal), its account pays nothing net.
+      assert.equal((await carol.client.getInfo()).balanceMinor, 400n);
+      const carolSync = await syncDevice(carol.client, carol.fi, { keyPrefix: 'carol-1', renew: false });
+      assert.equal(carolSync.rounds[0]!.refusals.length, 1);
+      assert.equal((await carol.client.getInfo()).balanceMinor, 0n, 'the SE reversed the reclaimed credit');
+      assert.equal(await net.fiB.ledger.balance(carol.accountId), 1_000n, 'reversed 400 in, charged 400 out');
+      // The refusal again (a replayed answer) reverses nothing more.
+      assert.equal((await carol.client.applyReclaimRefusal(carolSync.rounds[0]!.refusals[0]!)).applied, false);
+      assert.equal((await carol.client.getInfo()).balanceMinor, 0n);
 
       const audit = await auditNetwork({ cb: net.cb, fis: [net.fiA, net.fiB] }, { expectQuiescent: true });
       assert.equal(audit.clean, true, formatNetworkAudit(audit));

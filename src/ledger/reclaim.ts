@@ -254,16 +254,16 @@ export async function fileReclaimClaims(d: ReclaimDeps, deviceId: Uint8Array, cl
  * account by then). The FI never learns a single receipt's amount otherwise; the CB's reclaim told it.
  */
 export async function recordReclaimChargesTx(
-  tx: Tx, nowMs: number, device: DeviceRow, views: readonly RecordView[], reclaimedMinor: readonly bigint[],
+  tx: Tx, nowMs: number, device: DeviceRow, batchId: bigint, views: readonly RecordView[], reclaimedMinor: readonly bigint[],
 ): Promise<number> {
   let recorded = 0;
   for (const [i, v] of views.entries()) {
     const amountMinor = reclaimedMinor[i] ?? 0n;
     if (amountMinor === 0n) continue;
     recorded += await tx.run(
-      'INSERT INTO reclaim_charges (record_hash, device_id, account_id, amount_minor, account_minor, incident_minor, decided, cb_done, created_ms) ' +
-        'VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5) ON CONFLICT (record_hash) DO NOTHING',
-      [v.paymentHash, device.deviceId, device.accountId, amountMinor, BigInt(nowMs)],
+      'INSERT INTO reclaim_charges (record_hash, device_id, batch_id, account_id, amount_minor, account_minor, incident_minor, decided, cb_done, created_ms) ' +
+        'VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6) ON CONFLICT (record_hash) DO NOTHING',
+      [v.paymentHash, device.deviceId, batchId, device.accountId, amountMinor, BigInt(nowMs)],
     );
   }
   return recorded;
@@ -275,8 +275,13 @@ export async function recordReclaimChargesTx(
  * as incident value (incident → circulation), so Σ SE balances equals circulation again. Runs after
  * every sync and from resume(); each step is keyed, so a crash anywhere is finished by running again.
  */
-export async function collectReclaimCharges(d: { db: Db; fiId: string; nowMs: number; rng: RandomBytes; cb: CbOfflinePort }): Promise<number> {
-  for (const r of await d.db.query('SELECT record_hash FROM reclaim_charges WHERE decided = 0')) {
+export async function collectReclaimCharges(
+  d: { db: Db; fiId: string; nowMs: number; rng: RandomBytes; cb: CbOfflinePort }, scope: { deviceId: Uint8Array; beforeBatchId: bigint } | null,
+): Promise<number> {
+  const due = scope === null
+    ? await d.db.query('SELECT record_hash FROM reclaim_charges WHERE decided = 0')
+    : await d.db.query('SELECT record_hash FROM reclaim_charges WHERE decided = 0 AND device_id = $1 AND batch_id < $2', [scope.deviceId, scope.beforeBatchId]);
+  for (const r of due) {
     const hash = rowBytes(r, 'record_hash');
     await d.db.transaction(async (tx) => {
       const rows = await tx.query('SELECT account_id, amount_minor FROM reclaim_charges WHERE record_hash = $1 AND decided = 0', [hash]);

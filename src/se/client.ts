@@ -35,7 +35,7 @@ import {
 import { CLA_TALLY, RECEIPT_LOG_ENTRIES_MAX } from './constants.ts';
 import { PAYMENT_COMMANDS, type AcceptPaymentResponse, type AuthorizePaymentResponse, type LastPaymentResponse } from './payment_commands.ts';
 import { SW, SeError } from './status.ts';
-import { UNCONFIRMED_COMMANDS, type ApplyPaymentOutcomesResponse, type ConfirmPaymentResponse, type ReclaimClaimExport, type UnconfirmedSummary } from './unconfirmed_commands.ts';
+import { UNCONFIRMED_COMMANDS, type ApplyPaymentOutcomesResponse, type ApplyReclaimRefusalResponse, type ConfirmPaymentResponse, type ReclaimClaimExport, type UnconfirmedSummary } from './unconfirmed_commands.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
 
@@ -181,6 +181,10 @@ export class SeClient {
   /** Sync: the FI-signed list of kept payments that are done with (settled or reclaimed). */
   applyPaymentOutcomes(outcomes: Uint8Array): Promise<ApplyPaymentOutcomesResponse> {
     return this.call(UNCONFIRMED_COMMANDS.applyPaymentOutcomes, { outcomes });
+  }
+  /** Payee, at sync: the CB-signed refusal of a reclaimed payment; the SE reverses what its balance covers. */
+  applyReclaimRefusal(refusal: Uint8Array): Promise<ApplyReclaimRefusalResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.applyReclaimRefusal, { refusal });
   }
   /** Payer, when idle: lets the SE precompute part of its next payment proof (kept in SE RAM only). */
   async precomputePayment(): Promise<boolean> {

@@ -18,12 +18,14 @@ import { decodePayment, decodeReceipt, paymentHash, receiptSignedBytes, type Pay
 import { payeeIdentityOf, paymentContextOf } from '../protocol/session.ts';
 import { isWireError } from '../protocol/wire_error.ts';
 import { encodePaymentRecord } from '../protocol/payment_record.ts';
-import { openPaymentOutcomes, signReclaimClaim } from './reclaim_messages.ts';
+import { openPaymentOutcomes, openReclaimRefusal, signReclaimClaim } from './reclaim_messages.ts';
+import { unloadRecordBody } from './messages.ts';
+import { signEnvelope } from './signed.ts';
 import { equalBytes } from './bytes.ts';
 import { refuse } from './enforce.ts';
 import { command, type AnyRegisteredCommand } from './handler.ts';
-import { PAID_REQUEST_IDS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
-import type { PayerState, StateTx, UnconfirmedPayment } from './state.ts';
+import { PAID_REQUEST_IDS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
+import { assertWalletTotals, type PayerState, type StateTx, type UnconfirmedPayment } from './state.ts';
 import { SW } from './status.ts';
 import { UNCONFIRMED_COMMANDS } from './unconfirmed_commands.ts';
 
@@ -176,4 +178,38 @@ export const applyPaymentOutcomes = command(UNCONFIRMED_COMMANDS.applyPaymentOut
   return { dropped, unconfirmedCount: payerState(tx).unconfirmed.length };
 });
 
-export const UNCONFIRMED_HANDLERS: readonly AnyRegisteredCommand[] = [confirmPayment, getUnconfirmedPayments, exportReclaimClaims, applyPaymentOutcomes];
+/**
+ * Payee, at sync: the CB's signed word that a payment this SE received and uploaded was reclaimed
+ * by its payer. The SE reverses what its balance covers by an unload record (the next sync carries
+ * it; its proceeds go to the owner's account, which the payee FI charges the whole amount), so the
+ * running totals keep their identity and value is conserved; the rest is the account's to cover.
+ */
+export const applyReclaimRefusal = command(UNCONFIRMED_COMMANDS.applyReclaimRefusal, (ctx, req) => {
+  const { tx } = ctx;
+  const opened = openReclaimRefusal(req.refusal, tx.get('anchors').cbPublicKey);
+  if (!opened.ok) refuse(opened.reason === 'SIGNATURE' ? SW.BAD_REVOCATION_SIGNATURE : SW.WRONG_DATA, `reclaim refusal: ${opened.reason}`);
+  const r = opened.value;
+  const id = tx.get('identity');
+  if (!equalBytes(r.deviceId, id.deviceId)) refuse(SW.WRONG_DATA, 'the reclaim refusal names another device');
+  const applied = tx.has('reclaim_refusals') ? tx.get('reclaim_refusals').applied : [];
+  const wallet = tx.get('wallet');
+  if (applied.some((a) => a.epoch === r.epoch && equalBytes(a.nullifier, r.nullifier))) {
+    return { applied: false, reversedMinor: 0n, unloadRecord: null, balanceMinor: wallet.balanceMinor };
+  }
+  tx.set('reclaim_refusals', { applied: [...applied, { epoch: r.epoch, nullifier: r.nullifier }].slice(-RECLAIM_REFUSALS_MAX) });
+  const reversedMinor = r.amountMinor < wallet.balanceMinor ? r.amountMinor : wallet.balanceMinor;
+  if (reversedMinor <= 0n) return { applied: true, reversedMinor: 0n, unloadRecord: null, balanceMinor: wallet.balanceMinor };
+  const unloadRecord = signEnvelope(id.attestationSecretKey, unloadRecordBody({
+    deviceId: id.deviceId, unloadCounter: wallet.unloadCounter, amountMinor: reversedMinor, fiId: tx.get('anchors').fiId, timeMs: ctx.nowMs,
+  }));
+  tx.set('wallet', {
+    ...wallet, balanceMinor: wallet.balanceMinor - reversedMinor, unloadCounter: wallet.unloadCounter + 1n,
+    unloadedTotalMinor: wallet.unloadedTotalMinor + reversedMinor, lastUnloadRecord: unloadRecord,
+  });
+  assertWalletTotals(tx.get('wallet'), 'applyReclaimRefusal');
+  return { applied: true, reversedMinor, unloadRecord, balanceMinor: tx.get('wallet').balanceMinor };
+});
+
+export const UNCONFIRMED_HANDLERS: readonly AnyRegisteredCommand[] = [
+  confirmPayment, getUnconfirmedPayments, exportReclaimClaims, applyPaymentOutcomes, applyReclaimRefusal,
+];

@@ -35,6 +35,11 @@ export const UNCONFIRMED_PAYMENTS_MAX = 8;
 export const UNCONFIRMED_ENTRY_NVM_BYTES = PAYMENT_BYTES_MAX + PAYMENT_CONTEXT_BYTES_MAX + 320;
 /** The payer section: the kept payments and the paid request ids. */
 export const PAYER_SECTION_BYTES_MAX = UNCONFIRMED_PAYMENTS_MAX * UNCONFIRMED_ENTRY_NVM_BYTES + PAID_REQUEST_IDS_MAX * 24 + 64;
+/**
+ * Reclaim refusals a payee SE remembers having applied (≈ 60 B each): the newest ones, enough for
+ * every refusal one sync can carry several times over; an older one is not re-sent by the FI.
+ */
+export const RECLAIM_REFUSALS_MAX = 64;
 /** Command data of AUTHORIZE_PAYMENT: one encoded PaymentRequest plus the CBOR wrapper. */
 export const AUTHORIZE_COMMAND_BYTES_MAX = PAYMENT_REQUEST_BYTES_MAX + 64;
 /** Command data of ACCEPT_PAYMENT: one encoded Payment plus the CBOR wrapper. */

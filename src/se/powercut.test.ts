@@ -22,11 +22,11 @@ import {
 } from './test_world.ts';
 import { COMMANDS } from './commands.ts';
 import { paymentSe, type TestSe } from './test_payments.ts';
-import { signPaymentOutcomes } from './reclaim_messages.ts';
+import { signPaymentOutcomes, signReclaimRefusal } from './reclaim_messages.ts';
 import { paymentHash } from '../protocol/messages.ts';
 
 const VOUCHERS = [20_000n, 1_000n]; // by load counter
-const UNLOADS = [2_000n]; // by unload counter
+const UNLOADS = [2_000n, 700n]; // by unload counter (the second: APPLY_RECLAIM_REFUSAL reversing a reclaimed credit)
 const PAY_IN = 1_100n; // ACCEPT_PAYMENT (receipt seq 1)
 const PAY_OUT = 900n; // AUTHORIZE_PAYMENT (spending counter 1)
 const PAY_OUT_2 = 400n; // AUTHORIZE_PAYMENT #2 (spending counter 2), dropped by APPLY_PAYMENT_OUTCOMES
@@ -108,6 +108,11 @@ test('a power cut after any persistent write of any command leaves the state bef
         assert.equal((await c.applyPaymentOutcomes(outcomes)).dropped, 1);
       }],
       ['MAKE_UNLOAD_RECORD', async (c) => void (await c.makeUnloadRecord(UNLOADS[0]!))],
+      ['APPLY_RECLAIM_REFUSAL', async (c, x) => {
+        const deviceId = (x.keys as { deviceId: Uint8Array }).deviceId;
+        const refusal = signReclaimRefusal(w.cb.secretKey, { deviceId, epoch: 1n, nullifier, amountMinor: UNLOADS[1]! });
+        assert.equal((await c.applyReclaimRefusal(refusal)).reversedMinor, UNLOADS[1]!);
+      }],
       ['INSTALL_POLICY', async (c) => void (await c.installPolicy(signedPolicy(w, { ...w.policy, version: 2n })))],
       ['INSTALL_REVOCATION_LIST', async (c) => void (await c.installRevocationList(signedRevocationList(w, { version: 1n, epoch: 1n, nullifiers: [G1Point.BASE.toBytes()] })))],
       ['EXPORT_SYNC_BATCH', async (c, x) => void (x.batch = (await c.exportSyncBatch()).batchId)],

@@ -17,6 +17,7 @@ const VERSION = 1;
 export const ReclaimMessageType = {
   claim: 'tally/reclaim-claim',
   outcomes: 'tally/payment-outcomes',
+  refusal: 'tally/reclaim-refusal',
 } as const;
 /** Payment hashes one outcomes message may name: a sync answers every kept payment, twice over for slack. */
 export const PAYMENT_OUTCOMES_MAX = 16;
@@ -38,6 +39,19 @@ export interface ReclaimClaim {
 export interface PaymentOutcomes {
   devicePublicKey: Uint8Array;
   done: Uint8Array[];
+}
+
+/**
+ * CB → payee SE (through its FI's sync answer): "the payment with this nullifier, which you
+ * uploaded, was reclaimed by its payer; reverse its credit". The SE reverses what its balance
+ * covers by an unload record (src/se/handlers_unconfirmed.ts), whose proceeds offset the charge
+ * the payee FI makes on the owner's account (src/ledger/reclaim.ts).
+ */
+export interface ReclaimRefusal {
+  deviceId: Uint8Array;
+  epoch: bigint;
+  nullifier: Uint8Array;
+  amountMinor: bigint;
 }
 
 function fields(body: unknown, type: string, keys: string[]): Fields {
@@ -65,6 +79,13 @@ export function decodePaymentOutcomes(body: unknown): PaymentOutcomes {
   return { devicePublicKey: f.bytes('devicePublicKey', P256_PUBLIC_KEY_BYTES), done };
 }
 
+export function decodeReclaimRefusal(body: unknown): ReclaimRefusal {
+  const f = fields(body, ReclaimMessageType.refusal, ['deviceId', 'epoch', 'nullifier', 'amountMinor']);
+  return { deviceId: f.bytes('deviceId', DEVICE_ID_BYTES), epoch: f.big('epoch'), nullifier: f.bytes('nullifier', G1_BYTES), amountMinor: f.big('amountMinor') };
+}
+
+export const signReclaimRefusal = (cbSecretKey: Uint8Array, r: ReclaimRefusal) => signEnvelope(cbSecretKey, { type: ReclaimMessageType.refusal, v: VERSION, ...r });
+export const openReclaimRefusal = (b: Uint8Array, cbPublicKey: Uint8Array) => openMessage(b, cbPublicKey, decodeReclaimRefusal, 'reclaim refusal');
 export const signReclaimClaim = (seSecretKey: Uint8Array, c: ReclaimClaim) => signEnvelope(seSecretKey, { type: ReclaimMessageType.claim, v: VERSION, ...c });
 export const signPaymentOutcomes = (fiSecretKey: Uint8Array, o: PaymentOutcomes) => signEnvelope(fiSecretKey, { type: ReclaimMessageType.outcomes, v: VERSION, ...o });
 export const openReclaimClaim = (b: Uint8Array, devicePublicKey: Uint8Array) => openMessage(b, devicePublicKey, decodeReclaimClaim, 'reclaim claim');

@@ -33,6 +33,7 @@ const SAMPLES: Sections = {
   payer: { unconfirmed: [
     { requestId: b(16), requestHash: b(32), payment: b(2400), paymentHash: b(32, 4), context: b(200), amountMinor: 7n, blinding: b(32), epoch: 3n, nullifier: b(48), payeeIdentity: b(32, 5), paidAtMs: 9n },
   ], paidRequestIds: [b(16), b(16, 3)] },
+  reclaim_refusals: { applied: [{ epoch: 4n, nullifier: b(48, 6) }] },
   issuer_keys: { entries: [{ epoch: 7n, publicKey: b(96, 7) }] },
   storage: { receiptLogCapacity: 16 },
 };

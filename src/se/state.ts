@@ -15,7 +15,7 @@ import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
 import { PAYEE_IDENTITY_BYTES, PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
 import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PAYER_SECTION_BYTES_MAX, PENDING_REQUESTS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PAYER_SECTION_BYTES_MAX, PENDING_REQUESTS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
 import { DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { NVM_CELL_BYTES_MAX, type Nvm } from './nvm.ts';
 import { big, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
@@ -160,6 +160,8 @@ export interface UnconfirmedPayment {
   paidAtMs: bigint;
 }
 export interface PayerState { unconfirmed: UnconfirmedPayment[]; paidRequestIds: Uint8Array[] }
+/** CB-signed reclaim refusals this SE (as payee) applied, so a repeated one reverses nothing more. */
+export interface ReclaimRefusals { applied: Array<{ epoch: bigint; nullifier: Uint8Array }> }
 /** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
 export interface IssuerKeys { entries: Array<{ epoch: bigint; publicKey: Uint8Array }> }
 /** Set by the manufacturer (keyed phase): how many receipts this SE's NVM can hold. */
@@ -230,6 +232,9 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
     }), UNCONFIRMED_PAYMENTS_MAX),
     paidRequestIds: list(bytes(REQUEST_ID_BYTES), PAID_REQUEST_IDS_MAX),
   }, PAYER_SECTION_BYTES_MAX),
+  reclaim_refusals: recordCodec('reclaim refusals', {
+    applied: list(record({ epoch: big(), nullifier: bytes(G1_BYTES) }), RECLAIM_REFUSALS_MAX),
+  }, RECLAIM_REFUSALS_MAX * 64 + 64),
   issuer_keys: recordCodec('issuer keys', {
     entries: list(record({ epoch: big(), publicKey: bytes(G2_BYTES) }), ISSUER_KEYS_MAX),
   }, 2048),
@@ -251,6 +256,7 @@ export interface Sections {
   sync: SyncState;
   payment_requests: PaymentRequests;
   payer: PayerState;
+  reclaim_refusals: ReclaimRefusals;
   issuer_keys: IssuerKeys;
   storage: StorageConfig;
 }

@@ -15,10 +15,11 @@ import { SeError, SW, type SwName } from './status.ts';
 import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
 import { makeWorld } from './test_world.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { scalarFromBytes } from '../crypto/group.ts';
+import { G1Point, scalarFromBytes } from '../crypto/group.ts';
 import { commit } from '../crypto/pedersen.ts';
 import { decodePaymentRecordFull } from '../protocol/payment_record.ts';
-import { openReclaimClaim, signPaymentOutcomes } from './reclaim_messages.ts';
+import { openReclaimClaim, signPaymentOutcomes, signReclaimRefusal } from './reclaim_messages.ts';
+import { openUnloadRecord } from './messages.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -134,4 +135,28 @@ test('EXPORT_RECLAIM_CLAIMS signs one claim per kept payment; APPLY_PAYMENT_OUTC
   assert.deepEqual(await payer.client.applyPaymentOutcomes(ok), { dropped: 1, unconfirmedCount: 1 });
   assert.deepEqual(await payer.client.applyPaymentOutcomes(ok), { dropped: 0, unconfirmedCount: 1 });
   assert.deepEqual((await payer.client.getUnconfirmedPayments()).map((u) => u.amountMinor), [150n]);
+});
+
+test('APPLY_RECLAIM_REFUSAL reverses what the balance covers by an unload record, once, and only under the CB key for this device', async () => {
+  const w = makeWorld('reclaim-refusal');
+  const payee = await paymentSe(w, { fundMinor: 300n });
+  const other = await paymentSe(w, {});
+  const deviceId = (await payee.client.getInfo()).deviceId!;
+  const refusal = { deviceId, epoch: 9n, nullifier: G1Point.BASE.mul(5n).toBytes(), amountMinor: 500n };
+  const before = nvmImage(payee);
+  await rejects(payee.client.applyReclaimRefusal(signReclaimRefusal(w.fi.secretKey, refusal)), 'BAD_REVOCATION_SIGNATURE');
+  await rejects(payee.client.applyReclaimRefusal(signReclaimRefusal(w.cb.secretKey, { ...refusal, deviceId: (await other.client.getInfo()).deviceId! })), 'WRONG_DATA');
+  assert.deepEqual(nvmImage(payee), before, 'a refused refusal changes nothing');
+  // 500 reclaimed, 300 held: 300 go back by an unload record, the FI charges the owner's account the rest.
+  const signed = signReclaimRefusal(w.cb.secretKey, refusal);
+  const r = await payee.client.applyReclaimRefusal(signed);
+  assert.deepEqual([r.applied, r.reversedMinor, r.balanceMinor], [true, 300n, 0n]);
+  const unload = openUnloadRecord(r.unloadRecord!, payee.attestationPublicKey);
+  assert.ok(unload.ok);
+  assert.deepEqual([unload.value.amountMinor, unload.value.unloadCounter], [300n, 0n]);
+  assert.deepEqual(await payee.client.getLastUnloadRecord(), r.unloadRecord);
+  const info = await payee.client.getInfo();
+  assert.deepEqual([info.unloadCounter, info.balanceMinor], [1n, 0n]);
+  const again = await payee.client.applyReclaimRefusal(signed);
+  assert.deepEqual([again.applied, again.reversedMinor, again.unloadRecord], [false, 0n, null]);
 });

@@ -14,7 +14,7 @@ import { SIGNED_COMMAND_BYTES_MAX, SMALL_COMMAND_BYTES_MAX } from './constants.t
 import { SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
 import { UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
-import { EMPTY, big, bool, bytes, int, list, record, recordCodec } from './schema.ts';
+import { EMPTY, big, bool, bytes, int, list, nullable, record, recordCodec } from './schema.ts';
 import { Phase } from './state.ts';
 
 export const UnconfirmedIns = {
@@ -23,6 +23,8 @@ export const UnconfirmedIns = {
   /** Sync (next to INSTALL_ISSUER_KEYS 0x5a): the SE-signed reclaim claims, and the FI's signed outcomes. */
   EXPORT_RECLAIM_CLAIMS: 0x5c,
   APPLY_PAYMENT_OUTCOMES: 0x5e,
+  /** Payee, at sync (next to the unload commands 0x30–0x34): reverse a reclaimed payment's credit. */
+  APPLY_RECLAIM_REFUSAL: 0x36,
 } as const;
 
 export interface ConfirmPaymentRequest { receipt: Uint8Array }
@@ -49,6 +51,15 @@ export interface ReclaimClaimExport { claim: Uint8Array; record: Uint8Array }
 export interface ExportReclaimClaimsResponse { claims: ReclaimClaimExport[] }
 export interface ApplyPaymentOutcomesRequest { outcomes: Uint8Array }
 export interface ApplyPaymentOutcomesResponse { dropped: number; unconfirmedCount: number }
+export interface ApplyReclaimRefusalRequest { refusal: Uint8Array }
+export interface ApplyReclaimRefusalResponse {
+  /** False for a refusal applied before: nothing reversed again. */
+  applied: boolean;
+  /** What the balance covered of the reclaimed amount, moved out by `unloadRecord` (null if 0). */
+  reversedMinor: bigint;
+  unloadRecord: Uint8Array | null;
+  balanceMinor: bigint;
+}
 
 /** One summary on the wire: the payment plus ≈ 150 B of ids, hashes and integers. */
 const SUMMARY_BYTES_MAX = PAYMENT_BYTES_MAX + 192;
@@ -89,5 +100,12 @@ export const UNCONFIRMED_COMMANDS = {
     ins: UnconfirmedIns.APPLY_PAYMENT_OUTCOMES, name: 'APPLY_PAYMENT_OUTCOMES', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,
     request: recordCodec('apply payment outcomes', { outcomes: bytes(1, SIGNED_MESSAGE_BYTES_MAX) }, SIGNED_COMMAND_BYTES_MAX),
     response: recordCodec('payment outcomes response', { dropped: int(UNCONFIRMED_PAYMENTS_MAX), unconfirmedCount: int(UNCONFIRMED_PAYMENTS_MAX) }, 64),
+  }),
+  applyReclaimRefusal: spec<ApplyReclaimRefusalRequest, ApplyReclaimRefusalResponse>({
+    ins: UnconfirmedIns.APPLY_RECLAIM_REFUSAL, name: 'APPLY_RECLAIM_REFUSAL', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    request: recordCodec('apply reclaim refusal', { refusal: bytes(1, SIGNED_MESSAGE_BYTES_MAX) }, SIGNED_COMMAND_BYTES_MAX),
+    response: recordCodec('reclaim refusal response', {
+      applied: bool, reversedMinor: big(), unloadRecord: nullable(bytes(1, SIGNED_MESSAGE_BYTES_MAX)), balanceMinor: big(),
+    }, SIGNED_COMMAND_BYTES_MAX),
   }),
 } as const;

@@ -42,6 +42,7 @@ CREATE TABLE reclaims (
 CREATE TABLE reclaim_charges (
   record_hash BYTEA PRIMARY KEY CHECK (length(record_hash) = 32),
   device_id BYTEA NOT NULL,
+  batch_id BIGINT NOT NULL CHECK (batch_id >= 1),
   account_id TEXT NOT NULL,
   amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
   account_minor BIGINT NOT NULL CHECK (account_minor >= 0),
