@@ -53,6 +53,8 @@ test('usage errors name what is wrong: unknown subcommand, unknown option, missi
   await usageError(['device', 'pay', '--dir', 'x'], /--to is required/);
   await usageError(['device', 'pay', '--dir', 'x', '--to', 'localhost'], /--to must be HOST:PORT/);
   await usageError(['device', 'pay', '--dir', 'x', '--to', '127.0.0.1:99999'], /--to must be HOST:PORT/);
+  await usageError(['device', 'pay', '--dir', 'x', '--to', '127.0.0.1:9', '--resend', 'beef'], /a request id is 32 hex digits/);
+  await usageError(['device', 'pay', '--dir', 'x', '--to', '127.0.0.1:9', 'beef'], /unexpected argument 'beef'/);
   await usageError(['device', 'show', '--dir', path.join(os.tmpdir(), 'tally-no-such-device')], /holds no device/);
   await usageError(['network', 'init'], /--dir is required/);
   await usageError(['network', 'init', '--dir', 'x', '--fi', 'Bank A'], /--fi must be lower-case/);

@@ -139,6 +139,12 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     const receipt = JSON.parse(received.stdout.split('\n')[1]!) as Record<string, unknown>;
     assert.equal(receipt['event'], 'received');
     assert.equal(receipt['amountMinor'], '1234');
+    // The receipt reached the wallet's SE: it keeps no unconfirmed payment, so there is nothing to re-send.
+    const shown = JSON.parse(await ok(['device', 'show', '--dir', wallet, '--json'])) as { unconfirmed: unknown[] };
+    assert.deepEqual(shown.unconfirmed, []);
+    const resend = await tallyRun(['device', 'pay', '--dir', wallet, '--to', `127.0.0.1:${port}`, '--resend']);
+    assert.equal(resend.status, 1);
+    assert.match(resend.stderr, /nothing to re-send: this SE keeps no unconfirmed payment/);
 
     cb = await serveCb(portOf(cbUrl));
     [fiA, fiB] = await Promise.all([serveFi('bank-a', cbUrl, portOf(aUrl)), serveFi('bank-b', cbUrl, portOf(bUrl))]);

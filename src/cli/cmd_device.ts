@@ -11,6 +11,7 @@ import { formatAmount, optionAmount, requireAmount } from './amount.ts';
 import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { payCommand, receiveCommand } from './cmd_device_pay.ts';
+import { describeUnconfirmed, printUnconfirmed } from './cmd_device_unconfirmed.ts';
 import { accountBalance, DIR_OPTION, fiPost, hostFetch, installIssuerKeys, noPositionals, normalizeUrl, openHost, profileOf } from './device_host.ts';
 import { initDevice } from './device_init.ts';
 import { PROFILES } from '../device/index.ts';
@@ -60,15 +61,19 @@ function describeInfo(io: Io, label: string, info: InfoResponse): void {
 
 const showCommand: Command = {
   name: 'show',
-  summary: 'Print the SE\'s balance, counters, credential epochs and pending receipts.',
+  summary: 'Print the SE\'s balance, counters, credential epochs, pending receipts and unconfirmed payments.',
   usage: 'tally device show --dir DEV [--json]',
   options: [DIR_OPTION, JSON_OPTION],
   async run(p, io) {
     noPositionals(p);
     const { file, device } = openHost(p);
     const info = await device.info();
-    if (flag(p, 'json')) io.out(toJson({ device: file, info: { ...info, certificate: undefined } }));
-    else describeInfo(io, `${device.profile.label} ${file.deviceId} of ${file.customer} at ${file.fiId} (${file.fiUrl})`, info);
+    const unconfirmed = info.phase === 2 ? describeUnconfirmed(await device.se.getUnconfirmedPayments(), BigInt(Date.now())) : [];
+    if (flag(p, 'json')) io.out(toJson({ device: file, info: { ...info, certificate: undefined }, unconfirmed }));
+    else {
+      describeInfo(io, `${device.profile.label} ${file.deviceId} of ${file.customer} at ${file.fiId} (${file.fiUrl})`, info);
+      printUnconfirmed(io, unconfirmed);
+    }
     return 0;
   },
 };

@@ -1,19 +1,21 @@
 // `tally device receive` and `tally device pay`: one offline payment between two device processes
 // over TCP (no ledger anywhere). The payee listens, requests an amount and accepts one payment;
-// the payer connects and pays what is requested, refusing more than --max. Both print JSON lines
+// the payer connects and pays what is requested, refusing more than --max; `pay --resend [ID]`
+// answers the payee's request with a payment the SE keeps unconfirmed instead (after a lost link
+// or a killed payee; `device show` lists them) and hands the receipt back to the SE. Both print JSON lines
 // so a script can drive them: the payee first {"event":"listening","port":N}, then the receipt.
 // Both do their cold start (generators, the payer's precomputation) before the link opens. A payee
 // credited by a re-sent payment for an earlier request prints "credited-earlier-request" and keeps
 // the current request open for the next payer: only a payment for it prints "received", exit 0.
 
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
-  ExchangeError, ExchangeErrorCode, TransportError, TransportErrorCode, decodePaymentRequest, remainingMs, tcpConnect, tcpListen,
+  ExchangeError, ExchangeErrorCode, PayerLinkLost, TransportError, TransportErrorCode, decodePaymentRequest, remainingMs, tcpConnect, tcpListen,
   type MessageTransport, type TcpListener,
 } from '../protocol/index.ts';
 import type { Device } from '../device/index.ts';
 import { formatAmount, optionAmount, requireAmount } from './amount.ts';
-import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
+import { CliError, flag, optionInt, optionString, requireString, type Parsed } from './args.ts';
 import { JSON_OPTION, type Command } from './command.ts';
 import { DIR_OPTION, noPositionals, openHost } from './device_host.ts';
 
@@ -101,21 +103,45 @@ function parseTarget(text: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+const REQUEST_ID_HEX = /^[0-9a-f]{32}$/;
+
+/** `--resend [ID]`: the request id to re-send (hex), or undefined for the newest kept payment. */
+function resendTarget(p: Parsed): Uint8Array | undefined {
+  if (p.positionals.length > 1) throw new CliError('USAGE', `--resend takes at most one request id, got ${p.positionals.length}`);
+  const id = p.positionals[0];
+  if (id === undefined) return undefined;
+  if (!REQUEST_ID_HEX.test(id)) throw new CliError('USAGE', `a request id is 32 hex digits (from 'tally device show'), got '${id}'`);
+  return hexToBytes(id);
+}
+
+/** Before connecting: there must be a kept payment to re-send (the one asked for, or any). */
+async function checkKept(se: { getUnconfirmedPayments(): Promise<Array<{ requestId: Uint8Array }>> }, requestId: Uint8Array | undefined): Promise<void> {
+  const kept = await se.getUnconfirmedPayments();
+  const want = requestId === undefined ? undefined : bytesToHex(requestId);
+  if (kept.length === 0) throw new CliError('FAILED', 'nothing to re-send: this SE keeps no unconfirmed payment (every payment was receipted, settled or reclaimed)');
+  if (want !== undefined && !kept.some((k) => bytesToHex(k.requestId) === want)) {
+    throw new CliError('FAILED', `nothing to re-send for request ${want}: this SE keeps ${kept.map((k) => bytesToHex(k.requestId)).join(', ')} ('tally device show' lists them)`);
+  }
+}
+
 export const payCommand: Command = {
   name: 'pay',
-  summary: 'Connect to a payee over TCP and pay the amount it requests (refusing more than --max).',
-  usage: 'tally device pay --dir DEV --to HOST:PORT [--max AMOUNT] [--json]',
+  summary: 'Connect to a payee over TCP and pay the amount it requests (refusing more than --max), or re-send an unconfirmed payment.',
+  usage: 'tally device pay --dir DEV --to HOST:PORT [--max AMOUNT] [--resend [REQUEST_ID]] [--json]',
   options: [
     DIR_OPTION,
     { name: 'to', value: true, help: 'the payee\'s HOST:PORT (from its listening line)' },
     { name: 'max', value: true, help: 'refuse a request above this amount (default: any amount)' },
+    { name: 'resend', value: false, help: 're-send a payment the SE keeps unconfirmed (the newest, or REQUEST_ID from `device show`) instead of paying anew' },
     JSON_OPTION,
   ],
   async run(p, io) {
-    noPositionals(p);
+    const resend = flag(p, 'resend');
+    const requestId = resend ? resendTarget(p) : (noPositionals(p), undefined);
     const { host, port } = parseTarget(requireString(p, 'to'));
     const maxAmountMinor = optionAmount(p, 'max');
     const { file, device } = openHost(p);
+    if (resend) await checkKept(device.se, requestId);
     await device.warmUp(); // generators and the precomputation before the link, not inside the tap
     const transport = await tcpConnect(port, host);
     try {
@@ -124,15 +150,22 @@ export const payCommand: Command = {
         requested = r.amountMinor;
         return maxAmountMinor === undefined || r.amountMinor <= maxAmountMinor;
       };
-      const out = await device.pay(transport, { approve }).catch((e: unknown) => {
+      const paying = resend ? device.resend(transport, { requestId }) : device.pay(transport, { approve });
+      const out = await paying.catch((e: unknown) => {
         if (e instanceof ExchangeError && e.code === ExchangeErrorCode.DECLINED && requested !== undefined && maxAmountMinor !== undefined) {
           throw new CliError('FAILED', `refused: the payee asked for ${formatAmount(requested)}, more than --max ${formatAmount(maxAmountMinor)}; nothing was paid`);
         }
+        if (e instanceof PayerLinkLost) {
+          const id = e.resume.request === null ? '' : ` ${bytesToHex(e.resume.request.requestId)}`;
+          throw new CliError('FAILED', `${e.message}: the SE keeps the payment; re-send it with 'tally device pay --dir ${requireString(p, 'dir')} --to HOST:PORT --resend${id}'`);
+        }
+        if (e instanceof RangeError && resend) throw new CliError('FAILED', e.message);
         throw e;
       });
       const paid = out.amountMinor ?? 0n;
-      if (flag(p, 'json')) io.out(line({ event: 'paid', deviceId: file.deviceId, amountMinor: paid, amount: formatAmount(paid), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt) }));
-      else io.out(`paid ${formatAmount(paid)} to ${host}:${port}; SE balance ${formatAmount(out.balanceMinor)}`);
+      const verb = resend ? 're-sent' : 'paid';
+      if (flag(p, 'json')) io.out(line({ event: verb === 'paid' ? 'paid' : 'resent', deviceId: file.deviceId, amountMinor: paid, amount: formatAmount(paid), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt) }));
+      else io.out(`${verb} ${formatAmount(paid)} to ${host}:${port}; SE balance ${formatAmount(out.balanceMinor)}`);
     } finally {
       transport.close();
     }

@@ -125,12 +125,16 @@ test('a link lost after the debit: the re-sent payment is credited once, and a r
       const [out, got] = await Promise.all([send(nfcTransport(c)), pos.receive(nfcTransport(d), 2_500n)]);
       return { out, got };
     };
-    const first = await resend((t) => lost.resume.resendOver(t));
+    // The payer's host crashes and forgets everything; its SE (file NVM) still keeps the payment.
+    const restarted = new Device({ profile: PROFILES.wallet, rng: seededRng('restarted'), clock: w.clock, nvm: { kind: 'file', dir } });
+    assert.equal((await restarted.se.getUnconfirmedPayments()).length, 1);
+    const first = await resend((t) => restarted.resend(t));
     assert.deepEqual([first.got.amountMinor, first.got.resent, first.got.balanceMinor], [2_500n, false, 2_500n]);
     assert.equal(first.got.forCurrentRequest, false, 'the credit answered the request of the lost link, not the one just sent');
-    // The payer's host crashes and forgets everything; its SE (file NVM) still holds the payment.
-    const restarted = new Device({ profile: PROFILES.wallet, rng: seededRng('restarted'), clock: w.clock, nvm: { kind: 'file', dir } });
-    const second = await resend((t) => restarted.resendLastPayment(t));
+    // The receipt reached the SE: the payment is no longer kept.
+    assert.deepEqual(await restarted.se.getUnconfirmedPayments(), []);
+    // A stale host object re-sending the same payment gets the same receipt; nothing more is credited.
+    const second = await resend((t) => lost.resume.resendOver(t));
     assert.deepEqual([second.got.resent, second.got.balanceMinor], [true, 2_500n]);
     assert.deepEqual(second.got.receipt, first.got.receipt);
     assert.equal(await restarted.balanceMinor(), 47_500n);

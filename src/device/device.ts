@@ -147,7 +147,10 @@ export class Device {
   async pay(transport: MessageTransport, opts: PayOptions = {}): Promise<PayOutcome> {
     const approve = opts.approve ?? ((r: PaymentRequest) => opts.maxAmountMinor === undefined || r.amountMinor <= opts.maxAmountMinor);
     const start = new PayerAwaitingRequest(
-      { authorize: async (request, amountMinor) => (await this.se.authorizePayment(request, amountMinor)).payment },
+      {
+        authorize: async (request, amountMinor) => (await this.se.authorizePayment(request, amountMinor)).payment,
+        confirm: async (receipt) => void (await this.se.confirmPayment(receipt)),
+      },
       transport,
       { approve, timing: this.timing('payer', opts.peerHardware, opts.timeoutMs) },
     );
@@ -156,14 +159,29 @@ export class Device {
   }
 
   /**
-   * Re-sends this SE's last payment over a new link (after PayerLinkLost, or after a host restart:
-   * the SE kept the payment). The payee credits it at most once; a repeat gets the same receipt.
+   * Re-sends a payment this SE keeps unconfirmed over a new link (after PayerLinkLost, or after a
+   * host restart: the SE kept it): the one for `requestId`, or the newest. The payee credits it at
+   * most once; a repeat gets the same receipt, which the SE then takes (CONFIRM_PAYMENT).
    */
-  async resendLastPayment(transport: MessageTransport, timeoutMs?: number): Promise<PayOutcome> {
-    const last = await this.se.getLastPayment();
-    if (last.payment === null) throw new RangeError(`${this.name}: this SE has made no payment to re-send`);
-    const t = this.timing('payer', undefined, timeoutMs);
-    return this.#paid(await resumePayer(last.payment, waitFor(t, Math.max(t.requestMs, t.receiptMs))).resendOver(transport));
+  async resend(transport: MessageTransport, opts: { requestId?: Uint8Array; timeoutMs?: number } = {}): Promise<PayOutcome> {
+    const kept = await this.se.getUnconfirmedPayments();
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const want = opts.requestId;
+    const one = want === undefined ? kept.at(-1) : kept.find((u) => hex(u.requestId) === hex(want));
+    if (one === undefined) {
+      throw new RangeError(want === undefined
+        ? `${this.name}: this SE keeps no unconfirmed payment to re-send`
+        : `${this.name}: this SE keeps no unconfirmed payment for request ${hex(want)} (receipted, settled or reclaimed already?)`);
+    }
+    const t = this.timing('payer', undefined, opts.timeoutMs);
+    const wait = waitFor(t, Math.max(t.requestMs, t.receiptMs));
+    const done = await resumePayer(one.payment, { timeoutMs: wait, se: { confirm: async (r) => void (await this.se.confirmPayment(r)) } }).resendOver(transport);
+    return { ...(await this.#paid(done)), amountMinor: one.amountMinor };
+  }
+
+  /** The newest unconfirmed payment, re-sent (kept for callers of the single-payment API). */
+  resendLastPayment(transport: MessageTransport, timeoutMs?: number): Promise<PayOutcome> {
+    return this.resend(transport, { timeoutMs });
   }
 
   /**

@@ -4,11 +4,12 @@
 // decodes the wire JSON back into typed values. Idempotency keys pass through unchanged, so an
 // FI retrying after a crash gets the CB's first answer exactly as in process.
 
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { PolicyTable } from '../policy/limits.ts';
 import { verifyPolicy } from '../policy/policy_codec.ts';
 import type { MoveResult } from './cb.ts';
 import type { CbIssueRequest, CbIssueResult, CbOfflinePort, CbRegisterDeviceRequest, RegisterPaymentsResult } from './central_bank.ts';
+import type { CbReclaimOutcome, CbReclaimRequest } from './reclaim.ts';
 import type { Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { Incident } from './incidents.ts';
@@ -111,6 +112,23 @@ export class CbHttpClient implements CbOfflinePort {
 
   async registerPayments(input: { fiId: string; deviceId: Uint8Array; records: readonly Uint8Array[]; idempotencyKey: string }): Promise<RegisterPaymentsResult> {
     const o = await this.post('/payments', { fiId: input.fiId, deviceId: bytesToHex(input.deviceId), records: input.records.map(bytesToHex) }, input.idempotencyKey);
-    return { outcomes: o['outcomes'] as NullifierOutcome[], incidents: (o['incidents'] as Json[]).map(incidentFromWire) };
+    return {
+      outcomes: o['outcomes'] as NullifierOutcome[], incidents: (o['incidents'] as Json[]).map(incidentFromWire),
+      reclaimedMinor: (o['reclaimedMinor'] as string[]).map((x) => BigInt(x)),
+      refusals: (o['refusals'] as string[]).map((x) => hexToBytes(x)),
+    };
+  }
+
+  async bookIncidentValue(input: { amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<MoveResult> {
+    const o = await this.post('/incidents/book', { amountMinor: input.amountMinor.toString(), reference: input.reference }, input.idempotencyKey);
+    return { transactionId: str(o, 'transactionId'), balanceMinor: big(o, 'balanceMinor') };
+  }
+
+  async reclaimPayment(input: CbReclaimRequest & { idempotencyKey: string }): Promise<CbReclaimOutcome> {
+    const o = await this.post('/reclaims', {
+      fiId: input.fiId, epoch: input.epoch.toString(), nullifier: bytesToHex(input.nullifier), paymentHash: bytesToHex(input.paymentHash),
+      amountMinor: input.amountMinor.toString(),
+    }, input.idempotencyKey);
+    return o['reclaimed'] === true ? { reclaimed: true } : { reclaimed: false, reason: 'SETTLED' };
   }
 }

@@ -15,7 +15,7 @@ import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAcco
 import { CbLedger, type MoveResult } from './cb.ts';
 import { issueTx, registerDeviceTx, type CbIssueRequest, type CbIssueResult, type CbRegisterDeviceRequest } from './cb_issuance.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
-import { rowBytes, type Db, type Tx } from './db/adapter.ts';
+import { rowBigint, rowBytes, type Db, type Tx } from './db/adapter.ts';
 import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
 import { signPolicy } from '../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
@@ -25,10 +25,12 @@ import { IssuerKeys } from './issuer_keys.ts';
 import { ensureAccount } from './journal.ts';
 import { SYNC_PAYMENTS_MAX } from './limits.ts';
 import { postTwoLegMove } from './moves.ts';
-import { insertNullifiersTx, type NullifierOutcome } from './nullifiers.ts';
+import { checkNullifierBatch, insertNullifiersTx, type NullifierOutcome } from './nullifiers.ts';
+import { cbReclaimTx, type CbReclaimOutcome, type CbReclaimRequest } from './reclaim.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
 import { DEVICE_ID_BYTES } from './devices.ts';
 import { equalBytes } from '../se/bytes.ts';
+import { signReclaimRefusal } from '../se/reclaim_messages.ts';
 
 export interface CentralBankConfig {
   /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */
@@ -46,13 +48,20 @@ export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './c
 export interface RegisterPaymentsResult {
   outcomes: NullifierOutcome[];
   incidents: Incident[];
+  /**
+   * Per record, the amount its payer reclaimed (reclaim.ts) before this payee uploaded it, else 0:
+   * the payee's FI charges it to the payee so value is conserved.
+   */
+  reclaimedMinor: bigint[];
+  /** CB-signed refusals (reclaim_messages.ts), one per reclaimed record, for the uploading payee SE. */
+  refusals: Uint8Array[];
 }
 
 /** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
 export type CbOfflinePort = Pick<
   CentralBank,
   | 'registerDevice' | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution'
-  | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked'
+  | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked' | 'reclaimPayment' | 'bookIncidentValue'
 >;
 
 export class CentralBank {
@@ -242,7 +251,33 @@ export class CentralBank {
         const incident = await recordConflict(tx, conflict, context);
         incidents.set(incident.id, incident);
       }
-      return { outcomes, incidents: [...incidents.values()] };
+      const reclaimedMinor: bigint[] = [];
+      for (const v of views) {
+        const rows = await tx.query('SELECT payment_hash, amount_minor FROM reclaims WHERE epoch = $1 AND nullifier = $2', [v.epoch, v.nullifier]);
+        reclaimedMinor.push(rows.length > 0 && equalBytes(rowBytes(rows[0]!, 'payment_hash'), v.paymentHash) ? rowBigint(rows[0]!, 'amount_minor') : 0n);
+      }
+      const refusals = views.flatMap((v, i) => (reclaimedMinor[i]! > 0n
+        ? [signReclaimRefusal(this.config.signingKey.secretKey, { deviceId: input.deviceId, epoch: v.epoch, nullifier: v.nullifier, amountMinor: reclaimedMinor[i]! })]
+        : []));
+      return { outcomes, incidents: [...incidents.values()], reclaimedMinor, refusals };
+    });
+    return r.value;
+  }
+
+  /**
+   * A payer FI's reclaim of a payment no payee settled (reclaim.ts cbReclaimTx): the nullifier is
+   * registered as reclaimed (and so refused to any payee from now on, online and through the
+   * revocation list), and circulation gives the amount back to the FI's reserve. SETTLED if a
+   * payee's settlement registered the nullifier first. One transaction under one key.
+   */
+  async reclaimPayment(input: CbReclaimRequest & { idempotencyKey: string }): Promise<CbReclaimOutcome> {
+    const now = this.clock.nowMs();
+    const { idempotencyKey, ...request } = input;
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.reclaim', request, async (tx) => {
+      checkName(request.fiId, 'FI id');
+      checkAmount(request.amountMinor);
+      checkNullifierBatch([{ epoch: request.epoch, nullifier: request.nullifier, paymentHash: request.paymentHash }]);
+      return cbReclaimTx(tx, this.rng, now, request, idempotencyKey);
     });
     return r.value;
   }

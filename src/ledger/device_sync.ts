@@ -45,6 +45,13 @@ export async function installDistribution(se: SeClient, d: Distribution): Promis
   if (d.issuerKeys.length > 0) await se.installIssuerKeys(d.issuerKeys.map((k) => k.cert));
 }
 
+/** Hands the CB's reclaim refusals to the SE; true when any was new (another round is due). */
+async function applyRefusals(se: SeClient, refusals: readonly Uint8Array[]): Promise<boolean> {
+  let any = false;
+  for (const r of refusals) if ((await se.applyReclaimRefusal(r)).applied) any = true;
+  return any;
+}
+
 async function renew(se: SeClient, fi: FiSyncPort, last: SyncResult, keyPrefix: string): Promise<bigint | null> {
   const offer = last.renewal;
   if (!offer.offered) return null;
@@ -76,12 +83,19 @@ export async function syncDevice(se: SeClient, fi: FiSyncPort, options: SyncDevi
     const lastUnload = await se.getLastUnloadRecord();
     const unloadRecords = lastUnload === null ? [] : [lastUnload];
     const batch = await se.exportSyncBatch();
-    const result = await fi.sync({ report: batch.report, payments: batch.payments, unloadRecords });
+    // Every payment the SE holds no receipt for rides along as a reclaim claim; the FI keeps them,
+    // credits back those whose window is over and no payee settled, and names the ones done with.
+    const reclaimClaims = await se.exportReclaimClaims();
+    const result = await fi.sync({ report: batch.report, payments: batch.payments, unloadRecords, reclaimClaims });
     await se.applySyncAck(result.ack);
+    if (result.reclaim !== null) await se.applyPaymentOutcomes(result.reclaim.outcomes);
+    // A reclaimed payment this SE had credited: it reverses what it holds (an unload record the
+    // next round carries), and that round lets the FI collect the rest from the owner's account.
+    const reversed = await applyRefusals(se, result.refusals);
     await installDistribution(se, result.distribution);
     rounds.push(result);
     const after = await se.getInfo();
-    if (fresh && after.receiptCount === 0) break;
+    if (fresh && after.receiptCount === 0 && !reversed) break;
   }
   const last = rounds.at(-1)!;
   const renewedEpoch = options.renew === false ? null : await renew(se, fi, last, options.keyPrefix ?? 'sync');
@@ -105,7 +119,8 @@ export class SyncCarrier {
     const lastUnload = await se.getLastUnloadRecord();
     const unloadRecords = lastUnload === null ? [] : [lastUnload];
     const batch = await se.exportSyncBatch();
-    const carried: CarriedBatch = { request: { report: batch.report, payments: batch.payments, unloadRecords }, result: null };
+    const reclaimClaims = await se.exportReclaimClaims();
+    const carried: CarriedBatch = { request: { report: batch.report, payments: batch.payments, unloadRecords, reclaimClaims }, result: null };
     this.carried.push(carried);
     return carried;
   }
@@ -126,6 +141,8 @@ export class SyncCarrier {
     for (const c of [...this.carried]) {
       if (c.result === null) continue;
       await se.applySyncAck(c.result.ack);
+      if (c.result.reclaim !== null) await se.applyPaymentOutcomes(c.result.reclaim.outcomes);
+      await applyRefusals(se, c.result.refusals);
       await installDistribution(se, c.result.distribution);
       this.carried.splice(this.carried.indexOf(c), 1);
       applied++;

@@ -70,7 +70,8 @@ export function currentEpoch(policy: PolicyTable, tier: number, nowMs: number): 
 }
 
 export async function revocationVersion(q: Queryable): Promise<bigint> {
-  const rows = await q.query('SELECT CAST(COUNT(*) AS BIGINT) AS n FROM revocation_entries');
+  // Double spends (revocation_entries) and reclaimed payments (reclaims, src/ledger/reclaim.ts): both only grow.
+  const rows = await q.query('SELECT CAST((SELECT COUNT(*) FROM revocation_entries) + (SELECT COUNT(*) FROM reclaims) AS BIGINT) AS n');
   return 1n + rowBigint(rows[0]!, 'n');
 }
 
@@ -96,7 +97,7 @@ export async function buildDistribution(
     });
   assert(issuerKeys.length <= ISSUER_KEYS_MAX, `distribution: ${issuerKeys.length} issuer keys, an SE holds ${ISSUER_KEYS_MAX}`);
   const rows = await q.query(
-    `SELECT nullifier FROM revocation_entries ORDER BY created_ms DESC, nullifier LIMIT ${REVOCATION_LIST_MAX}`,
+    `SELECT nullifier, created_ms FROM revocation_entries UNION ALL SELECT nullifier, created_ms FROM reclaims ORDER BY created_ms DESC, nullifier LIMIT ${REVOCATION_LIST_MAX}`,
   );
   const version = await revocationVersion(q);
   const nullifiers = rows.map((r) => rowBytes(r, 'nullifier'));

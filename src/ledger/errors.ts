@@ -67,6 +67,10 @@ export const LedgerErrorCode = {
   receivedMismatch: 'RECEIVED_MISMATCH',
   /** A running total went down since the last accepted report (a rolled-back or lying SE). */
   totalsDecreased: 'TOTALS_DECREASED',
+  /** A reclaim asked for before the payment's settlement window is over (policy/settlement.ts). */
+  reclaimTooEarly: 'RECLAIM_TOO_EARLY',
+  /** A reclaim claim that does not check: wrong device, record, opening, proof, or a payee settled the payment. */
+  reclaimRefused: 'RECLAIM_REFUSED',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -117,4 +121,6 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   UNLOADED_MISMATCH: 422,
   RECEIVED_MISMATCH: 422,
   TOTALS_DECREASED: 422,
+  RECLAIM_TOO_EARLY: 409,
+  RECLAIM_REFUSED: 422,
 };

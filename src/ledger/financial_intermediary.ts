@@ -23,6 +23,7 @@ import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
 import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
+import { collectReclaimCharges, fileReclaimClaims, settleDueReclaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
 import { VerifyPool } from './verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 
@@ -46,6 +47,8 @@ export type Renewal =
 export interface SyncResult extends BatchResult {
   replayed: boolean;
   unloads: UnloadResult[];
+  /** The answer to the claims the sync carried (null when it carried none). */
+  reclaim: ReclaimFiling | null;
   distribution: Distribution;
   renewal: Renewal;
 }
@@ -53,6 +56,8 @@ export interface SyncResult extends BatchResult {
 export interface SyncRequest extends SyncUpload {
   /** Unload records to credit before the batch (a terminal defunds at each sync). */
   unloadRecords?: readonly Uint8Array[];
+  /** The payer SE's reclaim claims (EXPORT_RECLAIM_CLAIMS), one per payment it holds no receipt for. */
+  reclaimClaims?: readonly FiledClaim[];
 }
 
 export class FinancialIntermediary {
@@ -194,7 +199,7 @@ export class FinancialIntermediary {
     const unloadRecords = input.unloadRecords ?? [];
     if (unloadRecords.length > SYNC_UNLOADS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `At most ${SYNC_UNLOADS_MAX} unload records per sync`);
     const policy = await this.config.cb.currentPolicy();
-    const d = { db: this.db, fiId: this.fiId, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb, pool: this.pool, verifySeed: this.config.verifySeed };
+    const d = this.reclaimDeps();
     // The batch first, then the unloads it carries: an unload is credited only against value the FI
     // has accounted for (vouchers and settled receipts, fi_value.ts), so a refused batch — say one
     // with a receipt for another payee — cannot have its proceeds unloaded anyway.
@@ -202,8 +207,29 @@ export class FinancialIntermediary {
     const batch = await settleBatch(d, input, policy, carried);
     const unloads: UnloadResult[] = [];
     for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
+    // Charges for reclaimed payments of this device's earlier batches, after this sync's unloads (reclaim.ts).
+    await collectReclaimCharges(this.reclaimDeps(), { deviceId: batch.deviceId, beforeBatchId: batch.batchId });
     const device = await loadDevice(this.db, batch.deviceId);
-    return { ...batch, unloads, distribution: await this.config.cb.distribution(device.tier), renewal: await this.renewal(device) };
+    // The payer's claims on payments it holds no receipt for ride along (reclaim.ts): kept, settled when due, answered.
+    const reclaim = input.reclaimClaims === undefined ? null : await fileReclaimClaims(this.reclaimDeps(), device.deviceId, input.reclaimClaims);
+    return { ...batch, unloads, reclaim, distribution: await this.config.cb.distribution(device.tier), renewal: await this.renewal(device) };
+  }
+
+  private reclaimDeps(): ReclaimDeps {
+    return {
+      db: this.db, fiId: this.fiId, nowMs: this.clock.nowMs(), rng: this.rng, fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb,
+      pool: this.pool, verifySeed: this.config.verifySeed,
+    };
+  }
+
+  /** Files a device's reclaim claims outside a sync (same checks and answer as the sync's). */
+  fileReclaimClaims(deviceId: Uint8Array, claims: readonly FiledClaim[]): Promise<ReclaimFiling> {
+    return fileReclaimClaims(this.reclaimDeps(), deviceId, claims);
+  }
+
+  /** Credits a kept claim back to its payer once its window is over (RECLAIM_TOO_EARLY before). */
+  settleReclaim(recordHash: Uint8Array) {
+    return settleReclaim(this.reclaimDeps(), recordHash);
   }
 
   /** Offers a nonce for the current epoch if the device has no key for it yet, else for the next. */
@@ -233,9 +259,9 @@ export class FinancialIntermediary {
     return listDevices(this.db);
   }
 
-  /** Finishes the CB leg of every voucher or unload a crash interrupted. */
-  resume(): Promise<number> {
-    return resumeValueSagas(this.valueDeps());
+  /** Finishes the CB leg of every voucher, unload or reclaim charge a crash interrupted, and settles every due reclaim. */
+  async resume(): Promise<number> {
+    return (await resumeValueSagas(this.valueDeps())) + (await collectReclaimCharges(this.reclaimDeps(), null)) + (await settleDueReclaims(this.reclaimDeps(), null));
   }
 
   audit() {

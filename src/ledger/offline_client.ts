@@ -3,6 +3,7 @@
 // the wire JSON (hex bytes, decimal integers) back into the typed results the host needs; an error
 // answer becomes a LedgerError with the code the FI sent.
 
+import type { ReclaimFiling, ReclaimStatus } from './reclaim.ts';
 import { hexToBytes, bytesToHex } from '@noble/hashes/utils.js';
 import type { FiSyncPort } from './device_sync.ts';
 import type { Distribution } from './distribution.ts';
@@ -54,6 +55,17 @@ export async function callJson(fetchFn: typeof fetch, url: string, payload?: unk
   return json;
 }
 
+function reclaimFromWire(o: Json | null | undefined): ReclaimFiling | null {
+  if (o === null || o === undefined) return null;
+  return {
+    outcomes: bytes(o, 'outcomes'),
+    claims: (o['claims'] as Json[]).map((c) => ({
+      recordHash: bytes(c, 'recordHash'), paymentHash: bytes(c, 'paymentHash'), amountMinor: big(c, 'amountMinor'), windowEndMs: big(c, 'windowEndMs'),
+      status: c['status'] as ReclaimStatus,
+    })),
+  };
+}
+
 export class FiHttpClient implements FiSyncPort {
   constructor(
     private readonly baseUrl: string,
@@ -69,6 +81,7 @@ export class FiHttpClient implements FiSyncPort {
       report: bytesToHex(input.report),
       payments: input.payments.map(bytesToHex),
       unloadRecords: (input.unloadRecords ?? []).map(bytesToHex),
+      ...(input.reclaimClaims === undefined ? {} : { reclaimClaims: input.reclaimClaims.map((c) => ({ claim: bytesToHex(c.claim), record: bytesToHex(c.record) })) }),
     }, `sync-${bytesToHex(input.report).slice(-32)}`);
     return {
       deviceId: bytes(o, 'deviceId'),
@@ -78,8 +91,10 @@ export class FiHttpClient implements FiSyncPort {
       outcomes: o['outcomes'] as NullifierOutcome[],
       incidentIds: o['incidentIds'] as string[],
       balanceMinor: big(o, 'balanceMinor'),
+      refusals: ((o['refusals'] as string[] | undefined) ?? []).map((x) => hexToBytes(x)),
       replayed: o['replayed'] as boolean,
       unloads: (o['unloads'] as Json[]).map((u) => ({ deviceId: bytes(u, 'deviceId'), unloadCounter: big(u, 'unloadCounter'), amountMinor: big(u, 'amountMinor'), accountBalanceMinor: big(u, 'accountBalanceMinor') })),
+      reclaim: reclaimFromWire(o['reclaim'] as Json | null | undefined),
       distribution: distributionFromWire(o['distribution'] as Json),
       renewal: renewal(o['renewal'] as Json),
     };

@@ -27,6 +27,9 @@ function intField(b: Record<string, unknown>, field: string): number {
 }
 
 type DeviceParams = { Params: { deviceId: string } };
+const badClaims = (): never => {
+  throw new LedgerError(LedgerErrorCode.badRequest, 'reclaimClaims must be a list of {claim, record} hex pairs');
+};
 const deviceId = (req: FastifyRequest<DeviceParams>) => hexField(req.params.deviceId, 'device id');
 
 export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
@@ -79,6 +82,15 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
         });
       }),
     );
+    app.post('/reclaims', (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return cb.reclaimPayment({
+          fiId: stringField(b, 'fiId'), epoch: decimalField(b['epoch'], 'epoch'), nullifier: hexField(b['nullifier'], 'nullifier'),
+          paymentHash: hexField(b['paymentHash'], 'paymentHash'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req),
+        });
+      }),
+    );
     app.post('/incidents/book', (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
@@ -127,7 +139,11 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
     app.post('/sync', (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
-        return fi.sync({ report: hexField(b['report'], 'report'), payments: hexList(b, 'payments'), unloadRecords: hexList(b, 'unloadRecords') });
+        const claims = b['reclaimClaims'];
+        const reclaimClaims = claims === undefined ? undefined : Array.isArray(claims)
+          ? claims.map((c, i) => ({ claim: hexField((c as Record<string, unknown>)?.['claim'], `reclaimClaims[${i}].claim`), record: hexField((c as Record<string, unknown>)?.['record'], `reclaimClaims[${i}].record`) }))
+          : badClaims();
+        return fi.sync({ report: hexField(b['report'], 'report'), payments: hexList(b, 'payments'), unloadRecords: hexList(b, 'unloadRecords'), reclaimClaims });
       }),
     );
     app.post('/resume', (req, reply) => respond(reply, 200, async () => ({ finished: await fi.resume() })));

@@ -34,6 +34,7 @@ import { viewRecord, type RecordView } from './payment_records.ts';
 import { markSyncAccepted } from './renewal_gate.ts';
 import { TOTALS_COLUMNS, checkReportTotals, type CarriedUnload } from './report_totals.ts';
 import type { VerifyPool } from './verify_pool.ts';
+import { recordReclaimChargesTx } from './reclaim.ts';
 import { SyncIncidentKind, recordSyncIncident } from './sync_incidents.ts';
 import { parsePaymentContext, payeeIdentityOf, type PaymentContextFields } from '../protocol/session.ts';
 
@@ -51,6 +52,8 @@ export interface BatchResult {
   /** Incidents the CB opened for payments of this batch. */
   incidentIds: string[];
   balanceMinor: bigint;
+  /** CB-signed refusals of reclaimed payments in this batch: the payee SE reverses their credit. */
+  refusals: Uint8Array[];
 }
 
 export interface SyncDeps {
@@ -191,7 +194,10 @@ async function verifyBatch(
   }
 }
 
-async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: BalanceReport, reportHash: Uint8Array, views: RecordView[], outcomes: NullifierOutcome[], incidentIds: string[]): Promise<BatchResult> {
+async function commitBatch(
+  tx: Tx, d: SyncDeps, device: DeviceRow, report: BalanceReport, reportHash: Uint8Array, views: RecordView[], outcomes: NullifierOutcome[], incidentIds: string[],
+  reclaimedMinor: readonly bigint[], refusals: Uint8Array[],
+): Promise<BatchResult> {
   const locked = await loadDevice(tx, device.deviceId, true);
   if (report.batchId !== locked.lastBatchId + 1n) bad(LedgerErrorCode.reportInvalid, `Batch ${report.batchId} is out of order (last ${locked.lastBatchId})`);
   const ack = signSyncAck(d.fiSecretKey, { devicePublicKey: device.publicKey, batchId: report.batchId });
@@ -211,11 +217,12 @@ async function commitBatch(tx: Tx, d: SyncDeps, device: DeviceRow, report: Balan
       [v.paymentHash, device.deviceId, report.batchId, v.epoch, v.nullifier, outcomes[i]!, now],
     );
   }
+  await recordReclaimChargesTx(tx, d.nowMs, device, report.batchId, views, reclaimedMinor);
   const n = await tx.run('UPDATE devices SET last_batch_id = $1, reported_balance_minor = $2, reported_at_ms = $3 WHERE device_id = $4', [
     report.batchId, report.balanceMinor, now, device.deviceId,
   ]);
   assert(n === 1, 'commitBatch: device row vanished');
-  return { deviceId: device.deviceId, batchId: report.batchId, ack, receiptCount: views.length, outcomes, incidentIds, balanceMinor: report.balanceMinor };
+  return { deviceId: device.deviceId, batchId: report.batchId, ack, receiptCount: views.length, outcomes, incidentIds, balanceMinor: report.balanceMinor, refusals };
 }
 
 /** Settles one sync batch (see the file comment for the order); a replay returns the first answer. */
@@ -230,6 +237,8 @@ export async function settleBatch(
   let views: RecordView[] = [];
   let outcomes: NullifierOutcome[] = [];
   let incidentIds: string[] = [];
+  let reclaimedMinor: bigint[] = [];
+  let refusals: Uint8Array[] = [];
   if (!replay) {
     checkReport(device, report, upload.payments, policy);
     views = upload.payments.map((p, i) => {
@@ -244,10 +253,12 @@ export async function settleBatch(
       const registered = await registerAtCb(d, device, report.batchId, upload.payments);
       outcomes = registered.outcomes;
       incidentIds = registered.incidents.map((i) => i.id);
+      reclaimedMinor = registered.reclaimedMinor;
+      refusals = registered.refusals;
     }
   }
   try {
-    const r = await idempotent(d.db, d.nowMs, key, 'fi.sync', request, (tx) => commitBatch(tx, d, device, report, reportHash, views, outcomes, incidentIds));
+    const r = await idempotent(d.db, d.nowMs, key, 'fi.sync', request, (tx) => commitBatch(tx, d, device, report, reportHash, views, outcomes, incidentIds, reclaimedMinor, refusals));
     return { ...r.value, replayed: r.replayed || replay };
   } catch (e) {
     if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {

@@ -9,7 +9,9 @@
 // message (a payee always opens with a PaymentRequest), answers it with the *stored* payment, and
 // checks the receipt. The payee SE accepts a payment for its earlier request once, and gives the
 // same receipt to an identical re-send, so re-sending can never credit twice. A host that lost
-// even this object gets the payment back from its SE (GET_LAST_PAYMENT) and calls `resumePayer`.
+// even this object gets the payment back from its SE (GET_UNCONFIRMED_PAYMENTS keeps every payment
+// not yet receipted) and calls `resumePayer`. Every receipt that checks is handed to the SE
+// (PayerSePort.confirm, CONFIRM_PAYMENT), which then stops keeping the payment.
 
 import { RECEIVE_TIMEOUT_MS } from './limits.ts';
 import { TransportError, type ReceiveWait } from './transport.ts';
@@ -23,8 +25,9 @@ import {
 export interface PayerSePort {
   /** Pays the encoded request for `amountMinor`; returns the encoded Payment (or throws the SE's refusal). */
   authorize(request: Uint8Array, amountMinor: bigint): Promise<Uint8Array>;
+  /** Hands the payee's receipt (checked here) to the SE so it drops the kept payment. */
+  confirm?(receipt: Uint8Array): Promise<void>;
 }
-
 export interface PayerOptions {
   /** Asked before any value moves; return false to decline. */
   approve: (request: PaymentRequest) => boolean | Promise<boolean>;
@@ -58,13 +61,14 @@ export class PayerAwaitingRequest {
       this.transport.close();
       throw new ExchangeError(ExchangeErrorCode.DECLINED, `payment of ${request.amountMinor} declined`);
     }
+    const confirm = this.se.confirm?.bind(this.se);
     try {
       await this.transport.send(payment);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(request, payment, waitFor(timing, Math.max(timing.requestMs, timing.receiptMs)), confirm), e);
       throw e;
     }
-    return new PayerAwaitingReceipt(request, payment, waitFor(timing, timing.receiptMs)).on(this.transport);
+    return new PayerAwaitingReceipt(request, payment, waitFor(timing, timing.receiptMs), confirm).on(this.transport);
   }
 }
 
@@ -91,7 +95,13 @@ export class PayerAwaitingReceipt {
     readonly payment: Uint8Array,
     /** Each wait after the payment: the payee's next request (re-send) and the receipt. */
     private readonly timeoutMs: number | ReceiveWait = RECEIVE_TIMEOUT_MS,
+    /** Hands a checked receipt to the payer's SE (CONFIRM_PAYMENT); absent in a host without one. */
+    private readonly confirm?: (receipt: Uint8Array) => Promise<void>,
   ) {}
+
+  #again(): PayerAwaitingReceipt {
+    return new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs, this.confirm);
+  }
 
   /** @internal binds the transport the payment went out on. */
   on(transport: MessageTransport): this {
@@ -113,7 +123,7 @@ export class PayerAwaitingReceipt {
       await transport.receive(this.timeoutMs); // the payee's opening request; the stored payment answers it
       await transport.send(this.payment);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(this.#again(), e);
       throw e;
     }
     return this.#finish(transport);
@@ -124,10 +134,13 @@ export class PayerAwaitingReceipt {
     try {
       bytes = await transport.receive(this.timeoutMs);
     } catch (e) {
-      if (e instanceof TransportError) throw new PayerLinkLost(new PayerAwaitingReceipt(this.request, this.payment, this.timeoutMs), e);
+      if (e instanceof TransportError) throw new PayerLinkLost(this.#again(), e);
       throw e;
     }
-    return new PayerDone(this.request, this.payment, checkReceipt(bytes, this.payment));
+    const receipt = checkReceipt(bytes, this.payment);
+    // After the check: a receipt that names another payment or does not verify never reaches the SE.
+    if (this.confirm !== undefined) await this.confirm(bytes);
+    return new PayerDone(this.request, this.payment, receipt);
   }
 }
 
@@ -139,7 +152,11 @@ export class PayerDone {
   ) {}
 }
 
-/** A payer whose host lost its state: resume from the payment its SE kept (GET_LAST_PAYMENT). */
-export function resumePayer(payment: Uint8Array, timeoutMs?: number | ReceiveWait): PayerAwaitingReceipt {
-  return new PayerAwaitingReceipt(null, payment, timeoutMs);
+/**
+ * A payer whose host lost its state: resume from a payment its SE kept (GET_UNCONFIRMED_PAYMENTS),
+ * then `resendOver(transport)` on any transport (TCP, NFC, BLE). `se.confirm` hands the receipt back.
+ */
+export function resumePayer(payment: Uint8Array, opts: { timeoutMs?: number | ReceiveWait; se?: Pick<PayerSePort, 'confirm'> } = {}): PayerAwaitingReceipt {
+  const confirm = opts.se?.confirm?.bind(opts.se);
+  return new PayerAwaitingReceipt(null, payment, opts.timeoutMs ?? RECEIVE_TIMEOUT_MS, confirm);
 }

@@ -30,6 +30,7 @@ import { applyLoadVoucher, getLastUnloadRecord, makeUnloadRecord } from './handl
 import { attest, generateKeys, getInfo, personalize } from './handlers_admin.ts';
 import { installPolicy, installRevocationList } from './handlers_policy.ts';
 import { PAYMENT_HANDLERS } from './handlers_payment.ts';
+import { UNCONFIRMED_HANDLERS } from './handlers_unconfirmed.ts';
 import { Nvm, PowerCut, type NvmBackend } from './nvm.ts';
 import { SeState, appletPhase } from './state.ts';
 import { SW, SeRefusal, type StatusWord } from './status.ts';
@@ -38,7 +39,7 @@ import { SW, SeRefusal, type StatusWord } from './status.ts';
 export const BASE_COMMANDS: readonly AnyRegisteredCommand[] = [
   getInfo, generateKeys, personalize, attest, beginIssuance, finishIssuance, applyLoadVoucher, makeUnloadRecord,
   getLastUnloadRecord, exportSyncBatch, readSyncEntries, applySyncAck, installPolicy, installRevocationList,
-  ...PAYMENT_HANDLERS,
+  ...PAYMENT_HANDLERS, ...UNCONFIRMED_HANDLERS,
 ];
 
 export interface AppletOptions {

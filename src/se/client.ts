@@ -41,6 +41,7 @@ import { authorizeAsHost } from './payer_host.ts';
 import { SPEND_TOKENS_MAX } from './payment_limits.ts';
 import { systemRng, type Rng } from '../crypto/rng.ts';
 import { SW, SeError } from './status.ts';
+import { UNCONFIRMED_COMMANDS, type ApplyPaymentOutcomesResponse, type ApplyReclaimRefusalResponse, type ConfirmPaymentResponse, type ReclaimClaimExport, type UnconfirmedSummary } from './unconfirmed_commands.ts';
 
 export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
 
@@ -181,6 +182,26 @@ export class SeClient {
   /** Payer: the last payment this SE made, for a re-send after a lost link or a host crash. */
   getLastPayment(): Promise<LastPaymentResponse> {
     return this.call(PAYMENT_COMMANDS.getLastPayment, {});
+  }
+  /** Payer: the payee's receipt for a kept payment; the SE checks it and drops the payment. */
+  confirmPayment(receipt: Uint8Array): Promise<ConfirmPaymentResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.confirmPayment, { receipt });
+  }
+  /** Payer: every payment debited and not yet receipted, settled or reclaimed, oldest first. */
+  async getUnconfirmedPayments(): Promise<UnconfirmedSummary[]> {
+    return (await this.call(UNCONFIRMED_COMMANDS.getUnconfirmedPayments, {})).payments;
+  }
+  /** Sync: an SE-signed reclaim claim for every kept payment, with its payment record. */
+  async exportReclaimClaims(): Promise<ReclaimClaimExport[]> {
+    return (await this.call(UNCONFIRMED_COMMANDS.exportReclaimClaims, {})).claims;
+  }
+  /** Sync: the FI-signed list of kept payments that are done with (settled or reclaimed). */
+  applyPaymentOutcomes(outcomes: Uint8Array): Promise<ApplyPaymentOutcomesResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.applyPaymentOutcomes, { outcomes });
+  }
+  /** Payee, at sync: the CB-signed refusal of a reclaimed payment; the SE reverses what its balance covers. */
+  applyReclaimRefusal(refusal: Uint8Array): Promise<ApplyReclaimRefusalResponse> {
+    return this.call(UNCONFIRMED_COMMANDS.applyReclaimRefusal, { refusal });
   }
   /**
    * Payer, when idle (and before each payment): the SE makes spend tokens for its next counters and

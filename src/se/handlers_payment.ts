@@ -48,7 +48,8 @@ import {
   candidateIssuerKeys, epochLive, knownIssuerKeys, peerLimits, pendingRequests, receiptLogCapacity, reserveReceive, signReceipt, withRequest,
 } from './payment_peer.ts';
 import { fillTokens, takeToken, tokenParams } from './payment_tokens.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, RECEIPT_LOG_CAPACITY_MIN } from './payment_limits.ts';
+import { ISSUER_KEYS_MAX, RECEIPT_LOG_CAPACITY_MIN } from './payment_limits.ts';
+import { keepUnconfirmed, keptPaymentFor, newestUnconfirmed } from './handlers_unconfirmed.ts';
 import { openIssuerKeyCert } from './messages.ts';
 import { receiptCount, type PendingRequest, type StateTx } from './state.ts';
 import { SW, SeRefusal, type StatusWord } from './status.ts';
@@ -122,14 +123,8 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
     refuse(SW.CONDITIONS_NOT_SATISFIED, `request asks ${request.amountMinor}, the host approved ${req.amountMinor}`);
   }
   const requestHash = sha256(req.request);
-  const payer = tx.has('payer') ? tx.get('payer') : { last: null, paidRequestIds: [] };
-  if (payer.last !== null && equalBytes(payer.last.requestId, request.requestId)) {
-    if (!equalBytes(payer.last.requestHash, requestHash)) refuse(SW.REQUEST_ALREADY_PAID, 'request id already paid with other request fields');
-    return { payment: payer.last.payment, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
-  }
-  if (payer.paidRequestIds.some((id) => equalBytes(id, request.requestId))) {
-    refuse(SW.REQUEST_ALREADY_PAID, 'this request was paid before (never pay one request twice)');
-  }
+  const kept = keptPaymentFor(tx, request.requestId, requestHash);
+  if (kept !== null) return { payment: kept.payment, balanceMinor: tx.get('wallet').balanceMinor, resent: true };
   const ownPolicy = tx.get('policy').table.version;
   if (request.policyVersion !== ownPolicy) {
     refuse(SW.POLICY_VERSION_MISMATCH, `payee asks under policy version ${request.policyVersion}, this SE holds version ${ownPolicy}`);
@@ -154,8 +149,10 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   });
   const inputs = { epoch: credential.epoch, counter };
   recordSpend(tx, req.amountMinor, inputs.epoch, BigInt(inputs.counter));
-  const paidRequestIds = [...payer.paidRequestIds, request.requestId].slice(-PAID_REQUEST_IDS_MAX);
-  tx.set('payer', { last: { requestId: request.requestId, requestHash, payment }, paidRequestIds });
+  keepUnconfirmed(tx, {
+    request, requestHash, payment, amountMinor: req.amountMinor, epoch: inputs.epoch, nullifier: proved.statement.N.toBytes(),
+    blinding: scalarToBytes(token.r_a), nowMs: ctx.nowMs,
+  });
   return { payment, balanceMinor: tx.get('wallet').balanceMinor, resent: false };
 });
 
@@ -240,7 +237,7 @@ export const acceptPayment = command(PAYMENT_COMMANDS.acceptPayment, (ctx: Handl
 // ---- Small commands ------------------------------------------------------------------------------
 
 export const getLastPayment = command(PAYMENT_COMMANDS.getLastPayment, (ctx) => {
-  const last = ctx.tx.has('payer') ? ctx.tx.get('payer').last : null;
+  const last = newestUnconfirmed(ctx.tx);
   return { payment: last?.payment ?? null, requestId: last?.requestId ?? null };
 });
 

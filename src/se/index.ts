@@ -19,4 +19,6 @@ export * from './payment_inputs.ts';
 export { receiptLogDigest } from './handlers_sync.ts';
 export * from './payment_limits.ts';
 export * from './payment_commands.ts';
+export * from './unconfirmed_commands.ts';
+export * from './reclaim_messages.ts';
 export { PAYMENT_HANDLERS } from './handlers_payment.ts';

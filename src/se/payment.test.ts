@@ -72,7 +72,8 @@ test('re-sends are idempotent: AUTHORIZE of a paid request and ACCEPT of an acce
   await rejects(payer.client.authorizePayment(altered, 701n), 'BAD_PAYEE_CREDENTIAL');
   await rejects(authorizeAsHost(payer.client, altered, 701n, w.rng, { checkPayee: false }), 'REQUEST_ALREADY_PAID');
   await rejects(payer.client.authorizePayment(request, 699n), 'CONDITIONS_NOT_SATISFIED');
-  // After another payment the first one is no longer held whole, but it is never paid twice.
+  // Once its receipt reached the SE the first payment is no longer held whole, but it is never paid twice.
+  assert.deepEqual(await payer.client.confirmPayment(accepted.receipt), { dropped: true, unconfirmedCount: 0 });
   await payDirect(payer, payee, 50n);
   await rejects(authorizeAsHost(payer.client, request, 700n, w.rng, { checkPayee: false }), 'REQUEST_ALREADY_PAID');
   assert.equal(await balance(payer), 4_250n);

@@ -34,9 +34,26 @@ export const PAID_REQUEST_IDS_MAX = 32;
 export const AUTHORIZE_COMMAND_BYTES_MAX = PAYMENT_REQUEST_BYTES_MAX + AMOUNT_RANGE_PROOF_BYTES_MAX + SESSION_KEY_BYTES + SEALED_OPENING_BYTES + 96;
 /**
  * Spend tokens an SE keeps (≈ 1.9 KB each, crypto/spend_token.ts). The host asks for more while
- * the device is idle; a payment that finds none makes one on the spot (slower, still correct).
+ * the device is idle, and asks for one right before a payment when none is ready.
  */
 export const SPEND_TOKENS_MAX = 4;
+/**
+ * Outgoing payments a payer SE keeps whole until receipted or reclaimed (each ≈ 3 KB of NVM: the
+ * payment, its context, r_a and the bookkeeping). AUTHORIZE_PAYMENT refuses a new payment while
+ * all are held (UNCONFIRMED_PAYMENTS_FULL), so no debit is ever made without its payment kept: a
+ * receipt (CONFIRM_PAYMENT) or a sync that reports them settled or reclaimed frees slots. Eight
+ * covers a day of taps whose receipts were lost, at ≈ 24 KiB, about a tenth of the receipt log.
+ */
+export const UNCONFIRMED_PAYMENTS_MAX = 8;
+/** NVM one kept payment takes: payment, context, and ≈ 300 B of hashes, scalars and integers. */
+export const UNCONFIRMED_ENTRY_NVM_BYTES = PAYMENT_BYTES_MAX + PAYMENT_CONTEXT_BYTES_MAX + 320;
+/** The payer section: the kept payments and the paid request ids. */
+export const PAYER_SECTION_BYTES_MAX = UNCONFIRMED_PAYMENTS_MAX * UNCONFIRMED_ENTRY_NVM_BYTES + PAID_REQUEST_IDS_MAX * 24 + 64;
+/**
+ * Reclaim refusals a payee SE remembers having applied (≈ 60 B each): the newest ones, enough for
+ * every refusal one sync can carry several times over; an older one is not re-sent by the FI.
+ */
+export const RECLAIM_REFUSALS_MAX = 64;
 /** Command data of ACCEPT_PAYMENT: one encoded Payment plus the CBOR wrapper. */
 export const ACCEPT_COMMAND_BYTES_MAX = PAYMENT_BYTES_MAX + 64;
 /**
@@ -59,3 +76,4 @@ assert(INSTALL_ISSUER_KEYS_BYTES_MAX <= CHAINED_COMMAND_BYTES_MAX, 'INSTALL_ISSU
 assert(PENDING_REQUESTS_MAX >= 2, 'a payee must hold a re-sendable request while it issues the next');
 assert(RECEIPT_LOG_CAPACITY_MIN <= RECEIPT_LOG_ENTRIES_MAX, 'capacity bounds are ordered');
 assert(RECEIPT_BYTES_MAX < 256, 'a receipt fits a short response');
+assert(UNCONFIRMED_PAYMENTS_MAX >= 1 && UNCONFIRMED_PAYMENTS_MAX <= PAID_REQUEST_IDS_MAX, 'every kept payment is also remembered as paid');

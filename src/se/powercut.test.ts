@@ -22,12 +22,15 @@ import {
 } from './test_world.ts';
 import { COMMANDS } from './commands.ts';
 import { paymentSe, type TestSe } from './test_payments.ts';
+import { signPaymentOutcomes, signReclaimRefusal } from './reclaim_messages.ts';
+import { paymentHash } from '../protocol/messages.ts';
 
 const VOUCHERS = [20_000n, 1_000n]; // by load counter
-const UNLOADS = [2_000n]; // by unload counter
+const UNLOADS = [2_000n, 700n]; // by unload counter (the second: APPLY_RECLAIM_REFUSAL reversing a reclaimed credit)
 const PAY_IN = 1_100n; // ACCEPT_PAYMENT (receipt seq 1)
 const PAY_OUT = 900n; // AUTHORIZE_PAYMENT (spending counter 1)
-const SPENDS = [3_000n, PAY_OUT]; // by spending counter (one epoch)
+const PAY_OUT_2 = 400n; // AUTHORIZE_PAYMENT #2 (spending counter 2), dropped by APPLY_PAYMENT_OUTCOMES
+const SPENDS = [3_000n, PAY_OUT, PAY_OUT_2]; // by spending counter (one epoch)
 const RECEIPTS = [700n, PAY_IN]; // by receipt sequence number
 const TOTAL = VOUCHERS.reduce((a, b) => a + b);
 
@@ -89,11 +92,29 @@ test('a power cut after any persistent write of any command leaves the state bef
       }],
       // Idle: spend tokens written to NVM for the next counters; then the tap uses one of them.
       ['PRECOMPUTE_PAYMENT', async (c) => void (await c.precomputePayment())],
-      ['AUTHORIZE_PAYMENT', async (c) => {
+      ['AUTHORIZE_PAYMENT', async (c, x) => {
         const { payee } = await counterpart();
-        await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT);
+        x.payment = (await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT), PAY_OUT)).payment;
+      }],
+      ['CONFIRM_PAYMENT', async (c, x) => {
+        const { payee } = await counterpart();
+        const { dropped } = await c.confirmPayment((await payee.client.acceptPayment(x.payment as Uint8Array)).receipt);
+        assert.equal(dropped, true);
+      }],
+      ['AUTHORIZE_PAYMENT #2', async (c, x) => {
+        const { payee } = await counterpart();
+        x.payment2 = (await c.authorizePayment(await payee.client.buildPaymentRequest(PAY_OUT_2), PAY_OUT_2)).payment;
+      }],
+      ['APPLY_PAYMENT_OUTCOMES', async (c, x) => {
+        const outcomes = signPaymentOutcomes(w.fi.secretKey, { devicePublicKey: pub(x), done: [paymentHash(x.payment2 as Uint8Array)] });
+        assert.equal((await c.applyPaymentOutcomes(outcomes)).dropped, 1);
       }],
       ['MAKE_UNLOAD_RECORD', async (c) => void (await c.makeUnloadRecord(UNLOADS[0]!))],
+      ['APPLY_RECLAIM_REFUSAL', async (c, x) => {
+        const deviceId = (x.keys as { deviceId: Uint8Array }).deviceId;
+        const refusal = signReclaimRefusal(w.cb.secretKey, { deviceId, epoch: 1n, nullifier, amountMinor: UNLOADS[1]! });
+        assert.equal((await c.applyReclaimRefusal(refusal)).reversedMinor, UNLOADS[1]!);
+      }],
       ['INSTALL_POLICY', async (c) => void (await c.installPolicy(signedPolicy(w, { ...w.policy, version: 2n })))],
       ['INSTALL_REVOCATION_LIST', async (c) => void (await c.installRevocationList(signedRevocationList(w, { version: 1n, epoch: 1n, nullifiers: [G1Point.BASE.toBytes()] })))],
       ['EXPORT_SYNC_BATCH', async (c, x) => void (x.batch = (await c.exportSyncBatch()).batchId)],

@@ -31,7 +31,10 @@ const SAMPLES: Sections = {
     { requestId: b(16), payeeNonce: b(32), sessionSecretKey: b(32), sessionPublicKey: b(32), amountMinor: 5n, timeMs: 1n, policyVersion: 1n, paidHash: null, receipt: null },
     { requestId: b(16, 2), payeeNonce: b(32), sessionSecretKey: null, sessionPublicKey: b(32), amountMinor: 6n, timeMs: 2n, policyVersion: 2n, paidHash: b(32), receipt: b(143) },
   ] },
-  payer: { last: { requestId: b(16), requestHash: b(32), payment: b(2400) }, paidRequestIds: [b(16), b(16, 3)] },
+  payer: { unconfirmed: [
+    { requestId: b(16), requestHash: b(32), payment: b(2400), paymentHash: b(32, 4), context: b(200), amountMinor: 7n, blinding: b(32), epoch: 3n, nullifier: b(48), payeeIdentity: b(32, 5), paidAtMs: 9n },
+  ], paidRequestIds: [b(16), b(16, 3)] },
+  reclaim_refusals: { applied: [{ epoch: 4n, nullifier: b(48, 6) }] },
   issuer_keys: { entries: [{ epoch: 7n, publicKey: b(96, 7) }] },
   storage: { receiptLogCapacity: 16 },
   spend_token_0: { token: b(SPEND_TOKEN_BYTES, 7) },

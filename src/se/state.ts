@@ -15,8 +15,9 @@ import { SPEND_TOKEN_BYTES } from '../crypto/spend_token.ts';
 import { POLICY_BYTES_MAX, decodePolicy, encodePolicy } from '../policy/policy_codec.ts';
 import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
-import { PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX } from './payment_limits.ts';
+import { PAYEE_IDENTITY_BYTES, PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
+import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PAYER_SECTION_BYTES_MAX, PENDING_REQUESTS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
 
 /** A credential's counter set: one 80-byte signature per counter value below L. */
 export const COUNTER_SET_BYTES_MAX = COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES;
@@ -142,9 +143,32 @@ export interface PendingRequest {
   receipt: Uint8Array | null;
 }
 export interface PaymentRequests { entries: PendingRequest[] }
-/** The payer's last payment, kept so a host that lost it (link drop, crash) can send it again. */
-export interface LastPayment { requestId: Uint8Array; requestHash: Uint8Array; payment: Uint8Array }
-export interface PayerState { last: LastPayment | null; paidRequestIds: Uint8Array[] }
+/**
+ * An outgoing payment the payer SE debited and holds no receipt for yet. Kept whole until the
+ * payee's receipt (CONFIRM_PAYMENT) or the FI's signed word that it was settled or reclaimed drops
+ * it, so a host that lost it (link drop, crash, payee killed) can send it again, and the SE can
+ * claim it back at sync after the settlement window (reclaim): the claim needs the payment, its
+ * context and the opening (a, r_a) of C_a.
+ */
+export interface UnconfirmedPayment {
+  requestId: Uint8Array;
+  /** SHA-256 of the request as paid: an identical re-request gets the kept payment back. */
+  requestHash: Uint8Array;
+  payment: Uint8Array;
+  paymentHash: Uint8Array;
+  /** The payment context (session.ts paymentContext) the proof is bound to. */
+  context: Uint8Array;
+  amountMinor: bigint;
+  /** r_a, the blinding of C_a (32-byte scalar): reported only in a reclaim claim. */
+  blinding: Uint8Array;
+  epoch: bigint;
+  nullifier: Uint8Array;
+  payeeIdentity: Uint8Array;
+  paidAtMs: bigint;
+}
+export interface PayerState { unconfirmed: UnconfirmedPayment[]; paidRequestIds: Uint8Array[] }
+/** CB-signed reclaim refusals this SE (as payee) applied, so a repeated one reverses nothing more. */
+export interface ReclaimRefusals { applied: Array<{ epoch: bigint; nullifier: Uint8Array }> }
 /** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
 export interface IssuerKeys { entries: Array<{ epoch: bigint; publicKey: Uint8Array }> }
 /**
@@ -224,9 +248,16 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
     }), PENDING_REQUESTS_MAX),
   }, 8192),
   payer: recordCodec('payer', {
-    last: nullable(record({ requestId: bytes(REQUEST_ID_BYTES), requestHash: bytes(32), payment: bytes(1, PAYMENT_BYTES_MAX) })),
+    unconfirmed: list(record({
+      requestId: bytes(REQUEST_ID_BYTES), requestHash: bytes(32), payment: bytes(1, PAYMENT_BYTES_MAX), paymentHash: bytes(32),
+      context: bytes(1, PAYMENT_CONTEXT_BYTES_MAX), amountMinor: big(), blinding: bytes(SCALAR_BYTES), epoch: big(),
+      nullifier: bytes(G1_BYTES), payeeIdentity: bytes(PAYEE_IDENTITY_BYTES), paidAtMs: big(),
+    }), UNCONFIRMED_PAYMENTS_MAX),
     paidRequestIds: list(bytes(REQUEST_ID_BYTES), PAID_REQUEST_IDS_MAX),
-  }, PAYMENT_BYTES_MAX + 1024),
+  }, PAYER_SECTION_BYTES_MAX),
+  reclaim_refusals: recordCodec('reclaim refusals', {
+    applied: list(record({ epoch: big(), nullifier: bytes(G1_BYTES) }), RECLAIM_REFUSALS_MAX),
+  }, RECLAIM_REFUSALS_MAX * 64 + 64),
   issuer_keys: recordCodec('issuer keys', {
     entries: list(record({ epoch: big(), publicKey: bytes(G2_BYTES) }), ISSUER_KEYS_MAX),
   }, 2048),
@@ -248,6 +279,7 @@ export interface Sections {
   sync: SyncState;
   payment_requests: PaymentRequests;
   payer: PayerState;
+  reclaim_refusals: ReclaimRefusals;
   issuer_keys: IssuerKeys;
   storage: StorageConfig;
   spend_token_0: SpendTokenSlot;

@@ -37,6 +37,7 @@ const PINNED: Record<SwName, number> = {
   BAD_PAYMENT_PROOF: 0x69c7,
   BAD_PAYMENT_OPENING: 0x69c8,
   BAD_PAYEE_CREDENTIAL: 0x69c9,
+  BAD_RECEIPT: 0x69ca,
   VOUCHER_REPLAY: 0x69d1,
   VOUCHER_OUT_OF_ORDER: 0x69d2,
   VOUCHER_WRONG_DEVICE: 0x69d3,
@@ -48,6 +49,7 @@ const PINNED: Record<SwName, number> = {
   POLICY_VERSION_MISMATCH: 0x69e1,
   LOG_FULL: 0x6a90,
   NULLIFIER_SET_FULL: 0x6a91,
+  UNCONFIRMED_PAYMENTS_FULL: 0x6a92,
 };
 
 test('every status word has its pinned value', () => {

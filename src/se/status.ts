@@ -9,7 +9,7 @@
 //   69B1–69B2   nullifier checks
 //   69C1–69C9   signatures and proofs that did not verify (security status, like 6982, but each its own)
 //   69D1–69D8   freshness and replay (counters, versions, batch ids, payment requests)
-//   6A90–6A91   storage full (like 6A84, but for the named bounded logs)
+//   6A90–6A92   storage full (like 6A84, but for the named bounded logs)
 
 export const SW = {
   OK: 0x9000,
@@ -52,6 +52,8 @@ export const SW = {
   BAD_PAYMENT_OPENING: 0x69c8,
   /** For AUTHORIZE_PAYMENT: the payee's credential proof fails or its credential is not live. */
   BAD_PAYEE_CREDENTIAL: 0x69c9,
+  /** For CONFIRM_PAYMENT: the receipt's signature fails or its key is not the kept payment's payee. */
+  BAD_RECEIPT: 0x69ca,
 
   VOUCHER_REPLAY: 0x69d1,
   VOUCHER_OUT_OF_ORDER: 0x69d2,
@@ -68,6 +70,8 @@ export const SW = {
 
   LOG_FULL: 0x6a90,
   NULLIFIER_SET_FULL: 0x6a91,
+  /** For AUTHORIZE_PAYMENT: every slot for payments awaiting a receipt is taken. */
+  UNCONFIRMED_PAYMENTS_FULL: 0x6a92,
 } as const;
 export type SwName = keyof typeof SW;
 export type StatusWord = (typeof SW)[SwName];
@@ -105,6 +109,7 @@ const MESSAGES: Record<SwName, string> = {
   BAD_PAYMENT_PROOF: 'payment refused: its proof does not verify',
   BAD_PAYMENT_OPENING: 'payment refused: the amount opening does not match the amount commitment',
   BAD_PAYEE_CREDENTIAL: 'payment not made: the payee is not a genuine device with a live credential, or the request was altered',
+  BAD_RECEIPT: 'receipt refused: its signature does not verify, or it is not signed by the payee of the kept payment',
   VOUCHER_REPLAY: 'load voucher already applied (its load counter is used)',
   VOUCHER_OUT_OF_ORDER: 'load voucher counter is ahead of the device load counter',
   VOUCHER_WRONG_DEVICE: 'load voucher is bound to another device or another intermediary',
@@ -116,6 +121,7 @@ const MESSAGES: Record<SwName, string> = {
   POLICY_VERSION_MISMATCH: 'payment not made: payer and payee hold different policy versions; the older one must sync first',
   LOG_FULL: 'receipt log full: sync before receiving more payments',
   NULLIFIER_SET_FULL: 'seen-nullifier set full: sync before receiving more payments',
+  UNCONFIRMED_PAYMENTS_FULL: 'payment not made: too many earlier payments await a receipt; a receipt from their payee or a sync frees one',
 };
 
 const NAMES = new Map<number, SwName>(Object.entries(SW).map(([k, v]) => [v, k as SwName]));

@@ -19,7 +19,7 @@ for (const engine of ENGINES) {
       try {
         const other = f.reopen();
         const [a, b] = await Promise.all([migrate(f.db, () => 1), migrate(other, () => 2)]);
-        assert.deepEqual([...a, ...b].sort(), MIGRATIONS.map((m) => m.version));
+        assert.deepEqual([...a, ...b].sort((x, y) => x - y), MIGRATIONS.map((m) => m.version));
         assert.deepEqual(await migrate(f.db, () => 3), []);
         const rows = await f.db.query('SELECT version, name FROM schema_migrations ORDER BY version');
         assert.deepEqual(rows.map((r) => [r['version'], r['name']]), MIGRATIONS.map((m) => [BigInt(m.version), m.name]));

@@ -12,6 +12,7 @@ import { BOUND_ISSUANCE_MIGRATION } from './migration_006.ts';
 import { ATTRIBUTION_MIGRATION } from './migration_007.ts';
 import { ESCROW_INDEX_MIGRATION } from './migration_008.ts';
 import { RECONCILIATION_MIGRATION } from './migration_009.ts';
+import { RECLAIM_MIGRATION } from './migration_010.ts';
 
 export interface Migration {
   version: number;
@@ -114,6 +115,7 @@ CREATE TABLE nullifier_conflicts (
   ATTRIBUTION_MIGRATION,
   ESCROW_INDEX_MIGRATION,
   RECONCILIATION_MIGRATION,
+  RECLAIM_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
