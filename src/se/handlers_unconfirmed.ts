@@ -25,11 +25,40 @@ import { equalBytes } from './bytes.ts';
 import { refuse } from './enforce.ts';
 import { command, type AnyRegisteredCommand } from './handler.ts';
 import { PAID_REQUEST_IDS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
-import { assertWalletTotals, type PayerState, type StateTx, type UnconfirmedPayment } from './state.ts';
+import {
+  UNCONFIRMED_SLOTS, assertWalletTotals, type PayerState, type StateTx, type UnconfirmedPayment, type UnconfirmedSlot, type UnconfirmedSlotName,
+} from './state.ts';
 import { SW } from './status.ts';
 import { UNCONFIRMED_COMMANDS } from './unconfirmed_commands.ts';
 
-export const payerState = (tx: StateTx): PayerState => (tx.has('payer') ? tx.get('payer') : { unconfirmed: [], paidRequestIds: [] });
+assert(UNCONFIRMED_SLOTS.length === UNCONFIRMED_PAYMENTS_MAX, 'one NVM cell per kept payment');
+
+const slotOf = (tx: StateTx, slot: UnconfirmedSlotName): UnconfirmedSlot => (tx.has(slot) ? tx.get(slot) : { seq: 0n, entry: null });
+
+/** Kept payments oldest first (one NVM cell each, state.ts UNCONFIRMED_SLOTS) and the paid request ids. */
+export function payerState(tx: StateTx): PayerState {
+  const kept = UNCONFIRMED_SLOTS.map((slot) => slotOf(tx, slot)).filter((s) => s.entry !== null).sort((a, b) => (a.seq < b.seq ? -1 : 1));
+  return { unconfirmed: kept.map((s) => s.entry!), paidRequestIds: tx.has('payer') ? tx.get('payer').paidRequestIds : [] };
+}
+
+/** Writes `next` back: only the cells whose entry changed, and the paid ids when they did. */
+function setPayerState(tx: StateTx, next: PayerState): void {
+  const before = payerState(tx);
+  if (next.paidRequestIds.length !== before.paidRequestIds.length || !next.paidRequestIds.every((id, i) => equalBytes(id, before.paidRequestIds[i]!))) {
+    tx.set('payer', { paidRequestIds: next.paidRequestIds });
+  }
+  const keep = (u: UnconfirmedPayment) => next.unconfirmed.some((n) => equalBytes(n.paymentHash, u.paymentHash));
+  let seq = UNCONFIRMED_SLOTS.reduce((m, slot) => (slotOf(tx, slot).seq > m ? slotOf(tx, slot).seq : m), 0n);
+  for (const slot of UNCONFIRMED_SLOTS) {
+    const e = slotOf(tx, slot).entry;
+    if (e !== null && !keep(e)) tx.set(slot, { seq: slotOf(tx, slot).seq, entry: null });
+  }
+  for (const u of next.unconfirmed.filter((n) => !before.unconfirmed.some((b) => equalBytes(b.paymentHash, n.paymentHash)))) {
+    const free = UNCONFIRMED_SLOTS.find((slot) => slotOf(tx, slot).entry === null);
+    assert(free !== undefined, 'setPayerState: more kept payments than slots');
+    tx.set(free, { seq: ++seq, entry: u });
+  }
+}
 
 /** The newest kept payment, or null (GET_LAST_PAYMENT's answer). */
 export function newestUnconfirmed(tx: StateTx): UnconfirmedPayment | null {
@@ -95,7 +124,7 @@ export function keepUnconfirmed(tx: StateTx, made: MadePayment): void {
     paidAtMs: made.nowMs,
   };
   const paidRequestIds = [...payer.paidRequestIds, made.request.requestId].slice(-PAID_REQUEST_IDS_MAX);
-  tx.set('payer', { unconfirmed: [...payer.unconfirmed, entry], paidRequestIds });
+  setPayerState(tx, { unconfirmed: [...payer.unconfirmed, entry], paidRequestIds });
   // A kept payment's id must stay remembered, or a dropped-then-re-requested id could be paid twice.
   assert(payerState(tx).unconfirmed.every((u) => paidRequestIds.some((id) => equalBytes(id, u.requestId))), 'keepUnconfirmed: kept id forgotten');
 }
@@ -105,7 +134,7 @@ export function dropUnconfirmed(tx: StateTx, drop: (u: UnconfirmedPayment) => bo
   const payer = payerState(tx);
   const unconfirmed = payer.unconfirmed.filter((u) => !drop(u));
   const dropped = payer.unconfirmed.length - unconfirmed.length;
-  if (dropped > 0) tx.set('payer', { ...payer, unconfirmed });
+  if (dropped > 0) setPayerState(tx, { ...payer, unconfirmed });
   return dropped;
 }
 

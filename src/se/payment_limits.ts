@@ -47,8 +47,6 @@ export const SPEND_TOKENS_MAX = 4;
 export const UNCONFIRMED_PAYMENTS_MAX = 8;
 /** NVM one kept payment takes: payment, context, and ≈ 300 B of hashes, scalars and integers. */
 export const UNCONFIRMED_ENTRY_NVM_BYTES = PAYMENT_BYTES_MAX + PAYMENT_CONTEXT_BYTES_MAX + 320;
-/** The payer section: the kept payments and the paid request ids. */
-export const PAYER_SECTION_BYTES_MAX = UNCONFIRMED_PAYMENTS_MAX * UNCONFIRMED_ENTRY_NVM_BYTES + PAID_REQUEST_IDS_MAX * 24 + 64;
 /**
  * Reclaim refusals a payee SE remembers having applied (≈ 60 B each): the newest ones, enough for
  * every refusal one sync can carry several times over; an older one is not re-sent by the FI.

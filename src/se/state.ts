@@ -17,7 +17,7 @@ import type { PolicyTable } from '../policy/limits.ts';
 import { CREDENTIALS_MAX, RECEIPT_LOG_ENTRIES_MAX, RECEIPT_PAYMENT_BYTES_MAX, SEEN_NULLIFIERS_MAX } from './constants.ts';
 import { PAYEE_IDENTITY_BYTES, PAYMENT_BYTES_MAX, PAYEE_NONCE_BYTES, RECEIPT_BYTES_MAX, REQUEST_ID_BYTES, SESSION_KEY_BYTES } from '../protocol/limits.ts';
 import { PAYMENT_CONTEXT_BYTES_MAX } from '../crypto/payment.ts';
-import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PAYER_SECTION_BYTES_MAX, PENDING_REQUESTS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_PAYMENTS_MAX } from './payment_limits.ts';
+import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX, RECLAIM_REFUSALS_MAX, UNCONFIRMED_ENTRY_NVM_BYTES } from './payment_limits.ts';
 
 /** A credential's counter set: one 80-byte signature per counter value below L. */
 export const COUNTER_SET_BYTES_MAX = COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES;
@@ -166,7 +166,29 @@ export interface UnconfirmedPayment {
   payeeIdentity: Uint8Array;
   paidAtMs: bigint;
 }
+/** The payer's view: kept payments oldest first, and the request ids it remembers having paid. */
 export interface PayerState { unconfirmed: UnconfirmedPayment[]; paidRequestIds: Uint8Array[] }
+/** NVM section of the paid request ids. */
+export interface PaidRequests { paidRequestIds: Uint8Array[] }
+/**
+ * One kept payment per NVM cell (`seq` orders them), so a payment writes one entry and a receipt
+ * empties one cell instead of rewriting every kept payment (handlers_unconfirmed.ts).
+ */
+export interface UnconfirmedSlot { seq: bigint; entry: UnconfirmedPayment | null }
+export const UNCONFIRMED_SLOTS = [
+  'unconfirmed_0', 'unconfirmed_1', 'unconfirmed_2', 'unconfirmed_3', 'unconfirmed_4', 'unconfirmed_5', 'unconfirmed_6', 'unconfirmed_7',
+] as const;
+export type UnconfirmedSlotName = (typeof UNCONFIRMED_SLOTS)[number];
+function unconfirmedCodec(i: number): RecordCodec<UnconfirmedSlot> {
+  return recordCodec(`unconfirmed payment ${i}`, {
+    seq: big(),
+    entry: nullable(record({
+      requestId: bytes(REQUEST_ID_BYTES), requestHash: bytes(32), payment: bytes(1, PAYMENT_BYTES_MAX), paymentHash: bytes(32),
+      context: bytes(1, PAYMENT_CONTEXT_BYTES_MAX), amountMinor: big(), blinding: bytes(SCALAR_BYTES), epoch: big(),
+      nullifier: bytes(G1_BYTES), payeeIdentity: bytes(PAYEE_IDENTITY_BYTES), paidAtMs: big(),
+    })),
+  }, UNCONFIRMED_ENTRY_NVM_BYTES + 64);
+}
 /** CB-signed reclaim refusals this SE (as payee) applied, so a repeated one reverses nothing more. */
 export interface ReclaimRefusals { applied: Array<{ epoch: bigint; nullifier: Uint8Array }> }
 /** Issuer keys installed from CB certificates at sync, for verifying peers of any tier. */
@@ -247,14 +269,15 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
       receipt: nullable(bytes(1, RECEIPT_BYTES_MAX)),
     }), PENDING_REQUESTS_MAX),
   }, 8192),
-  payer: recordCodec('payer', {
-    unconfirmed: list(record({
-      requestId: bytes(REQUEST_ID_BYTES), requestHash: bytes(32), payment: bytes(1, PAYMENT_BYTES_MAX), paymentHash: bytes(32),
-      context: bytes(1, PAYMENT_CONTEXT_BYTES_MAX), amountMinor: big(), blinding: bytes(SCALAR_BYTES), epoch: big(),
-      nullifier: bytes(G1_BYTES), payeeIdentity: bytes(PAYEE_IDENTITY_BYTES), paidAtMs: big(),
-    }), UNCONFIRMED_PAYMENTS_MAX),
-    paidRequestIds: list(bytes(REQUEST_ID_BYTES), PAID_REQUEST_IDS_MAX),
-  }, PAYER_SECTION_BYTES_MAX),
+  payer: recordCodec('payer', { paidRequestIds: list(bytes(REQUEST_ID_BYTES), PAID_REQUEST_IDS_MAX) }, PAID_REQUEST_IDS_MAX * 24 + 64),
+  unconfirmed_0: unconfirmedCodec(0),
+  unconfirmed_1: unconfirmedCodec(1),
+  unconfirmed_2: unconfirmedCodec(2),
+  unconfirmed_3: unconfirmedCodec(3),
+  unconfirmed_4: unconfirmedCodec(4),
+  unconfirmed_5: unconfirmedCodec(5),
+  unconfirmed_6: unconfirmedCodec(6),
+  unconfirmed_7: unconfirmedCodec(7),
   reclaim_refusals: recordCodec('reclaim refusals', {
     applied: list(record({ epoch: big(), nullifier: bytes(G1_BYTES) }), RECLAIM_REFUSALS_MAX),
   }, RECLAIM_REFUSALS_MAX * 64 + 64),
@@ -278,7 +301,15 @@ export interface Sections {
   nullifiers: SeenNullifiers;
   sync: SyncState;
   payment_requests: PaymentRequests;
-  payer: PayerState;
+  payer: PaidRequests;
+  unconfirmed_0: UnconfirmedSlot;
+  unconfirmed_1: UnconfirmedSlot;
+  unconfirmed_2: UnconfirmedSlot;
+  unconfirmed_3: UnconfirmedSlot;
+  unconfirmed_4: UnconfirmedSlot;
+  unconfirmed_5: UnconfirmedSlot;
+  unconfirmed_6: UnconfirmedSlot;
+  unconfirmed_7: UnconfirmedSlot;
   reclaim_refusals: ReclaimRefusals;
   issuer_keys: IssuerKeys;
   storage: StorageConfig;

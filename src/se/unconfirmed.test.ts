@@ -71,6 +71,7 @@ test('AUTHORIZE_PAYMENT refuses a new payment while every unconfirmed slot is ta
       for (const m of made.slice(i - 3, i + 1)) receipts.push((await payee.client.acceptPayment(m.payment)).receipt);
     }
   }
+  await payer.client.precomputePayment(); // idle work, before the tap
   const before = nvmImage(payer);
   const balanceBefore = await balance(payer);
   const next = await payee.client.buildPaymentRequest(50n);
