@@ -165,10 +165,11 @@ export function stepOps(step: PaymentStep, opts: { bits?: number; seenNullifiers
       // from a comb table of j·16^i·G (payment.ts, combTimesG): ⌈b/4⌉ additions + 1; T = K + R·W_T: 1 mult + 1 add;
       // transcript over the ≈ 2.3 KB statement and commitments and the challenge (≈ 40 blocks);
       // ≈ 12 responses s = t + c·x mod r; one NVM transaction (nvm.ts): a journal cell holding
-      // every write and its SHA-256 (≈ 2.5 KB: 40 blocks), then the 4 cells in place — the payment
-      // kept for re-send (≈ 2.3 KB), wallet, spending, token removed — then the journal removed:
-      // 6 writes, bytes × 2. No pairing, no X25519, no ECDSA; only the adds grow with the bits.
-      return ops({ g1Mul: 1, g1Add: Math.ceil(bits / 4) + 2, scalarMul: 12, sha256Blocks: 44 + 40, nvmWrites: 6, nvmBytes: 2 * (2_300 + 64 + 64 + 32) });
+      // every write and its SHA-256 (≈ 3.3 KB: 55 blocks), then the 5 cells in place — the kept
+      // payment in its own cell (payment 2.24 KB + context + hashes ≈ 2.65 KB), the paid request ids
+      // (≤ 32 × 16 B), wallet, spending, the token's slot emptied — then the journal removed:
+      // 7 writes, bytes × 2. No pairing, no X25519, no ECDSA; only the adds grow with the bits.
+      return ops({ g1Mul: 1, g1Add: Math.ceil(bits / 4) + 2, scalarMul: 12, sha256Blocks: 44 + 55, nvmWrites: 7, nvmBytes: 2 * (2_650 + 560 + 64 + 64 + 32) });
     case 'payer.host.tap':
       // Phone AP / head unit / the reader driving a passive ring: the amount range proof over
       // C_a (m = 2: a and cap − a, b bits), X25519 key generation + DH, HKDF + AEAD sealing
