@@ -208,7 +208,7 @@ export class Device {
 
   /** Call when idle: the SE precomputes part of its next payment proof (kept in SE RAM only). */
   async precompute(): Promise<void> {
-    await this.se.precomputePayment();
+    await this.se.precomputeForPayment();
   }
 
   /** The pending sync batch (balance report + received payments) for the FI. */

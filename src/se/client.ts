@@ -40,6 +40,8 @@ import {
 import { authorizeAsHost } from './payer_host.ts';
 import { SPEND_TOKENS_MAX } from './payment_limits.ts';
 import { systemRng, type Rng } from '../crypto/rng.ts';
+import { precomputeAmountRange } from '../crypto/payment.ts';
+import type { RangeProofNonces } from '../crypto/range_proof.ts';
 import { SW, SeError } from './status.ts';
 import { UNCONFIRMED_COMMANDS, type ApplyPaymentOutcomesResponse, type ApplyReclaimRefusalResponse, type ConfirmPaymentResponse, type ReclaimClaimExport, type UnconfirmedSummary } from './unconfirmed_commands.ts';
 
@@ -71,6 +73,8 @@ export class SeClient {
   private readonly extended: boolean;
   private readonly chunkBytes: number;
   private readonly rng: Rng;
+  /** The host's idle work for its next amount range proof (RAM only: losing it costs time). */
+  #rangeNonces: { capMinor: bigint; nonces: RangeProofNonces } | null = null;
 
   constructor(
     private readonly transmit: Transmit,
@@ -170,6 +174,23 @@ export class SeClient {
    */
   authorizePayment(request: Uint8Array, amountMinor: bigint): Promise<AuthorizePaymentResponse> {
     return authorizeAsHost(this, request, amountMinor, this.rng);
+  }
+  /**
+   * Host, when idle: the SE's spend tokens (PRECOMPUTE_PAYMENT) and the host's own range-proof nonces
+   * for the tier's cap, so the tap does neither.
+   */
+  async precomputeForPayment(): Promise<PrecomputeResponse> {
+    const info = await this.precomputePayment();
+    if (info.nextBlinding !== null && this.#rangeNonces?.capMinor !== info.capMinor) {
+      this.#rangeNonces = { capMinor: info.capMinor, nonces: precomputeAmountRange(info.capMinor, this.rng) };
+    }
+    return info;
+  }
+  /** @internal payer_host.ts takes the idle nonces once. */
+  takeRangeNonces(capMinor: bigint): RangeProofNonces | undefined {
+    const kept = this.#rangeNonces;
+    this.#rangeNonces = null;
+    return kept !== null && kept.capMinor === capMinor ? kept.nonces : undefined;
   }
   /** The raw AUTHORIZE_PAYMENT command, for a host that did its part itself (and for attack tests). */
   authorizePaymentCommand(req: AuthorizePaymentRequest): Promise<AuthorizePaymentResponse> {

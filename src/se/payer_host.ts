@@ -23,7 +23,7 @@
 import { verifyCredential, decodeCredentialProof } from '../crypto/credential_proof.ts';
 import { G2Point, scalarFromBytes } from '../crypto/group.ts';
 import { proveAmountRange } from '../crypto/payment.ts';
-import { encodeRangeProof } from '../crypto/range_proof.ts';
+import { encodeRangeProof, type RangeProofNonces } from '../crypto/range_proof.ts';
 import { systemRng, type Rng } from '../crypto/rng.ts';
 import { TIERS, limitsFor } from '../policy/limits.ts';
 import { decodePolicy } from '../policy/policy_codec.ts';
@@ -37,6 +37,8 @@ import { SW, SeError } from './status.ts';
 /** What the host's part needs from its SE (SeClient implements it). */
 export interface PayerHostSe {
   precomputePayment(tokens?: number): Promise<PrecomputeResponse>;
+  /** Range-proof nonces the host made while idle for this cap (host RAM, single use), if any. */
+  takeRangeNonces?(capMinor: bigint): RangeProofNonces | undefined;
   authorizePaymentCommand(req: AuthorizePaymentRequest): Promise<{ payment: Uint8Array; balanceMinor: bigint; resent: boolean }>;
 }
 
@@ -90,7 +92,7 @@ export async function authorizeAsHost(
   const r_a = blinding === null ? 0n : scalarFromBytes(blinding);
   const provable = blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor;
   const { C_a, range } = provable
-    ? proveAmountRange({ capMinor: info.capMinor, amountMinor, r_a, rng })
+    ? proveAmountRange({ capMinor: info.capMinor, amountMinor, r_a, rng, nonces: se.takeRangeNonces?.(info.capMinor) })
     : proveAmountRange({ capMinor: info.capMinor, amountMinor: 0n, r_a, rng });
   const keys = generateSessionKeyPair(rng);
   let session;
