@@ -59,6 +59,9 @@ test('decodePolicy() rejects oversize, non-canonical, wrong-shape and inconsiste
   assert.throws(() => decodePolicy(bad((t) => (t.capMinor = 5_000_000_000n))), codeIs('LIMITS'));
   assert.throws(() => decodePolicy(bad((t) => (t.capMinor = t.holdingLimitMinor as bigint + 1n))), codeIs('LIMITS'));
   assert.throws(() => decodePolicy(bad((t) => (t.epochMs = 0n))), codeIs('LIMITS'));
+  // L above the counter set's size: the CB could not sign a set for it (crypto/counter_set.ts).
+  assert.throws(() => decodePolicy(bad((t) => (t.paymentsPerEpoch = 513n))), codeIs('LIMITS'));
+  assert.doesNotThrow(() => decodePolicy(bad((t) => (t.paymentsPerEpoch = 512n))));
   const extraKey = encode({ type: 'tally/policy', v: 1, version: 1, tiers: [], x: 1 }, {});
   assert.throws(() => decodePolicy(extraKey), (e: unknown) => e instanceof PolicyCodecError);
 });

@@ -37,7 +37,7 @@ import {
 } from '../protocol/messages.ts';
 import { encodePaymentRecord } from '../protocol/payment_record.ts';
 import { SessionError, deriveSession, payeeIdentityOf, paymentContext, paymentContextOf, type Session } from '../protocol/session.ts';
-import { generateSessionKeyPair } from '../protocol/session_keys.ts';
+import { generateSessionKeyPair, isCanonicalX25519PublicKey } from '../protocol/session_keys.ts';
 import { isWireError } from '../protocol/wire_error.ts';
 import { equalBytes } from './bytes.ts';
 import { activeCredential, checkReceive, checkSpend, epochAt, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
@@ -136,6 +136,7 @@ export const authorizePayment = command(PAYMENT_COMMANDS.authorizePayment, (ctx:
   const params = tokenParams(tx, credential);
   const hostCommitment = decoded(() => G1Point.fromBytes(req.amountCommitment), SW.WRONG_DATA, 'amount commitment');
   const range = decoded(() => decodeRangeProof(req.amountRange, { m: AMOUNT_RANGE_VALUES, bits: paymentRangeBits(params.capMinor) }), SW.WRONG_DATA, 'amount range proof');
+  if (!isCanonicalX25519PublicKey(req.payerSessionKey)) refuse(SW.WRONG_DATA, 'payer session key is not a canonical X25519 public key');
   const context = sessionOrRefuse(() => paymentContextOf(request, req.payerSessionKey), SW.WRONG_DATA);
   const proved = finishPayment({ params, token, amountMinor: req.amountMinor, range, context });
   // The SE's own C_a (from the amount it debits) against the one the host proved the range of.

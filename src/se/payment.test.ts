@@ -116,6 +116,7 @@ test('AUTHORIZE_PAYMENT needs a ready token and the C_a of its blinding; a refus
   await rejects(payer.client.authorizePaymentCommand({ ...part!, amountMinor: 399n }), 'CONDITIONS_NOT_SATISFIED');
   await rejects(payer.client.authorizePaymentCommand({ ...part!, amountCommitment: commit(400n, 5n).toBytes() }), 'WRONG_DATA');
   await rejects(payer.client.authorizePaymentCommand({ ...part!, amountRange: part!.amountRange.subarray(1) }), 'WRONG_DATA');
+  await rejects(payer.client.authorizePaymentCommand({ ...part!, payerSessionKey: new Uint8Array(32).fill(0xff) }), 'WRONG_DATA');
   assert.deepEqual(nvmImage(payer), before, 'refusals consume no token and debit nothing');
   const paid = await payer.client.authorizePaymentCommand(part!);
   assert.equal((await payee.client.acceptPayment(paid.payment)).amountMinor, 400n);

@@ -25,10 +25,7 @@ import { SW } from './status.ts';
  * keys at sync, and then the exact match applies).
  */
 export function candidateIssuerKeys(tx: StateTx, epoch: bigint): G2Point[] {
-  const known = [
-    ...tx.get('credentials').credentials.map((c) => ({ epoch: c.epoch, publicKey: c.issuerPublicKey })),
-    ...(tx.has('issuer_keys') ? tx.get('issuer_keys').entries : []),
-  ];
+  const known = knownIssuerKeys(tx);
   const exact = known.filter((k) => k.epoch === epoch);
   const out: Uint8Array[] = [];
   for (const k of exact.length > 0 ? exact : known) if (!out.some((x) => equalBytes(x, k.publicKey))) out.push(k.publicKey);
