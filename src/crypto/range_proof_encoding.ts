@@ -1,5 +1,5 @@
 // Byte encoding of a range proof: a fixed layout with no length fields, because m and n are known
-// from the context (the payment message fixes 4 × 32 bits):
+// from the context (a payment fixes 2 values of the width its policy cap needs, payment.ts):
 //     A | S | T1 | T2 (48 each) | taux | mu | tHat (32 each) | L_0 | R_0 | … | L_{k−1} | R_{k−1} | a | b
 // with k = log2(m·n); 1024 bytes for 4 × 32. The decoder checks the size, then the length, then
 // every point (canonical, on the curve, in G1, not the identity) and scalar (canonical, < r), and

@@ -206,7 +206,7 @@ export class Device {
     };
   }
 
-  /** Call when idle: the SE precomputes part of its next payment proof (kept in SE RAM only). */
+  /** Call when idle: the SE makes spend tokens (NVM) and the host its range-proof nonces (RAM). */
   async precompute(): Promise<void> {
     await this.se.precomputeForPayment();
   }

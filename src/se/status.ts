@@ -50,7 +50,7 @@ export const SW = {
   BAD_PAYMENT_PROOF: 0x69c7,
   /** For ACCEPT_PAYMENT (lead): (a, r_a) from the session does not open C_a. */
   BAD_PAYMENT_OPENING: 0x69c8,
-  /** For AUTHORIZE_PAYMENT: the payee's credential proof fails or its credential is not live. */
+  /** The payee's credential proof fails or its credential is not live (checked by the payer's host, payer_host.ts). */
   BAD_PAYEE_CREDENTIAL: 0x69c9,
   /** For CONFIRM_PAYMENT: the receipt's signature fails or its key is not the kept payment's payee. */
   BAD_RECEIPT: 0x69ca,
