@@ -21,7 +21,7 @@
 // accepts without its SE (test/attacks/hostile_host.ts, src/se/payer_host.test.ts).
 
 import { verifyCredential, decodeCredentialProof } from '../crypto/credential_proof.ts';
-import { G2Point, scalarFromBytes } from '../crypto/group.ts';
+import { G1Point, G2Point, scalarFromBytes } from '../crypto/group.ts';
 import { proveAmountRange } from '../crypto/payment.ts';
 import { encodeRangeProof, type RangeProofNonces } from '../crypto/range_proof.ts';
 import { systemRng, type Rng } from '../crypto/rng.ts';
@@ -86,14 +86,14 @@ export async function authorizeAsHost(
   }
   // One token is enough now (none is made when the idle pool has it); the rest is idle work.
   const info = await se.precomputePayment(1);
-  // Nothing to prove without a token: the SE's own refusal (limits, credential) says why.
-  const blinding = info.nextBlinding;
-  if (opts.checkPayee !== false && blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor) checkPayee(request, info, rng);
-  const r_a = blinding === null ? 0n : scalarFromBytes(blinding);
-  const provable = blinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor;
-  const { C_a, range } = provable
+  // Nothing to prove without a token or outside the cap: the host sends placeholders and the SE's
+  // own refusal (limits, credential, no token) says why; it refuses before it reads them.
+  const provable = info.nextBlinding !== null && amountMinor >= 0n && amountMinor <= info.capMinor;
+  if (provable && opts.checkPayee !== false) checkPayee(request, info, rng);
+  const r_a = provable ? scalarFromBytes(info.nextBlinding!) : 0n;
+  const proved = provable
     ? proveAmountRange({ capMinor: info.capMinor, amountMinor, r_a, rng, nonces: se.takeRangeNonces?.(info.capMinor) })
-    : proveAmountRange({ capMinor: info.capMinor, amountMinor: 0n, r_a, rng });
+    : null;
   const keys = generateSessionKeyPair(rng);
   let session;
   try {
@@ -106,10 +106,9 @@ export async function authorizeAsHost(
   return se.authorizePaymentCommand({
     request: requestBytes,
     amountMinor,
-    amountCommitment: C_a.toBytes(),
-    amountRange: encodeRangeProof(range),
+    amountCommitment: (proved?.C_a ?? G1Point.BASE).toBytes(),
+    amountRange: proved === null ? new Uint8Array(1) : encodeRangeProof(proved.range),
     payerSessionKey: keys.publicKey,
-    // Unprovable (no token, amount outside the cap): placeholders the SE refuses before it reads them.
     sealedOpening: session.seal({ amountMinor: provable ? amountMinor : 1n, rA: r_a }, context),
   });
 }
