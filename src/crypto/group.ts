@@ -1,24 +1,22 @@
-// Group layer over BLS12-381: scalars mod r as bigint, G1/G2 points backed by mcl-wasm.
+// Group layer over BLS12-381: scalars mod r as bigint, G1/G2 points backed by the curve engine
+// (engine/: the native blst addon, or mcl-wasm where it cannot be built; TALLY_ENGINE picks).
 //
-// Why this shape: mcl-wasm is ~10x faster than pure JS for point work, but its objects are
-// mutable and its decoder is lenient about some encodings. Every point that leaves this file is an
-// immutable wrapper that was either computed here or decoded through `fromBytes`, which insists on
-// the canonical compressed Zcash/IETF encoding, the curve equation, the prime-order subgroup and
-// (unless asked otherwise) a non-identity point. Scalars stay plain bigints so callers can do
-// arithmetic without crossing into wasm; they enter mcl only at multiplication time.
-// Hash-to-curve uses @noble/curves because mcl's own map is tied to one fixed DST.
+// Why this shape: every point that leaves this file is an immutable wrapper that was either
+// computed here or decoded through `fromBytes`, which insists on the canonical compressed
+// Zcash/IETF encoding, the curve equation, the prime-order subgroup and (unless asked otherwise) a
+// non-identity point — the same checks and the same typed errors on either engine. Scalars stay
+// plain bigints so callers can do arithmetic without crossing into the engine; they enter it only
+// at multiplication time. Hash-to-curve runs in the engine when it has one, else in @noble/curves
+// (mcl's own map is tied to one fixed DST).
 
-import * as mcl from 'mcl-wasm';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from './assert.ts';
+import { engine, engineInfo, type FixedBaseTable, type PointDecodeFailure } from './engine/index.ts';
 import { countOp } from './op_count.ts';
 
-await mcl.init(mcl.BLS12_381);
-mcl.setETHserialization(true); // compressed Zcash/IETF encoding, big-endian scalars
-mcl.verifyOrderG1(true);
-mcl.verifyOrderG2(true);
+export { engineInfo };
 
 /** Order of G1, G2 and GT; every scalar lives in [0, R_ORDER). */
 export const R_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
@@ -149,50 +147,26 @@ export function hashToScalar(msg: Uint8Array, dst: Uint8Array | string): bigint 
   return mod(bytesToBigintBE(uniform));
 }
 
-function toFr(x: bigint): mcl.Fr {
-  const fr = new mcl.Fr();
-  fr.setStr(mod(x).toString(16), 16);
-  return fr;
-}
-
 // ---------------------------------------------------------------------------------------------
 // G1
-
-function classifyBadG1(bytes: Uint8Array): CryptoDecodeError {
-  const flags = bytes[0]! & 0xe0;
-  if ((flags & 0x80) === 0) return new CryptoDecodeError('POINT_NOT_CANONICAL', 'G1 point is not in compressed form');
-  const x = bytesToBigintBE(Uint8Array.from([bytes[0]! & 0x1f, ...bytes.subarray(1)]));
-  if (x >= P_FIELD) return new CryptoDecodeError('POINT_NOT_CANONICAL', 'G1 x-coordinate is not below p');
-  if ((flags & 0x40) !== 0) return new CryptoDecodeError('POINT_NOT_CANONICAL', 'G1 infinity flag with non-zero bytes');
-  // y^2 = x^3 + 4 has a solution iff the right side is a square (Euler's criterion).
-  const rhs = (((x * x) % P_FIELD) * x + 4n) % P_FIELD;
-  if (rhs !== 0n && powModP(rhs, (P_FIELD - 1n) / 2n) !== 1n) {
-    return new CryptoDecodeError('POINT_NOT_ON_CURVE', 'G1 bytes do not encode a point on the curve');
-  }
-  return new CryptoDecodeError('POINT_NOT_IN_SUBGROUP', 'G1 point is not in the prime-order subgroup');
-}
-
-function powModP(base: bigint, exp: bigint): bigint {
-  let result = 1n;
-  let b = base % P_FIELD;
-  for (let e = exp; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % P_FIELD;
-    b = (b * b) % P_FIELD;
-  }
-  return result;
-}
 
 export interface DecodePointOptions {
   /** Accept the point at infinity (only where a relation explicitly allows it). */
   allowIdentity?: boolean;
   /**
    * Check the curve equation but leave the prime-order subgroup check to the batch verifier
-   * (EquationBatch clears the cofactor of every MSM it checks). Costs ~0.1 ms instead of ~0.35 ms.
+   * (EquationBatch clears the cofactor of every MSM it checks), which is several times cheaper.
    * Only for proof elements that enter nothing but EquationBatch MSM equations and transcripts;
    * never for public inputs (a nullifier must have exactly one encoding) or pairing inputs.
    */
   deferSubgroupCheck?: boolean;
 }
+
+const DECODE_MESSAGES: Record<PointDecodeFailure, string> = {
+  POINT_NOT_CANONICAL: 'encoding is not the canonical compressed one',
+  POINT_NOT_ON_CURVE: 'bytes do not encode a point on the curve',
+  POINT_NOT_IN_SUBGROUP: 'point is not in the prime-order subgroup',
+};
 
 /**
  * h_eff = 1 − x for BLS12-381 G1 (RFC 9380 §8.8.1): h_eff·P lies in G1 for every P on the curve,
@@ -202,16 +176,10 @@ export const G1_H_EFF = 0xd201000000010001n;
 
 /** Immutable G1 point. */
 export class G1Point {
-  private constructor(private readonly inner: mcl.G1) {}
+  private constructor(private readonly h: unknown) {}
 
-  static readonly IDENTITY = new G1Point(new mcl.G1());
-  static readonly BASE = G1Point.fromBytesUnchecked(bls12_381.G1.Point.BASE.toBytes(true));
-
-  private static fromBytesUnchecked(bytes: Uint8Array): G1Point {
-    const p = new mcl.G1();
-    p.deserialize(bytes);
-    return new G1Point(p);
-  }
+  static readonly IDENTITY = new G1Point(engine.g1Identity());
+  static readonly BASE = new G1Point(engine.g1Generator());
 
   /** Decodes a canonical 48-byte compressed point. Throws CryptoDecodeError on anything else. */
   static fromBytes(bytes: Uint8Array, options: DecodePointOptions = {}): G1Point {
@@ -220,86 +188,68 @@ export class G1Point {
     }
     countOp('pointDecodes');
     if (options.deferSubgroupCheck) countOp('pointDecodesDeferred');
-    const p = new mcl.G1();
-    if (options.deferSubgroupCheck) mcl.verifyOrderG1(false);
-    try {
-      p.deserialize(bytes);
-    } catch {
-      throw classifyBadG1(bytes);
-    } finally {
-      if (options.deferSubgroupCheck) mcl.verifyOrderG1(true);
-    }
-    if (!equalBytes(p.serialize(), bytes)) {
-      throw new CryptoDecodeError('POINT_NOT_CANONICAL', 'G1 encoding is not canonical');
-    }
-    if (p.isZero() && !options.allowIdentity) {
-      throw new CryptoDecodeError('POINT_IS_IDENTITY', 'G1 point is the identity');
-    }
-    return new G1Point(p);
+    const r = engine.g1Decode(bytes, !options.deferSubgroupCheck);
+    if (!r.ok) throw new CryptoDecodeError(r.code, `G1 ${DECODE_MESSAGES[r.code]}`);
+    if (r.identity && !options.allowIdentity) throw new CryptoDecodeError('POINT_IS_IDENTITY', 'G1 point is the identity');
+    return new G1Point(r.point);
   }
 
   /** RFC 9380 BLS12381G1_XMD:SHA-256_SSWU_RO_ under the given DST. */
   static hashToCurve(msg: Uint8Array, dst: Uint8Array | string): G1Point {
     countOp('hashToCurve');
-    return G1Point.fromBytesUnchecked(bls12_381.G1.hashToCurve(msg, { DST: dst }).toBytes(true));
+    if (engine.g1HashToCurve !== null) {
+      return new G1Point(engine.g1HashToCurve(msg, typeof dst === 'string' ? new TextEncoder().encode(dst) : dst));
+    }
+    const r = engine.g1Decode(bls12_381.G1.hashToCurve(msg, { DST: dst }).toBytes(true), false);
+    assert(r.ok, 'hashToCurve: engine refused a hashed point');
+    return new G1Point(r.point);
   }
 
-  /** @internal raw mcl access for msm and pairings in this file; never export mcl values. */
-  static unwrap(p: G1Point): mcl.G1 {
-    return p.inner;
-  }
-  /** @internal wraps an mcl result computed in this file. */
-  static wrap(p: mcl.G1): G1Point {
-    return new G1Point(p);
+  /** @internal the engine handle, for msm and pairings in this file; never export it. */
+  static handle(p: G1Point): unknown {
+    return p.h;
   }
 
   toBytes(): Uint8Array {
-    return this.inner.serialize();
+    return engine.g1Encode(this.h);
   }
   toHex(): string {
     return Buffer.from(this.toBytes()).toString('hex');
   }
   add(o: G1Point): G1Point {
     countOp('g1Add');
-    return new G1Point(mcl.add(this.inner, o.inner));
+    return new G1Point(engine.g1Add(this.h, o.h));
   }
   sub(o: G1Point): G1Point {
     countOp('g1Add');
-    return new G1Point(mcl.sub(this.inner, o.inner));
+    return new G1Point(engine.g1Sub(this.h, o.h));
   }
   neg(): G1Point {
-    return new G1Point(mcl.neg(this.inner));
+    return new G1Point(engine.g1Neg(this.h));
   }
   double(): G1Point {
     countOp('g1Add');
-    return new G1Point(mcl.dbl(this.inner));
+    return new G1Point(engine.g1Dbl(this.h));
   }
+  /** s·P in constant time (secret scalars welcome). */
   mul(s: bigint): G1Point {
     countOp('g1Mul');
-    return new G1Point(mcl.mul(this.inner, toFr(s)));
+    return new G1Point(engine.g1Mul(this.h, mod(s)));
   }
   equals(o: G1Point): boolean {
-    return this.inner.isEqual(o.inner);
+    return engine.g1Eq(this.h, o.h);
   }
   isIdentity(): boolean {
-    return this.inner.isZero();
+    return engine.g1IsIdentity(this.h);
   }
   /** True when the point lies in the prime-order subgroup G1 (a full scalar-multiplication check). */
   isInSubgroup(): boolean {
-    return this.inner.isValidOrder();
+    return engine.g1InSubgroup(this.h);
   }
-  /**
-   * h_eff·P by plain double-and-add. Not `mul`: mcl's endomorphism-accelerated multiplication is
-   * only correct on G1, and this is applied to points that may carry a component outside it.
-   */
+  /** h_eff·P, correct also for points with a component outside G1 (no endomorphism shortcut). */
   clearCofactor(): G1Point {
     countOp('cofactorClears');
-    let acc = new mcl.G1();
-    for (let bit = 63n; bit >= 0n; bit--) {
-      acc = mcl.dbl(acc);
-      if ((G1_H_EFF >> bit) & 1n) acc = mcl.add(acc, this.inner);
-    }
-    return new G1Point(acc);
+    return new G1Point(engine.g1ClearCofactor(this.h));
   }
 }
 
@@ -309,8 +259,29 @@ export function msmVartime(points: readonly G1Point[], scalars: readonly bigint[
   if (points.length === 0) return G1Point.IDENTITY;
   countOp('g1Msms');
   countOp('g1MsmPoints', points.length);
-  const r = mcl.mulVec(points.map(G1Point.unwrap), scalars.map(toFr));
-  return G1Point.wrap(r);
+  return new (G1Point as unknown as new (h: unknown) => G1Point)(engine.g1Msm(points.map(G1Point.handle), scalars));
+}
+
+/**
+ * A fixed, ordered list of G1 bases (generators) with a precomputed table where the engine has
+ * one: MSMs over the list then skip most of their doublings and bucket work. Built on first use.
+ */
+export class FixedBases {
+  private table: FixedBaseTable | null = null;
+  constructor(readonly points: readonly G1Point[]) {
+    assert(points.length > 0 && points.every((p) => !p.isIdentity()), 'FixedBases: bases must be non-identity points');
+  }
+  /** Σ s_i·B_i over the first scalars.length bases (variable time). */
+  msm(scalars: readonly bigint[]): G1Point {
+    assert(scalars.length <= this.points.length, `FixedBases: ${scalars.length} scalars for ${this.points.length} bases`);
+    if (engine.g1Table === null || engine.g1TableMsm === null || scalars.length < this.points.length) {
+      return msmVartime(this.points.slice(0, scalars.length), scalars);
+    }
+    countOp('g1Msms');
+    countOp('g1MsmPoints', scalars.length);
+    this.table ??= engine.g1Table(this.points.map(G1Point.handle));
+    return new (G1Point as unknown as new (h: unknown) => G1Point)(engine.g1TableMsm(this.table, scalars));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,70 +289,48 @@ export function msmVartime(points: readonly G1Point[], scalars: readonly bigint[
 
 /** Immutable G2 point (credential public keys). */
 export class G2Point {
-  private constructor(private readonly inner: mcl.G2) {}
+  private constructor(private readonly h: unknown) {}
 
-  static readonly BASE = G2Point.fromBytesUnchecked(bls12_381.G2.Point.BASE.toBytes(true));
-  static readonly IDENTITY = new G2Point(new mcl.G2());
-
-  private static fromBytesUnchecked(bytes: Uint8Array): G2Point {
-    const p = new mcl.G2();
-    p.deserialize(bytes);
-    return new G2Point(p);
-  }
+  static readonly BASE = new G2Point(engine.g2Generator());
+  static readonly IDENTITY = new G2Point(engine.g2Identity());
 
   static fromBytes(bytes: Uint8Array, options: DecodePointOptions = {}): G2Point {
     if (!(bytes instanceof Uint8Array) || bytes.length !== G2_BYTES) {
       throw new CryptoDecodeError('LENGTH', `G2 point must be ${G2_BYTES} bytes, got ${bytes?.length}`);
     }
     countOp('pointDecodes');
-    const p = new mcl.G2();
-    try {
-      p.deserialize(bytes);
-    } catch {
-      if ((bytes[0]! & 0x80) === 0) {
-        throw new CryptoDecodeError('POINT_NOT_CANONICAL', 'G2 point is not in compressed form');
-      }
-      try {
-        bls12_381.G2.Point.fromBytes(bytes);
-      } catch {
-        throw new CryptoDecodeError('POINT_NOT_ON_CURVE', 'G2 bytes do not encode a point on the curve');
-      }
-      throw new CryptoDecodeError('POINT_NOT_IN_SUBGROUP', 'G2 point is not in the prime-order subgroup');
-    }
-    if (!equalBytes(p.serialize(), bytes)) {
-      throw new CryptoDecodeError('POINT_NOT_CANONICAL', 'G2 encoding is not canonical');
-    }
-    if (p.isZero() && !options.allowIdentity) {
-      throw new CryptoDecodeError('POINT_IS_IDENTITY', 'G2 point is the identity');
-    }
-    return new G2Point(p);
+    const r = engine.g2Decode(bytes, true);
+    if (!r.ok) throw new CryptoDecodeError(r.code, `G2 ${DECODE_MESSAGES[r.code]}`);
+    if (r.identity && !options.allowIdentity) throw new CryptoDecodeError('POINT_IS_IDENTITY', 'G2 point is the identity');
+    return new G2Point(r.point);
   }
 
-  static unwrap(p: G2Point): mcl.G2 {
-    return p.inner;
+  /** @internal the engine handle, for pairings in this file. */
+  static handle(p: G2Point): unknown {
+    return p.h;
   }
 
   toBytes(): Uint8Array {
-    return this.inner.serialize();
+    return engine.g2Encode(this.h);
   }
   add(o: G2Point): G2Point {
-    return new G2Point(mcl.add(this.inner, o.inner));
+    return new G2Point(engine.g2Add(this.h, o.h));
   }
   sub(o: G2Point): G2Point {
-    return new G2Point(mcl.sub(this.inner, o.inner));
+    return new G2Point(engine.g2Sub(this.h, o.h));
   }
   neg(): G2Point {
-    return new G2Point(mcl.neg(this.inner));
+    return new G2Point(engine.g2Neg(this.h));
   }
   mul(s: bigint): G2Point {
     countOp('g2Mul');
-    return new G2Point(mcl.mul(this.inner, toFr(s)));
+    return new G2Point(engine.g2Mul(this.h, mod(s)));
   }
   equals(o: G2Point): boolean {
-    return this.inner.isEqual(o.inner);
+    return engine.g2Eq(this.h, o.h);
   }
   isIdentity(): boolean {
-    return this.inner.isZero();
+    return engine.g2IsIdentity(this.h);
   }
 }
 
@@ -394,21 +343,9 @@ export class G2Point {
  */
 export function pairingProductIsOne(pairs: ReadonlyArray<readonly [G1Point, G2Point]>): boolean {
   assert(pairs.length > 0, 'pairingProductIsOne: no pairs');
-  let acc: mcl.GT | undefined;
   countOp('millerLoops', pairs.length);
   countOp('finalExps');
-  for (const [p, q] of pairs) {
-    const ml = mcl.millerLoop(G1Point.unwrap(p), G2Point.unwrap(q));
-    acc = acc === undefined ? ml : mcl.mul(acc, ml);
-  }
-  return mcl.finalExp(acc!).isOne();
-}
-
-/** e(P, Q) serialized, for tests and cross-checks. */
-export function pairingBytes(p: G1Point, q: G2Point): Uint8Array {
-  countOp('millerLoops');
-  countOp('finalExps');
-  return mcl.pairing(G1Point.unwrap(p), G2Point.unwrap(q)).serialize();
+  return engine.pairingIsOne(pairs.map(([p, q]) => [G1Point.handle(p), G2Point.handle(q)] as const));
 }
 
 // ---------------------------------------------------------------------------------------------
