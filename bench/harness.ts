@@ -2,6 +2,7 @@
 // `bench/*.bench.ts`, each exporting `benchmarks: Benchmark[]`; `bench/run.ts` runs them all.
 
 import os from 'node:os';
+import { engineInfo } from '../src/crypto/engine/index.ts';
 
 export type BenchResult =
   | { name: string; median_ms: number; p95_ms: number; n: number }
@@ -13,8 +14,11 @@ export interface Benchmark {
   run(): Promise<BenchResult[]>;
 }
 
-export function machine(): { cpu: string; cores: number; node: string } {
-  return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
+export function machine(): { cpu: string; cores: number; node: string; engine: string; engineDetail: string } {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version,
+    engine: engineInfo.name, engineDetail: engineInfo.detail,
+  };
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -32,7 +32,7 @@ if (json) {
   process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
 } else {
   const m = doc.machine;
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node}`);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node}, engine ${m.engine}`);
   console.log('name'.padEnd(40) + 'median'.padStart(14) + 'p95'.padStart(12) + 'n'.padStart(6));
   for (const r of results) {
     if ('median_ms' in r) {

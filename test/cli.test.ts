@@ -111,3 +111,20 @@ test('a network file that is not one is a usage error, and an FI that does not a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tally --version names the curve engine; TALLY_ENGINE picks one and refuses an unknown name', () => {
+  const run = (engine: string | undefined) =>
+    spawnSync(process.execPath, [path.join(repo, 'bin/tally.mjs'), '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, TALLY_ENGINE: engine ?? '' },
+    });
+  const mcl = run('mcl');
+  assert.equal(mcl.status, 0, mcl.stderr);
+  assert.match(mcl.stdout, /^tally \d+\.\d+\.\d+\ncurve engine: mcl — mcl-wasm/);
+  const byDefault = run(undefined);
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.match(byDefault.stdout, process.env.TALLY_NATIVE === '0' ? /curve engine: mcl .*fallback/ : /curve engine: blst — blst/);
+  const bad = run('gmp');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /TALLY_ENGINE must be "blst" or "mcl", not "gmp"/);
+});

@@ -1,6 +1,7 @@
 // `tally demo` (also `npm start`): the end-to-end scenario on the embedded default — one process,
 // SQLite files under a data directory (a fresh temporary one unless --data-dir is given).
 
+import { engineInfo } from '../crypto/engine/index.ts';
 import { mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ export const demoCommand: Command = {
     const seed = optionString(p, 'seed') ?? `demo-${Date.now()}`;
     const json = flag(p, 'json');
     const log = new ScenarioLog(json ? () => {} : io.out);
-    if (!json) io.out(`Tally end-to-end scenario\n  data directory: ${dataDir}\n  seed: ${seed}  (tally demo --seed ${seed} replays this run)`);
+    if (!json) io.out(`Tally end-to-end scenario\n  data directory: ${dataDir}\n  seed: ${seed}  (tally demo --seed ${seed} replays this run)\n  curve engine: ${engineInfo.name} (${engineInfo.reason})`);
     const t0 = performance.now();
     try {
       const result = await runScenario({ dataDir, seed, log });

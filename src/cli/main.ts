@@ -8,11 +8,13 @@ import { auditCommand } from './cmd_audit.ts';
 import { benchCommand } from './cmd_bench.ts';
 import { serveCommand } from './cmd_serve.ts';
 import { extraCommands } from './registry.ts';
+import { engineInfo } from '../crypto/engine/index.ts';
+import { readFileSync } from 'node:fs';
 
 export const rootCommand: Command = {
   name: 'tally',
   summary: 'Tally: offline central-bank digital currency for IoT devices.',
-  usage: 'tally <command> [options]   (tally <command> --help for more)',
+  usage: 'tally <command> [options]   (tally <command> --help for more; tally --version)',
   options: [],
   children: [serveCommand, auditCommand, benchCommand, ...extraCommands],
 };
@@ -24,7 +26,17 @@ function describe(cmd: Command): string {
   return `${base}\ncommands:\n${cmd.children.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}`;
 }
 
+/** `tally --version`: the package version and the curve engine this process runs on. */
+export function versionText(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `tally ${pkg.version}\ncurve engine: ${engineInfo.name} — ${engineInfo.detail} (${engineInfo.reason})\nnode ${process.version}`;
+}
+
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.out(versionText());
+    return 0;
+  }
   let cmd = rootCommand;
   let rest = [...argv];
   while (cmd.children?.length && rest.length > 0 && !rest[0]!.startsWith('--')) {

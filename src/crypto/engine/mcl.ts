@@ -98,7 +98,7 @@ export const mclEngine: CurveEngine<mcl.G1, mcl.G2> = {
   g1Eq: (a, b) => a.isEqual(b),
   g1IsIdentity: (p) => p.isZero(),
   g1InSubgroup: (p) => p.isValidOrder(),
-  g1Msm: (points, scalars) => mcl.mulVec(points as mcl.G1[], scalars.map(toFr)),
+  g1Msm: (points, scalars) => (points.length === 0 ? new mcl.G1() : mcl.mulVec(points as mcl.G1[], scalars.map(toFr))),
   g1HashToCurve: null,
   g1Table: null,
   g1TableMsm: null,
