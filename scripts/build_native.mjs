@@ -54,7 +54,9 @@ const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `
   encoding: 'utf8',
 });
 if (r.status !== 0 || !existsSync(path.join(nativeDir, 'build', 'Release', 'tally_blst.node'))) {
-  const tail = (r.stderr ?? String(r.error ?? '')).trim().split('\n').slice(-6).join('\n  ');
+  const lines = (r.stderr ?? String(r.error ?? '')).trim().split('\n');
+  const telling = lines.filter((l) => /error|not found|No such/i.test(l) && !l.startsWith('gyp ERR!'));
+  const tail = (telling.length > 0 ? telling.slice(0, 4) : lines.slice(-4)).join('\n  ');
   fallback(`build failed:\n  ${tail}\n`);
 }
 say('built native/build/Release/tally_blst.node (blst)');
