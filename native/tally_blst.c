@@ -198,35 +198,28 @@ static napi_value g1_generator(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// g1Msm(out, points n*144, scalars n*32, n): Σ s_i·P_i, variable time. Identity points and zero
-// scalars are dropped first (blst's batch affine conversion cannot take Z = 0). Correct for any
-// curve points, in the subgroup or not: the single-point case avoids the GLV path.
-static napi_value g1_msm(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  BYTES(0, out, G1_JAC);
-  uint32_t n;
-  if (!arg_u32(env, argv[3], &n)) return throw_type(env, "n must be a count");
-  BYTES(1, pts, (size_t)n * G1_JAC);
-  BYTES(2, scs, (size_t)n * 32);
+// Σ s_i·P_i over n Jacobian points (stride 144) and n 32-byte scalars, variable time. Identity
+// points and zero scalars are dropped first (blst's batch affine conversion cannot take Z = 0).
+// Correct for any curve points, in the subgroup or not: the single-point case avoids the GLV path.
+// Returns 0, or -1 when out of memory.
+static int msm_var(blst_p1 *r, const uint8_t *pts, const uint8_t *scs, size_t n) {
   static const uint8_t zero32[32] = {0};
   const blst_p1 **live = malloc(sizeof(*live) * (n ? n : 1));
   const uint8_t **sc = malloc(sizeof(*sc) * (n ? n : 1));
-  if (!live || !sc) {
-    free(live);
-    free(sc);
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
+  blst_p1_affine *aff = NULL;
+  const blst_p1_affine **ap = NULL;
+  limb_t *scratch = NULL;
+  int rc = -1;
+  if (!live || !sc) goto done;
   size_t m = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const blst_p1 *p = (const blst_p1 *)(pts + (size_t)i * G1_JAC);
-    const uint8_t *s = scs + (size_t)i * 32;
+  for (size_t i = 0; i < n; i++) {
+    const blst_p1 *p = (const blst_p1 *)(pts + i * G1_JAC);
+    const uint8_t *s = scs + i * 32;
     if (blst_p1_is_inf(p) || memcmp(s, zero32, 32) == 0) continue;
     live[m] = p;
     sc[m] = s;
     m++;
   }
-  blst_p1 *r = (blst_p1 *)out;
   if (m == 0) {
     memset(r, 0, G1_JAC);
   } else if (m == 1) {
@@ -234,28 +227,33 @@ static napi_value g1_msm(napi_env env, napi_callback_info info) {
     memcpy(s33, sc[0], 32);
     blst_p1_mult(r, live[0], s33, 257); /* > 256 bits: blst's w5 window, no endomorphism */
   } else {
-    blst_p1_affine *aff = malloc(sizeof(blst_p1_affine) * m);
-    const blst_p1_affine **ap = malloc(sizeof(*ap) * m);
-    size_t scratch_size = blst_p1s_mult_pippenger_scratch_sizeof(m);
-    limb_t *scratch = malloc(scratch_size);
-    if (!aff || !ap || !scratch) {
-      free(aff);
-      free(ap);
-      free(scratch);
-      free(live);
-      free(sc);
-      napi_throw_error(env, NULL, "out of memory");
-      return NULL;
-    }
+    aff = malloc(sizeof(blst_p1_affine) * m);
+    ap = malloc(sizeof(*ap) * m);
+    scratch = malloc(blst_p1s_mult_pippenger_scratch_sizeof(m));
+    if (!aff || !ap || !scratch) goto done;
     blst_p1s_to_affine(aff, (const blst_p1 *const *)live, m);
     for (size_t i = 0; i < m; i++) ap[i] = &aff[i];
     blst_p1s_mult_pippenger(r, ap, m, sc, 255, scratch);
-    free(aff);
-    free(ap);
-    free(scratch);
   }
+  rc = 0;
+done:
   free(live);
   free(sc);
+  free(aff);
+  free(ap);
+  free(scratch);
+  return rc;
+}
+
+// g1Msm(out, points n*144, scalars n*32, n): Σ s_i·P_i, variable time.
+static napi_value g1_msm(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  BYTES(0, out, G1_JAC);
+  uint32_t n;
+  if (!arg_u32(env, argv[3], &n)) return throw_type(env, "n must be a count");
+  BYTES(1, pts, (size_t)n * G1_JAC);
+  BYTES(2, scs, (size_t)n * 32);
+  if (msm_var((blst_p1 *)out, pts, scs, n) != 0) napi_throw_error(env, NULL, "out of memory");
   return NULL;
 }
 
@@ -270,72 +268,76 @@ static napi_value hash_to_g1(napi_env env, napi_callback_info info) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Fixed-base tables: a wbits table over an ordered list of points, reused for every MSM over that
-// list (the prover's and verifier's fixed generators).
+// Fixed-base rows: for each fixed generator, blst's wbits row (FIXED_WBITS, 2^(w-1) affine
+// multiples, Booth-encoded digits), computed once. An MSM over some generators and some other
+// points gathers the rows of the generators present into one table for blst_p1s_mult_wbits (no
+// doublings or buckets per base) and runs Pippenger on the rest.
 
-static napi_value g1_table_size(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  uint32_t wbits, n;
-  if (!arg_u32(env, argv[0], &wbits) || !arg_u32(env, argv[1], &n) || wbits < 2 || wbits > 14 || n == 0)
-    return throw_type(env, "wbits must be in [2, 14] and n positive");
+#define FIXED_WBITS 8
+#define FIXED_ROW (sizeof(blst_p1_affine) << (FIXED_WBITS - 1))
+
+static napi_value g1_fixed_row_size(napi_env env, napi_callback_info info) {
   napi_value v;
-  napi_create_double(env, (double)blst_p1s_mult_wbits_precompute_sizeof(wbits, n), &v);
+  napi_create_uint32(env, (uint32_t)FIXED_ROW, &v);
   return v;
 }
 
-// g1TableBuild(table, points n*144, n, wbits). Points must not be the identity.
-static napi_value g1_table_build(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  uint32_t n, wbits;
-  if (!arg_u32(env, argv[2], &n) || !arg_u32(env, argv[3], &wbits) || wbits < 2 || wbits > 14 || n == 0)
-    return throw_type(env, "wbits must be in [2, 14] and n positive");
-  BYTES(0, table, blst_p1s_mult_wbits_precompute_sizeof(wbits, n));
-  BYTES(1, pts, (size_t)n * G1_JAC);
-  blst_p1_affine *aff = malloc(sizeof(blst_p1_affine) * n);
-  const blst_p1 **jp = malloc(sizeof(*jp) * n);
-  const blst_p1_affine **ap = malloc(sizeof(*ap) * n);
-  if (!aff || !jp || !ap) {
-    free(aff);
-    free(jp);
-    free(ap);
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    jp[i] = (const blst_p1 *)(pts + (size_t)i * G1_JAC);
-    if (blst_p1_is_inf(jp[i])) {
-      free(aff);
-      free(jp);
-      free(ap);
-      return throw_type(env, "a fixed base must not be the identity");
-    }
-  }
-  blst_p1s_to_affine(aff, jp, n);
-  for (uint32_t i = 0; i < n; i++) ap[i] = &aff[i];
-  blst_p1s_mult_wbits_precompute((blst_p1_affine *)table, wbits, ap, n);
-  free(aff);
-  free(jp);
-  free(ap);
+// g1FixedRow(row, point144): the point must be a non-identity point of G1.
+static napi_value g1_fixed_row(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  BYTES(0, row, FIXED_ROW);
+  BYTES(1, p, G1_JAC);
+  if (blst_p1_is_inf((const blst_p1 *)p)) return throw_type(env, "a fixed base must not be the identity");
+  blst_p1_affine a;
+  blst_p1_to_affine(&a, (const blst_p1 *)p);
+  const blst_p1_affine *ap[1] = {&a};
+  blst_p1s_mult_wbits_precompute((blst_p1_affine *)row, FIXED_WBITS, ap, 1);
   return NULL;
 }
 
-// g1TableMsm(out, table, wbits, n, scalars n*32): Σ s_i·B_i over the table's n bases.
-static napi_value g1_table_msm(napi_env env, napi_callback_info info) {
-  ARGS(5);
+// g1MsmFixed(out, rows, slots Uint32Array k, fixedScalars k*32, points m*144, scalars m*32, m):
+// Σ over the k fixed bases (by slot in `rows`) plus Σ over the m other points.
+static napi_value g1_msm_fixed(napi_env env, napi_callback_info info) {
+  ARGS(7);
   BYTES(0, out, G1_JAC);
-  uint32_t wbits, n;
-  if (!arg_u32(env, argv[2], &wbits) || !arg_u32(env, argv[3], &n) || wbits < 2 || wbits > 14 || n == 0)
-    return throw_type(env, "wbits must be in [2, 14] and n positive");
-  BYTES(1, table, blst_p1s_mult_wbits_precompute_sizeof(wbits, n));
-  BYTES(4, scs, (size_t)n * 32);
-  const uint8_t *sp[2] = {scs, NULL}; /* blst walks a NULL-terminated list contiguously */
-  limb_t *scratch = malloc(blst_p1s_mult_wbits_scratch_sizeof(n));
-  if (!scratch) {
+  BYTES(1, rows, 0);
+  napi_typedarray_type type;
+  size_t k;
+  void *slot_ptr;
+  napi_value ab;
+  size_t ab_off;
+  if (napi_get_typedarray_info(env, argv[2], &type, &k, &slot_ptr, &ab, &ab_off) != napi_ok || type != napi_uint32_array)
+    return throw_type(env, "slots must be a Uint32Array");
+  const uint32_t *slots = (const uint32_t *)slot_ptr;
+  BYTES(3, fsc, k * 32);
+  uint32_t m;
+  if (!arg_u32(env, argv[6], &m)) return throw_type(env, "m must be a count");
+  BYTES(4, pts, (size_t)m * G1_JAC);
+  BYTES(5, scs, (size_t)m * 32);
+  for (size_t i = 0; i < k; i++)
+    if ((size_t)(slots[i] + 1) * FIXED_ROW > rows_len) return throw_type(env, "slot out of range");
+  blst_p1 fixed_sum, var_sum;
+  memset(&fixed_sum, 0, sizeof(fixed_sum));
+  if (k > 0) {
+    uint8_t *table = malloc(k * FIXED_ROW);
+    limb_t *scratch = malloc(blst_p1s_mult_wbits_scratch_sizeof(k));
+    if (!table || !scratch) {
+      free(table);
+      free(scratch);
+      napi_throw_error(env, NULL, "out of memory");
+      return NULL;
+    }
+    for (size_t i = 0; i < k; i++) memcpy(table + i * FIXED_ROW, rows + (size_t)slots[i] * FIXED_ROW, FIXED_ROW);
+    const uint8_t *sp[2] = {fsc, NULL}; /* blst walks a NULL-terminated list contiguously */
+    blst_p1s_mult_wbits(&fixed_sum, (const blst_p1_affine *)table, FIXED_WBITS, k, sp, 255, scratch);
+    free(table);
+    free(scratch);
+  }
+  if (msm_var(&var_sum, pts, scs, m) != 0) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  blst_p1s_mult_wbits((blst_p1 *)out, (const blst_p1_affine *)table, wbits, n, sp, 255, scratch);
-  free(scratch);
+  blst_p1_add_or_double((blst_p1 *)out, &fixed_sum, &var_sum);
   return NULL;
 }
 
@@ -490,8 +492,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"g1Sub", g1_sub},             {"g1Neg", g1_neg},           {"g1Dbl", g1_dbl},
       {"g1Mul", g1_mul},             {"g1MulSmall", g1_mul_small}, {"g1Eq", g1_eq},
       {"g1IsInf", g1_is_inf},        {"g1InGroup", g1_in_group},  {"g1Generator", g1_generator},
-      {"g1Msm", g1_msm},             {"hashToG1", hash_to_g1},    {"g1TableSize", g1_table_size},
-      {"g1TableBuild", g1_table_build}, {"g1TableMsm", g1_table_msm},
+      {"g1Msm", g1_msm},             {"hashToG1", hash_to_g1},    {"g1FixedRowSize", g1_fixed_row_size},
+      {"g1FixedRow", g1_fixed_row},  {"g1MsmFixed", g1_msm_fixed},
       {"g2Decode", g2_decode},       {"g2Encode", g2_encode},     {"g2Add", g2_add},
       {"g2Sub", g2_sub},             {"g2Neg", g2_neg},           {"g2Mul", g2_mul},
       {"g2Eq", g2_eq},               {"g2IsInf", g2_is_inf},      {"g2Generator", g2_generator},

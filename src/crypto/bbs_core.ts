@@ -105,7 +105,7 @@ function extendStream(s: GeneratorStream, count: number, seedDst: Uint8Array, ge
   while (s.points.length < count) {
     const i = s.points.length + 1;
     s.v = expand_message_xmd(concatBytes(s.v, i2osp8(i)), seedDst, EXPAND_LEN, sha256);
-    s.points.push(G1Point.hashToCurve(s.v, genDst));
+    s.points.push(G1Point.hashToCurve(s.v, genDst).useFixedTable());
   }
 }
 
@@ -139,7 +139,7 @@ export function bbsP1(): G1Point {
     const seedDst = utf8.encode(`${prefix}SIG_GENERATOR_SEED_`);
     const s = startStream(utf8.encode(`${prefix}BP_MESSAGE_GENERATOR_SEED`), seedDst);
     extendStream(s, 1, seedDst, utf8.encode(`${prefix}SIG_GENERATOR_DST_`));
-    p1Cache = s.points[0]!;
+    p1Cache = s.points[0]!.useFixedTable();
   }
   return p1Cache;
 }

@@ -1,7 +1,7 @@
 // Fixed generators of G1, each from RFC 9380 hash-to-curve (BLS12381G1_XMD:SHA-256_SSWU_RO_) with
 // the domain tag `TALLY-V1/<purpose>/<index>` as DST and an empty message. Nobody knows a discrete
-// log between any two of them. Hashing costs ~1 ms per point, so each is computed once per
-// process, on first use.
+// log between any two of them. Each is computed once per process, on first use, and gets a
+// fixed-base table (G1Point.useFixedTable) for the MSMs it enters.
 
 import { G1Point } from './group.ts';
 
@@ -13,7 +13,7 @@ export function generator(purpose: string, index: number | bigint = 0): G1Point 
   const tag = `${GENERATOR_TAG_PREFIX}/${purpose}/${index}`;
   let p = cache.get(tag);
   if (p === undefined) {
-    p = G1Point.hashToCurve(new Uint8Array(0), tag);
+    p = G1Point.hashToCurve(new Uint8Array(0), tag).useFixedTable();
     cache.set(tag, p);
   }
   return p;

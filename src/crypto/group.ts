@@ -13,7 +13,7 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from './assert.ts';
-import { engine, engineInfo, type FixedBaseTable, type PointDecodeFailure } from './engine/index.ts';
+import { engine, engineInfo, type PointDecodeFailure } from './engine/index.ts';
 import { countOp } from './op_count.ts';
 
 export { engineInfo };
@@ -176,6 +176,8 @@ export const G1_H_EFF = 0xd201000000010001n;
 
 /** Immutable G1 point. */
 export class G1Point {
+  /** Fixed-base table slot in the engine (useFixedTable), or −1. */
+  private slot = -1;
   private constructor(private readonly h: unknown) {}
 
   static readonly IDENTITY = new G1Point(engine.g1Identity());
@@ -208,6 +210,24 @@ export class G1Point {
   /** @internal the engine handle, for msm and pairings in this file; never export it. */
   static handle(p: G1Point): unknown {
     return p.h;
+  }
+  /** @internal the fixed-base slot, or −1. */
+  static slotOf(p: G1Point): number {
+    return p.slot;
+  }
+  /** @internal wraps an engine result. */
+  static wrap(h: unknown): G1Point {
+    return new G1Point(h);
+  }
+
+  /**
+   * Marks a long-lived generator (a fixed, public base in G1) for a precomputed table: every MSM
+   * it enters then spends table lookups instead of doublings and buckets on it. Costs ~12 KiB and
+   * one table build per point, once; a no-op on engines without tables. Returns this point.
+   */
+  useFixedTable(): this {
+    if (this.slot < 0 && engine.g1FixedSlot !== null && !this.isIdentity()) this.slot = engine.g1FixedSlot(this.h) ?? -1;
+    return this;
   }
 
   toBytes(): Uint8Array {
@@ -253,35 +273,42 @@ export class G1Point {
   }
 }
 
-/** Multi-scalar multiplication Σ s_i·P_i (variable time in the scalars). */
+/** Fewest table-backed bases for which the table path beats plain Pippenger (doublings are shared). */
+const FIXED_MSM_MIN = 4;
+
+/**
+ * Multi-scalar multiplication Σ s_i·P_i (variable time in the scalars). Bases marked with
+ * useFixedTable go through their precomputed tables when enough of them are present.
+ */
 export function msmVartime(points: readonly G1Point[], scalars: readonly bigint[]): G1Point {
   assert(points.length === scalars.length, `msm: ${points.length} points but ${scalars.length} scalars`);
   if (points.length === 0) return G1Point.IDENTITY;
   countOp('g1Msms');
   countOp('g1MsmPoints', points.length);
-  return new (G1Point as unknown as new (h: unknown) => G1Point)(engine.g1Msm(points.map(G1Point.handle), scalars));
-}
-
-/**
- * A fixed, ordered list of G1 bases (generators) with a precomputed table where the engine has
- * one: MSMs over the list then skip most of their doublings and bucket work. Built on first use.
- */
-export class FixedBases {
-  private table: FixedBaseTable | null = null;
-  constructor(readonly points: readonly G1Point[]) {
-    assert(points.length > 0 && points.every((p) => !p.isIdentity()), 'FixedBases: bases must be non-identity points');
-  }
-  /** Σ s_i·B_i over the first scalars.length bases (variable time). */
-  msm(scalars: readonly bigint[]): G1Point {
-    assert(scalars.length <= this.points.length, `FixedBases: ${scalars.length} scalars for ${this.points.length} bases`);
-    if (engine.g1Table === null || engine.g1TableMsm === null || scalars.length < this.points.length) {
-      return msmVartime(this.points.slice(0, scalars.length), scalars);
+  if (engine.g1MsmFixed !== null && points.length >= FIXED_MSM_MIN) {
+    let k = 0;
+    for (const p of points) if (G1Point.slotOf(p) >= 0) k++;
+    if (k >= FIXED_MSM_MIN) {
+      const slots = new Uint32Array(k);
+      const fixedScalars: bigint[] = new Array(k);
+      const rest: G1Point[] = [];
+      const restScalars: bigint[] = [];
+      let j = 0;
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
+        const slot = G1Point.slotOf(p);
+        if (slot >= 0) {
+          slots[j] = slot;
+          fixedScalars[j++] = scalars[i]!;
+        } else {
+          rest.push(p);
+          restScalars.push(scalars[i]!);
+        }
+      }
+      return G1Point.wrap(engine.g1MsmFixed(slots, fixedScalars, rest.map(G1Point.handle), restScalars));
     }
-    countOp('g1Msms');
-    countOp('g1MsmPoints', scalars.length);
-    this.table ??= engine.g1Table(this.points.map(G1Point.handle));
-    return new (G1Point as unknown as new (h: unknown) => G1Point)(engine.g1TableMsm(this.table, scalars));
   }
+  return G1Point.wrap(engine.g1Msm(points.map(G1Point.handle), scalars));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // backing store, and allocation would cost more than a point addition.
 
 import { createRequire } from 'node:module';
-import type { CurveEngine, Decoded, FixedBaseTable, PointDecodeFailure } from './types.ts';
+import type { CurveEngine, Decoded, PointDecodeFailure } from './types.ts';
 
 interface Addon {
   sizes: { g1: number; g2: number };
@@ -25,9 +25,9 @@ interface Addon {
   g1Generator(out: Uint8Array): void;
   g1Msm(out: Uint8Array, points: Uint8Array, scalars: Uint8Array, n: number): void;
   hashToG1(out: Uint8Array, msg: Uint8Array, dst: Uint8Array): void;
-  g1TableSize(wbits: number, n: number): number;
-  g1TableBuild(table: Uint8Array, points: Uint8Array, n: number, wbits: number): void;
-  g1TableMsm(out: Uint8Array, table: Uint8Array, wbits: number, n: number, scalars: Uint8Array): void;
+  g1FixedRowSize(): number;
+  g1FixedRow(row: Uint8Array, point: Uint8Array): void;
+  g1MsmFixed(out: Uint8Array, rows: Uint8Array, slots: Uint32Array, fixedScalars: Uint8Array, points: Uint8Array, scalars: Uint8Array, m: number): void;
   g2Decode(bytes: Uint8Array, out: Uint8Array, check: number): number;
   g2Encode(p: Uint8Array, out: Uint8Array): void;
   g2Add(out: Uint8Array, a: Uint8Array, b: Uint8Array): void;
@@ -62,8 +62,8 @@ const DECODE_FAILURES: Record<number, PointDecodeFailure> = {
   3: 'POINT_NOT_IN_SUBGROUP',
 };
 const DECODE_IDENTITY = 4;
-/** Window of the fixed-base tables: 2^(w−1) affine points per base (w = 8: 12 KiB each). */
-const TABLE_WBITS = 8;
+/** Most fixed-base rows kept (12 KiB each: 2^(8−1) affine multiples per base); later ones get none. */
+const FIXED_SLOTS_MAX = 2048;
 
 class Slab {
   private buf = new ArrayBuffer(0);
@@ -90,10 +90,6 @@ function putScalar(view: DataView, at: number, x: bigint): void {
     view.setBigUint64(at + 8 * i, BigInt.asUintN(64, v), true);
     v >>= 64n;
   }
-}
-
-interface Table extends FixedBaseTable {
-  readonly bytes: Uint8Array;
 }
 
 export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
@@ -134,6 +130,9 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
   a.g1Generator(G1_GEN);
   const G2_GEN = g2s.take();
   a.g2Generator(G2_GEN);
+  const ROW = a.g1FixedRowSize();
+  let rows = new Uint8Array(ROW * 64);
+  let slots = 0;
   const G1_ZERO = new Uint8Array(G1);
   const G2_ZERO = new Uint8Array(G2);
 
@@ -192,15 +191,19 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
       a.hashToG1(o, msg, dst);
       return o;
     },
-    g1Table(bases): Table {
-      const bytes = new Uint8Array(a.g1TableSize(TABLE_WBITS, bases.length));
-      a.g1TableBuild(bytes, pack(bases, G1), bases.length, TABLE_WBITS);
-      return { size: bases.length, bytes };
+    g1FixedSlot(p) {
+      if (slots >= FIXED_SLOTS_MAX) return null;
+      if ((slots + 1) * ROW > rows.length) {
+        const grown = new Uint8Array(rows.length * 2);
+        grown.set(rows);
+        rows = grown;
+      }
+      a.g1FixedRow(rows.subarray(slots * ROW, (slots + 1) * ROW), p);
+      return slots++;
     },
-    g1TableMsm(table, scalars) {
-      const t = table as Table;
+    g1MsmFixed(fixedSlots, fixedScalars, points, scalars) {
       const o = g1s.take();
-      a.g1TableMsm(o, t.bytes, TABLE_WBITS, t.size, scalarsBytes(scalars));
+      a.g1MsmFixed(o, rows, fixedSlots, scalarsBytes(fixedScalars), pack(points, G1), scalarsBytes(scalars), points.length);
       return o;
     },
 

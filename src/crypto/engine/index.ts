@@ -5,7 +5,7 @@
 import { blstUnavailableReason, loadBlst } from './blst.ts';
 import type { CurveEngine, EngineName } from './types.ts';
 
-export type { CurveEngine, EngineName, Decoded, FixedBaseTable, PointDecodeFailure } from './types.ts';
+export type { CurveEngine, EngineName, Decoded, PointDecodeFailure } from './types.ts';
 
 export interface EngineInfo {
   name: EngineName;

@@ -100,8 +100,8 @@ export const mclEngine: CurveEngine<mcl.G1, mcl.G2> = {
   g1InSubgroup: (p) => p.isValidOrder(),
   g1Msm: (points, scalars) => (points.length === 0 ? new mcl.G1() : mcl.mulVec(points as mcl.G1[], scalars.map(toFr))),
   g1HashToCurve: null,
-  g1Table: null,
-  g1TableMsm: null,
+  g1FixedSlot: null,
+  g1MsmFixed: null,
 
   g2Identity: () => new mcl.G2(),
   g2Generator: () => G2_BASE,

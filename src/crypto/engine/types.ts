@@ -9,11 +9,6 @@ export type PointDecodeFailure = 'POINT_NOT_CANONICAL' | 'POINT_NOT_ON_CURVE' | 
 
 export type Decoded<P> = { ok: true; point: P; identity: boolean } | { ok: false; code: PointDecodeFailure };
 
-/** A precomputed table for MSMs over one fixed, ordered list of G1 bases. */
-export interface FixedBaseTable {
-  readonly size: number;
-}
-
 export interface CurveEngine<P1 = unknown, P2 = unknown> {
   readonly name: EngineName;
   /** What runs underneath, for `tally --version` and bench JSON. */
@@ -39,9 +34,15 @@ export interface CurveEngine<P1 = unknown, P2 = unknown> {
   g1Msm(points: readonly P1[], scalars: readonly bigint[]): P1;
   /** RFC 9380 BLS12381G1_XMD:SHA-256_SSWU_RO_, when the engine has it (else group.ts uses noble). */
   g1HashToCurve: ((msg: Uint8Array, dst: Uint8Array) => P1) | null;
-  /** Fixed-base tables, when the engine has them. */
-  g1Table: ((bases: readonly P1[]) => FixedBaseTable) | null;
-  g1TableMsm: ((table: FixedBaseTable, scalars: readonly bigint[]) => P1) | null;
+  /**
+   * Fixed-base tables, when the engine has them: `g1FixedSlot` precomputes the table row of a
+   * generator (non-identity, in G1) and answers its slot, or null when the engine keeps no more
+   * rows; `g1MsmFixed` is Σ t_j·B_slot_j + Σ s_i·P_i, variable time.
+   */
+  g1FixedSlot: ((p: P1) => number | null) | null;
+  g1MsmFixed:
+    | ((slots: Uint32Array, fixedScalars: readonly bigint[], points: readonly P1[], scalars: readonly bigint[]) => P1)
+    | null;
 
   g2Identity(): P2;
   g2Generator(): P2;
