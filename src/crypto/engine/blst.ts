@@ -4,7 +4,7 @@
 //
 // A point is a Uint8Array holding blst's Jacobian struct (G1 144 bytes, G2 288). Points are carved
 // out of shared slabs: a V8 typed array above 64 bytes would otherwise get its own off-heap
-// backing store, and allocation would cost more than a point addition.
+// backing store, and allocation would cost more than a point addition (notes/engine.md).
 
 import { createRequire } from 'node:module';
 import type { CurveEngine, Decoded, PointDecodeFailure } from './types.ts';
@@ -97,8 +97,8 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
   if (a === null) return null;
   const G1 = a.sizes.g1;
   const G2 = a.sizes.g2;
-  const g1s = new Slab(G1, 4096);
-  const g2s = new Slab(G2, 256);
+  const g1s = new Slab(G1, 64);
+  const g2s = new Slab(G2, 32);
   const scalarBuf = new Uint8Array(32);
   const scalarView = new DataView(scalarBuf.buffer);
   const scalarBytes = (s: bigint): Uint8Array => {
