@@ -9,6 +9,7 @@ import { auditBook, type AuditReport } from './audit.ts';
 import { checkAmount, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from './context.ts';
 import type { Db } from './db/adapter.ts';
 import { migrate } from './db/migrations.ts';
+import { partitionNullifierRegistry } from './db/partition.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
 import { checkMove, ensureAccount, lockAccounts, post, readAccount, type Account } from './journal.ts';
@@ -20,6 +21,12 @@ import {
   type RecordedConflict,
 } from './nullifiers.ts';
 
+
+/** How the CB lays out its storage beyond the migrations. */
+export interface CbStorageOptions {
+  /** Hash partitions of the nullifier registry (PostgreSQL only; absent: plain tables). */
+  nullifierPartitions?: number;
+}
 
 export interface MoveResult {
   transactionId: string;
@@ -44,10 +51,15 @@ export class CbLedger {
     this.rng = deps.rng ?? systemRandomBytes;
   }
 
-  /** Applies migrations and creates the issuance account; safe to call on every start. */
-  static async open(deps: NodeDeps): Promise<CbLedger> {
+  /**
+   * Applies migrations and creates the issuance account; safe to call on every start. With
+   * `nullifierPartitions` (PostgreSQL only) the nullifier registry is laid out as that many hash
+   * partitions (db/partition.ts): converted on first open, checked on every later one.
+   */
+  static async open(deps: NodeDeps & CbStorageOptions): Promise<CbLedger> {
     const cb = new CbLedger(deps);
     await migrate(cb.db, () => cb.clock.nowMs());
+    if (deps.nullifierPartitions !== undefined) await partitionNullifierRegistry(cb.db, { partitions: deps.nullifierPartitions });
     await cb.db.transaction((tx) => ensureAccount(tx, CB_ISSUANCE_ACCOUNT, AccountKind.cbIssuance, 'cb', cb.clock.nowMs()));
     return cb;
   }

@@ -41,6 +41,8 @@ export interface CentralBankConfig {
   regulatorKey: Uint8Array;
   /** Policy stored on first open (DEFAULT_POLICY if absent). */
   initialPolicy?: PolicyTable;
+  /** Hash partitions of the nullifier registry on PostgreSQL (CbLedger.open; absent: plain tables). */
+  nullifierPartitions?: number;
 }
 
 export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './cb_issuance.ts';

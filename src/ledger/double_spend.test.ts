@@ -3,13 +3,14 @@
 // first, the second registration at the CB is the double spend: the incident names the payer's
 // customer and device (K recovered from the two tags), the customer gets no new credential, the
 // nullifier goes on the next revocation list, honest parties are untouched, and the value the
-// double spend created is found by the audit and booked so the totals are exact again.
+// double spend created is found by the audit and booked so the totals are exact again. Runs on
+// each engine and on PostgreSQL with the CB's registry in hash partitions (db/partition.ts).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { verifyRevocationList } from '../policy/policy_codec.ts';
-import { ENGINES } from '../../test/ledger/engines.ts';
+import { REGISTRY_LAYOUTS } from '../../test/ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
 import { syncDevice } from './device_sync.ts';
 import { LedgerError } from './errors.ts';
@@ -17,11 +18,11 @@ import { auditNetwork, formatNetworkAudit } from './network_audit.ts';
 
 const hex = (b: Uint8Array | null): string => (b === null ? 'null' : bytesToHex(b));
 
-for (const engine of ENGINES) {
-  describe(`double spend through a restored SE snapshot on ${engine}`, () => {
+for (const { engine, label, nullifierPartitions } of REGISTRY_LAYOUTS) {
+  describe(`double spend through a restored SE snapshot on ${label}`, () => {
     let net: OfflineNet;
     before(async () => {
-      net = await openOfflineNet(engine, `ds-${engine}`);
+      net = await openOfflineNet(engine, `ds-${engine}`, { nullifierPartitions });
       await fundFi(net, net.fiA, 1_000_000n, 'issue-a');
       await fundFi(net, net.fiB, 1_000_000n, 'issue-b');
     });

@@ -10,6 +10,7 @@ export * from './context.ts';
 export * from './customers.ts';
 export * from './db/adapter.ts';
 export * from './db/migrations.ts';
+export * from './db/partition.ts';
 export * from './db/postgres.ts';
 export * from './db/sqlite.ts';
 export * from './errors.ts';

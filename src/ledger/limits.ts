@@ -67,6 +67,24 @@ export const REVOCATION_LIST_MAX = 1024;
 assert(SYNC_PAYMENTS_MAX <= NULLIFIER_BATCH_MAX, 'one sync batch must fit one nullifier batch');
 
 /**
+ * Hash partitions of the CB's nullifier-keyed tables on PostgreSQL (db/partition.ts), when a
+ * deployment opts in. Every registry statement names its nullifier, so it touches one partition
+ * (and that partition's index); a registration of a full sync batch touches up to
+ * min(SYNC_PAYMENTS_MAX, N) of them and holds about two locks per partition touched until it
+ * commits. 16 keeps each partition's index a sixteenth of the registry's (vacuum and index builds
+ * run per partition) while a full batch holds ~32 relation locks.
+ */
+export const NULLIFIER_PARTITIONS_DEFAULT = 16;
+/**
+ * Upper bound on N: a batch spread over 128 partitions holds ~260 locks, so POSTGRES_POOL_MAX (8)
+ * registrations at once stay near 2 100 entries of PostgreSQL's default shared lock table
+ * (max_locks_per_transaction 64 × max_connections 100 = 6 400).
+ */
+export const NULLIFIER_PARTITIONS_MAX = 128;
+
+assert(NULLIFIER_PARTITIONS_DEFAULT >= 2 && NULLIFIER_PARTITIONS_DEFAULT <= NULLIFIER_PARTITIONS_MAX, 'the default partition count must be allowed');
+
+/**
  * Largest L_max (the policy's largest L) the CB's related-key check at enrolment supports: it makes
  * 2·(L_max − 1) point additions and as many primary-key lookups, ~1 ms and one indexed query per
  * RELATED_KEY_LOOKUP_CHUNK keys; a policy above this bound is refused at enrolment, never skipped.

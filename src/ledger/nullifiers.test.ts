@@ -1,11 +1,12 @@
 // The nullifier registry: new nullifiers are inserted, the same payment again is a harmless
 // duplicate, a different payment with the same nullifier is a reported conflict (double spend),
-// and concurrent inserts of one nullifier, from one handle or two, yield exactly one winner.
+// and concurrent inserts of one nullifier, from one handle or two, yield exactly one winner; on
+// each engine's plain table and on PostgreSQL's hash-partitioned one (db/partition.ts).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ENGINES, fakeClock, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
+import { REGISTRY_LAYOUTS, fakeClock, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
 import { CbLedger } from './cb.ts';
 import { LedgerError } from './errors.ts';
 import { insertNullifiers, type NullifierRecord } from './nullifiers.ts';
@@ -27,13 +28,13 @@ const rec = (epoch: bigint, n: string, payment: string): NullifierRecord => ({
 });
 const code = (c: string) => (err: unknown) => err instanceof LedgerError && err.code === c;
 
-for (const engine of ENGINES) {
-  describe(`nullifier registry on ${engine}`, () => {
+for (const { engine, label, nullifierPartitions } of REGISTRY_LAYOUTS) {
+  describe(`nullifier registry on ${label}`, () => {
     let f: FreshDb;
     let cb: CbLedger;
     before(async () => {
       f = await freshDb(engine);
-      cb = await CbLedger.open({ db: f.db, clock: fakeClock() });
+      cb = await CbLedger.open({ db: f.db, clock: fakeClock(), nullifierPartitions });
     });
     after(async () => f?.cleanup());
 

@@ -1,4 +1,5 @@
-// Reclaim (issue 9) on both engines, through the SEs' APDU interfaces and the ledger's own APIs:
+// Reclaim (issue 9) on both engines (PostgreSQL also with the CB's registry in hash partitions),
+// through the SEs' APDU interfaces and the ledger's own APIs:
 // a payment never delivered is credited back to its payer exactly once after the settlement
 // window (before it: RECLAIM_TOO_EARLY; again: nothing changes), and is refused afterwards by any
 // payee (offline: the revocation list; online: a payee that had credited it reverses the credit
@@ -11,7 +12,7 @@ import { DeviceClass, Tier } from '../policy/limits.ts';
 import { settlementWindowEndMs } from '../policy/settlement.ts';
 import { DEFAULT_POLICY } from '../policy/limits.ts';
 import { SeError } from '../se/status.ts';
-import { ENGINES } from '../../test/ledger/engines.ts';
+import { REGISTRY_LAYOUTS } from '../../test/ledger/engines.ts';
 import { codeOf, fundFi, load, newCustomer, newDevice, openOfflineNet, type OfflineNet, type TestDevice } from '../../test/ledger/offline_world.ts';
 import { syncDevice } from './device_sync.ts';
 import { viewRecord } from './payment_records.ts';
@@ -24,11 +25,11 @@ async function payUndelivered(payer: TestDevice, payee: TestDevice, amountMinor:
   return { request, payment: (await payer.client.authorizePayment(request, amountMinor)).payment };
 }
 
-for (const engine of ENGINES) {
-  describe(`reclaim on ${engine}`, () => {
+for (const { engine, label, nullifierPartitions } of REGISTRY_LAYOUTS) {
+  describe(`reclaim on ${label}`, () => {
     let net: OfflineNet;
     before(async () => {
-      net = await openOfflineNet(engine, `reclaim-${engine}`);
+      net = await openOfflineNet(engine, `reclaim-${engine}`, { nullifierPartitions });
     });
     after(async () => net.cleanup());
 

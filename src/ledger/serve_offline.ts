@@ -48,7 +48,7 @@ async function closeAll(app: FastifyInstance | undefined, fis: FinancialIntermed
 
 /** A CB and its FIs in one process, one database each. */
 export async function serveOfflineNetwork(config: ListenOptions & {
-  cb: { database: DatabaseSpec; signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; initialPolicy?: PolicyTable };
+  cb: { database: DatabaseSpec; signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; initialPolicy?: PolicyTable; nullifierPartitions?: number };
   fis: readonly OfflineFiConfig[];
   manufacturers: Readonly<Record<string, Uint8Array>>;
 }): Promise<RunningOfflineNetwork> {

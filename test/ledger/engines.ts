@@ -18,9 +18,26 @@ import { CbLedger } from '../../src/ledger/cb.ts';
 import { FiLedger } from '../../src/ledger/fi.ts';
 import type { DatabaseSpec } from '../../src/ledger/db/open.ts';
 import type { NodeRole } from '../../src/ledger/serve.ts';
+import { NULLIFIER_PARTITIONS_DEFAULT } from '../../src/ledger/limits.ts';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
+
+/** A CB registry layout a registry test runs on: an engine's plain tables, or PostgreSQL hash partitions. */
+export interface RegistryLayout {
+  engine: Engine;
+  label: string;
+  /** Passed to CbLedger.open / CentralBank.open (db/partition.ts); absent: the migrations' plain tables. */
+  nullifierPartitions?: number;
+}
+
+/** Hash partitions in the partitioned layout the registry tests run on (the deployment default). */
+export const TEST_NULLIFIER_PARTITIONS = NULLIFIER_PARTITIONS_DEFAULT;
+
+export const REGISTRY_LAYOUTS: readonly RegistryLayout[] = [
+  ...ENGINES.map((engine) => ({ engine, label: engine })),
+  { engine: 'postgres', label: `postgres, registry in ${TEST_NULLIFIER_PARTITIONS} hash partitions`, nullifierPartitions: TEST_NULLIFIER_PARTITIONS },
+];
 
 const PG_ADMIN_URL = process.env['TALLY_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -20,8 +20,8 @@ export interface Migration {
   sql: string;
 }
 
-/** Arbitrary constant for pg_advisory_xact_lock: "TALY" in ASCII. */
-const MIGRATION_LOCK_ID = 0x54414c59n;
+/** Arbitrary constant for pg_advisory_xact_lock: "TALY" in ASCII (db/partition.ts takes it too). */
+export const MIGRATION_LOCK_ID = 0x54414c59n;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
