@@ -43,7 +43,7 @@ import {
   encodeRangeProof,
   proveRange,
   proveRangeSkippingValueCheck,
-  rangeProofEquations,
+  rangeProofBatchEquations,
   type RangeBits,
   type RangeProof,
 } from './range_proof.ts';
@@ -600,14 +600,14 @@ export function paymentEquations(params: PaymentParams, s: PaymentStatement, pro
     }
     const responses = [proof.bbsResponses.mHat[0]!, proof.counterResponses.mHat[0]!, ...proof.sigmaResponses];
     sigmaEquations(relations, { commitments: proof.sigmaCommitments, responses }, c).forEach((e) => batch.addMsm(e));
-    const range = rangeProofEquations({
+    const range = rangeProofBatchEquations({
       transcript: amountRangeTranscript(params.capMinor, s.rangeBits),
       proof: proof.range,
       commitments: amountCommitments(params.capMinor, s.C_a),
       bits: s.rangeBits,
     });
     if (!range.ok) return { ok: false, reason: 'RANGE_PROOF_SHAPE' };
-    range.equations.forEach((e) => batch.addMsm(e));
+    range.equations.forEach((e) => batch.addMsm(e.terms, e.vectors));
     return { ok: true, batch };
   } catch {
     return { ok: false, reason: 'PROOF_SHAPE' };
