@@ -26,6 +26,7 @@ import {
   scalarSub,
   scalarToBytes,
 } from './group.ts';
+import { decodeG1 } from './point_bytes.ts';
 import { randomScalar, type Rng } from './rng.ts';
 import type { Transcript } from './transcript.ts';
 import { BBS_MESSAGES_MAX, type BbsSignature, bbsP1, calculateDomain, createGenerators } from './bbs_core.ts';
@@ -122,6 +123,27 @@ export function bbsPresentationRespond(state: BbsPresentationState, c: bigint): 
   return responses;
 }
 
+/** Domains kept per issuer key; a verifier sees one credential header and a few counter-set headers. */
+const DOMAINS_PER_KEY_MAX = 16;
+const domains = new WeakMap<G2Point, Map<string, bigint>>();
+
+/**
+ * calculate_domain for (publicKey, generators, header), kept per key object: it hashes the key and
+ * every generator (~25 µs), and a batch verifier asks for the same few domains for every payment.
+ */
+function cachedDomain(publicKey: G2Point, generators: readonly G1Point[], header: Uint8Array): bigint {
+  let byHeader = domains.get(publicKey);
+  if (byHeader === undefined) domains.set(publicKey, (byHeader = new Map()));
+  const key = `${generators.length}/${Buffer.from(header).toString('hex')}`;
+  let d = byHeader.get(key);
+  if (d === undefined) {
+    d = calculateDomain(publicKey, generators[0]!, generators.slice(1), header);
+    if (byHeader.size >= DOMAINS_PER_KEY_MAX) byHeader.clear();
+    byHeader.set(key, d);
+  }
+  return d;
+}
+
 function isStructural(args: {
   publicKey: G2Point;
   messageCount: number;
@@ -159,7 +181,7 @@ export function bbsPresentationEquations(args: {
   if (!isStructural(args)) return { msm: [], pairing: [], structural: false };
   const { commitment: com, responses: r, c } = args;
   const generators = createGenerators(args.messageCount + 1);
-  const domain = calculateDomain(args.publicKey, generators[0]!, generators.slice(1), args.header);
+  const domain = cachedDomain(args.publicKey, generators, args.header);
   const minusOne = R_ORDER - 1n;
   const eq1: MsmEquation = [
     [com.Abar, r.eHat],
@@ -232,7 +254,7 @@ export function bbsCommitmentFromBytes(bytes: Uint8Array): BbsCommitment {
   // Abar and Bbar enter the pairing and are fully checked; D, T1 and T2 only enter MSM equations,
   // whose batch check clears the cofactor, so their subgroup check is deferred there.
   const at = (n: number, allowIdentity: boolean, deferSubgroupCheck = false) =>
-    G1Point.fromBytes(bytes.subarray(n * G1_BYTES, (n + 1) * G1_BYTES), { allowIdentity, deferSubgroupCheck });
+    decodeG1(bytes.subarray(n * G1_BYTES, (n + 1) * G1_BYTES), { allowIdentity, deferSubgroupCheck });
   return { Abar: at(0, false), Bbar: at(1, false), D: at(2, false, true), T1: at(3, true, true), T2: at(4, true, true) };
 }
 

@@ -202,18 +202,23 @@ export type IpaVerifierScalars =
       sInv: bigint[];
       /** u_j²·L_j and u_j^{-2}·R_j. */
       lrTerms: IpaTerm[];
+      /** 1/x for each x of alsoInvert, in order. */
+      inverses: bigint[];
     }
   | { ok: false; reason: string };
 
 /**
  * Replays the transcript for a proof of length N and returns the verifier's scalars. The full
  * check is then P + Σ lrTerms − a·Σ s_i·G_i − b·Σ sInv_i·h_i·H_i − q·a·b·Q = 0.
- * Never throws on bad input: a malformed proof gives { ok: false }.
+ * Never throws on bad input: a malformed proof gives { ok: false }. `alsoInvert` are non-zero
+ * scalars the caller needs inverted too (the range verifier's y): they share the one inversion of
+ * the challenges (~40 µs each otherwise) and come back in `inverses`.
  */
 export function innerProductVerifierScalars(
   transcript: Transcript,
   proof: InnerProductProof,
   N: number,
+  alsoInvert: readonly bigint[] = [],
 ): IpaVerifierScalars {
   if (!isPowerOfTwo(N) || N > IPA_LENGTH_MAX) {
     return { ok: false, reason: `length ${N} is not a power of two ≤ ${IPA_LENGTH_MAX}` };
@@ -231,29 +236,30 @@ export function innerProductVerifierScalars(
     transcript.appendPoint('L', proof.L[j]!).appendPoint('R', proof.R[j]!);
     challenges.push(transcript.challengeScalar('u'));
   }
-  const inv = scalarInvBatch(challenges);
+  const allInv = scalarInvBatch([...challenges, ...alsoInvert]);
+  const inv = allInv.slice(0, rounds);
+  const squares = challenges.map((u) => scalarMul(u, u));
   const lrTerms: IpaTerm[] = [];
   for (let j = 0; j < rounds; j++) {
-    lrTerms.push([proof.L[j]!, scalarMul(challenges[j]!, challenges[j]!)]);
+    lrTerms.push([proof.L[j]!, squares[j]!]);
     lrTerms.push([proof.R[j]!, scalarMul(inv[j]!, inv[j]!)]);
   }
-  const s = sVector(challenges, inv, N);
+  const s = sVector(squares, inv, N);
   // Flipping every lo/hi choice inverts s_i, and the complement of i is N−1−i.
   const sInv = s.map((_, i) => s[N - 1 - i]!);
-  return { ok: true, challenges, s, sInv, lrTerms };
+  return { ok: true, challenges, s, sInv, lrTerms, inverses: allInv.slice(rounds) };
 }
 
 /** s_i = Π_j (u_j if bit (rounds−1−j) of i is set, else 1/u_j): G_i's weight in the final G. */
-function sVector(u: readonly bigint[], uInv: readonly bigint[], N: number): bigint[] {
-  const rounds = u.length;
+function sVector(uSquares: readonly bigint[], uInv: readonly bigint[], N: number): bigint[] {
+  const rounds = uSquares.length;
   const s: bigint[] = new Array(N);
   let s0 = 1n;
   for (const x of uInv) s0 = scalarMul(s0, x);
   s[0] = s0;
   for (let i = 1; i < N; i++) {
     const bit = 31 - Math.clz32(i); // highest set bit of i, decided in round rounds−1−bit
-    const j = rounds - 1 - bit;
-    s[i] = scalarMul(s[i - (1 << bit)]!, scalarMul(u[j]!, u[j]!));
+    s[i] = scalarMul(s[i - (1 << bit)]!, uSquares[rounds - 1 - bit]!);
   }
   return s;
 }

@@ -19,7 +19,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from './assert.ts';
-import { EquationBatch, verifyBatches } from './batch.ts';
+import { EquationBatch, verifyBatches, type MsmEquation } from './batch.ts';
 import { createGenerators, type BbsSignature } from './bbs_core.ts';
 import {
   appendBbsCommitment,
@@ -43,7 +43,7 @@ import {
   encodeRangeProof,
   proveRange,
   proveRangeSkippingValueCheck,
-  rangeProofEquations,
+  rangeProofBatchEquations,
   type RangeBits,
   type RangeProof,
 } from './range_proof.ts';
@@ -217,6 +217,21 @@ function amountRangeTranscript(capMinor: bigint, bits: number): Transcript {
 /** The two commitments the amount range proof is about: C_a and cap·G − C_a. */
 function amountCommitments(capMinor: bigint, C_a: G1Point): G1Point[] {
   return [C_a, multipleOfG(capMinor).sub(C_a)];
+}
+
+/**
+ * The range equations with s·(cap·G − C_a) written as s·(cap·G) − s·C_a: the same equation, but the
+ * MSM then holds the cached cap·G and C_a (already there) instead of one more point per payment.
+ * The derived point is still computed: the range transcript absorbs its bytes.
+ */
+function withoutDerivedCommitment(terms: MsmEquation, commitments: readonly G1Point[], capMinor: bigint): MsmEquation {
+  const [C_a, derived] = commitments as [G1Point, G1Point];
+  const out: MsmEquation = [];
+  for (const term of terms) {
+    if (term[0] === derived) out.push([multipleOfG(capMinor), term[1]], [C_a, -term[1]]);
+    else out.push(term);
+  }
+  return out;
 }
 
 /** Nonces for the amount range proof, made while idle by whoever will prove it (a host). */
@@ -600,14 +615,15 @@ export function paymentEquations(params: PaymentParams, s: PaymentStatement, pro
     }
     const responses = [proof.bbsResponses.mHat[0]!, proof.counterResponses.mHat[0]!, ...proof.sigmaResponses];
     sigmaEquations(relations, { commitments: proof.sigmaCommitments, responses }, c).forEach((e) => batch.addMsm(e));
-    const range = rangeProofEquations({
+    const commitments = amountCommitments(params.capMinor, s.C_a);
+    const range = rangeProofBatchEquations({
       transcript: amountRangeTranscript(params.capMinor, s.rangeBits),
       proof: proof.range,
-      commitments: amountCommitments(params.capMinor, s.C_a),
+      commitments,
       bits: s.rangeBits,
     });
     if (!range.ok) return { ok: false, reason: 'RANGE_PROOF_SHAPE' };
-    range.equations.forEach((e) => batch.addMsm(e));
+    range.equations.forEach((e) => batch.addMsm(withoutDerivedCommitment(e.terms, commitments, params.capMinor), e.vectors));
     return { ok: true, batch };
   } catch {
     return { ok: false, reason: 'PROOF_SHAPE' };

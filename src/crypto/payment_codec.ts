@@ -27,6 +27,7 @@ import {
   bbsResponsesFromBytes,
   bbsResponsesToBytes,
 } from './bbs_presentation.ts';
+import { decodeG1 } from './point_bytes.ts';
 import { RangeProofError, decodeRangeProof, encodeRangeProof, rangeProofBytes, type RangeProof } from './range_proof.ts';
 import {
   AMOUNT_RANGE_VALUES,
@@ -118,8 +119,7 @@ export function decodePaymentProof(bytes: Uint8Array, context: Uint8Array): { st
     at += n;
     return part;
   };
-  const point = (allowIdentity: boolean, deferSubgroupCheck = false) =>
-    G1Point.fromBytes(take(G1_BYTES), { allowIdentity, deferSubgroupCheck });
+  const point = (allowIdentity: boolean, deferSubgroupCheck = false) => decodeG1(take(G1_BYTES), { allowIdentity, deferSubgroupCheck });
   const rangeBits = view.getUint8(11);
   const [C_a, N, T, E1, E2] = Array.from({ length: PUBLIC_POINTS }, () => point(false)) as [
     G1Point, G1Point, G1Point, G1Point, G1Point,

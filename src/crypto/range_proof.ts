@@ -16,7 +16,7 @@
 //   range_proof_encoding.ts, the precomputable nonces in range_proof_nonces.ts; all re-exported here.
 
 import { assert } from './assert.ts';
-import { verifyBatches, EquationBatch, type MsmEquation } from './batch.ts';
+import { verifyBatches, EquationBatch, flattenMsm, type MsmEquation, type MsmEquationWithVectors } from './batch.ts';
 import { G1Point, R_ORDER, mod, msmVartime, scalarInv, scalarMul } from './group.ts';
 import { bulletproofU, pedersenG, pedersenH } from './generators.ts';
 import { innerProduct, innerProductVerifierScalars, proveInnerProduct } from './inner_product.ts';
@@ -33,6 +33,9 @@ export { decodeRangeProof, encodeRangeProof } from './range_proof_encoding.ts';
 export type RangeProofRejectCode = 'SIZE' | 'SHAPE' | 'IPA';
 export type RangeEquationsResult =
   | { ok: true; equations: MsmEquation[] }
+  | { ok: false; reason: RangeProofRejectCode; message: string };
+export type RangeBatchEquationsResult =
+  | { ok: true; equations: MsmEquationWithVectors[] }
   | { ok: false; reason: RangeProofRejectCode; message: string };
 
 const utf8 = new TextEncoder();
@@ -225,6 +228,16 @@ function shapeProblem(input: RangeVerifyInput): string | undefined {
  * combined with independent random weights (EquationBatch does). Never throws on bad input.
  */
 export function rangeProofEquations(input: RangeVerifyInput): RangeEquationsResult {
+  const r = rangeProofBatchEquations(input);
+  return r.ok ? { ok: true, equations: r.equations.map(flattenMsm) } : r;
+}
+
+/**
+ * The same two equations in the batch's form: scalars unreduced (batch.ts reads them mod r) and
+ * the IPA check's G_i and H_i scalars as vector terms over the cached vectorBases arrays, so a
+ * batch merges them by position.
+ */
+export function rangeProofBatchEquations(input: RangeVerifyInput): RangeBatchEquationsResult {
   if (!Array.isArray(input.commitments)) return { ok: false, reason: 'SHAPE', message: 'commitments is not an array' };
   const m = input.commitments.length;
   const n = input.bits;
@@ -242,25 +255,23 @@ export function rangeProofEquations(input: RangeVerifyInput): RangeEquationsResu
   const x = transcript.challengeScalar('x');
   transcript.appendScalar('taux', proof.taux).appendScalar('mu', proof.mu).appendScalar('tHat', proof.tHat);
   const w = transcript.challengeScalar('w');
-  const ipa = innerProductVerifierScalars(transcript, proof.ipa, N);
+  const ipa = innerProductVerifierScalars(transcript, proof.ipa, N, [y]);
   if (!ipa.ok) return { ok: false, reason: 'IPA', message: ipa.reason };
 
   const zPowers = powers(z, m + 3);
-  const yPowers = powers(y, N);
-  const G = pedersenG();
-  const H = pedersenH();
-  // t-check: Σ z^{2+j}·V_j + (delta − tHat)·G + x·T1 + x²·T2 − taux·H = 0.
+  // t-check: Σ z^{2+j}·V_j + (delta − tHat)·G + x·T1 + x²·T2 − taux·H = 0, with
+  // delta = (z − z²)·Σ y^i − Σ_j z^{3+j}·<1^n, 2^n>.
   let sumY = 0n;
-  for (const yi of yPowers) sumY += yi;
-  let delta = mod((z - zPowers[2]!) * sumY);
+  for (const yi of powers(y, N)) sumY += yi;
+  let delta = (z - zPowers[2]!) * sumY;
   const ones = (1n << BigInt(n)) - 1n; // <1^n, 2^n>
-  for (let j = 0; j < m; j++) delta = mod(delta - zPowers[j + 3]! * ones);
+  for (let j = 0; j < m; j++) delta -= zPowers[j + 3]! * ones;
   const tCheck: MsmEquation = commitments.map((V, j) => [V, zPowers[j + 2]!] as const);
-  tCheck.push([G, mod(delta - proof.tHat)], [proof.T1, x], [proof.T2, scalarMul(x, x)], [H, mod(-proof.taux)]);
+  tCheck.push([pedersenG(), delta - proof.tHat], [proof.T1, x], [proof.T2, x * x], [pedersenH(), -proof.taux]);
 
-  const ipaCheck = ipaEquation(proof, { x, z, w, m, n, zPowers, yInvPowers: powers(scalarInv(y), N) }, ipa);
+  const ipaCheck = ipaEquation(proof, { x, z, w, m, n, zPowers, yInvPowers: powers(ipa.inverses[0]!, N) }, ipa);
   assert(tCheck.length === m + 4, 'rangeProofEquations: t-check has the wrong number of terms');
-  return { ok: true, equations: [tCheck, ipaCheck] };
+  return { ok: true, equations: [{ terms: tCheck, vectors: [] }, ipaCheck] };
 }
 
 /**
@@ -271,34 +282,38 @@ function ipaEquation(
   proof: RangeProof,
   c: { x: bigint; z: bigint; w: bigint; m: number; n: number; zPowers: bigint[]; yInvPowers: bigint[] },
   ipa: { s: bigint[]; sInv: bigint[]; lrTerms: ReadonlyArray<readonly [G1Point, bigint]> },
-): MsmEquation {
+): MsmEquationWithVectors {
   const { a, b } = proof.ipa;
-  const { Gs, Hs } = vectorBases(c.m * c.n);
-  const eq: MsmEquation = [
+  const N = c.m * c.n;
+  const { Gs, Hs } = vectorBases(N);
+  const terms: MsmEquation = [
     [proof.A, 1n],
     [proof.S, c.x],
-    [pedersenH(), mod(-proof.mu)],
-    [bulletproofU(), mod(c.w * (proof.tHat - a * b))],
+    [pedersenH(), -proof.mu],
+    [bulletproofU(), c.w * (proof.tHat - a * b)],
     ...ipa.lrTerms,
   ];
+  const gScalars: bigint[] = new Array(N);
+  const hScalars: bigint[] = new Array(N);
   for (let j = 0; j < c.m; j++) {
+    const zj = c.zPowers[j + 2]!;
     let two = 1n;
     for (let i = 0; i < c.n; i++) {
       const k = j * c.n + i;
-      eq.push([Gs[k]!, mod(-c.z - a * ipa.s[k]!)]);
-      eq.push([Hs[k]!, mod(c.z + (c.zPowers[j + 2]! * two - b * ipa.sInv[k]!) * c.yInvPowers[k]!)]);
+      gScalars[k] = -c.z - a * ipa.s[k]!;
+      hScalars[k] = c.z + (zj * two - b * ipa.sInv[k]!) * c.yInvPowers[k]!;
       two <<= 1n;
     }
   }
-  return eq;
+  return { terms, vectors: [{ bases: Gs, scalars: gScalars }, { bases: Hs, scalars: hScalars }] };
 }
 
 /** Verifies one proof with one MSM. Never throws on bad input. */
 export function verifyRange(input: RangeVerifyInput & { rng: Rng }): boolean {
-  const r = rangeProofEquations(input);
+  const r = rangeProofBatchEquations(input);
   if (!r.ok) return false;
   const batch = new EquationBatch();
-  for (const eq of r.equations) batch.addMsm(eq);
+  for (const eq of r.equations) batch.addMsm(eq.terms, eq.vectors);
   return batch.check(input.rng);
 }
 
@@ -308,10 +323,10 @@ export function verifyRange(input: RangeVerifyInput & { rng: Rng }): boolean {
  */
 export function verifyRangeBatch(items: readonly RangeVerifyInput[], rng: Rng): { ok: boolean; failed: number[] } {
   const batches = items.map((item) => {
-    const r = rangeProofEquations(item);
+    const r = rangeProofBatchEquations(item);
     if (!r.ok) return null;
     const batch = new EquationBatch();
-    for (const eq of r.equations) batch.addMsm(eq);
+    for (const eq of r.equations) batch.addMsm(eq.terms, eq.vectors);
     return batch;
   });
   return verifyBatches(batches, rng);

@@ -8,15 +8,17 @@
 import { assert } from './assert.ts';
 import { CryptoDecodeError, G1_BYTES, G1Point, SCALAR_BYTES, scalarFromBytes, scalarToBytes } from './group.ts';
 import { log2Exact } from './inner_product.ts';
+import { decodeG1, g1Bytes } from './point_bytes.ts';
 import { RangeProofError, rangeProofBytes, sizeProblem, type RangeProof } from './range_proof_types.ts';
 
 
 export function encodeRangeProof(proof: RangeProof): Uint8Array {
   const k = proof.ipa.L.length;
   assert(proof.ipa.R.length === k, 'encodeRangeProof: L and R lengths differ');
-  const parts: Uint8Array[] = [proof.A, proof.S, proof.T1, proof.T2].map((P) => P.toBytes());
+  // Cached encodings: a verifier hashes the encoding of the proof it has just decoded.
+  const parts: Uint8Array[] = [proof.A, proof.S, proof.T1, proof.T2].map(g1Bytes);
   parts.push(scalarToBytes(proof.taux), scalarToBytes(proof.mu), scalarToBytes(proof.tHat));
-  for (let j = 0; j < k; j++) parts.push(proof.ipa.L[j]!.toBytes(), proof.ipa.R[j]!.toBytes());
+  for (let j = 0; j < k; j++) parts.push(g1Bytes(proof.ipa.L[j]!), g1Bytes(proof.ipa.R[j]!));
   parts.push(scalarToBytes(proof.ipa.a), scalarToBytes(proof.ipa.b));
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
@@ -41,7 +43,7 @@ export function decodeRangeProof(bytes: Uint8Array, shape: { m: number; bits: nu
     const slice = bytes.subarray(offset, (offset += G1_BYTES));
     try {
       // Range-proof points only enter EquationBatch MSMs: their subgroup check is deferred there.
-      return G1Point.fromBytes(slice, { deferSubgroupCheck: true });
+      return decodeG1(slice, { deferSubgroupCheck: true });
     } catch (e) {
       if (!(e instanceof CryptoDecodeError)) throw e;
       throw new RangeProofError('POINT', `Cannot decode range proof: ${name} is not a valid G1 point (${e.code}: ${e.message})`);

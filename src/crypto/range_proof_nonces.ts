@@ -16,11 +16,25 @@ import { innerProduct } from './inner_product.ts';
 import { randomScalar, type Rng } from './rng.ts';
 import { RangeProofError, sizeProblem, type RangeBits } from './range_proof_types.ts';
 
-export function vectorBases(N: number): { Gs: G1Point[]; Hs: G1Point[] } {
-  return {
-    Gs: Array.from({ length: N }, (_, i) => bulletproofG(i)),
-    Hs: Array.from({ length: N }, (_, i) => bulletproofH(i)),
-  };
+/** Vector lengths whose base arrays are kept (m·n for every payment width, and a few more). */
+const VECTOR_BASES_CACHED_MAX = 16;
+const vectorBasesCache = new Map<number, { Gs: readonly G1Point[]; Hs: readonly G1Point[] }>();
+
+/**
+ * G_0 … G_{N−1} and H_0 … H_{N−1}, the same frozen arrays for every call with the same N: the batch
+ * verifier merges a proof's vector scalars by position into the arrays it has seen (batch.ts).
+ */
+export function vectorBases(N: number): { Gs: readonly G1Point[]; Hs: readonly G1Point[] } {
+  let bases = vectorBasesCache.get(N);
+  if (bases === undefined) {
+    bases = {
+      Gs: Object.freeze(Array.from({ length: N }, (_, i) => bulletproofG(i))),
+      Hs: Object.freeze(Array.from({ length: N }, (_, i) => bulletproofH(i))),
+    };
+    if (vectorBasesCache.size >= VECTOR_BASES_CACHED_MAX) vectorBasesCache.clear();
+    vectorBasesCache.set(N, bases);
+  }
+  return bases;
 }
 
 /** count uniform non-zero scalars from one rng call (48 bytes each, bias < 2^-128). */
@@ -114,7 +128,7 @@ function halfSums(N: number) {
   let sums = halfSumsCache.get(N);
   if (sums === undefined) {
     const { Gs, Hs } = vectorBases(N);
-    const sum = (ps: G1Point[]) => ps.reduce((acc, p) => acc.add(p), G1Point.IDENTITY);
+    const sum = (ps: readonly G1Point[]) => ps.reduce((acc, p) => acc.add(p), G1Point.IDENTITY);
     sums = { GLo: sum(Gs.slice(0, N / 2)), GHi: sum(Gs.slice(N / 2)), HLo: sum(Hs.slice(0, N / 2)), HHi: sum(Hs.slice(N / 2)) };
     halfSumsCache.set(N, sums);
   }

@@ -86,11 +86,23 @@ export function sigmaEquations(relations: readonly LinearRelation[], proof: Sigm
   });
 }
 
+const RELATION_NAMES_MAX = 256;
+const relationNames = new Map<string, Uint8Array>();
+/** UTF-8 of a relation name, kept: names are program constants absorbed for every proof. */
+function relationName(name: string): Uint8Array {
+  let b = relationNames.get(name);
+  if (b === undefined) {
+    if (relationNames.size >= RELATION_NAMES_MAX) relationNames.clear();
+    relationNames.set(name, (b = new TextEncoder().encode(name)));
+  }
+  return b;
+}
+
 /** Absorbs the statement (names, images, bases) and the prover's commitments. */
 export function appendSigma(t: Transcript, relations: readonly LinearRelation[], commitments: readonly G1Point[]): void {
   t.appendU64('sigma.relations', relations.length);
   relations.forEach((r, j) => {
-    t.appendBytes('sigma.name', new TextEncoder().encode(r.name));
+    t.appendBytes('sigma.name', relationName(r.name));
     t.appendPoint('sigma.image', r.image, { allowIdentity: true });
     if (r.imageScale !== undefined) t.appendScalar('sigma.imageScale', mod(r.imageScale));
     t.appendU64('sigma.terms', r.terms.length);

@@ -14,7 +14,8 @@ import { openOfflineNet, type OfflineNet } from '../../test/ledger/offline_world
 import { LedgerError } from './errors.ts';
 import { IssuerKeys } from './issuer_keys.ts';
 import { viewRecord } from './payment_records.ts';
-import { VerifyPool } from './verify_pool.ts';
+import { VerifyPool, verifyChunkSize } from './verify_pool.ts';
+import { VERIFY_CHUNK_MAX, VERIFY_CHUNK_MIN } from './limits.ts';
 import { createOfflineEmbeddedApp } from './offline_routes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
@@ -63,6 +64,31 @@ describe('verification pool', () => {
     const wrongKey = batch.map((it) => ({ ...it, issuerKey: otherIssuer.params.issuerKey.toBytes() }));
     assert.deepEqual((await pool.verify(wrongKey, regulatorKey)).failed, [0, 1, 2, 3]);
   });
+
+  test('a batch of more chunks than workers is verified whole, with failures at their batch positions', async () => {
+    const regulatorKey = issuer.params.regulatorKey.toBytes();
+    const records = Array.from({ length: 37 }, (_, i) => proofs[i % 3]!.record);
+    records[5] = flip(records[5]!, records[5]!.length - 40);
+    records[33] = flip(records[33]!, 200);
+    assert.ok(Math.ceil(records.length / verifyChunkSize(records.length, 2)) > 2, 'the batch spans more chunks than workers');
+    const out = await pool.verify(items(records), regulatorKey, 'q');
+    assert.deepEqual(out.failed, [5, 33]);
+    const inThread = await new VerifyPool(0).verify(items(records), regulatorKey, 'q');
+    assert.deepEqual(inThread.failed, [5, 33]);
+    assert.ok(out.sumCa.equals(inThread.sumCa));
+  });
+});
+
+test('verifyChunkSize() stays within the chunk bounds and gives each worker several chunks of a full batch', () => {
+  for (const workers of [0, 1, 2, 3, 8]) {
+    for (const count of [0, 1, 15, 16, 17, 100, 256, 1000]) {
+      const size = verifyChunkSize(count, workers);
+      assert.ok(size >= 1 && size <= VERIFY_CHUNK_MAX, `${count} over ${workers}: ${size}`);
+      if (workers > 0) assert.ok(size >= Math.min(VERIFY_CHUNK_MIN, VERIFY_CHUNK_MAX), `${count} over ${workers}: ${size}`);
+    }
+  }
+  assert.equal(verifyChunkSize(256, 0), VERIFY_CHUNK_MAX, 'in-thread: as few chunks as the bound allows');
+  assert.equal(Math.ceil(256 / verifyChunkSize(256, 2)), 8, '256 receipts over 2 workers: 4 chunks each');
 });
 
 test('issuer keys are a pure function of the master secret and the epoch', () => {
