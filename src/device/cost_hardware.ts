@@ -47,6 +47,7 @@
 // Miller loop ≈ 4.05×, final exponentiation ≈ 4.95×; the SE classes use the same ratios, as their
 // extension-field arithmetic is built from the same base-field multiplications.
 
+import { engineInfo } from '../crypto/engine/index.ts';
 import type { HardwareClass } from './profiles.ts';
 
 /** Per-operation costs in ms, for the operation kinds of cost_model.ts's OpCounts. */
@@ -89,6 +90,32 @@ export interface HardwareCosts {
 }
 
 export type CostedHardware = HardwareClass | 'host';
+
+// The `host` class prices this machine's own engine, so that link timing (waits, keep-alives) and
+// the model's host step follow whichever curve engine runs (src/crypto/engine). MEASURED on the
+// development machine (AMD EPYC guest, 2 cores, Node 20, @noble 2.4.0 for ECDSA, X25519, SHA-256);
+// re-measured by `npm run bench -- --only offline` (offline.cost_model.host.*).
+const HOST_MCL = {
+  label: 'this machine (mcl-wasm, Node 20)',
+  ms: {
+    g1Mul: 0.93, g2Mul: 1.21, g1MsmPoints: 0.16, g1Add: 0.012, pointDecodes: 0.51, pointDecodesDeferred: 0.13,
+    millerLoops: 1.76, finalExps: 3.58, scalarMul: 0.0012, sha256Blocks: 0.0015, ecdsaSign: 1.45, ecdsaVerify: 3.56, x25519: 2.3,
+  },
+  nvm: { writeMs: 0.05, pageMs: 0, pageBytes: 4096, byteMs: 0 },
+  activeMw: 15_000,
+};
+// blst through the native addon, 2026-12-02 (tmp micro-benchmark of each operation, medians; MSM
+// per point of a 64-point MSM without fixed-base tables); ECDSA, X25519 and SHA-256 are @noble's
+// on either engine and keep the mcl row's figures.
+const HOST_BLST = {
+  label: 'this machine (native blst, Node 20)',
+  ms: {
+    g1Mul: 0.092, g2Mul: 0.17, g1MsmPoints: 0.034, g1Add: 0.0011, pointDecodes: 0.063, pointDecodesDeferred: 0.016,
+    millerLoops: 0.17, finalExps: 0.48, scalarMul: 0.0012, sha256Blocks: 0.0015, ecdsaSign: 1.45, ecdsaVerify: 3.56, x25519: 2.3,
+  },
+  nvm: HOST_MCL.nvm,
+  activeMw: 15_000,
+};
 
 /** [ECT] midpoint: the model's JavaCard ECDSA P-256 sign, ms. */
 const CARD_P256_MS = 193;
@@ -177,15 +204,5 @@ export const HARDWARE: Readonly<Record<CostedHardware, HardwareCosts>> = {
     nvm: MCU_NVM,
     activeMw: 25,
   },
-  host: {
-    // MEASURED on the development machine (AMD EPYC guest, 2 cores, Node 20, mcl-wasm 2.4.1,
-    // @noble 2.4.0); re-measured by `npm run bench -- --only offline` (offline.cost_model.host.*).
-    label: 'this machine (mcl-wasm, Node 20)',
-    ms: {
-      g1Mul: 0.93, g2Mul: 1.21, g1MsmPoints: 0.16, g1Add: 0.012, pointDecodes: 0.51, pointDecodesDeferred: 0.13,
-      millerLoops: 1.76, finalExps: 3.58, scalarMul: 0.0012, sha256Blocks: 0.0015, ecdsaSign: 1.45, ecdsaVerify: 3.56, x25519: 2.3,
-    },
-    nvm: { writeMs: 0.05, pageMs: 0, pageBytes: 4096, byteMs: 0 },
-    activeMw: 15_000,
-  },
+  host: engineInfo.name === 'blst' ? HOST_BLST : HOST_MCL,
 };
