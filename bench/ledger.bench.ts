@@ -8,31 +8,21 @@
 // `ledger.settle.per_s` is the 2-worker figure DESIGN §8 budgets), and one sync end to end by stage.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { timeIt, type Benchmark, type BenchResult } from './harness.ts';
+import { randomBatch } from '../test/ledger/nullifier_records.ts';
 import { openSqlite } from '../src/ledger/db/sqlite.ts';
 import { migrate } from '../src/ledger/db/migrations.ts';
-import { insertNullifiers, type NullifierRecord } from '../src/ledger/nullifiers.ts';
-import { NULLIFIER_BATCH_MAX, NULLIFIER_BYTES, PAYMENT_HASH_BYTES } from '../src/ledger/limits.ts';
+import { insertNullifiers } from '../src/ledger/nullifiers.ts';
+import { NULLIFIER_BATCH_MAX } from '../src/ledger/limits.ts';
 import { CbLedger } from '../src/ledger/cb.ts';
 import { FiLedger } from '../src/ledger/fi.ts';
 
 /** Rows inserted per measured configuration: enough to amortise fsyncs, ~2 s at the target. */
 const INSERTS_PER_RUN = 100_000;
 
-function batchOf(size: number, epoch: bigint): NullifierRecord[] {
-  const bytes = randomBytes(size * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES));
-  return Array.from({ length: size }, (_, i) => {
-    const o = i * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES);
-    return {
-      epoch,
-      nullifier: new Uint8Array(bytes.subarray(o, o + NULLIFIER_BYTES)),
-      paymentHash: new Uint8Array(bytes.subarray(o + NULLIFIER_BYTES, o + NULLIFIER_BYTES + PAYMENT_HASH_BYTES)),
-    };
-  });
-}
+const batchOf = randomBatch;
 
 async function nullifierRate(batchSize: number): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tally-bench-'));

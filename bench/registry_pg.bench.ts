@@ -6,13 +6,13 @@
 // registering together). Each figure is the median of RUNS runs. PostgreSQL's defaults
 // (synchronous_commit on) apply; the machine is shared, so compare layouts within one run.
 
-import { randomBytes } from 'node:crypto';
 import type { Benchmark, BenchResult } from './harness.ts';
+import { randomBatch } from '../test/ledger/nullifier_records.ts';
 import { freshDb } from '../test/ledger/engines.ts';
 import { migrate } from '../src/ledger/db/migrations.ts';
 import { partitionNullifierRegistry } from '../src/ledger/db/partition.ts';
-import { insertNullifiers, type NullifierRecord } from '../src/ledger/nullifiers.ts';
-import { NULLIFIER_BYTES, NULLIFIER_PARTITIONS_DEFAULT, PAYMENT_HASH_BYTES, SYNC_PAYMENTS_MAX } from '../src/ledger/limits.ts';
+import { insertNullifiers } from '../src/ledger/nullifiers.ts';
+import { NULLIFIER_PARTITIONS_DEFAULT, SYNC_PAYMENTS_MAX } from '../src/ledger/limits.ts';
 
 /** Rows in the registry before timing starts, so the index is not trivially small. */
 const PREFILL = 50_000;
@@ -20,17 +20,7 @@ const PREFILL = 50_000;
 const INSERTS_PER_RUN = 20_480;
 const RUNS = 3;
 
-function batchOf(size: number, epoch: bigint): NullifierRecord[] {
-  const bytes = randomBytes(size * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES));
-  return Array.from({ length: size }, (_, i) => {
-    const o = i * (NULLIFIER_BYTES + PAYMENT_HASH_BYTES);
-    return {
-      epoch,
-      nullifier: new Uint8Array(bytes.subarray(o, o + NULLIFIER_BYTES)),
-      paymentHash: new Uint8Array(bytes.subarray(o + NULLIFIER_BYTES, o + NULLIFIER_BYTES + PAYMENT_HASH_BYTES)),
-    };
-  });
-}
+const batchOf = randomBatch;
 
 async function rate(partitions: number | undefined, inFlight: number): Promise<number> {
   const f = await freshDb('postgres');

@@ -5,27 +5,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { REGISTRY_LAYOUTS, fakeClock, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
+import { labelBytes, namedRecord } from '../../test/ledger/nullifier_records.ts';
 import { CbLedger } from './cb.ts';
 import { LedgerError } from './errors.ts';
-import { insertNullifiers, type NullifierRecord } from './nullifiers.ts';
+import { insertNullifiers } from './nullifiers.ts';
 import { NULLIFIER_BATCH_MAX } from './limits.ts';
 
-const bytes = (label: string, n: number): Uint8Array => {
-  const out = new Uint8Array(n);
-  let block = createHash('sha256').update(label).digest();
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && i % 32 === 0) block = createHash('sha256').update(block).digest();
-    out[i] = block[i % 32]!;
-  }
-  return out;
-};
-const rec = (epoch: bigint, n: string, payment: string): NullifierRecord => ({
-  epoch,
-  nullifier: bytes(`N/${n}`, 48),
-  paymentHash: bytes(`P/${payment}`, 32),
-});
+const bytes = labelBytes;
+const rec = namedRecord;
 const code = (c: string) => (err: unknown) => err instanceof LedgerError && err.code === c;
 
 for (const { engine, label, nullifierPartitions } of REGISTRY_LAYOUTS) {

@@ -8,11 +8,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { fakeClock, freshDb, type FreshDb } from '../../../test/ledger/engines.ts';
+import { labelBytes, namedRecord } from '../../../test/ledger/nullifier_records.ts';
 import { CbLedger } from '../cb.ts';
 import { NULLIFIER_PARTITIONS_MAX } from '../limits.ts';
-import { insertNullifiers, type NullifierRecord } from '../nullifiers.ts';
+import { insertNullifiers } from '../nullifiers.ts';
 import { isUniqueViolation, rowBigint, rowString, type Queryable } from './adapter.ts';
 import { migrate } from './migrations.ts';
 import { NULLIFIER_PARTITIONED_TABLES, partitionNullifierRegistry, tableLayout } from './partition.ts';
@@ -20,16 +20,8 @@ import { NULLIFIER_PARTITIONED_TABLES, partitionNullifierRegistry, tableLayout }
 const N = 8;
 const TABLES = NULLIFIER_PARTITIONED_TABLES.map((t) => t.name);
 
-const bytes = (label: string, n: number): Uint8Array => {
-  const out = new Uint8Array(n);
-  let block = createHash('sha256').update(label).digest();
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && i % 32 === 0) block = createHash('sha256').update(block).digest();
-    out[i] = block[i % 32]!;
-  }
-  return out;
-};
-const rec = (epoch: bigint, n: string, payment: string): NullifierRecord => ({ epoch, nullifier: bytes(`N/${n}`, 48), paymentHash: bytes(`P/${payment}`, 32) });
+const bytes = labelBytes;
+const rec = namedRecord;
 
 /** Rows per partition of `table`, by partition name. */
 async function spread(q: Queryable, table: string): Promise<Map<string, bigint>> {
