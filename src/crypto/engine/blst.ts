@@ -116,14 +116,15 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
     for (let i = 0; i < points.length; i++) out.set(points[i]!, size * i);
     return out;
   };
-  const g1Op2 = (f: (o: Uint8Array, x: Uint8Array, y: Uint8Array) => void) => (x: Uint8Array, y: Uint8Array) => {
-    const o = g1s.take();
+  // An addon call that fills a fresh point from the slab: binary (add, sub) or unary (neg, dbl).
+  const op2 = (slab: Slab, f: (o: Uint8Array, x: Uint8Array, y: Uint8Array) => void) => (x: Uint8Array, y: Uint8Array) => {
+    const o = slab.take();
     f(o, x, y);
     return o;
   };
-  const g2Op2 = (f: (o: Uint8Array, x: Uint8Array, y: Uint8Array) => void) => (x: Uint8Array, y: Uint8Array) => {
-    const o = g2s.take();
-    f(o, x, y);
+  const op1 = (slab: Slab, f: (o: Uint8Array, x: Uint8Array) => void) => (x: Uint8Array) => {
+    const o = slab.take();
+    f(o, x);
     return o;
   };
   const G1_GEN = g1s.take();
@@ -156,18 +157,10 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
       a.g1Encode(p, out);
       return out;
     },
-    g1Add: g1Op2(a.g1Add),
-    g1Sub: g1Op2(a.g1Sub),
-    g1Neg(x) {
-      const o = g1s.take();
-      a.g1Neg(o, x);
-      return o;
-    },
-    g1Dbl(x) {
-      const o = g1s.take();
-      a.g1Dbl(o, x);
-      return o;
-    },
+    g1Add: op2(g1s, a.g1Add),
+    g1Sub: op2(g1s, a.g1Sub),
+    g1Neg: op1(g1s, a.g1Neg),
+    g1Dbl: op1(g1s, a.g1Dbl),
     g1Mul(p, s) {
       const o = g1s.take();
       a.g1Mul(o, p, scalarBytes(s));
@@ -215,13 +208,9 @@ export function loadBlst(): CurveEngine<Uint8Array, Uint8Array> | null {
       a.g2Encode(p, out);
       return out;
     },
-    g2Add: g2Op2(a.g2Add),
-    g2Sub: g2Op2(a.g2Sub),
-    g2Neg(x) {
-      const o = g2s.take();
-      a.g2Neg(o, x);
-      return o;
-    },
+    g2Add: op2(g2s, a.g2Add),
+    g2Sub: op2(g2s, a.g2Sub),
+    g2Neg: op1(g2s, a.g2Neg),
     g2Mul(p, s) {
       const o = g2s.take();
       a.g2Mul(o, p, scalarBytes(s));
