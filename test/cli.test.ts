@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { formatAmount, parseAmount } from '../src/cli/amount.ts';
 import { CliError } from '../src/cli/args.ts';
 import { runCli } from '../src/cli/main.ts';
 import { readNetwork } from '../src/cli/network_config.ts';
+import { CbLedger, migrate, MIGRATIONS, type Db } from '../src/ledger/index.ts';
+import { ENGINES, freshDb } from './ledger/engines.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -127,4 +130,101 @@ test('tally --version names the curve engine; TALLY_ENGINE picks one and refuses
   const bad = run('gmp');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /TALLY_ENGINE must be "blst" or "mcl", not "gmp"/);
+});
+
+function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+}
+
+test('serve refuses a non-loopback --host without TLS: exit 2, one line naming the address, no database, nothing listening', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-cli-host-'));
+  try {
+    const db = path.join(dir, 'data', 'cb.sqlite');
+    const port = await freePort();
+    const r = spawnSync(process.execPath, [path.join(repo, 'bin/tally.mjs'), 'serve', '--role', 'cb', '--db', `sqlite:${db}`, '--host', '0.0.0.0', '--port', String(port)], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^tally: --host 0\.0\.0\.0 is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\): .*until TLS is built.*\n$/);
+    assert.equal(existsSync(path.join(dir, 'data')), false, 'nothing was created');
+    assert.equal(await connects(port), false);
+    for (const host of ['::', '192.168.1.10', 'example.com', '::ffff:10.0.0.1']) {
+      await usageError(['serve', '--role', 'cb', '--db', `sqlite:${db}`, '--host', host], /is not a loopback address/);
+      await usageError(['serve', '--network', path.join(dir, 'n.json'), '--role', 'all', '--db-dir', dir, '--host', host], /is not a loopback address/);
+    }
+    assert.equal(existsSync(path.join(dir, 'data')), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const migrationRows = async (db: Db) =>
+  (await db.query('SELECT version, name, applied_ms FROM schema_migrations ORDER BY version')).map((r) => [r['version'], r['name'], r['applied_ms']]);
+
+async function auditRefused(spec: string, code: 'FAILED' | 'USAGE', message: RegExp): Promise<void> {
+  await assert.rejects(cli(['audit', '--db', spec]), (e: unknown) => e instanceof CliError && e.code === code && message.test(e.message));
+}
+
+for (const engine of ENGINES) {
+  test(`audit --db on ${engine} runs no migration: a current book audits clean and its migrations table is unchanged; a missing or older schema is refused`, async () => {
+    const current = await freshDb(engine);
+    const older = await freshDb(engine);
+    const bare = await freshDb(engine);
+    try {
+      const cb = await CbLedger.open({ db: current.db });
+      await cb.registerFi({ fiId: 'bank-a', idempotencyKey: 'reg-a' });
+      await migrate(older.db, () => 7, MIGRATIONS.slice(0, MIGRATIONS.length - 1));
+      const specOf = (f: typeof current) => (f.spec.engine === 'sqlite' ? `sqlite:${f.spec.filename}` : f.spec.connectionString);
+      const before = { current: await migrationRows(current.db), older: await migrationRows(older.db) };
+      let file: { bytes: string; mtimeMs: number } | undefined;
+      if (current.spec.engine === 'sqlite') {
+        await current.db.close(); // checkpoints the WAL into the file, so the file alone is the book
+        const f = current.spec.filename;
+        file = { bytes: createHash('sha256').update(readFileSync(f)).digest('hex'), mtimeMs: statSync(f).mtimeMs };
+      }
+      const r = await cli(['audit', '--db', specOf(current), '--json']);
+      assert.equal(r.code, 0, r.out.join('\n'));
+      assert.equal((JSON.parse(r.out.join('\n')) as { clean: boolean }).clean, true);
+      if (current.spec.engine === 'sqlite') {
+        const f = current.spec.filename;
+        assert.deepEqual({ bytes: createHash('sha256').update(readFileSync(f)).digest('hex'), mtimeMs: statSync(f).mtimeMs }, file);
+      }
+      const reopened = current.reopen();
+      assert.deepEqual(await migrationRows(reopened), before.current);
+
+      await auditRefused(specOf(older), 'FAILED', new RegExp(`refusing to audit .*schema version ${MIGRATIONS.length - 1}, older than this Tally's ${MIGRATIONS.length}`));
+      assert.deepEqual(await migrationRows(older.db), before.older);
+      await auditRefused(specOf(bare), 'FAILED', /refusing to audit .*no Tally schema/);
+      const tables = engine === 'sqlite'
+        ? await bare.db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        : await bare.db.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()");
+      assert.deepEqual(tables, [], 'the bare database stays bare');
+    } finally {
+      await current.cleanup();
+      await older.cleanup();
+      await bare.cleanup();
+    }
+  });
+}
+
+test('audit --db of a SQLite file that does not exist is a usage error and creates nothing', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-cli-audit-'));
+  try {
+    const missing = path.join(dir, 'nope.sqlite');
+    await auditRefused(`sqlite:${missing}`, 'USAGE', /cannot open sqlite:.*nope\.sqlite for audit/);
+    assert.equal(existsSync(missing), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

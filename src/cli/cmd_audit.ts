@@ -1,7 +1,7 @@
 // `tally audit`: ask a running node for its audit, or audit a database directly; exit 1 when any
 // violation is found, so scripts and CI can rely on the exit code.
 
-import { auditBook, formatExposure, migrate, openDatabase, type Exposure } from '../ledger/index.ts';
+import { auditBook, formatExposure, openDatabase, requireCurrentSchema, SchemaVersionError, type DatabaseSpec, type Exposure } from '../ledger/index.ts';
 import { CliError, flag, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { parseDatabase } from './parse_db.ts';
@@ -38,13 +38,36 @@ export function printAudit(io: Io, where: string, report: Report, json: boolean)
   if (report['brokenSeExposure'] !== undefined) for (const l of formatExposure(report['brokenSeExposure'] as Exposure)) io.out(`  ${l}`);
 }
 
+/**
+ * Audits a database without changing it: opened read-only (SQLite `readonly`, PostgreSQL sessions
+ * with default_transaction_read_only), no migrations, and refused unless its schema is exactly the
+ * one this Tally runs on (an audit's checks are written for that schema).
+ */
+async function auditDatabase(spec: DatabaseSpec, where: string): Promise<Report> {
+  let handle;
+  try {
+    handle = openDatabase(spec, { readonly: true });
+  } catch (e) {
+    throw new CliError('USAGE', `cannot open ${where} for audit: ${(e as Error).message}`);
+  }
+  try {
+    await requireCurrentSchema(handle);
+    return (await auditBook(handle, Date.now())) as unknown as Report;
+  } catch (e) {
+    if (e instanceof SchemaVersionError) throw new CliError('FAILED', `refusing to audit ${where}: ${e.message}`);
+    throw e;
+  } finally {
+    await handle.close();
+  }
+}
+
 export const auditCommand: Command = {
   name: 'audit',
   summary: 'Check that every journal balances, balances match their entries, and no nullifier settled twice.',
   usage: 'tally audit (--url http://HOST:PORT[/cb|/fi/ID|/audit/network] | --db sqlite:PATH|postgres://...) [--json]',
   options: [
     { name: 'url', value: true, help: 'base URL of a running CB or FI node' },
-    { name: 'db', value: true, help: 'audit this database directly' },
+    { name: 'db', value: true, help: 'audit this database directly (read-only; its schema must be current)' },
     JSON_OPTION,
   ],
   async run(p, io) {
@@ -55,13 +78,7 @@ export const auditCommand: Command = {
     if (url !== undefined) {
       report = await fetchAudit(url);
     } else {
-      const handle = openDatabase(parseDatabase(db!));
-      try {
-        await migrate(handle, Date.now);
-        report = (await auditBook(handle, Date.now())) as unknown as Report;
-      } finally {
-        await handle.close();
-      }
+      report = await auditDatabase(parseDatabase(db!), db!);
     }
     printAudit(io, url ?? db!, report, flag(p, 'json'));
     return report.clean ? 0 : 1;

@@ -2,10 +2,10 @@
 // configuration plus, for this demo network only, their secret keys) and one file per regulator
 // key holder (DIR/regulator-holder-<i>.json, the 2-of-3 escrow shares). All files are mode 0600.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { scalarToBytes } from '../crypto/index.ts';
+import { makePrivateDir } from '../se/index.ts';
 import { optionAmount, formatAmount } from './amount.ts';
 import { CliError, flag, optionString, requireString, type Parsed } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
@@ -37,7 +37,7 @@ const initCommand: Command = {
     // Every key comes from the system CSPRNG: a seed on the command line would make every secret
     // of the network (and each re-run) reproducible by anyone who learns it (issue 8, finding 6).
     const { config, regulator } = dealNetwork({ fiIds: fiIdsOf(p), allocationMinor });
-    mkdirSync(dir, { recursive: true });
+    makePrivateDir(dir);
     const networkFile = path.join(dir, 'network.json');
     const force = flag(p, 'force');
     const shareFiles = regulator.shares.map((s) => regulatorShareFile(dir, s.index));

@@ -5,7 +5,7 @@
 //   without --network: a bare double-entry book (CB or FI) with the book routes only, no keys.
 // The first stdout line names the URL clients use (with --json: one JSON line, event "listening").
 
-import { serveNode } from '../ledger/index.ts';
+import { isLoopbackHost, serveNode } from '../ledger/index.ts';
 import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
 import type { Command } from './command.ts';
 import { checkNetworkOptions, databaseAt, serveNetworkRole, type ServedNetwork } from './serve_network.ts';
@@ -35,12 +35,16 @@ export const serveCommand: Command = {
     { name: 'db', value: true, help: 'sqlite:PATH or postgres://user@host:port/db (roles cb, fi)' },
     { name: 'db-dir', value: true, help: 'directory for cb.sqlite and <fi-id>.sqlite (role all)' },
     { name: 'verify-workers', value: true, help: 'proof-verification threads per FI (default: one per core)' },
-    { name: 'host', value: true, help: 'address to listen on', default: '127.0.0.1' },
+    { name: 'host', value: true, help: 'loopback address to listen on (other addresses need TLS, not built yet)', default: '127.0.0.1' },
     { name: 'port', value: true, help: 'port (0 picks a free one)', default: '0' },
     { name: 'json', value: false, help: 'print the listening line as JSON' },
   ],
   async run(p, io) {
     const listen = { host: optionString(p, 'host'), port: optionInt(p, 'port') };
+    // Checked before any database is opened; the ledger's serve functions refuse it too.
+    if (listen.host !== undefined && !isLoopbackHost(listen.host)) {
+      throw new CliError('USAGE', `--host ${listen.host} is not a loopback address (127.0.0.0/8, ::1, localhost): a node serves plain HTTP until TLS is built, so it listens on loopback only`);
+    }
     const withNetwork = optionString(p, 'network') !== undefined;
     checkNetworkOptions(p, withNetwork);
     let served: ServedNetwork;

@@ -3,12 +3,13 @@
 // routes. A network failure becomes CliError UNREACHABLE; an error answer from the FI arrives as
 // the LedgerError it sent (callJson), so the CLI prints its stable code.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Device, profileNamed, type DeviceProfile } from '../device/index.ts';
 import { callJson, distributionFromWire, type Json } from '../ledger/index.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { SeClient } from '../se/client.ts';
+import { writePrivateFileAtomic } from '../se/index.ts';
 import { CliError, requireString, type OptionSpec, type Parsed } from './args.ts';
 
 export const DEVICE_FILE_KIND = 'tally-device';
@@ -46,7 +47,7 @@ export function readDeviceFile(dir: string): DeviceFile {
 }
 
 export function writeDeviceFile(dir: string, d: DeviceFile): void {
-  writeFileSync(deviceFilePath(dir), `${JSON.stringify(d, null, 2)}\n`);
+  writePrivateFileAtomic(deviceFilePath(dir), `${JSON.stringify(d, null, 2)}\n`);
 }
 
 export function profileOf(name: string): DeviceProfile {

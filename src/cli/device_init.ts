@@ -6,13 +6,13 @@
 // of the same customer reuses the customer and account), an optional deposit, attested enrolment,
 // blind issuance of the current epoch's credential, and the issuer keys of every tier.
 
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { receiptLogCapacityOf, type Device, type DeviceProfile } from '../device/index.ts';
 import { FiHttpClient, distributionFromWire, wire } from '../ledger/index.ts';
 import { Tier } from '../policy/limits.ts';
 import { assert } from '../crypto/assert.ts';
-import { signAttestationCert } from '../se/messages.ts';
+import { makePrivateDir, signAttestationCert } from '../se/index.ts';
 import { CliError } from './args.ts';
 import { DEVICE_FILE_KIND, fiGet, fiPost, hostFetch, installIssuerKeys, openDeviceAt, seDir, writeDeviceFile, type DeviceFile } from './device_host.ts';
 import { fiOf, type NetworkConfig } from './network_config.ts';
@@ -89,7 +89,7 @@ export async function initDevice(r: InitRequest): Promise<{ file: DeviceFile; ep
   if (health['node'] !== 'fi' || typeof health['fiId'] !== 'string') throw notFi(`answered ${JSON.stringify(health)}`);
   const fiId = health['fiId'];
   fiOf(r.net, fiId, r.networkFile);
-  mkdirSync(seDir(r.dir), { recursive: true });
+  makePrivateDir(seDir(r.dir));
   const device = openDeviceAt(r.dir, r.profile);
   const { deviceId, certificate } = await manufactureAndPersonalize(device, r, fiId);
   const deviceHex = bytesToHex(deviceId);

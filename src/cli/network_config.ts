@@ -5,11 +5,11 @@
 // public halves. The regulator's escrow key is dealt 2-of-3 and each holder's share goes to its
 // own file; network.json keeps only the public key. Files are written with mode 0600.
 
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dealRegulatorKey, systemRng, type Rng } from '../crypto/index.ts';
-import { p256KeyPair, type P256KeyPair } from '../se/signed.ts';
+import { p256KeyPair, writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
 import { CliError } from './args.ts';
 
 export const NETWORK_FILE_KIND = 'tally-demo-network';
@@ -59,11 +59,10 @@ export function networkToJson(c: NetworkConfig): unknown {
   };
 }
 
-/** Writes `file` with mode 0600 (refuses to overwrite unless `force`). */
+/** Writes `file` atomically with mode 0600 from its creation on (refuses to overwrite unless `force`). */
 export function writeSecretJson(file: string, value: unknown, force = false): void {
   if (!force && existsSync(file)) throw new CliError('USAGE', `${file} already exists (remove it or pass --force)`);
-  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  writePrivateFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 function bad(file: string, what: string): CliError {

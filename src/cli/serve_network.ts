@@ -5,9 +5,9 @@
 // databases changes nothing: the CB registers every FI and issues its allocation to the FI's
 // reserve, the FI credits the same allocation to its treasury (the mirror of its reserve).
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serveOfflineFi, serveOfflineNetwork, type CentralBank, type DatabaseSpec, type FinancialIntermediary } from '../ledger/index.ts';
+import { makePrivateDir } from '../se/index.ts';
 import { CliError, optionInt, optionString, requireString, type Parsed } from './args.ts';
 import { fiOf, readNetwork, type NetworkConfig, type NetworkFi } from './network_config.ts';
 import { parseDatabase } from './parse_db.ts';
@@ -37,7 +37,7 @@ async function openFiBook(fi: FinancialIntermediary, f: NetworkFi): Promise<void
 /** A database spec, with the directory of a SQLite file created if missing. */
 export function databaseAt(spec: string): DatabaseSpec {
   const database = parseDatabase(spec);
-  if (database.engine === 'sqlite') mkdirSync(path.dirname(database.filename), { recursive: true });
+  if (database.engine === 'sqlite') makePrivateDir(path.dirname(database.filename));
   return database;
 }
 

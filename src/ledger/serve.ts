@@ -4,6 +4,7 @@
 
 import type { Clock, RandomBytes } from './context.ts';
 import { openDatabase, type DatabaseSpec } from './db/open.ts';
+import { requireLoopbackListen } from './listen_address.ts';
 import { createCbApp, createFiApp } from './service.ts';
 
 export type NodeRole = { role: 'cb' } | { role: 'fi'; fiId: string };
@@ -24,6 +25,7 @@ export interface RunningNode {
 }
 
 export async function serveNode(node: NodeRole, options: ServeOptions): Promise<RunningNode> {
+  requireLoopbackListen(options.host);
   const db = openDatabase(options.database);
   const deps = { db, clock: options.clock, rng: options.rng, logger: options.logger };
   try {

@@ -15,6 +15,7 @@ import type { Db } from './db/adapter.ts';
 import { openDatabase, type DatabaseSpec } from './db/open.ts';
 import { FinancialIntermediary } from './financial_intermediary.ts';
 import { HTTP_BODY_BYTES_MAX } from './limits.ts';
+import { requireLoopbackListen } from './listen_address.ts';
 import { createOfflineEmbeddedApp, fiOfflineRoutes } from './offline_routes.ts';
 import { fiRoutes } from './service.ts';
 
@@ -52,6 +53,7 @@ export async function serveOfflineNetwork(config: ListenOptions & {
   fis: readonly OfflineFiConfig[];
   manufacturers: Readonly<Record<string, Uint8Array>>;
 }): Promise<RunningOfflineNetwork> {
+  requireLoopbackListen(config.host);
   const dbs: Db[] = [];
   const fis: FinancialIntermediary[] = [];
   let app: FastifyInstance | undefined;
@@ -81,6 +83,7 @@ export async function serveOfflineNetwork(config: ListenOptions & {
 
 /** One FI in its own process; `cbUrl` is the CB node's root (e.g. http://cb:8080/cb). */
 export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & { cbUrl: string; manufacturers: Readonly<Record<string, Uint8Array>> }) {
+  requireLoopbackListen(config.host);
   const db = openDatabase(config.database);
   let fi: FinancialIntermediary | undefined;
   try {

@@ -4,6 +4,7 @@
 export * from './apdu.ts';
 export * from './status.ts';
 export * from './nvm.ts';
+export * from './private_files.ts';
 export * from './cbor.ts';
 export * from './schema.ts';
 export * from './signed.ts';

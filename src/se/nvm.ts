@@ -15,6 +15,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { encode, decode } from 'cborg';
 import { assert } from '../crypto/assert.ts';
 import { concat, equalBytes } from './bytes.ts';
+import { makePrivateDir, openPrivateFile } from './private_files.ts';
 
 /** Journal cell name; data keys may not use it. */
 const JOURNAL = '~journal';
@@ -51,10 +52,13 @@ export class MemoryBackend implements NvmBackend {
   }
 }
 
-/** One file per cell in `dir`; every write is fsynced, and so is the directory after create/remove. */
+/**
+ * One file per cell in `dir`; every write is fsynced, and so is the directory after create/remove.
+ * Cells hold the SE's secrets: files are 0600 and a directory made here 0700 (private_files.ts).
+ */
 export class FileBackend implements NvmBackend {
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    makePrivateDir(dir);
   }
   private file(name: string): string {
     return path.join(this.dir, name.replaceAll('/', '+'));
@@ -68,7 +72,7 @@ export class FileBackend implements NvmBackend {
     }
   }
   write(name: string, bytes: Uint8Array): void {
-    const fd = fs.openSync(this.file(name), 'w');
+    const fd = openPrivateFile(this.file(name), 'w');
     try {
       fs.writeSync(fd, bytes);
       fs.fsyncSync(fd);

@@ -5,14 +5,13 @@
 // the ledger's own APIs and pay each other over NFC or BLE framings on an in-memory radio link.
 // Everything random comes from the seed, so a run can be replayed exactly.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { dealRegulatorKey, seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
 import { CentralBank, FinancialIntermediary, openSqlite, type Db } from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
-import { p256KeyPair } from '../se/signed.ts';
+import { makePrivateDir, p256KeyPair } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
 import { installDistribution } from '../ledger/device_sync.ts';
@@ -49,7 +48,7 @@ function worldFor(net: SimNetwork, fi: FinancialIntermediary): World {
 const fiKeys = new WeakMap<FinancialIntermediary, ReturnType<typeof p256KeyPair>>();
 
 export async function openSimNetwork(opts: { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number }): Promise<SimNetwork> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  makePrivateDir(opts.dataDir);
   const base = makeWorld(opts.seed);
   const regulator = dealRegulatorKey({ threshold: 2, holders: 3, rng: seededRng(`${opts.seed}/regulator`) });
   const world: World = { ...base, regulatorKey: regulator.publicKey.toBytes(), clock: () => world.nowMs };
@@ -168,7 +167,7 @@ export async function enrolDevice(
 ): Promise<SimDevice> {
   const tier = opts.tier ?? opts.profile.tier;
   const nvmDir = path.join(net.dataDir, 'devices', opts.name);
-  mkdirSync(nvmDir, { recursive: true });
+  makePrivateDir(nvmDir);
   const device = openDevice(net, opts.name, opts.profile, nvmDir);
   const deviceId = await enrolSe(worldFor(net, fi), fi, device.se, { owner: opts.owner, tier, deviceClass: opts.profile.deviceClass, key: `${opts.name}/enrol` });
   const d: SimDevice = { name: opts.name, device, fi, deviceId, ...opts.owner, tier, nvmDir };

@@ -5,7 +5,7 @@
 // byte type (BYTEA here, BLOB in SQLite). Statements are separated by `;` at the end of a line.
 
 import { assert } from '../../crypto/assert.ts';
-import { rowBigint, type Db, type Dialect, type Tx } from './adapter.ts';
+import { rowBigint, type Db, type Dialect, type Queryable } from './adapter.ts';
 import { OFFLINE_MIGRATION } from './migration_004.ts';
 import { DISCLOSURE_MIGRATION } from './migration_005.ts';
 import { BOUND_ISSUANCE_MIGRATION } from './migration_006.ts';
@@ -137,7 +137,7 @@ function checkOrder(migrations: readonly Migration[]): void {
   });
 }
 
-async function appliedVersion(tx: Tx): Promise<number> {
+async function appliedVersion(tx: Queryable): Promise<number> {
   const rows = await tx.query('SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations');
   return Number(rowBigint(rows[0]!, 'v'));
 }
@@ -169,4 +169,45 @@ export async function migrate(
     if (didApply) applied.push(m.version);
   }
   return applied;
+}
+
+/**
+ * A database whose schema is not the one this code runs on: none at all (found 0), an older one
+ * (a node started on it migrates it), or a newer one (written by a later Tally).
+ */
+export class SchemaVersionError extends Error {
+  readonly code = 'SCHEMA_VERSION';
+  constructor(
+    readonly found: number,
+    readonly expected: number,
+  ) {
+    super(
+      found === 0
+        ? `the database holds no Tally schema (no schema_migrations; this Tally needs version ${expected})`
+        : found < expected
+          ? `the database is at schema version ${found}, older than this Tally's ${expected} (a node started on it migrates it)`
+          : `the database is at schema version ${found}, newer than this Tally's ${expected}`,
+    );
+    this.name = 'SchemaVersionError';
+  }
+}
+
+async function hasMigrationsTable(db: Queryable): Promise<boolean> {
+  const rows =
+    db.dialect === 'sqlite'
+      ? await db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+      : await db.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  return db.dialect === 'sqlite' ? rows.length === 1 : rows[0]?.['present'] === true;
+}
+
+/** The highest applied migration, 0 when the database has no schema_migrations table; reads only. */
+export async function schemaVersion(db: Queryable): Promise<number> {
+  return (await hasMigrationsTable(db)) ? appliedVersion(db) : 0;
+}
+
+/** Throws SchemaVersionError unless the database is at exactly the last migration; reads only (audits). */
+export async function requireCurrentSchema(db: Queryable, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  checkOrder(migrations);
+  const found = await schemaVersion(db);
+  if (found !== migrations.length) throw new SchemaVersionError(found, migrations.length);
 }

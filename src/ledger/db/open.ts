@@ -9,8 +9,9 @@ export type DatabaseSpec =
   | { engine: 'sqlite'; filename: string }
   | { engine: 'postgres'; connectionString: string; poolMax?: number };
 
-export function openDatabase(spec: DatabaseSpec): Db {
+/** `readonly`: for audits: nothing is created, and the engine refuses every write and DDL. */
+export function openDatabase(spec: DatabaseSpec, opts: { readonly?: boolean } = {}): Db {
   return spec.engine === 'sqlite'
-    ? openSqlite({ filename: spec.filename })
-    : openPostgres({ connectionString: spec.connectionString, poolMax: spec.poolMax });
+    ? openSqlite({ filename: spec.filename, readonly: opts.readonly })
+    : openPostgres({ connectionString: spec.connectionString, poolMax: spec.poolMax, readonly: opts.readonly });
 }

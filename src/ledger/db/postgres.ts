@@ -30,6 +30,8 @@ const types = {
 export interface PostgresOptions {
   connectionString: string;
   poolMax?: number;
+  /** Every session starts with default_transaction_read_only: the server refuses DDL and writes. */
+  readonly?: boolean;
 }
 
 export function openPostgres(options: PostgresOptions): Db {
@@ -37,6 +39,7 @@ export function openPostgres(options: PostgresOptions): Db {
     connectionString: options.connectionString,
     max: options.poolMax ?? POSTGRES_POOL_MAX,
     types,
+    ...(options.readonly === true ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   // An idle client's network error must not crash the process; the next query reports it.
   pool.on('error', () => {});

@@ -5,10 +5,17 @@
 // it while its body awaits. Handles on the same file in one process share that mutex: otherwise
 // one would block the event loop in busy_timeout waiting for a lock only the other, now stalled,
 // could release. Integers are read with safeIntegers(true), so every one is a bigint.
+//
+// Files: a book is ledger state, so a database file this opens is created 0600 before SQLite sees
+// it (an existing file keeps its mode). SQLite's unix VFS gives the -wal and -shm files it creates
+// the mode of the database file itself, so they are 0600 too without touching the process umask
+// (which is process-wide and racy with other threads). A read-only handle (audits) never creates
+// the file, sets no journal mode, and runs its transactions as deferred BEGIN: it takes no write lock.
 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { assert } from '../../crypto/assert.ts';
+import { ensurePrivateFile } from '../../se/private_files.ts';
 import { TRANSACTION_ATTEMPTS_MAX, TRANSACTION_BACKOFF_MS } from '../limits.ts';
 import {
   isRetryable,
@@ -33,6 +40,8 @@ interface Prepared {
 export interface SqliteOptions {
   /** Path of the database file, or ':memory:'. */
   filename: string;
+  /** Open an existing file read-only: no file is created, every write fails with SQLITE_READONLY. */
+  readonly?: boolean;
 }
 
 /** One queue per database file in this process (see the file comment). */
@@ -51,9 +60,10 @@ class Mutex {
   }
 }
 const fileMutexes = new Map<string, Mutex>();
+const inMemory = (filename: string) => filename === ':memory:' || filename === '';
 
 function mutexFor(filename: string): Mutex {
-  if (filename === ':memory:' || filename === '') return new Mutex();
+  if (inMemory(filename)) return new Mutex();
   const key = path.resolve(filename);
   let m = fileMutexes.get(key);
   if (m === undefined) fileMutexes.set(key, (m = new Mutex()));
@@ -61,13 +71,15 @@ function mutexFor(filename: string): Mutex {
 }
 
 export function openSqlite(options: SqliteOptions): Db {
-  const conn = new Database(options.filename);
-  conn.pragma('journal_mode = WAL');
+  const readonly = options.readonly === true;
+  if (!readonly && !inMemory(options.filename)) ensurePrivateFile(options.filename);
+  const conn = new Database(options.filename, { readonly, fileMustExist: readonly });
+  if (!readonly) conn.pragma('journal_mode = WAL');
   conn.pragma('synchronous = FULL');
   conn.pragma('foreign_keys = ON');
   conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   assert(conn.pragma('synchronous', { simple: true }) === 2, 'SQLite synchronous must be FULL (2)');
-  return new SqliteDb(conn, mutexFor(options.filename));
+  return new SqliteDb(conn, mutexFor(options.filename), readonly);
 }
 
 class SqliteDb implements Db {
@@ -79,6 +91,7 @@ class SqliteDb implements Db {
   constructor(
     conn: Database.Database,
     private readonly mutex: Mutex,
+    private readonly readonly: boolean,
   ) {
     this.conn = conn;
   }
@@ -144,7 +157,7 @@ class SqliteDb implements Db {
   }
 
   private async attempt<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    this.conn.exec('BEGIN IMMEDIATE');
+    this.conn.exec(this.readonly ? 'BEGIN' : 'BEGIN IMMEDIATE');
     const tx = new SqliteTx(this);
     try {
       const result = await fn(tx);
