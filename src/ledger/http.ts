@@ -4,7 +4,7 @@
 // typed values; the books make every decision, so a request behaves the same over HTTP and in
 // process, including which error wins when several things are wrong.
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { toWireJson } from './codec.ts';
 import { HTTP_STATUS, LedgerError, LedgerErrorCode } from './errors.ts';
@@ -23,6 +23,9 @@ export function ledgerApp(options: { logger?: boolean } = {}): FastifyInstance {
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // The router's own refusals (malformed percent-encoding, a path parameter over maxParamLength)
+    // never reach setErrorHandler: they come here.
+    frameworkErrors: (err, req, reply) => answerError(err, req, reply),
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -33,15 +36,32 @@ export function ledgerApp(options: { logger?: boolean } = {}): FastifyInstance {
     }
     parseJson(req, text as string, done);
   });
+  const routes: LedgerRoute[] = [];
+  ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
     const gaps = routeSchemaGaps(route);
     if (gaps.length > 0) throw new Error(`route ${String(route.method)} ${route.url} has no schema for ${gaps.join(', ')}`);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema: route.schema ?? {} });
   });
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((req, reply) => {
     void reply.code(HTTP_STATUS[LedgerErrorCode.notFound]).send({ error: { code: LedgerErrorCode.notFound, message: `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` } });
   });
   return app;
+}
+
+/** One route of a ledger app as registered (HEAD routes Fastify adds for each GET included). */
+export interface LedgerRoute {
+  method: string;
+  url: string;
+  schema: FastifySchema;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, LedgerRoute[]>();
+
+/** Every route registered on a ledgerApp so far, prefixes included. */
+export function ledgerRoutes(app: FastifyInstance): readonly LedgerRoute[] {
+  return ROUTES.get(app) ?? [];
 }
 
 /** Deepest array/object nesting of JSON text, counted without parsing (brackets inside strings skipped). */
@@ -72,6 +92,8 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: `Request body is over ${HTTP_BODY_BYTES_MAX} bytes`,
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Request body must be application/json',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+  FST_ERR_BAD_URL: 'Request path is not a valid URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter is too long',
 };
 
 /**
