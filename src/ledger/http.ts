@@ -1,8 +1,11 @@
-// HTTP plumbing shared by the CB and FI apps: JSON in and out with bigint amounts as decimal
-// strings and bytes as hex, the Idempotency-Key header (required on every state-changing route),
-// and one mapping from LedgerError codes to statuses. Parsing here only turns wire text into
-// typed values; the books make every decision, so a request behaves the same over HTTP and in
-// process, including which error wins when several things are wrong.
+// HTTP plumbing shared by the CB and FI apps: the app factory every node uses (schemas required
+// on every route, bounded body size and depth, one error handler), JSON in and out with bigint
+// amounts as decimal strings and bytes as hex, the Idempotency-Key header (required on every
+// state-changing route), and one mapping from LedgerError codes to statuses. The schemas
+// (http_schema.ts) and the helpers here only turn bounded wire text into typed values; the books
+// make every decision, so a request behaves the same over HTTP and in process. One difference:
+// a schema runs before the handler, so of several malformed fields the first one ajv meets
+// (required fields first, then properties in schema order) decides the code.
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { hexToBytes } from '@noble/hashes/utils.js';
@@ -168,13 +171,8 @@ export function stringField(b: Record<string, unknown>, field: string): string {
   return v;
 }
 
-/** Runs a handler body; answers with its value as wire JSON, or with the error's code (anything else goes to answerError). */
+/** Runs a handler body; answers with its value as wire JSON. What it throws goes to answerError. */
 export async function respond(reply: FastifyReply, status: number, fn: () => Promise<unknown>): Promise<FastifyReply> {
-  try {
-    const value = await fn();
-    return reply.code(status).send(toWireJson(value));
-  } catch (err) {
-    if (!(err instanceof LedgerError)) throw err;
-    return reply.code(HTTP_STATUS[err.code]).send({ error: { code: err.code, message: err.message } });
-  }
+  const value = await fn();
+  return reply.code(status).send(toWireJson(value));
 }
