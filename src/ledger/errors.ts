@@ -71,6 +71,14 @@ export const LedgerErrorCode = {
   reclaimTooEarly: 'RECLAIM_TOO_EARLY',
   /** A reclaim claim that does not check: wrong device, record, opening, proof, or a payee settled the payment. */
   reclaimRefused: 'RECLAIM_REFUSED',
+  /** The request body is over HTTP_BODY_BYTES_MAX. */
+  bodyTooLarge: 'BODY_TOO_LARGE',
+  /** The request body's content type is not JSON. */
+  unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  /** No route answers this method and path. */
+  notFound: 'NOT_FOUND',
+  /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
+  internal: 'INTERNAL',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -123,4 +131,8 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   TOTALS_DECREASED: 422,
   RECLAIM_TOO_EARLY: 409,
   RECLAIM_REFUSED: 422,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  INTERNAL: 500,
 };

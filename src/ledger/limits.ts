@@ -49,6 +49,13 @@ assert(JOURNAL_ENTRIES_MAX >= 2, 'a journal transaction needs at least two entri
 /** HTTP request bodies: a full nullifier batch in hex JSON is ~0.8 MB. */
 export const HTTP_BODY_BYTES_MAX = 2 * 1024 * 1024;
 
+/**
+ * Array/object nesting of a request body: the deepest route body (sync's reclaim claims) is 3; a
+ * KYC identity record may nest a little. Checked on the raw text before parsing, so a body of a
+ * million brackets is refused in one pass and never reaches a recursive walk.
+ */
+export const HTTP_JSON_DEPTH_MAX = 16;
+
 /** Payments per sync batch: the SE's whole receipt log (RECEIPT_LOG_ENTRIES_MAX, DESIGN §8). */
 export const SYNC_PAYMENTS_MAX = 256;
 

@@ -5,14 +5,14 @@
 // own keys from the batch or record, so the header is only required to be present there).
 // createOfflineEmbeddedApp mounts a CB and several FIs in one server, plus the network audit.
 
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CentralBank } from './central_bank.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { FinancialIntermediary } from './financial_intermediary.ts';
-import { amountField, body, decimalField, hexField, idempotencyKey, respond, stringField } from './http.ts';
-import { HTTP_BODY_BYTES_MAX } from './limits.ts';
+import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './http.ts';
+import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
 import { auditNetwork } from './network_audit.ts';
-import { cbRoutes, fiRoutes } from './service.ts';
+import { cbRoutes, fiRoutes, none } from './service.ts';
 
 function hexList(b: Record<string, unknown>, field: string): Uint8Array[] {
   const v = b[field] ?? [];
@@ -32,22 +32,34 @@ const badClaims = (): never => {
 };
 const deviceId = (req: FastifyRequest<DeviceParams>) => hexField(req.params.deviceId, 'device id');
 
+const tierParams = routeSchema({ params: { tier: { type: 'string', pattern: '^[0-9]{1,3}$' } } });
+const deviceParams = { params: { deviceId: wire.deviceId } };
+const fiAmount = routeSchema({ body: object({ fiId: name, amountMinor: amount }) });
+const syncSchema = routeSchema({
+  body: object({
+    report: wire.signed,
+    payments: list(wire.paymentRecord, limits.SYNC_PAYMENTS_MAX),
+    unloadRecords: list(wire.signed, limits.SYNC_UNLOADS_MAX),
+    reclaimClaims: list(object({ claim: wire.signed, record: wire.paymentRecord }), limits.UNCONFIRMED_PAYMENTS_MAX),
+  }, ['report']),
+});
+
 export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { tier: string } }>('/distribution/:tier', (req, reply) => respond(reply, 200, () => cb.distribution(Number(req.params.tier))));
-    app.get('/incidents', (req, reply) => respond(reply, 200, async () => ({ incidents: await cb.incidents() })));
-    app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', (req, reply) =>
+    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams }, (req, reply) => respond(reply, 200, () => cb.distribution(Number(req.params.tier))));
+    app.get('/incidents', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ incidents: await cb.incidents() })));
+    app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }) }, (req, reply) =>
       respond(reply, 200, async () => ({ publicKey: await cb.issuerPublicKey(decimalField(req.params.epoch, 'epoch')) })),
     );
-    app.get('/info', (req, reply) => respond(reply, 200, async () => ({ publicKey: cb.publicKey, regulatorKey: cb.regulatorKey })));
-    app.get('/policy', (req, reply) => respond(reply, 200, async () => ({ signedPolicy: (await cb.distribution(0)).signedPolicy })));
-    app.get<{ Params: { version: string } }>('/policy/:version', (req, reply) =>
+    app.get('/info', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ publicKey: cb.publicKey, regulatorKey: cb.regulatorKey })));
+    app.get('/policy', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ signedPolicy: (await cb.distribution(0)).signedPolicy })));
+    app.get<{ Params: { version: string } }>('/policy/:version', { schema: routeSchema({ params: { version: decimal } }) }, (req, reply) =>
       respond(reply, 200, async () => ({ signedPolicy: await cb.signedPolicyAt(decimalField(req.params.version, 'version')) })),
     );
-    app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', (req, reply) =>
+    app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', { schema: routeSchema({ params: { fiId: name, customerId: name } }) }, (req, reply) =>
       respond(reply, 200, async () => ({ blocked: await cb.isBlocked(req.params.fiId, req.params.customerId) })),
     );
-    app.post('/devices', (req, reply) =>
+    app.post('/devices', { schema: routeSchema({ body: object({ fiId: name, customerId: name, deviceId: wire.deviceId, kPoint: wire.kPoint, attestationKey: wire.attestationKey }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.registerDevice({
@@ -56,7 +68,13 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
         });
       }),
     );
-    app.post('/credentials', (req, reply) =>
+    app.post('/credentials', {
+      schema: routeSchema({
+        body: object({
+          fiId: name, customerId: name, deviceId: wire.deviceId, tier: smallInt, deviceClass: smallInt, epoch: decimal, issuerNonce: wire.issuerNonce, request: wire.signed,
+        }),
+      }),
+    }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.issueCredential({
@@ -67,14 +85,14 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
       }),
     );
     for (const op of ['fundCirculation', 'defundCirculation'] as const) {
-      app.post(`/circulation/${op === 'fundCirculation' ? 'fund' : 'defund'}`, (req, reply) =>
+      app.post(`/circulation/${op === 'fundCirculation' ? 'fund' : 'defund'}`, { schema: fiAmount }, (req, reply) =>
         respond(reply, 200, () => {
           const b = body(req);
           return cb[op]({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
         }),
       );
     }
-    app.post('/payments', (req, reply) =>
+    app.post('/payments', { schema: routeSchema({ body: object({ fiId: name, deviceId: wire.deviceId, records: list(wire.paymentRecord, limits.SYNC_PAYMENTS_MAX) }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.registerPayments({
@@ -82,7 +100,9 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
         });
       }),
     );
-    app.post('/reclaims', (req, reply) =>
+    app.post('/reclaims', {
+      schema: routeSchema({ body: object({ fiId: name, epoch: decimal, nullifier: wire.nullifier, paymentHash: wire.paymentHash, amountMinor: amount }) }),
+    }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.reclaimPayment({
@@ -91,7 +111,7 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
         });
       }),
     );
-    app.post('/incidents/book', (req, reply) =>
+    app.post('/incidents/book', { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.bookIncidentValue({ amountMinor: amountField(b, 'amountMinor'), reference: stringField(b, 'reference'), idempotencyKey: idempotencyKey(req) });
@@ -103,14 +123,16 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
 export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
   return async (app) => {
     // The CB's distribution passed through, so a device host needs only its FI's address.
-    app.get<{ Params: { tier: string } }>('/distribution/:tier', (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
-    app.post('/enrolment-challenge', (req, reply) =>
+    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams }, (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
+    app.post('/enrolment-challenge', { schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed }) }) }, (req, reply) =>
       respond(reply, 200, async () => {
         const b = body(req);
         return { challenge: fi.enrolmentChallenge({ customerId: stringField(b, 'customerId'), accountId: stringField(b, 'accountId'), certificate: hexField(b['certificate'], 'certificate') }) };
       }),
     );
-    app.post('/devices', (req, reply) =>
+    app.post('/devices', {
+      schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed, attestation: wire.signed, tier: smallInt }, ['customerId', 'accountId', 'certificate', 'attestation']) }),
+    }, (req, reply) =>
       respond(reply, 201, () => {
         const b = body(req);
         return fi.enrolDevice({
@@ -119,24 +141,24 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
         });
       }),
     );
-    app.get<DeviceParams>('/devices/:deviceId', (req, reply) => respond(reply, 200, () => fi.device(deviceId(req))));
-    app.post<DeviceParams>('/devices/:deviceId/issuance', (req, reply) =>
+    app.get<DeviceParams>('/devices/:deviceId', { schema: routeSchema(deviceParams) }, (req, reply) => respond(reply, 200, () => fi.device(deviceId(req))));
+    app.post<DeviceParams>('/devices/:deviceId/issuance', { schema: routeSchema({ ...deviceParams, body: object({ epoch: decimal }, []) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return fi.startIssuance({ deviceId: deviceId(req), epoch: b['epoch'] === undefined ? undefined : decimalField(b['epoch'], 'epoch') });
       }),
     );
-    app.post<DeviceParams>('/devices/:deviceId/credentials', (req, reply) =>
+    app.post<DeviceParams>('/devices/:deviceId/credentials', { schema: routeSchema({ ...deviceParams, body: object({ issuerNonce: wire.issuerNonce, request: wire.signed }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return fi.issueCredential({ deviceId: deviceId(req), issuerNonce: hexField(b['issuerNonce'], 'issuerNonce'), request: hexField(b['request'], 'request'), idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post<DeviceParams>('/devices/:deviceId/vouchers', (req, reply) =>
+    app.post<DeviceParams>('/devices/:deviceId/vouchers', { schema: routeSchema({ ...deviceParams, body: object({ amountMinor: amount }) }) }, (req, reply) =>
       respond(reply, 200, () => fi.createLoadVoucher({ deviceId: deviceId(req), amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) })),
     );
-    app.post('/unloads', (req, reply) => respond(reply, 200, () => fi.applyUnloadRecord(hexField(body(req)['record'], 'record'))));
-    app.post('/sync', (req, reply) =>
+    app.post('/unloads', { schema: routeSchema({ body: object({ record: wire.signed }) }) }, (req, reply) => respond(reply, 200, () => fi.applyUnloadRecord(hexField(body(req)['record'], 'record'))));
+    app.post('/sync', { schema: syncSchema }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         const claims = b['reclaimClaims'];
@@ -146,20 +168,20 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
         return fi.sync({ report: hexField(b['report'], 'report'), payments: hexList(b, 'payments'), unloadRecords: hexList(b, 'unloadRecords'), reclaimClaims });
       }),
     );
-    app.post('/resume', (req, reply) => respond(reply, 200, async () => ({ finished: await fi.resume() })));
+    app.post('/resume', { schema: routeSchema({ body: noBody }) }, (req, reply) => respond(reply, 200, async () => ({ finished: await fi.resume() })));
   };
 }
 
 /** A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes, and /audit/network. */
 export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
+  const app = ledgerApp(options);
   await app.register(cbRoutes(nodes.cb.ledger), { prefix: '/cb' });
   await app.register(cbOfflineRoutes(nodes.cb), { prefix: '/cb' });
   for (const fi of nodes.fis) {
     await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
   }
-  app.get<{ Querystring: { quiescent?: string } }>('/audit/network', (req, reply) =>
+  app.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }) }, (req, reply) =>
     respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
   );
   return app;

@@ -5,7 +5,6 @@
 // interrupted, then listens. Keys are passed in: where they come from is the operator's business.
 
 import type { FastifyInstance } from 'fastify';
-import Fastify from 'fastify';
 import type { PolicyTable } from '../policy/limits.ts';
 import type { P256KeyPair } from '../se/signed.ts';
 import { CbHttpClient } from './cb_client.ts';
@@ -14,10 +13,10 @@ import type { Clock } from './context.ts';
 import type { Db } from './db/adapter.ts';
 import { openDatabase, type DatabaseSpec } from './db/open.ts';
 import { FinancialIntermediary } from './financial_intermediary.ts';
-import { HTTP_BODY_BYTES_MAX } from './limits.ts';
 import { requireLoopbackListen } from './listen_address.ts';
 import { createOfflineEmbeddedApp, fiOfflineRoutes } from './offline_routes.ts';
 import { fiRoutes } from './service.ts';
+import { ledgerApp } from './http.ts';
 
 export interface OfflineFiConfig {
   fiId: string;
@@ -91,7 +90,7 @@ export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & {
     fi = await FinancialIntermediary.open({ db, fiId: config.fiId, signingKey: config.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers });
     await fi.resume();
     await fi.warmUp();
-    const app = Fastify({ logger: config.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
+    const app = ledgerApp({ logger: config.logger });
     await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
     const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });

@@ -4,12 +4,12 @@
 // { error: { code, message } } with the status HTTP_STATUS gives the code. The factories open the
 // book (migrating its database) from a db adapter, a clock and an RNG, all injected.
 
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { CbLedger } from './cb.ts';
 import type { NodeDeps } from './context.ts';
 import { FiLedger } from './fi.ts';
-import { HTTP_BODY_BYTES_MAX } from './limits.ts';
-import { amountField, body, decimalField, hexField, idempotencyKey, respond, stringField } from './http.ts';
+import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './http.ts';
+import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { NullifierRecord } from './nullifiers.ts';
 
@@ -19,28 +19,28 @@ export interface AppOptions {
 
 export function cbRoutes(cb: CbLedger): FastifyPluginAsync {
   return async (app) => {
-    app.get('/health', async () => ({ ok: true, node: 'cb' }));
-    app.get('/audit', (req, reply) => respond(reply, 200, () => cb.audit()));
-    app.get('/issued', (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
-    app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', (req, reply) =>
+    app.get('/health', { schema: none }, async () => ({ ok: true, node: 'cb' }));
+    app.get('/audit', { schema: none }, (req, reply) => respond(reply, 200, () => cb.audit()));
+    app.get('/issued', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
+    app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', { schema: routeSchema({ params: { fiId: name } }) }, (req, reply) =>
       respond(reply, 200, async () => ({ fiId: req.params.fiId, balanceMinor: await cb.reserveBalance(req.params.fiId) })),
     );
-    app.post('/fis', (req, reply) =>
+    app.post('/fis', { schema: routeSchema({ body: object({ fiId: name }) }) }, (req, reply) =>
       respond(reply, 201, () => cb.registerFi({ fiId: stringField(body(req), 'fiId'), idempotencyKey: idempotencyKey(req) })),
     );
-    app.post('/issue', (req, reply) =>
+    app.post('/issue', { schema: fiAmount }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.issue({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post('/redeem', (req, reply) =>
+    app.post('/redeem', { schema: fiAmount }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.redeem({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post('/transfers', (req, reply) =>
+    app.post('/transfers', { schema: routeSchema({ body: object({ fromFiId: name, toFiId: name, amountMinor: amount }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.settleTransfer({
@@ -51,12 +51,21 @@ export function cbRoutes(cb: CbLedger): FastifyPluginAsync {
         });
       }),
     );
-    app.post('/nullifiers', (req, reply) =>
+    app.post('/nullifiers', { schema: nullifierSchema }, (req, reply) =>
       respond(reply, 200, () => cb.insertNullifiers({ items: nullifierItems(body(req)), idempotencyKey: idempotencyKey(req) })),
     );
-    app.get('/nullifiers/conflicts', (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
+    app.get('/nullifiers/conflicts', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
   };
 }
+
+/** A route that reads no params, body or query. */
+export const none = routeSchema({});
+const fiAmount = routeSchema({ body: object({ fiId: name, amountMinor: amount }) });
+const nullifierSchema = routeSchema({
+  body: object({ items: list(object({ epoch: decimal, nullifier: wire.nullifier, paymentHash: wire.paymentHash }), limits.NULLIFIER_BATCH_MAX) }),
+});
+const customerParams = { params: { customerId: name } };
+const accountParams = { params: { accountId: name } };
 
 function nullifierItems(b: Record<string, unknown>): NullifierRecord[] {
   const items = b['items'];
@@ -77,9 +86,9 @@ type CustomerParams = { Params: { customerId: string } };
 
 export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
   return async (app) => {
-    app.get('/health', async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
-    app.get('/audit', (req, reply) => respond(reply, 200, () => fi.audit()));
-    app.post('/customers', (req, reply) =>
+    app.get('/health', { schema: none }, async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
+    app.get('/audit', { schema: none }, (req, reply) => respond(reply, 200, () => fi.audit()));
+    app.post('/customers', { schema: routeSchema({ body: object({ tier: smallInt, identity: wire.identity }) }) }, (req, reply) =>
       respond(reply, 201, () => {
         const b = body(req);
         return fi.registerCustomer({
@@ -89,20 +98,20 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
         });
       }),
     );
-    app.get<CustomerParams>('/customers/:customerId', (req, reply) => respond(reply, 200, () => fi.customer(req.params.customerId)));
+    app.get<CustomerParams>('/customers/:customerId', { schema: routeSchema(customerParams) }, (req, reply) => respond(reply, 200, () => fi.customer(req.params.customerId)));
     for (const [path, frozen] of [['freeze', true], ['unfreeze', false]] as const) {
-      app.post<CustomerParams>(`/customers/:customerId/${path}`, (req, reply) =>
+      app.post<CustomerParams>(`/customers/:customerId/${path}`, { schema: routeSchema({ ...customerParams, body: noBody }) }, (req, reply) =>
         respond(reply, 200, () => fi.setFrozen({ customerId: req.params.customerId, frozen, idempotencyKey: idempotencyKey(req) })),
       );
     }
-    app.post<CustomerParams>('/customers/:customerId/accounts', (req, reply) =>
+    app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody }) }, (req, reply) =>
       respond(reply, 201, () => fi.openAccount({ customerId: req.params.customerId, idempotencyKey: idempotencyKey(req) })),
     );
-    app.get<AccountParams>('/accounts/:accountId', (req, reply) =>
+    app.get<AccountParams>('/accounts/:accountId', { schema: routeSchema(accountParams) }, (req, reply) =>
       respond(reply, 200, async () => ({ accountId: req.params.accountId, balanceMinor: await fi.balance(req.params.accountId) })),
     );
     for (const op of ['creditTreasury', 'debitTreasury'] as const) {
-      app.post(`/treasury/${op === 'creditTreasury' ? 'credit' : 'debit'}`, (req, reply) =>
+      app.post(`/treasury/${op === 'creditTreasury' ? 'credit' : 'debit'}`, { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }, ['amountMinor']) }) }, (req, reply) =>
         respond(reply, 200, () => {
           const b = body(req);
           const reference = b['reference'] === undefined ? undefined : stringField(b, 'reference');
@@ -111,20 +120,20 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
       );
     }
     for (const op of ['deposit', 'withdraw'] as const) {
-      app.post<AccountParams>(`/accounts/:accountId/${op}`, (req, reply) =>
+      app.post<AccountParams>(`/accounts/:accountId/${op}`, { schema: routeSchema({ ...accountParams, body: object({ amountMinor: amount }) }) }, (req, reply) =>
         respond(reply, 200, () =>
           fi[op]({ accountId: req.params.accountId, amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) }),
         ),
       );
     }
-    app.post<AccountParams>('/accounts/:accountId/transfer-out', (req, reply) =>
+    app.post<AccountParams>('/accounts/:accountId/transfer-out', { schema: routeSchema({ ...accountParams, body: object({ toFiId: name, amountMinor: amount }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         const input = { accountId: req.params.accountId, toFiId: stringField(b, 'toFiId'), amountMinor: amountField(b, 'amountMinor') };
         return fi.transferOut({ ...input, idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post<AccountParams>('/accounts/:accountId/transfer-in', (req, reply) =>
+    app.post<AccountParams>('/accounts/:accountId/transfer-in', { schema: routeSchema({ ...accountParams, body: object({ fromFiId: name, amountMinor: amount }) }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         const input = { accountId: req.params.accountId, fromFiId: stringField(b, 'fromFiId'), amountMinor: amountField(b, 'amountMinor') };
@@ -135,7 +144,7 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
 }
 
 function newApp(options: AppOptions): FastifyInstance {
-  return Fastify({ logger: options.logger ?? false, bodyLimit: HTTP_BODY_BYTES_MAX });
+  return ledgerApp(options);
 }
 
 /** A CB node on its own: opens (and migrates) its book, returns the app and the book. */
