@@ -172,12 +172,13 @@ test('serve refuses a non-loopback --host without TLS: exit 2, one line naming t
 const migrationRows = async (db: Db) =>
   (await db.query('SELECT version, name, applied_ms FROM schema_migrations ORDER BY version')).map((r) => [r['version'], r['name'], r['applied_ms']]);
 
-async function auditRefused(spec: string, code: 'FAILED' | 'USAGE', message: RegExp): Promise<void> {
-  await assert.rejects(cli(['audit', '--db', spec]), (e: unknown) => e instanceof CliError && e.code === code && message.test(e.message));
+async function refused(argv: string[], code: 'FAILED' | 'USAGE', message: RegExp): Promise<void> {
+  await assert.rejects(cli(argv), (e: unknown) => e instanceof CliError && e.code === code && message.test(e.message));
 }
+const auditRefused = (spec: string, code: 'FAILED' | 'USAGE', message: RegExp) => refused(['audit', '--db', spec], code, message);
 
 for (const engine of ENGINES) {
-  test(`audit --db on ${engine} runs no migration: a current book audits clean and its migrations table is unchanged; a missing or older schema is refused`, async () => {
+  test(`audit --db and exposure --db on ${engine} run no migration: a current book audits clean and its migrations table is unchanged; a missing or older schema is refused`, async () => {
     const current = await freshDb(engine);
     const older = await freshDb(engine);
     const bare = await freshDb(engine);
@@ -204,8 +205,10 @@ for (const engine of ENGINES) {
       assert.deepEqual(await migrationRows(reopened), before.current);
 
       await auditRefused(specOf(older), 'FAILED', new RegExp(`refusing to audit .*schema version ${MIGRATIONS.length - 1}, older than this Tally's ${MIGRATIONS.length}`));
+      await refused(['exposure', '--db', specOf(older)], 'FAILED', /refusing to read the exposure of .*older than/);
       assert.deepEqual(await migrationRows(older.db), before.older);
       await auditRefused(specOf(bare), 'FAILED', /refusing to audit .*no Tally schema/);
+      await refused(['exposure', '--db', specOf(bare)], 'FAILED', /refusing to read the exposure of .*no Tally schema/);
       const tables = engine === 'sqlite'
         ? await bare.db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
         : await bare.db.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()");

@@ -1,10 +1,10 @@
 // `tally audit`: ask a running node for its audit, or audit a database directly; exit 1 when any
 // violation is found, so scripts and CI can rely on the exit code.
 
-import { auditBook, formatExposure, openDatabase, requireCurrentSchema, SchemaVersionError, type DatabaseSpec, type Exposure } from '../ledger/index.ts';
+import { auditBook, formatExposure, type Exposure } from '../ledger/index.ts';
 import { CliError, flag, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
-import { parseDatabase } from './parse_db.ts';
+import { withReadOnlyDatabase } from './read_only_db.ts';
 
 interface Report {
   clean: boolean;
@@ -38,29 +38,6 @@ export function printAudit(io: Io, where: string, report: Report, json: boolean)
   if (report['brokenSeExposure'] !== undefined) for (const l of formatExposure(report['brokenSeExposure'] as Exposure)) io.out(`  ${l}`);
 }
 
-/**
- * Audits a database without changing it: opened read-only (SQLite `readonly`, PostgreSQL sessions
- * with default_transaction_read_only), no migrations, and refused unless its schema is exactly the
- * one this Tally runs on (an audit's checks are written for that schema).
- */
-async function auditDatabase(spec: DatabaseSpec, where: string): Promise<Report> {
-  let handle;
-  try {
-    handle = openDatabase(spec, { readonly: true });
-  } catch (e) {
-    throw new CliError('USAGE', `cannot open ${where} for audit: ${(e as Error).message}`);
-  }
-  try {
-    await requireCurrentSchema(handle);
-    return (await auditBook(handle, Date.now())) as unknown as Report;
-  } catch (e) {
-    if (e instanceof SchemaVersionError) throw new CliError('FAILED', `refusing to audit ${where}: ${e.message}`);
-    throw e;
-  } finally {
-    await handle.close();
-  }
-}
-
 export const auditCommand: Command = {
   name: 'audit',
   summary: 'Check that every journal balances, balances match their entries, and no nullifier settled twice.',
@@ -78,7 +55,7 @@ export const auditCommand: Command = {
     if (url !== undefined) {
       report = await fetchAudit(url);
     } else {
-      report = await auditDatabase(parseDatabase(db!), db!);
+      report = await withReadOnlyDatabase(db!, 'audit', async (handle) => (await auditBook(handle, Date.now())) as unknown as Report);
     }
     printAudit(io, url ?? db!, report, flag(p, 'json'));
     return report.clean ? 0 : 1;

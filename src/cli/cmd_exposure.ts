@@ -5,11 +5,11 @@
 // running network's /audit/network (--url) or FI databases directly (--db, repeatable), with the
 // policy from a CB database (--cb-db) or the default policy when none is given (and says so).
 
-import { brokenSeExposure, devicesPerTier, formatExposure, latestPolicy, migrate, openDatabase, type Exposure } from '../ledger/index.ts';
+import { brokenSeExposure, devicesPerTier, formatExposure, latestPolicy, type Db, type Exposure } from '../ledger/index.ts';
 import { DEFAULT_POLICY, type PolicyTable } from '../policy/limits.ts';
 import { CliError, flag, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
-import { parseDatabase } from './parse_db.ts';
+import { withReadOnlyDatabase } from './read_only_db.ts';
 
 async function fromUrl(url: string): Promise<{ exposure: Exposure; alarms: Array<{ message: string }> }> {
   const target = /\/audit\/network\/?$/.test(url) ? url : new URL('audit/network', url.endsWith('/') ? url : `${url}/`);
@@ -25,15 +25,7 @@ async function fromUrl(url: string): Promise<{ exposure: Exposure; alarms: Array
   return { exposure: audit.brokenSeExposure, alarms: audit.alarms ?? [] };
 }
 
-async function withDb<T>(spec: string, fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
-  const handle = openDatabase(parseDatabase(spec));
-  try {
-    await migrate(handle, Date.now);
-    return await fn(handle);
-  } finally {
-    await handle.close();
-  }
-}
+const withDb = <T>(spec: string, fn: (db: Db) => Promise<T>): Promise<T> => withReadOnlyDatabase(spec, 'read the exposure of', fn);
 
 async function fromDbs(fiDbs: string[], cbDb: string | undefined): Promise<{ exposure: Exposure; policySource: string }> {
   let policy: PolicyTable = DEFAULT_POLICY;
