@@ -3,7 +3,7 @@
 // pay make one offline payment over TCP between two processes (cmd_device_pay.ts); sync uploads
 // received payments and the balance report to the FI and downloads what the SE needs.
 
-import { FiHttpClient, syncDevice, wire } from '../ledger/index.ts';
+import { FiHttpClient, syncDevice } from '../ledger/index.ts';
 import { assert } from '../crypto/assert.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { InfoResponse } from '../se/commands.ts';
@@ -91,9 +91,9 @@ const fundCommand: Command = {
     const info = await device.info();
     // Keyed by the SE's load counter: a retry after a crash gets the same voucher, never a second one.
     const v = await fiPost(fiUrl, `/devices/${file.deviceId}/vouchers`, { amountMinor: amountMinor.toString() }, `fund/${file.deviceId}/${info.loadCounter}`);
-    const applied = await device.se.applyLoadVoucher(wire.bytes(v, 'voucher'));
+    const applied = await device.se.applyLoadVoucher(v.bytes('voucher'));
     assert(applied.balanceMinor === info.balanceMinor + amountMinor, `device fund: balance ${info.balanceMinor} + ${amountMinor} became ${applied.balanceMinor}`);
-    const accountMinor = wire.big(v, 'accountBalanceMinor');
+    const accountMinor = v.big('accountBalanceMinor');
     if (flag(p, 'json')) io.out(toJson({ amountMinor, balanceMinor: applied.balanceMinor, accountBalanceMinor: accountMinor, loadCounter: applied.loadCounter }));
     else io.out(`funded ${formatAmount(amountMinor)}: SE balance ${formatAmount(applied.balanceMinor)}, account ${file.accountId} ${formatAmount(accountMinor)}`);
     return 0;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Device, profileNamed, type DeviceProfile } from '../device/index.ts';
-import { callJson, distributionFromWire, type Json } from '../ledger/index.ts';
+import { callJson, distributionFromWire, type WireObject } from '../ledger/index.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { SeClient } from '../se/client.ts';
 import { writePrivateFileAtomic } from '../se/index.ts';
@@ -75,11 +75,11 @@ export const hostFetch: typeof fetch = async (input, init) => {
   }
 };
 
-export function fiGet(fiUrl: string, route: string): Promise<Json> {
+export function fiGet(fiUrl: string, route: string): Promise<WireObject> {
   return callJson(hostFetch, `${fiUrl}${route}`);
 }
 
-export function fiPost(fiUrl: string, route: string, payload: unknown, key: string): Promise<Json> {
+export function fiPost(fiUrl: string, route: string, payload: unknown, key: string): Promise<WireObject> {
   return callJson(hostFetch, `${fiUrl}${route}`, payload, key);
 }
 
@@ -92,7 +92,7 @@ export async function installIssuerKeys(se: SeClient, fiUrl: string): Promise<bi
 
 export async function accountBalance(d: DeviceFile, fiUrl = d.fiUrl): Promise<bigint> {
   const o = await fiGet(fiUrl, `/accounts/${encodeURIComponent(d.accountId)}`);
-  return BigInt(o['balanceMinor'] as string);
+  return o.big('balanceMinor');
 }
 
 export const DIR_OPTION: OptionSpec = { name: 'dir', value: true, help: 'the device directory (device.json and the SE memory in se/)' };

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { receiptLogCapacityOf, type Device, type DeviceProfile } from '../device/index.ts';
-import { FiHttpClient, distributionFromWire, wire } from '../ledger/index.ts';
+import { FiHttpClient, distributionFromWire } from '../ledger/index.ts';
 import { Tier } from '../policy/limits.ts';
 import { assert } from '../crypto/assert.ts';
 import { makePrivateDir, signAttestationCert } from '../se/index.ts';
@@ -58,23 +58,23 @@ async function knowYourCustomer(r: InitRequest, deviceHex: string): Promise<{ cu
   const tier = customerTierFor(r.tier);
   const slug = r.customer.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const c = await fiPost(r.fiUrl, '/customers', { tier, identity: { name: r.customer } }, `kyc/${slug}/tier-${tier}`);
-  const customerId = wire.str(c, 'customerId');
+  const customerId = c.str('customerId');
   const a = await fiPost(r.fiUrl, `/customers/${encodeURIComponent(customerId)}/accounts`, {}, `account/${customerId}`);
-  const accountId = wire.str(a, 'accountId');
+  const accountId = a.str('accountId');
   if (r.depositMinor > 0n) await fiPost(r.fiUrl, `/accounts/${encodeURIComponent(accountId)}/deposit`, { amountMinor: r.depositMinor.toString() }, `deposit/${deviceHex}`);
   return { customerId, accountId };
 }
 
 async function enrolAndIssue(device: Device, r: InitRequest, owner: { customerId: string; accountId: string }, certificate: Uint8Array, deviceHex: string) {
-  const { challenge } = await fiPost(r.fiUrl, '/enrolment-challenge', { ...owner, certificate: bytesToHex(certificate) }, `challenge/${deviceHex}`);
-  const attestation = await device.se.attest(wire.bytes({ challenge }, 'challenge'));
+  const challenge = (await fiPost(r.fiUrl, '/enrolment-challenge', { ...owner, certificate: bytesToHex(certificate) }, `challenge/${deviceHex}`)).bytes('challenge');
+  const attestation = await device.se.attest(challenge);
   await fiPost(r.fiUrl, '/devices', { ...owner, certificate: bytesToHex(certificate), attestation: bytesToHex(attestation), tier: r.tier }, `enrol/${deviceHex}`);
   const started = await fiPost(r.fiUrl, `/devices/${deviceHex}/issuance`, {}, `issuance/${deviceHex}`);
-  const issuerNonce = wire.bytes(started, 'issuerNonce');
+  const issuerNonce = started.bytes('issuerNonce');
   const request = await device.se.beginIssuance({
-    issuerNonce, epoch: wire.big(started, 'epoch'), tier: started['tier'] as number, issuerKeyCert: wire.bytes(started, 'issuerKeyCert'),
+    issuerNonce, epoch: started.big('epoch'), tier: started.int('tier'), issuerKeyCert: started.bytes('issuerKeyCert'),
   });
-  const issued = await new FiHttpClient(r.fiUrl, hostFetch).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${wire.str(started, 'epoch')}` });
+  const issued = await new FiHttpClient(r.fiUrl, hostFetch).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${started.str('epoch')}` });
   await device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response, counterSet: issued.counterSet });
   return issued.epoch;
 }
@@ -86,8 +86,13 @@ export async function initDevice(r: InitRequest): Promise<{ file: DeviceFile; ep
     if (e instanceof CliError) throw e;
     throw notFi(`failed: ${(e as Error).message}`);
   });
-  if (health['node'] !== 'fi' || typeof health['fiId'] !== 'string') throw notFi(`answered ${JSON.stringify(health)}`);
-  const fiId = health['fiId'];
+  let fiId: string;
+  try {
+    if (health.str('node') !== 'fi') throw new Error('not an FI');
+    fiId = health.str('fiId');
+  } catch {
+    throw notFi('answered, but not as an FI node');
+  }
   fiOf(r.net, fiId, r.networkFile);
   makePrivateDir(seDir(r.dir));
   const device = openDeviceAt(r.dir, r.profile);

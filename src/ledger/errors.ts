@@ -79,6 +79,8 @@ export const LedgerErrorCode = {
   notFound: 'NOT_FOUND',
   /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
   internal: 'INTERNAL',
+  /** A node's answer does not have the shape its route promises (a client decoding a response). */
+  answerInvalid: 'ANSWER_INVALID',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
@@ -135,4 +137,5 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
   INTERNAL: 500,
+  ANSWER_INVALID: 502,
 };

@@ -46,5 +46,6 @@ export type { VerifyItem, VerifyChunk, VerifyChunkResult } from './verify_batch.
 export * from './offline_routes.ts';
 export * from './offline_client.ts';
 export * from './cb_client.ts';
+export * from './wire_read.ts';
 export * from './serve_offline.ts';
 export * from './disclosure.ts';

@@ -1,67 +1,74 @@
 // A device host's HTTP client of its FI's offline routes (offline_routes.ts): the same shape as
 // FiSyncPort, so syncDevice and SyncCarrier work over the network exactly as in process. It turns
-// the wire JSON (hex bytes, decimal integers) back into the typed results the host needs; an error
-// answer becomes a LedgerError with the code the FI sent.
+// the wire JSON (hex bytes, decimal integers) back into the typed results the host needs, checking
+// every field (wire_read.ts: ANSWER_INVALID on a mismatch); an error answer becomes a LedgerError
+// with the code the FI sent.
 
 import type { ReclaimFiling, ReclaimStatus } from './reclaim.ts';
-import { hexToBytes, bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { FiSyncPort } from './device_sync.ts';
 import type { Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode, isLedgerErrorCode } from './errors.ts';
 import type { Renewal, SyncRequest, SyncResult } from './financial_intermediary.ts';
 import type { NullifierOutcome } from './nullifiers.ts';
+import { WireObject, answerInvalid, sameLength } from './wire_read.ts';
 
-export type Json = Record<string, unknown>;
-const str = (o: Json, k: string): string => {
-  const v = o[k];
-  if (typeof v !== 'string') throw new LedgerError(LedgerErrorCode.badRequest, `FI answer: ${k} must be a string`);
-  return v;
-};
-const bytes = (o: Json, k: string) => hexToBytes(str(o, k));
-const big = (o: Json, k: string) => BigInt(str(o, k));
+const NULLIFIER_OUTCOMES: readonly NullifierOutcome[] = ['inserted', 'duplicate', 'conflict'];
+const RECLAIM_STATUSES: readonly ReclaimStatus[] = ['pending', 'credited', 'settled'];
+const LEDGER_ERROR_CODES = Object.values(LedgerErrorCode);
 
-export const wire = { str, bytes, big };
-
-export function distributionFromWire(o: Json): Distribution {
+export function distributionFromWire(o: WireObject): Distribution {
   return {
-    tier: o['tier'] as number,
-    currentEpoch: big(o, 'currentEpoch'),
-    policyVersion: big(o, 'policyVersion'),
-    signedPolicy: bytes(o, 'signedPolicy'),
-    issuerKeys: (o['issuerKeys'] as Json[]).map((k) => ({ epoch: big(k, 'epoch'), publicKey: bytes(k, 'publicKey'), cert: bytes(k, 'cert') })),
-    revocationVersion: big(o, 'revocationVersion'),
-    signedRevocationList: bytes(o, 'signedRevocationList'),
+    tier: o.int('tier'),
+    currentEpoch: o.big('currentEpoch'),
+    policyVersion: o.big('policyVersion'),
+    signedPolicy: o.bytes('signedPolicy'),
+    issuerKeys: o.objects('issuerKeys').map((k) => ({ epoch: k.big('epoch'), publicKey: k.bytes('publicKey'), cert: k.bytes('cert') })),
+    revocationVersion: o.big('revocationVersion'),
+    signedRevocationList: o.bytes('signedRevocationList'),
   };
 }
 
-function renewal(o: Json): Renewal {
-  return o['offered'] === true
-    ? { offered: true, epoch: big(o, 'epoch'), issuerNonce: bytes(o, 'issuerNonce') }
-    : { offered: false, code: str(o, 'code') as LedgerErrorCode, message: str(o, 'message') };
+function renewal(o: WireObject): Renewal {
+  return o.bool('offered')
+    ? { offered: true, epoch: o.big('epoch'), issuerNonce: o.bytes('issuerNonce') }
+    : { offered: false, code: o.oneOf('code', LEDGER_ERROR_CODES), message: o.str('message') };
 }
 
-/** One JSON call; an error answer becomes the LedgerError the node sent. Network errors propagate. */
-export async function callJson(fetchFn: typeof fetch, url: string, payload?: unknown, key?: string): Promise<Json> {
+/**
+ * One JSON call; an error answer becomes the LedgerError the node sent, an answer that is not JSON
+ * or not an object is ANSWER_INVALID. Network errors propagate.
+ */
+export async function callJson(fetchFn: typeof fetch, url: string, payload?: unknown, key?: string): Promise<WireObject> {
   const headers: Record<string, string> = {};
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['idempotency-key'] = key;
-  const res = await fetchFn(url, { method: payload === undefined ? 'GET' : 'POST', headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
-  const json = (await res.json()) as Json;
-  if (res.status >= 400) {
-    const err = json['error'] as { code?: unknown; message?: unknown } | undefined;
-    const code = isLedgerErrorCode(err?.code) ? err.code : LedgerErrorCode.badRequest;
-    throw new LedgerError(code, String(err?.message ?? `HTTP ${res.status}`));
+  const method = payload === undefined ? 'GET' : 'POST';
+  const where = `${method} ${new URL(url).pathname}`;
+  const res = await fetchFn(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    throw answerInvalid(where, `HTTP ${res.status} with a body that is not JSON`);
   }
-  return json;
+  if (res.status >= 400) {
+    const err = WireObject.of(json, where);
+    const e = err.has('error') ? err.obj('error') : null;
+    const sent = e?.has('code') ? e.str('code') : undefined;
+    const code = isLedgerErrorCode(sent) ? sent : LedgerErrorCode.answerInvalid;
+    throw new LedgerError(code, e?.has('message') ? e.str('message') : `HTTP ${res.status}`);
+  }
+  return WireObject.of(json, where);
 }
 
-function reclaimFromWire(o: Json | null | undefined): ReclaimFiling | null {
-  if (o === null || o === undefined) return null;
+function reclaimFromWire(o: WireObject | null): ReclaimFiling | null {
+  if (o === null) return null;
   return {
-    outcomes: bytes(o, 'outcomes'),
-    claims: (o['claims'] as Json[]).map((c) => ({
-      recordHash: bytes(c, 'recordHash'), paymentHash: bytes(c, 'paymentHash'), amountMinor: big(c, 'amountMinor'), windowEndMs: big(c, 'windowEndMs'),
-      status: c['status'] as ReclaimStatus,
+    outcomes: o.bytes('outcomes'),
+    claims: o.objects('claims').map((c) => ({
+      recordHash: c.bytes('recordHash'), paymentHash: c.bytes('paymentHash'), amountMinor: c.big('amountMinor'), windowEndMs: c.big('windowEndMs'),
+      status: c.oneOf('status', RECLAIM_STATUSES),
     })),
   };
 }
@@ -72,7 +79,7 @@ export class FiHttpClient implements FiSyncPort {
     private readonly fetchFn: typeof fetch = fetch,
   ) {}
 
-  private post(path: string, payload: unknown, key: string): Promise<Json> {
+  private post(path: string, payload: unknown, key: string): Promise<WireObject> {
     return callJson(this.fetchFn, this.baseUrl + path, payload, key);
   }
 
@@ -83,33 +90,35 @@ export class FiHttpClient implements FiSyncPort {
       unloadRecords: (input.unloadRecords ?? []).map(bytesToHex),
       ...(input.reclaimClaims === undefined ? {} : { reclaimClaims: input.reclaimClaims.map((c) => ({ claim: bytesToHex(c.claim), record: bytesToHex(c.record) })) }),
     }, `sync-${bytesToHex(input.report).slice(-32)}`);
+    const outcomes = o.enums('outcomes', NULLIFIER_OUTCOMES);
+    sameLength(o.where, 'outcomes', outcomes.length, input.payments.length);
     return {
-      deviceId: bytes(o, 'deviceId'),
-      batchId: big(o, 'batchId'),
-      ack: bytes(o, 'ack'),
-      receiptCount: o['receiptCount'] as number,
-      outcomes: o['outcomes'] as NullifierOutcome[],
-      incidentIds: o['incidentIds'] as string[],
-      balanceMinor: big(o, 'balanceMinor'),
-      refusals: ((o['refusals'] as string[] | undefined) ?? []).map((x) => hexToBytes(x)),
-      replayed: o['replayed'] as boolean,
-      unloads: (o['unloads'] as Json[]).map((u) => ({ deviceId: bytes(u, 'deviceId'), unloadCounter: big(u, 'unloadCounter'), amountMinor: big(u, 'amountMinor'), accountBalanceMinor: big(u, 'accountBalanceMinor') })),
-      reclaim: reclaimFromWire(o['reclaim'] as Json | null | undefined),
-      distribution: distributionFromWire(o['distribution'] as Json),
-      renewal: renewal(o['renewal'] as Json),
+      deviceId: o.bytes('deviceId'),
+      batchId: o.big('batchId'),
+      ack: o.bytes('ack'),
+      receiptCount: o.int('receiptCount'),
+      outcomes,
+      incidentIds: o.strings('incidentIds'),
+      balanceMinor: o.big('balanceMinor'),
+      refusals: o.hexList('refusals', true),
+      replayed: o.bool('replayed'),
+      unloads: o.objects('unloads').map((u) => ({ deviceId: u.bytes('deviceId'), unloadCounter: u.big('unloadCounter'), amountMinor: u.big('amountMinor'), accountBalanceMinor: u.big('accountBalanceMinor') })),
+      reclaim: reclaimFromWire(o.nullableObj('reclaim')),
+      distribution: distributionFromWire(o.obj('distribution')),
+      renewal: renewal(o.obj('renewal')),
     };
   }
 
   async issueCredential(input: { deviceId: Uint8Array; issuerNonce: Uint8Array; request: Uint8Array; idempotencyKey: string }) {
     const o = await this.post(`/devices/${bytesToHex(input.deviceId)}/credentials`, { issuerNonce: bytesToHex(input.issuerNonce), request: bytesToHex(input.request) }, input.idempotencyKey);
     return {
-      epoch: big(o, 'epoch'), tier: o['tier'] as number, response: bytes(o, 'response'), issuerKeyCert: bytes(o, 'issuerKeyCert'),
-      counterSet: bytes(o, 'counterSet'),
+      epoch: o.big('epoch'), tier: o.int('tier'), response: o.bytes('response'), issuerKeyCert: o.bytes('issuerKeyCert'),
+      counterSet: o.bytes('counterSet'),
     };
   }
 
   async createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }) {
     const o = await this.post(`/devices/${bytesToHex(input.deviceId)}/vouchers`, { amountMinor: input.amountMinor.toString() }, input.idempotencyKey);
-    return { loadCounter: big(o, 'loadCounter'), voucher: bytes(o, 'voucher'), accountBalanceMinor: big(o, 'accountBalanceMinor') };
+    return { loadCounter: o.big('loadCounter'), voucher: o.bytes('voucher'), accountBalanceMinor: o.big('accountBalanceMinor') };
   }
 }
