@@ -48,3 +48,4 @@ export * from './offline_client.ts';
 export * from './cb_client.ts';
 export * from './serve_offline.ts';
 export * from './disclosure.ts';
+export { addOpenApiRoute, openApiDocument, OPENAPI_PATH } from './openapi.ts';
