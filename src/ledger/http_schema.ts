@@ -67,15 +67,27 @@ export const limits = { NULLIFIER_BATCH_MAX, SYNC_PAYMENTS_MAX, SYNC_UNLOADS_MAX
 
 const closedEmpty: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
 
+/** The status a route answers on success when its schema does not name one. */
+export const SUCCESS_STATUS_DEFAULT = 200;
+
 /**
  * A route's schema: params and body as given, the querystring closed (empty unless given). Every
  * route of the ledger declares one through here; routeSchemaGaps says what a route leaves out.
+ * `status` is the success status the handler answers (201 for a route that creates something):
+ * Fastify ignores it, the OpenAPI document (openapi.ts) lists it.
  */
-export function routeSchema(parts: { params?: Record<string, JsonSchema>; body?: JsonSchema; querystring?: Record<string, JsonSchema> }): FastifySchema {
-  const s: FastifySchema = { querystring: parts.querystring ? object(parts.querystring, []) : closedEmpty };
+export function routeSchema(parts: { params?: Record<string, JsonSchema>; body?: JsonSchema; querystring?: Record<string, JsonSchema>; status?: number }): FastifySchema {
+  const s: FastifySchema & { successStatus?: number } = { querystring: parts.querystring ? object(parts.querystring, []) : closedEmpty };
   if (parts.params) s.params = object(parts.params);
   if (parts.body) s.body = parts.body;
+  if (parts.status !== undefined && parts.status !== SUCCESS_STATUS_DEFAULT) s.successStatus = parts.status;
   return s;
+}
+
+/** The success status a route's schema declares (routeSchema's `status`). */
+export function successStatus(schema: FastifySchema): number {
+  const s = (schema as { successStatus?: unknown }).successStatus;
+  return typeof s === 'number' ? s : SUCCESS_STATUS_DEFAULT;
 }
 
 /**

@@ -49,3 +49,4 @@ export * from './cb_client.ts';
 export * from './wire_read.ts';
 export * from './serve_offline.ts';
 export * from './disclosure.ts';
+export { addOpenApiRoute, openApiDocument, OPENAPI_PATH } from './openapi.ts';

@@ -12,6 +12,7 @@ import type { FinancialIntermediary } from './financial_intermediary.ts';
 import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './http.ts';
 import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
 import { auditNetwork } from './network_audit.ts';
+import { addOpenApiRoute } from './openapi.ts';
 import { cbRoutes, fiRoutes, none } from './service.ts';
 
 function hexList(b: Record<string, unknown>, field: string): Uint8Array[] {
@@ -131,7 +132,7 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
       }),
     );
     app.post('/devices', {
-      schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed, attestation: wire.signed, tier: smallInt }, ['customerId', 'accountId', 'certificate', 'attestation']) }),
+      schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed, attestation: wire.signed, tier: smallInt }, ['customerId', 'accountId', 'certificate', 'attestation']), status: 201 }),
     }, (req, reply) =>
       respond(reply, 201, () => {
         const b = body(req);
@@ -172,9 +173,20 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
   };
 }
 
-/** A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes, and /audit/network. */
+/** The titles of the OpenAPI documents (GET /openapi.json) of a network's nodes. */
+export const OPENAPI_TITLES = {
+  cb: 'Tally central bank node',
+  fi: (fiId: string) => `Tally financial intermediary node ${fiId}`,
+  embedded: 'Tally ledger: the central bank and its FIs in one process',
+} as const;
+
+/**
+ * A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes,
+ * /audit/network, and /openapi.json. With no FIs, the CB node of a network on its own.
+ */
 export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app = ledgerApp(options);
+  addOpenApiRoute(app, nodes.fis.length === 0 ? OPENAPI_TITLES.cb : OPENAPI_TITLES.embedded);
   await app.register(cbRoutes(nodes.cb.ledger), { prefix: '/cb' });
   await app.register(cbOfflineRoutes(nodes.cb), { prefix: '/cb' });
   for (const fi of nodes.fis) {
@@ -184,5 +196,14 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   app.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }) }, (req, reply) =>
     respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
   );
+  return app;
+}
+
+/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, and /openapi.json. */
+export async function createOfflineFiApp(fi: FinancialIntermediary, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = ledgerApp(options);
+  addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
+  await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
+  await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
   return app;
 }

@@ -14,9 +14,7 @@ import type { Db } from './db/adapter.ts';
 import { openDatabase, type DatabaseSpec } from './db/open.ts';
 import { FinancialIntermediary } from './financial_intermediary.ts';
 import { requireLoopbackListen } from './listen_address.ts';
-import { createOfflineEmbeddedApp, fiOfflineRoutes } from './offline_routes.ts';
-import { fiRoutes } from './service.ts';
-import { ledgerApp } from './http.ts';
+import { createOfflineEmbeddedApp, createOfflineFiApp } from './offline_routes.ts';
 
 export interface OfflineFiConfig {
   fiId: string;
@@ -90,9 +88,7 @@ export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & {
     fi = await FinancialIntermediary.open({ db, fiId: config.fiId, signingKey: config.signingKey, manufacturers: config.manufacturers, cb, clock: config.clock, verifyWorkers: config.verifyWorkers });
     await fi.resume();
     await fi.warmUp();
-    const app = ledgerApp({ logger: config.logger });
-    await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
-    await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
+    const app = await createOfflineFiApp(fi, { logger: config.logger });
     const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });
     const running = fi;
     return { url, fi: running, close: () => closeAll(app, [running], [db]) };

@@ -11,6 +11,7 @@ import { FiLedger } from './fi.ts';
 import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './http.ts';
 import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
+import { addOpenApiRoute } from './openapi.ts';
 import type { NullifierRecord } from './nullifiers.ts';
 
 export interface AppOptions {
@@ -25,7 +26,7 @@ export function cbRoutes(cb: CbLedger): FastifyPluginAsync {
     app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', { schema: routeSchema({ params: { fiId: name } }) }, (req, reply) =>
       respond(reply, 200, async () => ({ fiId: req.params.fiId, balanceMinor: await cb.reserveBalance(req.params.fiId) })),
     );
-    app.post('/fis', { schema: routeSchema({ body: object({ fiId: name }) }) }, (req, reply) =>
+    app.post('/fis', { schema: routeSchema({ body: object({ fiId: name }), status: 201 }) }, (req, reply) =>
       respond(reply, 201, () => cb.registerFi({ fiId: stringField(body(req), 'fiId'), idempotencyKey: idempotencyKey(req) })),
     );
     app.post('/issue', { schema: fiAmount }, (req, reply) =>
@@ -88,7 +89,7 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
   return async (app) => {
     app.get('/health', { schema: none }, async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
     app.get('/audit', { schema: none }, (req, reply) => respond(reply, 200, () => fi.audit()));
-    app.post('/customers', { schema: routeSchema({ body: object({ tier: smallInt, identity: wire.identity }) }) }, (req, reply) =>
+    app.post('/customers', { schema: routeSchema({ body: object({ tier: smallInt, identity: wire.identity }), status: 201 }) }, (req, reply) =>
       respond(reply, 201, () => {
         const b = body(req);
         return fi.registerCustomer({
@@ -104,7 +105,7 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
         respond(reply, 200, () => fi.setFrozen({ customerId: req.params.customerId, frozen, idempotencyKey: idempotencyKey(req) })),
       );
     }
-    app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody }) }, (req, reply) =>
+    app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody, status: 201 }) }, (req, reply) =>
       respond(reply, 201, () => fi.openAccount({ customerId: req.params.customerId, idempotencyKey: idempotencyKey(req) })),
     );
     app.get<AccountParams>('/accounts/:accountId', { schema: routeSchema(accountParams) }, (req, reply) =>
@@ -143,14 +144,17 @@ export function fiRoutes(fi: FiLedger): FastifyPluginAsync {
   };
 }
 
-function newApp(options: AppOptions): FastifyInstance {
-  return ledgerApp(options);
+/** A ledger app that answers GET /openapi.json with its own document, titled `title`. */
+function newApp(options: AppOptions, title: string): FastifyInstance {
+  const app = ledgerApp(options);
+  addOpenApiRoute(app, title);
+  return app;
 }
 
 /** A CB node on its own: opens (and migrates) its book, returns the app and the book. */
 export async function createCbApp(deps: NodeDeps & AppOptions): Promise<{ app: FastifyInstance; cb: CbLedger }> {
   const cb = await CbLedger.open(deps);
-  const app = newApp(deps);
+  const app = newApp(deps, 'Tally CB book node');
   await app.register(cbRoutes(cb));
   return { app, cb };
 }
@@ -158,7 +162,7 @@ export async function createCbApp(deps: NodeDeps & AppOptions): Promise<{ app: F
 /** An FI node on its own. */
 export async function createFiApp(deps: NodeDeps & AppOptions & { fiId: string }): Promise<{ app: FastifyInstance; fi: FiLedger }> {
   const fi = await FiLedger.open(deps);
-  const app = newApp(deps);
+  const app = newApp(deps, `Tally FI book node ${fi.fiId}`);
   await app.register(fiRoutes(fi));
   return { app, fi };
 }
@@ -168,7 +172,7 @@ export async function createEmbeddedApp(
   nodes: { cb: CbLedger; fis: readonly FiLedger[] },
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
-  const app = newApp(options);
+  const app = newApp(options, 'Tally book nodes: the CB and its FIs in one process');
   await app.register(cbRoutes(nodes.cb), { prefix: '/cb' });
   for (const fi of nodes.fis) await app.register(fiRoutes(fi), { prefix: `/fi/${fi.fiId}` });
   return app;
