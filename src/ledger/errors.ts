@@ -79,7 +79,7 @@ export const LedgerErrorCode = {
   notFound: 'NOT_FOUND',
   /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
   internal: 'INTERNAL',
-  /** A node's answer does not have the shape its route promises (a client decoding a response). */
+  /** A node's answer does not have the shape its route promises: raised by a client decoding it, and answered (502) by a node relaying that client's call. */
   answerInvalid: 'ANSWER_INVALID',
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];

@@ -140,11 +140,11 @@ describe('openApiDocument of one small app', () => {
       { name: 'verbose', in: 'query', required: false, schema: { type: 'string', maxLength: 1 } },
     ]);
     assert.equal(get['requestBody'], undefined);
-    assert.deepEqual(Object.keys(get['responses']), ['200', '400', '403', '404', '409', '422', '500'], 'no 413/415 without a body');
+    assert.deepEqual(Object.keys(get['responses']), ['200', '400', '403', '404', '409', '422', '500', '502'], 'no 413/415 without a body');
     const create = doc['paths']['/things'].post as Doc;
     assert.deepEqual(create['parameters'], [{ $ref: '#/components/parameters/IdempotencyKey' }]);
     assert.deepEqual(create['requestBody'], { required: true, content: { 'application/json': { schema: object({ label: name }) } } });
-    assert.deepEqual(Object.keys(create['responses']), ['201', '400', '403', '404', '409', '413', '415', '422', '500']);
+    assert.deepEqual(Object.keys(create['responses']), ['201', '400', '403', '404', '409', '413', '415', '422', '500', '502']);
     const touch = doc['paths']['/things/{thingId}/touch'].post as Doc;
     assert.equal(touch['requestBody'].required, false, 'a body that may be absent');
     assert.equal(doc['info'].version, (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
