@@ -1,8 +1,10 @@
 // HTTP routes of the offline side, mounted next to the book routes of service.ts: the CB's
 // distribution, incidents and FI-facing calls, and each FI's device enrolment, issuance, vouchers,
 // unload records and sync. Bytes travel as lower-case hex, integers as decimal strings (as in
-// service.ts); every POST needs an Idempotency-Key header (sync and unload records derive their
-// own keys from the batch or record, so the header is only required to be present there).
+// service.ts). State-changing calls whose request does not name itself need an Idempotency-Key
+// header; sync batches and unload records carry their own identity (batch id, record counter) and
+// are keyed by it, issuance starts key on the device and epoch, and /resume is idempotent by itself,
+// so those four read no header.
 // createOfflineEmbeddedApp mounts a CB and several FIs in one server, plus the network audit.
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
