@@ -104,7 +104,7 @@ const HOST_MCL = {
   nvm: { writeMs: 0.05, pageMs: 0, pageBytes: 4096, byteMs: 0 },
   activeMw: 15_000,
 };
-// blst through the native addon, 2026-12-02 (tmp micro-benchmark of each operation, medians; MSM
+// blst through the native addon, 2026-12-02 (a one-off micro-benchmark of each operation, medians; MSM
 // per point of a 64-point MSM without fixed-base tables); ECDSA, X25519 and SHA-256 are @noble's
 // on either engine and keep the mcl row's figures.
 const HOST_BLST = {
