@@ -77,6 +77,14 @@ export const LedgerErrorCode = {
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   /** No route answers this method and path. */
   notFound: 'NOT_FOUND',
+  /** No credential, or one this node does not know, cannot verify, or has revoked (access.ts). */
+  unauthenticated: 'UNAUTHENTICATED',
+  /** A known caller that the route's access rule does not let in (wrong role, another FI, another device or customer). */
+  forbidden: 'FORBIDDEN',
+  /** A device request whose counter is not above the last one this FI accepted from it (a replay or a reordered request). */
+  requestReplayed: 'REQUEST_REPLAYED',
+  /** The caller spent its budget for this kind of expensive route; retry after the delay the message names. */
+  rateLimited: 'RATE_LIMITED',
   /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
   internal: 'INTERNAL',
   /** A node's answer does not have the shape its route promises: raised by a client decoding it, and answered (502) by a node relaying that client's call. */
@@ -104,6 +112,10 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   AMOUNT_INVALID: 400,
   BAD_REQUEST: 400,
   FROZEN: 403,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  REQUEST_REPLAYED: 401,
+  RATE_LIMITED: 429,
   UNKNOWN_ACCOUNT: 404,
   INSUFFICIENT_FUNDS: 409,
   BALANCE_LIMIT: 409,

@@ -17,7 +17,7 @@ import {
   setCustomerFrozen,
   type Customer,
 } from './customers.ts';
-import type { Db, Tx } from './db/adapter.ts';
+import { rowString, type Db, type Tx } from './db/adapter.ts';
 import { migrate } from './db/migrations.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
@@ -182,6 +182,12 @@ export class FiLedger {
   }
 
   /** Balance of a customer account (or of `fi:treasury` / `fi:settlement`). */
+  /** The customer who owns a customer account (null for an FI account or none). */
+  async accountOwner(accountId: string): Promise<string | null> {
+    const r = (await this.db.query('SELECT customer_id FROM customer_accounts WHERE account_id = $1', [accountId]))[0];
+    return r === undefined ? null : rowString(r, 'customer_id');
+  }
+
   async balance(accountId: string): Promise<bigint> {
     const a = await readAccount(this.db, checkName(accountId, 'account id'));
     if (a === undefined) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${accountId} does not exist at FI ${this.fiId}`);

@@ -255,6 +255,12 @@ export class FinancialIntermediary {
     return loadDevice(this.db, deviceId);
   }
 
+  /** The customer a device is enrolled for (null: no such device here). */
+  async deviceOwner(deviceId: Uint8Array): Promise<string | null> {
+    const r = (await this.db.query('SELECT customer_id FROM devices WHERE device_id = $1', [deviceId]))[0];
+    return r === undefined ? null : String(r['customer_id']);
+  }
+
   devices(): Promise<DeviceRow[]> {
     return listDevices(this.db);
   }

@@ -9,6 +9,7 @@
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { hexToBytes } from '@noble/hashes/utils.js';
+import type { Access } from './access.ts';
 import { toWireJson } from './codec.ts';
 import { HTTP_STATUS, LedgerError, LedgerErrorCode } from './errors.ts';
 import { AMOUNT_DIGITS_MAX, DECIMAL_DIGITS_MAX, routeSchemaGaps, validationCode } from './http_schema.ts';
@@ -37,6 +38,7 @@ export function ledgerApp(options: { logger?: boolean } = {}): FastifyInstance {
       done(new LedgerError(LedgerErrorCode.badRequest, `JSON nested deeper than ${HTTP_JSON_DEPTH_MAX}`), undefined);
       return;
     }
+    req.rawBody = text as string;
     parseJson(req, text as string, done);
   });
   const routes: LedgerRoute[] = [];
@@ -44,9 +46,17 @@ export function ledgerApp(options: { logger?: boolean } = {}): FastifyInstance {
   app.addHook('onRoute', (route) => {
     const gaps = routeSchemaGaps(route);
     if (gaps.length > 0) throw new Error(`route ${String(route.method)} ${route.url} has no schema for ${gaps.join(', ')}`);
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema: route.schema ?? {} });
+    const access = (route.config as { access?: Access } | undefined)?.access;
+    if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} has no access rule (config.access)`);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema: route.schema ?? {}, access });
   });
   app.setErrorHandler(answerError);
+  // Fail closed: a route no gate admitted (access.ts) never reaches its handler, unless it is public.
+  app.addHook('preHandler', async (req) => {
+    if (req.caller !== undefined || req.is404) return;
+    if (req.routeOptions.config.access?.grants.some((g) => 'anyone' in g) === true) req.caller = { kind: 'anonymous' };
+    else throw new LedgerError(LedgerErrorCode.forbidden, 'No gate admitted this request');
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(HTTP_STATUS[LedgerErrorCode.notFound]).send({ error: { code: LedgerErrorCode.notFound, message: `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` } });
   });
@@ -58,6 +68,7 @@ export interface LedgerRoute {
   method: string;
   url: string;
   schema: FastifySchema;
+  access: Access;
 }
 
 const ROUTES = new WeakMap<FastifyInstance, LedgerRoute[]>();
@@ -121,6 +132,7 @@ function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply
     req.log.error({ err }, 'internal error');
     [code, message, status] = [LedgerErrorCode.internal, 'internal error', HTTP_STATUS[LedgerErrorCode.internal]];
   }
+  reply.errorCode = code;
   void reply.code(status).send({ error: { code, message } });
 }
 

@@ -8,6 +8,9 @@
 // createOfflineEmbeddedApp mounts a CB and several FIs in one server, plus the network audit.
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { SIGNED_MESSAGE_BYTES_MAX, decodeBalanceReport, decodeUnloadRecord } from '../se/messages.ts';
+import { peekEnvelopeBody } from '../se/signed.ts';
 import type { CentralBank } from './central_bank.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { FinancialIntermediary } from './financial_intermediary.ts';
@@ -15,7 +18,8 @@ import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, r
 import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
 import { auditNetwork } from './network_audit.ts';
 import { addOpenApiRoute } from './openapi.ts';
-import { cbRoutes, fiRoutes, none } from './service.ts';
+import { cbRoutes, fiRoutes, none, rules, type AppOptions } from './service.ts';
+import { bodyField, nodeGate, param, role, type Access, type Caller, type CallerSources, type Gate } from './access.ts';
 
 function hexList(b: Record<string, unknown>, field: string): Uint8Array[] {
   const v = b[field] ?? [];
@@ -47,22 +51,26 @@ const syncSchema = routeSchema({
   }, ['report']),
 });
 
-export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
+const pub = { access: rules.public };
+const forFi = { access: rules.institution() };
+
+export function cbOfflineRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams }, (req, reply) => respond(reply, 200, () => cb.distribution(Number(req.params.tier))));
-    app.get('/incidents', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ incidents: await cb.incidents() })));
-    app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }) }, (req, reply) =>
+    gate.install(app);
+    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams, config: pub }, (req, reply) => respond(reply, 200, () => cb.distribution(Number(req.params.tier))));
+    app.get('/incidents', { schema: none, config: { access: { grants: [role('cb-operator'), role('auditor')] } } }, (req, reply) => respond(reply, 200, async () => ({ incidents: await cb.incidents() })));
+    app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }), config: pub }, (req, reply) =>
       respond(reply, 200, async () => ({ publicKey: await cb.issuerPublicKey(decimalField(req.params.epoch, 'epoch')) })),
     );
-    app.get('/info', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ publicKey: cb.publicKey, regulatorKey: cb.regulatorKey })));
-    app.get('/policy', { schema: none }, (req, reply) => respond(reply, 200, async () => ({ signedPolicy: (await cb.distribution(0)).signedPolicy })));
-    app.get<{ Params: { version: string } }>('/policy/:version', { schema: routeSchema({ params: { version: decimal } }) }, (req, reply) =>
+    app.get('/info', { schema: none, config: pub }, (req, reply) => respond(reply, 200, async () => ({ publicKey: cb.publicKey, regulatorKey: cb.regulatorKey })));
+    app.get('/policy', { schema: none, config: pub }, (req, reply) => respond(reply, 200, async () => ({ signedPolicy: (await cb.distribution(0)).signedPolicy })));
+    app.get<{ Params: { version: string } }>('/policy/:version', { schema: routeSchema({ params: { version: decimal } }), config: pub }, (req, reply) =>
       respond(reply, 200, async () => ({ signedPolicy: await cb.signedPolicyAt(decimalField(req.params.version, 'version')) })),
     );
-    app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', { schema: routeSchema({ params: { fiId: name, customerId: name } }) }, (req, reply) =>
+    app.get<{ Params: { fiId: string; customerId: string } }>('/fis/:fiId/customers/:customerId/blocked', { schema: routeSchema({ params: { fiId: name, customerId: name } }), config: { access: { grants: [role('cb-operator'), { institution: param('fiId') }] } } }, (req, reply) =>
       respond(reply, 200, async () => ({ blocked: await cb.isBlocked(req.params.fiId, req.params.customerId) })),
     );
-    app.post('/devices', { schema: routeSchema({ body: object({ fiId: name, customerId: name, deviceId: wire.deviceId, kPoint: wire.kPoint, attestationKey: wire.attestationKey }) }) }, (req, reply) =>
+    app.post('/devices', { schema: routeSchema({ body: object({ fiId: name, customerId: name, deviceId: wire.deviceId, kPoint: wire.kPoint, attestationKey: wire.attestationKey }) }), config: forFi }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.registerDevice({
@@ -72,6 +80,7 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
       }),
     );
     app.post('/credentials', {
+      config: { access: { ...rules.institution(), limit: 'issuance' } },
       schema: routeSchema({
         body: object({
           fiId: name, customerId: name, deviceId: wire.deviceId, tier: smallInt, deviceClass: smallInt, epoch: decimal, issuerNonce: wire.issuerNonce, request: wire.signed,
@@ -88,14 +97,14 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
       }),
     );
     for (const op of ['fundCirculation', 'defundCirculation'] as const) {
-      app.post(`/circulation/${op === 'fundCirculation' ? 'fund' : 'defund'}`, { schema: fiAmount }, (req, reply) =>
+      app.post(`/circulation/${op === 'fundCirculation' ? 'fund' : 'defund'}`, { schema: fiAmount, config: forFi }, (req, reply) =>
         respond(reply, 200, () => {
           const b = body(req);
           return cb[op]({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
         }),
       );
     }
-    app.post('/payments', { schema: routeSchema({ body: object({ fiId: name, deviceId: wire.deviceId, records: list(wire.paymentRecord, limits.SYNC_PAYMENTS_MAX) }) }) }, (req, reply) =>
+    app.post('/payments', { schema: routeSchema({ body: object({ fiId: name, deviceId: wire.deviceId, records: list(wire.paymentRecord, limits.SYNC_PAYMENTS_MAX) }) }), config: forFi }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.registerPayments({
@@ -104,6 +113,7 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
       }),
     );
     app.post('/reclaims', {
+      config: forFi,
       schema: routeSchema({ body: object({ fiId: name, epoch: decimal, nullifier: wire.nullifier, paymentHash: wire.paymentHash, amountMinor: amount }) }),
     }, (req, reply) =>
       respond(reply, 200, () => {
@@ -114,7 +124,7 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
         });
       }),
     );
-    app.post('/incidents/book', { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }) }) }, (req, reply) =>
+    app.post('/incidents/book', { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }) }), config: { access: { grants: [role('cb-operator'), { anyInstitution: true }] } } }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return cb.bookIncidentValue({ amountMinor: amountField(b, 'amountMinor'), reference: stringField(b, 'reference'), idempotencyKey: idempotencyKey(req) });
@@ -123,17 +133,46 @@ export function cbOfflineRoutes(cb: CentralBank): FastifyPluginAsync {
   };
 }
 
-export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
+/**
+ * The device a signed message in body field `field` names (a balance report, an unload record).
+ * One that does not decode names the caller, so the handler answers it with its own 400.
+ */
+function signedBy(field: string, decode: (body: unknown) => { deviceId: Uint8Array }, what: string) {
+  return (req: FastifyRequest, caller: Caller): Uint8Array | null => {
+    const own = caller.kind === 'device' ? caller.deviceId : null;
+    const v = (req.body as Record<string, unknown> | null | undefined)?.[field];
+    if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9a-f]*$/.test(v)) return own;
+    try {
+      return decode(peekEnvelopeBody(hexToBytes(v), SIGNED_MESSAGE_BYTES_MAX, what)).deviceId;
+    } catch {
+      return own;
+    }
+  };
+}
+
+export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyPluginAsync {
+  const pathDevice = (req: FastifyRequest): Uint8Array | null => {
+    const v = (req.params as { deviceId?: string }).deviceId;
+    return typeof v === 'string' && v.length % 2 === 0 && /^[0-9a-f]{2,128}$/.test(v) ? hexToBytes(v) : null;
+  };
+  const ownerOfDevice = async (req: FastifyRequest): Promise<string | null> => {
+    const id = pathDevice(req);
+    return id === null ? null : fi.deviceOwner(id);
+  };
+  const device = (extra: Partial<Access> = {}): { access: Access } => ({ access: { grants: [{ device: pathDevice }], ...extra } });
+  const enrol = { access: { grants: [role('fi-operator'), { customer: bodyField('customerId') }] } };
   return async (app) => {
+    gate.install(app);
     // The CB's distribution passed through, so a device host needs only its FI's address.
-    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams }, (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
-    app.post('/enrolment-challenge', { schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed }) }) }, (req, reply) =>
+    app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams, config: pub }, (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
+    app.post('/enrolment-challenge', { schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed }) }), config: enrol }, (req, reply) =>
       respond(reply, 200, async () => {
         const b = body(req);
         return { challenge: fi.enrolmentChallenge({ customerId: stringField(b, 'customerId'), accountId: stringField(b, 'accountId'), certificate: hexField(b['certificate'], 'certificate') }) };
       }),
     );
     app.post('/devices', {
+      config: enrol,
       schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed, attestation: wire.signed, tier: smallInt }, ['customerId', 'accountId', 'certificate', 'attestation']), status: 201 }),
     }, (req, reply) =>
       respond(reply, 201, () => {
@@ -144,24 +183,24 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
         });
       }),
     );
-    app.get<DeviceParams>('/devices/:deviceId', { schema: routeSchema(deviceParams) }, (req, reply) => respond(reply, 200, () => fi.device(deviceId(req))));
-    app.post<DeviceParams>('/devices/:deviceId/issuance', { schema: routeSchema({ ...deviceParams, body: object({ epoch: decimal }, []) }) }, (req, reply) =>
+    app.get<DeviceParams>('/devices/:deviceId', { schema: routeSchema(deviceParams), config: { access: { grants: [role('fi-operator'), { customer: ownerOfDevice }, { device: pathDevice }], logged: true } } }, (req, reply) => respond(reply, 200, () => fi.device(deviceId(req))));
+    app.post<DeviceParams>('/devices/:deviceId/issuance', { schema: routeSchema({ ...deviceParams, body: object({ epoch: decimal }, []) }), config: device({ limit: 'issuance' }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return fi.startIssuance({ deviceId: deviceId(req), epoch: b['epoch'] === undefined ? undefined : decimalField(b['epoch'], 'epoch') });
       }),
     );
-    app.post<DeviceParams>('/devices/:deviceId/credentials', { schema: routeSchema({ ...deviceParams, body: object({ issuerNonce: wire.issuerNonce, request: wire.signed }) }) }, (req, reply) =>
+    app.post<DeviceParams>('/devices/:deviceId/credentials', { schema: routeSchema({ ...deviceParams, body: object({ issuerNonce: wire.issuerNonce, request: wire.signed }) }), config: device({ limit: 'issuance' }) }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         return fi.issueCredential({ deviceId: deviceId(req), issuerNonce: hexField(b['issuerNonce'], 'issuerNonce'), request: hexField(b['request'], 'request'), idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post<DeviceParams>('/devices/:deviceId/vouchers', { schema: routeSchema({ ...deviceParams, body: object({ amountMinor: amount }) }) }, (req, reply) =>
+    app.post<DeviceParams>('/devices/:deviceId/vouchers', { schema: routeSchema({ ...deviceParams, body: object({ amountMinor: amount }) }), config: device() }, (req, reply) =>
       respond(reply, 200, () => fi.createLoadVoucher({ deviceId: deviceId(req), amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) })),
     );
-    app.post('/unloads', { schema: routeSchema({ body: object({ record: wire.signed }) }) }, (req, reply) => respond(reply, 200, () => fi.applyUnloadRecord(hexField(body(req)['record'], 'record'))));
-    app.post('/sync', { schema: syncSchema }, (req, reply) =>
+    app.post('/unloads', { schema: routeSchema({ body: object({ record: wire.signed }) }), config: { access: { grants: [{ device: signedBy('record', decodeUnloadRecord, 'unload record') }] } } }, (req, reply) => respond(reply, 200, () => fi.applyUnloadRecord(hexField(body(req)['record'], 'record'))));
+    app.post('/sync', { schema: syncSchema, config: { access: { grants: [{ device: signedBy('report', decodeBalanceReport, 'balance report') }], limit: 'sync' } } }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
         const claims = b['reclaimClaims'];
@@ -171,7 +210,7 @@ export function fiOfflineRoutes(fi: FinancialIntermediary): FastifyPluginAsync {
         return fi.sync({ report: hexField(b['report'], 'report'), payments: hexList(b, 'payments'), unloadRecords: hexList(b, 'unloadRecords'), reclaimClaims });
       }),
     );
-    app.post('/resume', { schema: routeSchema({ body: noBody }) }, (req, reply) => respond(reply, 200, async () => ({ finished: await fi.resume() })));
+    app.post('/resume', { schema: routeSchema({ body: noBody }), config: { access: rules.fiOperator } }, (req, reply) => respond(reply, 200, async () => ({ finished: await fi.resume() })));
   };
 }
 
@@ -182,30 +221,53 @@ export const OPENAPI_TITLES = {
   embedded: 'Tally ledger: the central bank and its FIs in one process',
 } as const;
 
+/** How the nodes of an offline app tell their callers (access.ts), beyond operators' tokens. */
+export interface OfflineAppOptions extends AppOptions {
+  /** The CB node's callers: FI nodes by client certificate (tls.ts). */
+  cbCallers?: CallerSources;
+  /** Each FI node's callers: its devices by request signature (device_requests.ts). */
+  fiCallers?: (fi: FinancialIntermediary) => CallerSources;
+}
+
+function gatesOf(nodes: { cb?: CentralBank; fis: readonly FinancialIntermediary[] }, options: OfflineAppOptions) {
+  const limits = { limits: options.rateLimits };
+  return {
+    cb: nodes.cb === undefined ? undefined : nodeGate(nodes.cb.db, options.cbCallers, limits),
+    fi: (fi: FinancialIntermediary) => nodeGate(fi.db, options.fiCallers?.(fi), limits),
+  };
+}
+
 /**
  * A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes,
- * /audit/network, and /openapi.json. With no FIs, the CB node of a network on its own.
+ * /audit/network (the CB's auditors and operators), and /openapi.json. With no FIs, the CB node
+ * of a network on its own. Each node has its own gate over its own database's operators.
  */
-export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
   const app = ledgerApp(options);
   addOpenApiRoute(app, nodes.fis.length === 0 ? OPENAPI_TITLES.cb : OPENAPI_TITLES.embedded);
-  await app.register(cbRoutes(nodes.cb.ledger), { prefix: '/cb' });
-  await app.register(cbOfflineRoutes(nodes.cb), { prefix: '/cb' });
+  const gates = gatesOf(nodes, options);
+  await app.register(cbRoutes(nodes.cb.ledger, gates.cb!), { prefix: '/cb' });
+  await app.register(cbOfflineRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
   for (const fi of nodes.fis) {
-    await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
-    await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
+    const gate = gates.fi(fi);
+    await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+    await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   }
-  app.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }) }, (req, reply) =>
-    respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
-  );
+  await app.register(async (root) => {
+    gates.cb!.install(root);
+    root.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }), config: { access: rules.audit } }, (req, reply) =>
+      respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
+    );
+  });
   return app;
 }
 
 /** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, and /openapi.json. */
-export async function createOfflineFiApp(fi: FinancialIntermediary, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function createOfflineFiApp(fi: FinancialIntermediary, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
   const app = ledgerApp(options);
   addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
-  await app.register(fiRoutes(fi.ledger), { prefix: `/fi/${fi.fiId}` });
-  await app.register(fiOfflineRoutes(fi), { prefix: `/fi/${fi.fiId}` });
+  const gate = gatesOf({ fis: [fi] }, options).fi(fi);
+  await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+  await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   return app;
 }

@@ -69,7 +69,7 @@ export function openApiDocument(app: FastifyInstance, options: { title: string }
 /** Adds GET /openapi.json to a ledger app: the document of that app, built on first request (its routes are fixed by then). */
 export function addOpenApiRoute(app: FastifyInstance, title: string): void {
   let document: Record<string, unknown> | undefined;
-  app.get(OPENAPI_PATH, { schema: routeSchema({}) }, async () => (document ??= openApiDocument(app, { title })));
+  app.get(OPENAPI_PATH, { schema: routeSchema({}), config: { access: { grants: [{ anyone: true }] } } }, async () => (document ??= openApiDocument(app, { title })));
 }
 
 /** The routes a document lists: all but the HEAD twin Fastify registers for each GET. */

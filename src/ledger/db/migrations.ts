@@ -13,6 +13,7 @@ import { ATTRIBUTION_MIGRATION } from './migration_007.ts';
 import { ESCROW_INDEX_MIGRATION } from './migration_008.ts';
 import { RECONCILIATION_MIGRATION } from './migration_009.ts';
 import { RECLAIM_MIGRATION } from './migration_010.ts';
+import { ACCESS_MIGRATION } from './migration_011.ts';
 
 export interface Migration {
   version: number;
@@ -116,6 +117,7 @@ CREATE TABLE nullifier_conflicts (
   ESCROW_INDEX_MIGRATION,
   RECONCILIATION_MIGRATION,
   RECLAIM_MIGRATION,
+  ACCESS_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
