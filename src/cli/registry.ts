@@ -5,5 +5,6 @@ import { demoCommand } from './cmd_demo.ts';
 import { deviceCommand } from './cmd_device.ts';
 import { networkCommand } from './cmd_network.ts';
 import { exposureCommand } from './cmd_exposure.ts';
+import { operatorCommand } from './cmd_operator.ts';
 
-export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand, exposureCommand];
+export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand, exposureCommand, operatorCommand];

@@ -11,7 +11,9 @@
 // handler, so a refusal changes no state. Expensive routes name a rate class; each caller has its
 // own budget per class (rate_limit.ts, 429 RATE_LIMITED). An operator's state-changing call, and
 // any call a rule marks `logged`, is appended with its result to the node's hash-chained admin
-// log (admin_log.ts).
+// log (admin_log.ts) before the answer is sent: a caller holding an answer knows the entry is
+// stored, and if the append fails the answer is a 500 and a retry under the same idempotency key
+// logs it then.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { equalBytes } from '../crypto/group.ts';
@@ -189,8 +191,10 @@ export class Gate {
     app.addHook('preValidation', async (req) => {
       req.caller = await this.admit(req);
     });
-    app.addHook('onResponse', async (req, reply) => {
+    // Before the answer is written, so a caller that has its answer knows the entry is stored.
+    app.addHook('onSend', async (req, reply, payload) => {
       await this.log(req, reply);
+      return payload;
     });
   }
 
@@ -226,11 +230,7 @@ export class Gate {
       status: reply.statusCode,
       code: reply.errorCode ?? null,
     };
-    try {
-      await appendAdminLog(this.options.db, entry);
-    } catch (err) {
-      req.log.error({ err }, 'admin log append failed');
-    }
+    await appendAdminLog(this.options.db, entry);
   }
 }
 

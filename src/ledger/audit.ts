@@ -4,12 +4,13 @@
 // every journal transaction sums to zero and has entries; the whole journal sums to zero; each
 // balance equals Σ of its entries; the book sums to zero; sign rules hold; no nullifier appears
 // twice (beyond the UNIQUE index, which a migration could drop); no entry is orphaned; no
-// idempotency key is committed without its answer. reconcileReserves compares two books.
+// idempotency key is committed without its answer; the admin log's hash chain holds. reconcileReserves compares two books.
 
 import { FI_SETTLEMENT_ACCOUNT, cbReserveAccount } from './accounts.ts';
 import { rowBigint, type Db, type Row, type Tx } from './db/adapter.ts';
 import { readAccount } from './journal.ts';
 import { AUDIT_ROWS_MAX } from './limits.ts';
+import { verifyAdminLog } from './admin_log.ts';
 
 export const ViolationCode = {
   transactionUnbalanced: 'TRANSACTION_UNBALANCED',
@@ -22,6 +23,7 @@ export const ViolationCode = {
   entryOrphaned: 'ENTRY_ORPHANED',
   idempotencyUnanswered: 'IDEMPOTENCY_UNANSWERED',
   reserveMismatch: 'RESERVE_MISMATCH',
+  adminLogBroken: 'ADMIN_LOG_BROKEN',
 } as const;
 export type ViolationCode = (typeof ViolationCode)[keyof typeof ViolationCode];
 
@@ -40,6 +42,8 @@ export interface AuditReport {
   nullifiers: bigint;
   /** Double spends recorded in nullifier_conflicts: incidents, not ledger violations. */
   nullifierConflicts: bigint;
+  /** Entries of the node's hash-chained admin log, and the newest hash (pin it elsewhere to fix the tail). */
+  adminLog: { entries: bigint; headHash: string };
   violations: Violation[];
 }
 
@@ -134,6 +138,10 @@ export async function auditBook(db: Db, nowMs: number): Promise<AuditReport> {
       const rows = await tx.query(check.sql);
       if (rows.length > 0) violations.push({ code: check.code, message: check.message(rows), rows });
     }
+    const log = await verifyAdminLog(tx);
+    if (log.broken !== null) {
+      violations.push({ code: ViolationCode.adminLogBroken, message: `Admin log chain broken at entry ${log.broken.seq}: ${log.broken.reason}`, rows: [{ seq: log.broken.seq }] });
+    }
     return {
       clean: violations.length === 0,
       checkedAtMs: nowMs,
@@ -141,6 +149,7 @@ export async function auditBook(db: Db, nowMs: number): Promise<AuditReport> {
       journalTransactions: await count(tx, 'journal_transactions'),
       nullifiers: await count(tx, 'nullifiers'),
       nullifierConflicts: await count(tx, 'nullifier_conflicts'),
+      adminLog: { entries: log.entries, headHash: log.headHash },
       violations,
     };
   });

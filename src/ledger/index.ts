@@ -50,3 +50,7 @@ export * from './wire_read.ts';
 export * from './serve_offline.ts';
 export * from './disclosure.ts';
 export { addOpenApiRoute, openApiDocument, OPENAPI_PATH } from './openapi.ts';
+export * from './access.ts';
+export * from './admin_log.ts';
+export * from './operators.ts';
+export * from './rate_limit.ts';

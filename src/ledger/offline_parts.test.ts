@@ -17,6 +17,7 @@ import { viewRecord } from './payment_records.ts';
 import { VerifyPool, verifyChunkSize } from './verify_pool.ts';
 import { VERIFY_CHUNK_MAX, VERIFY_CHUNK_MIN } from './limits.ts';
 import { createOfflineEmbeddedApp } from './offline_routes.ts';
+import { bearer, tokenFor } from '../../test/ledger/credentials.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
 const rng = seededRng('offline-parts');
@@ -130,16 +131,16 @@ for (const engine of ENGINES) {
         const dist = await app.inject({ method: 'GET', url: '/cb/distribution/1' });
         assert.equal(dist.statusCode, 200);
         assert.ok(verifyPolicy(hexToBytes(dist.json().signedPolicy as string), net.cb.publicKey).ok);
-        const audit = await app.inject({ method: 'GET', url: '/audit/network?quiescent=1' });
+        assert.equal((await app.inject({ method: 'GET', url: '/audit/network?quiescent=1' })).statusCode, 401, 'the network audit is for the CB\'s auditors');
+        const audit = await app.inject({ method: 'GET', url: '/audit/network?quiescent=1', headers: bearer(await tokenFor(net.cb.db, 'auditor')) });
         assert.equal(audit.statusCode, 200);
         assert.equal(audit.json().clean, true);
         const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object, headers: { 'idempotency-key': 'k1' } });
+        // Device routes need the device's signature before anything else is looked at.
         const badSync = await post('/fi/fi-a/sync', { report: 'zz', payments: [] });
-        assert.deepEqual([badSync.statusCode, badSync.json().error.code], [400, 'BAD_REQUEST']);
-        const notCbor = await post('/fi/fi-a/sync', { report: 'a0', payments: [] });
-        assert.deepEqual([notCbor.statusCode, notCbor.json().error.code], [400, 'BAD_REQUEST']);
+        assert.deepEqual([badSync.statusCode, badSync.json().error.code], [401, 'UNAUTHENTICATED']);
         const unknown = await post(`/fi/fi-b/devices/${'00'.repeat(16)}/vouchers`, { amountMinor: '5' });
-        assert.deepEqual([unknown.statusCode, unknown.json().error.code], [404, 'UNKNOWN_DEVICE']);
+        assert.deepEqual([unknown.statusCode, unknown.json().error.code], [401, 'UNAUTHENTICATED']);
       } finally {
         await app.close();
       }

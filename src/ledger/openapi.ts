@@ -7,10 +7,13 @@
 // codes of each status enumerated. The schemas are ajv's JSON Schema, which OpenAPI 3.1 takes as
 // is (its default dialect is a superset of JSON Schema 2020-12). The document is deterministic:
 // paths, methods and error statuses sorted, so the checked-in copies (docs/openapi/) can be
-// compared byte for byte. `servers` is left to whoever deploys the node.
+// compared byte for byte. `servers` is left to whoever deploys the node. Each operation says who
+// may call it (`security`, from the route's access rule, and `x-tally-access` in words) and its
+// rate class (`x-tally-rate-class`) when it has one.
 
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Access, Grant } from './access.ts';
 import { HTTP_STATUS, LedgerErrorCode } from './errors.ts';
 import { ledgerRoutes, type LedgerRoute } from './http.ts';
 import { routeSchema, successStatus, type JsonSchema } from './http_schema.ts';
@@ -62,6 +65,7 @@ export function openApiDocument(app: FastifyInstance, options: { title: string }
       schemas: { Error: errorSchema(Object.values(LedgerErrorCode)) },
       parameters: { IdempotencyKey: IDEMPOTENCY_PARAMETER },
       responses: errorResponses(),
+      securitySchemes: SECURITY_SCHEMES,
     },
   };
 }
@@ -107,7 +111,48 @@ function operation(route: LedgerRoute): Operation {
   const responses: Record<string, unknown> = { [status]: { description: 'Success', content: { 'application/json': { schema: copy(success) } } } };
   for (const s of errorStatuses(schema.body !== undefined)) responses[String(s)] = { $ref: `#/components/responses/Error${s}` };
   op['responses'] = responses;
+  op['security'] = security(route.access);
+  op['x-tally-access'] = route.access.grants.map(grantWords);
+  if (route.access.limit !== undefined) op['x-tally-rate-class'] = route.access.limit;
   return op;
+}
+
+/** How callers prove who they are (access.ts). */
+const SECURITY_SCHEMES = {
+  bearerToken: {
+    type: 'http', scheme: 'bearer',
+    description: "An operator's or customer's token (`tally operator add`), tly1.<operator id>.<secret>; the node stores only its hash.",
+  },
+  fiCertificate: {
+    type: 'mutualTLS',
+    description: 'An FI node: a client certificate the network CA issued, naming the FI (SAN urn:tally:fi:<id>); an FI acts only as itself.',
+  },
+  deviceSignature: {
+    type: 'apiKey', in: 'header', name: 'Tally-Request-Signature',
+    description: "A device: its SE's attestation-key signature over the method, path, body hash and a per-device counter, with headers Tally-Device and Tally-Request-Counter; a device acts only on itself.",
+  },
+} as const;
+
+/** OpenAPI security requirements for a route: any one of its grants' schemes ({} = none needed). */
+function security(access: Access): Record<string, string[]>[] {
+  const schemes = new Set<string>();
+  let open = false;
+  for (const g of access.grants) {
+    if ('anyone' in g) open = true;
+    else if ('role' in g || 'customer' in g) schemes.add('bearerToken');
+    else if ('institution' in g || 'anyInstitution' in g) schemes.add('fiCertificate');
+    else schemes.add('deviceSignature');
+  }
+  return open ? [{}] : [...schemes].sort().map((name) => ({ [name]: [] }));
+}
+
+function grantWords(g: Grant): string {
+  if ('anyone' in g) return 'anyone';
+  if ('role' in g) return g.role;
+  if ('customer' in g) return 'customer (its own)';
+  if ('institution' in g) return 'FI node (itself)';
+  if ('anyInstitution' in g) return 'any FI node';
+  return 'device (itself)';
 }
 
 /** One parameter per property of a params or querystring object schema. */

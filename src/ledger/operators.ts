@@ -70,10 +70,16 @@ export async function addOperator(
   input: { name: string; role: string; customerId?: string; nowMs?: number; rng?: RandomBytes; actor?: AdminActor },
 ): Promise<NewOperator> {
   const role = checkRole(input.role);
-  const name = checkName(input.name, 'operator name');
+  const name = input.name.normalize('NFC');
+  if (!/^[^\p{C}]{1,100}$/u.test(name) || name.trim() !== name) {
+    throw new LedgerError(LedgerErrorCode.badRequest, 'operator name must be 1..100 printable characters with no leading or trailing space');
+  }
   const customerId = input.customerId === undefined ? null : checkName(input.customerId, 'customer id');
   if ((role === 'customer') !== (customerId !== null)) {
     throw new LedgerError(LedgerErrorCode.badRequest, role === 'customer' ? 'a customer credential must name its customer' : `a ${role} credential names no customer`);
+  }
+  if (customerId !== null && (await db.query('SELECT id FROM customers WHERE id = $1', [customerId])).length === 0) {
+    throw new LedgerError(LedgerErrorCode.unknownAccount, `No customer ${customerId} at this node`);
   }
   const rng = input.rng ?? systemRandomBytes;
   const nowMs = input.nowMs ?? Date.now();

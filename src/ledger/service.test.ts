@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { ENGINES, countingRng, fakeClock, freshDb, type FreshDb } from '../../test/ledger/engines.ts';
+import { bearer, tokenFor } from '../../test/ledger/credentials.ts';
 import { createCbApp, createEmbeddedApp, createFiApp } from './service.ts';
 import { CbLedger } from './cb.ts';
 import { FiLedger } from './fi.ts';
@@ -15,9 +16,9 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-function client(base: string) {
+function client(base: string, token?: string) {
   return async (method: 'GET' | 'POST', path: string, payload?: unknown, key?: string): Promise<Reply> => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = token === undefined ? {} : bearer(token);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (key !== undefined) headers['idempotency-key'] = key;
     const res = await fetch(base + path, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
@@ -43,7 +44,8 @@ for (const engine of ENGINES) {
       const b = await createFiApp({ db: dbs[2]!.db, clock, rng: countingRng('b'), fiId: 'fi-b' });
       apps.push(cb.app, a.app, b.app);
       const bases = await Promise.all(apps.map((app) => app.listen({ port: 0, host: '127.0.0.1' })));
-      [cbHttp, aHttp, bHttp] = bases.map(client) as [typeof cbHttp, typeof cbHttp, typeof cbHttp];
+      const tokens = [await tokenFor(dbs[0]!.db, 'cb-operator'), await tokenFor(dbs[1]!.db, 'fi-operator'), await tokenFor(dbs[2]!.db, 'fi-operator')];
+      [cbHttp, aHttp, bHttp] = bases.map((b, i) => client(b, tokens[i])) as [typeof cbHttp, typeof cbHttp, typeof cbHttp];
     });
     after(async () => {
       for (const app of apps) await app.close();
@@ -130,8 +132,10 @@ test('the embedded app mounts a CB and several FIs in one server under prefixes'
     assert.deepEqual(await get('/cb/health'), { ok: true, node: 'cb' });
     assert.deepEqual(await get('/fi/fi-a/health'), { ok: true, node: 'fi', fiId: 'fi-a' });
     assert.deepEqual(await get('/fi/fi-b/health'), { ok: true, node: 'fi', fiId: 'fi-b' });
-    const reg = await app.inject({ method: 'POST', url: '/cb/fis', headers: { 'idempotency-key': 'r' }, payload: { fiId: 'fi-a' } });
-    assert.equal(reg.statusCode, 201);
+    const reg = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/cb/fis', headers: { 'idempotency-key': 'r', ...headers }, payload: { fiId: 'fi-a' } });
+    // Each node knows only its own operators: an FI operator's token means nothing at the CB.
+    assert.equal((await reg(bearer(await tokenFor(dbs[1]!.db, 'fi-operator')))).statusCode, 401);
+    assert.equal((await reg(bearer(await tokenFor(dbs[0]!.db, 'cb-operator')))).statusCode, 201);
     await app.close();
   } finally {
     for (const d of dbs) await d.cleanup();

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HTTP_STATUS, LedgerErrorCode } from '../../src/ledger/errors.ts';
+import type { Access } from '../../src/ledger/access.ts';
 import { ledgerApp, ledgerRoutes } from '../../src/ledger/http.ts';
 import { name, noBody, object, routeSchema } from '../../src/ledger/http_schema.ts';
 import { addOpenApiRoute, listedRoutes, OPENAPI_PATH, openApiDocument, openApiPath } from '../../src/ledger/openapi.ts';
@@ -126,9 +127,10 @@ describe('openApiDocument of one small app', () => {
   test('path, query, header, body, success status and errors of each kind of route', async () => {
     const app = ledgerApp();
     addOpenApiRoute(app, 'Small');
-    app.get('/things/:thingId', { schema: routeSchema({ params: { thingId: name }, querystring: { verbose: { type: 'string', maxLength: 1 } } }) }, async () => ({}));
-    app.post('/things', { schema: routeSchema({ body: object({ label: name }), status: 201 }) }, async () => ({}));
-    app.post('/things/:thingId/touch', { schema: routeSchema({ params: { thingId: name }, body: noBody }) }, async () => ({}));
+    const config = (access: Access) => ({ access });
+    app.get('/things/:thingId', { schema: routeSchema({ params: { thingId: name }, querystring: { verbose: { type: 'string', maxLength: 1 } } }), config: config({ grants: [{ anyone: true }] }) }, async () => ({}));
+    app.post('/things', { schema: routeSchema({ body: object({ label: name }), status: 201 }), config: config({ grants: [{ role: 'fi-operator' }, { customer: () => null }], limit: 'audit' }) }, async () => ({}));
+    app.post('/things/:thingId/touch', { schema: routeSchema({ params: { thingId: name }, body: noBody }), config: config({ grants: [{ device: () => null }, { institution: () => null }] }) }, async () => ({}));
     await app.ready();
     const doc = openApiDocument(app, { title: 'Small' }) as Doc;
     assert.deepEqual(Object.keys(doc['paths']), ['/openapi.json', '/things', '/things/{thingId}', '/things/{thingId}/touch']);
@@ -140,13 +142,17 @@ describe('openApiDocument of one small app', () => {
       { name: 'verbose', in: 'query', required: false, schema: { type: 'string', maxLength: 1 } },
     ]);
     assert.equal(get['requestBody'], undefined);
-    assert.deepEqual(Object.keys(get['responses']), ['200', '400', '403', '404', '409', '422', '500', '502'], 'no 413/415 without a body');
+    assert.deepEqual(Object.keys(get['responses']), ['200', '400', '401', '403', '404', '409', '422', '429', '500', '502'], 'no 413/415 without a body');
+    assert.deepEqual([get['security'], get['x-tally-access']], [[{}], ['anyone']], 'a public route needs no credential');
     const create = doc['paths']['/things'].post as Doc;
     assert.deepEqual(create['parameters'], [{ $ref: '#/components/parameters/IdempotencyKey' }]);
     assert.deepEqual(create['requestBody'], { required: true, content: { 'application/json': { schema: object({ label: name }) } } });
-    assert.deepEqual(Object.keys(create['responses']), ['201', '400', '403', '404', '409', '413', '415', '422', '500', '502']);
+    assert.deepEqual(Object.keys(create['responses']), ['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '502']);
+    assert.deepEqual([create['security'], create['x-tally-access'], create['x-tally-rate-class']], [[{ bearerToken: [] }], ['fi-operator', 'customer (its own)'], 'audit']);
     const touch = doc['paths']['/things/{thingId}/touch'].post as Doc;
     assert.equal(touch['requestBody'].required, false, 'a body that may be absent');
+    assert.deepEqual(touch['security'], [{ deviceSignature: [] }, { fiCertificate: [] }], 'either credential, sorted');
+    assert.deepEqual(Object.keys(doc['components'].securitySchemes), ['bearerToken', 'fiCertificate', 'deviceSignature']);
     assert.equal(doc['info'].version, (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
     assert.deepEqual(documentProblems(doc), []);
     await app.close();

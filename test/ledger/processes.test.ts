@@ -6,14 +6,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENGINES, freshDb, spawnNode, type FreshDb, type SpawnedNode } from './engines.ts';
+import { bearer, tokenFor } from './credentials.ts';
+
+/** Each node's staff token (made on its database, as `tally operator add` would), by node URL. */
+const tokens = new Map<string, string>();
+const auth = (url: string) => bearer(tokens.get(url)!);
 
 async function post(url: string, path: string, body: unknown, key: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, ...auth(url) }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function get(url: string, path: string): Promise<Record<string, unknown>> {
-  return (await (await fetch(url + path)).json()) as Record<string, unknown>;
+  return (await (await fetch(url + path, { headers: auth(url) })).json()) as Record<string, unknown>;
 }
 
 for (const engine of ENGINES) {
@@ -32,6 +37,8 @@ for (const engine of ENGINES) {
       ]);
       nodes.push(...started);
       [cb1, cb2, fi] = started.map((n) => n.url) as [string, string, string];
+      const cbToken = await tokenFor(dbs[0]!.db, 'cb-operator');
+      tokens.set(cb1, cbToken).set(cb2, cbToken).set(fi, await tokenFor(dbs[1]!.db, 'fi-operator'));
     });
     after(async () => {
       for (const n of nodes) await n.stop();
