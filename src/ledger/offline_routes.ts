@@ -255,7 +255,7 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   }
   await app.register(async (root) => {
     gates.cb!.install(root);
-    root.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }), config: { access: rules.audit } }, (req, reply) =>
+    root.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }), config: { access: rules.cbAudit } }, (req, reply) =>
       respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
     );
   });

@@ -27,7 +27,8 @@ export const rules = {
   public: { grants: [anyone] },
   cbOperator: { grants: [role('cb-operator')] },
   fiOperator: { grants: [role('fi-operator')] },
-  audit: { grants: [role('auditor'), role('cb-operator'), role('fi-operator')], limit: 'audit' },
+  cbAudit: { grants: [role('auditor'), role('cb-operator')], limit: 'audit' },
+  fiAudit: { grants: [role('auditor'), role('fi-operator')], limit: 'audit' },
   /** A CB route an FI node calls for itself: the FI its certificate names must be the body's fiId. */
   institution: (field = 'fiId'): Access => ({ grants: [{ institution: bodyField(field) }] }),
 } satisfies Record<string, Access | ((...a: never[]) => Access)>;
@@ -36,8 +37,8 @@ export function cbRoutes(cb: CbLedger, gate: Gate): FastifyPluginAsync {
   return async (app) => {
     gate.install(app);
     app.get('/health', { schema: none, config: { access: rules.public } }, async () => ({ ok: true, node: 'cb' }));
-    app.get('/audit', { schema: none, config: { access: rules.audit } }, (req, reply) => respond(reply, 200, () => cb.audit()));
-    app.get('/issued', { schema: none, config: { access: rules.audit } }, (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
+    app.get('/audit', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, () => cb.audit()));
+    app.get('/issued', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
     app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', { schema: routeSchema({ params: { fiId: name } }), config: { access: { grants: [role('cb-operator'), role('auditor'), { institution: param('fiId') }] } } }, (req, reply) =>
       respond(reply, 200, async () => ({ fiId: req.params.fiId, balanceMinor: await cb.reserveBalance(req.params.fiId) })),
     );
@@ -70,7 +71,7 @@ export function cbRoutes(cb: CbLedger, gate: Gate): FastifyPluginAsync {
     app.post('/nullifiers', { schema: nullifierSchema, config: { access: { grants: [role('cb-operator')] } } }, (req, reply) =>
       respond(reply, 200, () => cb.insertNullifiers({ items: nullifierItems(body(req)), idempotencyKey: idempotencyKey(req) })),
     );
-    app.get('/nullifiers/conflicts', { schema: none, config: { access: rules.audit } }, (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
+    app.get('/nullifiers/conflicts', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
   };
 }
 
@@ -106,7 +107,7 @@ export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
   return async (app) => {
     gate.install(app);
     app.get('/health', { schema: none, config: { access: rules.public } }, async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
-    app.get('/audit', { schema: none, config: { access: rules.audit } }, (req, reply) => respond(reply, 200, () => fi.audit()));
+    app.get('/audit', { schema: none, config: { access: rules.fiAudit } }, (req, reply) => respond(reply, 200, () => fi.audit()));
     app.post('/customers', { schema: routeSchema({ body: object({ tier: smallInt, identity: wire.identity }), status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
       respond(reply, 201, () => {
         const b = body(req);
