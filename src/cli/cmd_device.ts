@@ -9,6 +9,7 @@ import { FiHttpClient, LedgerError, LedgerErrorCode, syncDevice } from '../ledge
 import { assert } from '../crypto/assert.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { InfoResponse } from '../se/commands.ts';
+import type { SeClient } from '../se/client.ts';
 import { formatAmount, optionAmount, requireAmount } from './amount.ts';
 import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
@@ -16,7 +17,7 @@ import { payCommand, receiveCommand } from './cmd_device_pay.ts';
 import { describeUnconfirmed, printUnconfirmed } from './cmd_device_unconfirmed.ts';
 import { accountBalance, DIR_OPTION, hostFetch, installIssuerKeys, noPositionals, normalizeUrl, openHost, profileOf } from './device_host.ts';
 import { initDevice } from './device_init.ts';
-import { PROFILES, type Device } from '../device/index.ts';
+import { PROFILES } from '../device/index.ts';
 import { readNetwork } from './network_config.ts';
 
 
@@ -86,20 +87,20 @@ const showCommand: Command = {
  * applied first: the FI answers VOUCHER_OUTSTANDING, the host fetches that voucher, applies it and
  * asks again for the next counter. Keyed by counter and amount: a retry gets the same voucher.
  */
-async function fundSe(device: Device, fi: FiHttpClient, deviceId: Uint8Array, amountMinor: bigint) {
+export async function fundSe(se: SeClient, fi: FiHttpClient, deviceId: Uint8Array, amountMinor: bigint) {
   let recoveredMinor = 0n;
   for (let round = 0; round < FUND_ROUNDS_MAX; round++) {
-    const info = await device.info();
+    const info = await se.getInfo();
     const key = `fund/${bytesToHex(deviceId)}/${info.loadCounter}/${amountMinor}`;
     try {
       const v = await fi.createLoadVoucher({ deviceId, amountMinor, loadCounter: info.loadCounter, idempotencyKey: key });
-      const applied = await device.se.applyLoadVoucher(v.voucher);
+      const applied = await se.applyLoadVoucher(v.voucher);
       assert(applied.balanceMinor === info.balanceMinor + amountMinor, `device fund: balance ${info.balanceMinor} + ${amountMinor} became ${applied.balanceMinor}`);
       return { applied, accountMinor: v.accountBalanceMinor, recoveredMinor };
     } catch (e) {
       if (!(e instanceof LedgerError) || e.code !== LedgerErrorCode.voucherOutstanding) throw e;
       const outstanding = await fi.issuedVoucher(deviceId, info.loadCounter);
-      await device.se.applyLoadVoucher(outstanding.voucher);
+      await se.applyLoadVoucher(outstanding.voucher);
       recoveredMinor += outstanding.amountMinor;
     }
   }
@@ -119,7 +120,7 @@ const fundCommand: Command = {
     const { file, device } = openHost(p);
     const fiUrl = normalizeUrl(optionString(p, 'fi-url') ?? file.fiUrl);
     const fi = new FiHttpClient(fiUrl, hostFetch, device.se);
-    const { applied, accountMinor, recoveredMinor } = await fundSe(device, fi, hexToBytes(file.deviceId), amountMinor);
+    const { applied, accountMinor, recoveredMinor } = await fundSe(device.se, fi, hexToBytes(file.deviceId), amountMinor);
     if (flag(p, 'json')) io.out(toJson({ amountMinor, balanceMinor: applied.balanceMinor, accountBalanceMinor: accountMinor, loadCounter: applied.loadCounter, recoveredMinor }));
     else {
       if (recoveredMinor > 0n) io.out(`applied ${formatAmount(recoveredMinor)} of vouchers issued earlier and never loaded`);
