@@ -189,6 +189,22 @@ for (const engine of ENGINES) {
       assert.equal(applied.loadCounter, n + 1n);
     });
 
+    test('a device may not upload another device\'s balance report or unload record, however well it signs', async () => {
+      const unload = await alice.client.makeUnloadRecord(100n);
+      const batch = await alice.client.exportSyncBatch();
+      const rows: Array<[string, string, unknown]> = [
+        ['sync', '/fi/fi-a/sync', { report: bytesToHex(batch.report), payments: batch.payments.map(bytesToHex), unloadRecords: [] }],
+        ['unload', '/fi/fi-a/unloads', { record: bytesToHex(unload.record) }],
+      ];
+      for (const [name, url, payload] of rows) {
+        const before = await stateOf(net.fiA.db, bob.deviceId);
+        assert.deepEqual(outcome(await send(app, await signed(bob.client, 'POST', url, payload, `other-${name}`))), [403, 'FORBIDDEN'], name);
+        assert.deepEqual(await stateOf(net.fiA.db, bob.deviceId), before, `${name}: the FI's state changed`);
+      }
+      const own = await send(app, await signed(alice.client, 'POST', '/fi/fi-a/unloads', { record: bytesToHex(unload.record) }, 'own-unload'));
+      assert.deepEqual(outcome(own), [200, 'OK'], own.body);
+    });
+
     test('the host signs every call over a loopback server: fund recovers an outstanding voucher, sync goes through', async () => {
       const base = await app.listen({ host: '127.0.0.1', port: 0 });
       const fi = new FiHttpClient(`${base}/fi/fi-a`, fetch, alice.client);
