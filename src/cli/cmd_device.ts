@@ -1,18 +1,21 @@
 // `tally device ...`: one device host per directory (DEV/device.json + the SE's NVM in DEV/se).
 // init enrols a blank SE at a running FI; show reads the SE; fund loads a voucher; receive and
 // pay make one offline payment over TCP between two processes (cmd_device_pay.ts); sync uploads
-// received payments and the balance report to the FI and downloads what the SE needs.
+// received payments and the balance report to the FI and downloads what the SE needs. Every call to
+// a device route is signed by the SE (ledger/device_requests.ts).
 
-import { FiHttpClient, syncDevice } from '../ledger/index.ts';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { FiHttpClient, LedgerError, LedgerErrorCode, syncDevice } from '../ledger/index.ts';
 import { assert } from '../crypto/assert.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { InfoResponse } from '../se/commands.ts';
+import type { SeClient } from '../se/client.ts';
 import { formatAmount, optionAmount, requireAmount } from './amount.ts';
 import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { payCommand, receiveCommand } from './cmd_device_pay.ts';
 import { describeUnconfirmed, printUnconfirmed } from './cmd_device_unconfirmed.ts';
-import { accountBalance, DIR_OPTION, fiPost, hostFetch, installIssuerKeys, noPositionals, normalizeUrl, openHost, profileOf } from './device_host.ts';
+import { accountBalance, DIR_OPTION, hostFetch, installIssuerKeys, noPositionals, normalizeUrl, openHost, profileOf } from './device_host.ts';
 import { initDevice } from './device_init.ts';
 import { PROFILES } from '../device/index.ts';
 import { readNetwork } from './network_config.ts';
@@ -78,6 +81,34 @@ const showCommand: Command = {
   },
 };
 
+/**
+ * Asks the FI for voucher `loadCounter` (the SE's next) and applies it. A voucher the FI issued for
+ * that counter and the SE never applied (the host lost the answer, or asked for another amount) is
+ * applied first: the FI answers VOUCHER_OUTSTANDING, the host fetches that voucher, applies it and
+ * asks again for the next counter. Keyed by counter and amount: a retry gets the same voucher.
+ */
+export async function fundSe(se: SeClient, fi: FiHttpClient, deviceId: Uint8Array, amountMinor: bigint) {
+  let recoveredMinor = 0n;
+  for (let round = 0; round < FUND_ROUNDS_MAX; round++) {
+    const info = await se.getInfo();
+    const key = `fund/${bytesToHex(deviceId)}/${info.loadCounter}/${amountMinor}`;
+    try {
+      const v = await fi.createLoadVoucher({ deviceId, amountMinor, loadCounter: info.loadCounter, idempotencyKey: key });
+      const applied = await se.applyLoadVoucher(v.voucher);
+      assert(applied.balanceMinor === info.balanceMinor + amountMinor, `device fund: balance ${info.balanceMinor} + ${amountMinor} became ${applied.balanceMinor}`);
+      return { applied, accountMinor: v.accountBalanceMinor, recoveredMinor };
+    } catch (e) {
+      if (!(e instanceof LedgerError) || e.code !== LedgerErrorCode.voucherOutstanding) throw e;
+      const outstanding = await fi.issuedVoucher(deviceId, info.loadCounter);
+      await se.applyLoadVoucher(outstanding.voucher);
+      recoveredMinor += outstanding.amountMinor;
+    }
+  }
+  throw new CliError('FAILED', `device fund: the FI still names an outstanding voucher after ${FUND_ROUNDS_MAX} rounds`);
+}
+/** One outstanding voucher applied, then the new one (a spare round). */
+const FUND_ROUNDS_MAX = 3;
+
 const fundCommand: Command = {
   name: 'fund',
   summary: 'Move money from the owner\'s account onto the SE (a load voucher from the FI).',
@@ -88,14 +119,13 @@ const fundCommand: Command = {
     const amountMinor = requireAmount(p, 'amount');
     const { file, device } = openHost(p);
     const fiUrl = normalizeUrl(optionString(p, 'fi-url') ?? file.fiUrl);
-    const info = await device.info();
-    // Keyed by the SE's load counter: a retry after a crash gets the same voucher, never a second one.
-    const v = await fiPost(fiUrl, `/devices/${file.deviceId}/vouchers`, { amountMinor: amountMinor.toString() }, `fund/${file.deviceId}/${info.loadCounter}`);
-    const applied = await device.se.applyLoadVoucher(v.bytes('voucher'));
-    assert(applied.balanceMinor === info.balanceMinor + amountMinor, `device fund: balance ${info.balanceMinor} + ${amountMinor} became ${applied.balanceMinor}`);
-    const accountMinor = v.big('accountBalanceMinor');
-    if (flag(p, 'json')) io.out(toJson({ amountMinor, balanceMinor: applied.balanceMinor, accountBalanceMinor: accountMinor, loadCounter: applied.loadCounter }));
-    else io.out(`funded ${formatAmount(amountMinor)}: SE balance ${formatAmount(applied.balanceMinor)}, account ${file.accountId} ${formatAmount(accountMinor)}`);
+    const fi = new FiHttpClient(fiUrl, hostFetch, device.se);
+    const { applied, accountMinor, recoveredMinor } = await fundSe(device.se, fi, hexToBytes(file.deviceId), amountMinor);
+    if (flag(p, 'json')) io.out(toJson({ amountMinor, balanceMinor: applied.balanceMinor, accountBalanceMinor: accountMinor, loadCounter: applied.loadCounter, recoveredMinor }));
+    else {
+      if (recoveredMinor > 0n) io.out(`applied ${formatAmount(recoveredMinor)} of vouchers issued earlier and never loaded`);
+      io.out(`funded ${formatAmount(amountMinor)}: SE balance ${formatAmount(applied.balanceMinor)}, account ${file.accountId} ${formatAmount(accountMinor)}`);
+    }
     return 0;
   },
 };
@@ -114,7 +144,7 @@ const syncCommand: Command = {
     noPositionals(p);
     const { file, device } = openHost(p);
     const fiUrl = normalizeUrl(optionString(p, 'fi-url') ?? file.fiUrl);
-    const r = await syncDevice(device.se, new FiHttpClient(fiUrl, hostFetch), { defundAll: flag(p, 'defund'), keyPrefix: `sync/${file.deviceId}` });
+    const r = await syncDevice(device.se, new FiHttpClient(fiUrl, hostFetch, device.se), { defundAll: flag(p, 'defund'), keyPrefix: `sync/${file.deviceId}` });
     await installIssuerKeys(device.se, fiUrl);
     const info = await device.info();
     const accountMinor = await accountBalance(file, fiUrl);

@@ -1,12 +1,13 @@
 // What a device host keeps and how it reaches its FI: DEV/device.json (profile, device id, FI
 // address, customer and account), the SE over its file NVM in DEV/se, and JSON calls to the FI's
 // routes. A network failure becomes CliError UNREACHABLE; an error answer from the FI arrives as
-// the LedgerError it sent (callJson), so the CLI prints its stable code.
+// the LedgerError it sent (callJson), so the CLI prints its stable code. A call to a device route
+// passes the SE, which signs the request (ledger/device_requests.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Device, profileNamed, type DeviceProfile } from '../device/index.ts';
-import { callJson, distributionFromWire, type WireObject } from '../ledger/index.ts';
+import { callDevice, distributionFromWire, type WireObject } from '../ledger/index.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { SeClient } from '../se/client.ts';
 import { writePrivateFileAtomic } from '../se/index.ts';
@@ -75,12 +76,14 @@ export const hostFetch: typeof fetch = async (input, init) => {
   }
 };
 
-export function fiGet(fiUrl: string, route: string): Promise<WireObject> {
-  return callJson(hostFetch, `${fiUrl}${route}`);
+/** A GET at the FI; with `se`, a device request the SE signs. */
+export function fiGet(fiUrl: string, route: string, se?: SeClient): Promise<WireObject> {
+  return callDevice(hostFetch, se, `${fiUrl}${route}`);
 }
 
-export function fiPost(fiUrl: string, route: string, payload: unknown, key: string): Promise<WireObject> {
-  return callJson(hostFetch, `${fiUrl}${route}`, payload, key);
+/** A POST at the FI; with `se`, a device request the SE signs. */
+export function fiPost(fiUrl: string, route: string, payload: unknown, key: string, se?: SeClient): Promise<WireObject> {
+  return callDevice(hostFetch, se, `${fiUrl}${route}`, payload, key);
 }
 
 /** Installs the CB-signed issuer keys of every tier (current and next epoch), fetched through the FI. */

@@ -69,12 +69,12 @@ async function enrolAndIssue(device: Device, r: InitRequest, owner: { customerId
   const challenge = (await fiPost(r.fiUrl, '/enrolment-challenge', { ...owner, certificate: bytesToHex(certificate) }, `challenge/${deviceHex}`)).bytes('challenge');
   const attestation = await device.se.attest(challenge);
   await fiPost(r.fiUrl, '/devices', { ...owner, certificate: bytesToHex(certificate), attestation: bytesToHex(attestation), tier: r.tier }, `enrol/${deviceHex}`);
-  const started = await fiPost(r.fiUrl, `/devices/${deviceHex}/issuance`, {}, `issuance/${deviceHex}`);
+  const started = await fiPost(r.fiUrl, `/devices/${deviceHex}/issuance`, {}, `issuance/${deviceHex}`, device.se);
   const issuerNonce = started.bytes('issuerNonce');
   const request = await device.se.beginIssuance({
     issuerNonce, epoch: started.big('epoch'), tier: started.int('tier'), issuerKeyCert: started.bytes('issuerKeyCert'),
   });
-  const issued = await new FiHttpClient(r.fiUrl, hostFetch).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${started.str('epoch')}` });
+  const issued = await new FiHttpClient(r.fiUrl, hostFetch, device.se).issueCredential({ deviceId: hexToBytes(deviceHex), issuerNonce, request, idempotencyKey: `credential/${deviceHex}/${started.str('epoch')}` });
   await device.se.finishIssuance({ epoch: issued.epoch, tier: issued.tier, issuerKeyCert: issued.issuerKeyCert, response: issued.response, counterSet: issued.counterSet });
   return issued.epoch;
 }

@@ -83,6 +83,11 @@ export const LedgerErrorCode = {
   forbidden: 'FORBIDDEN',
   /** A device request whose counter is not above the last one this FI accepted from it (a replay or a reordered request). */
   requestReplayed: 'REQUEST_REPLAYED',
+  /**
+   * A load voucher for the device's current load counter was issued already, for another amount, and
+   * its SE has not applied it: apply that voucher first (GET /devices/:id/vouchers/:counter).
+   */
+  voucherOutstanding: 'VOUCHER_OUTSTANDING',
   /** The caller spent its budget for this kind of expensive route; retry after the delay the message names. */
   rateLimited: 'RATE_LIMITED',
   /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
@@ -115,6 +120,7 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   REQUEST_REPLAYED: 401,
+  VOUCHER_OUTSTANDING: 409,
   RATE_LIMITED: 429,
   UNKNOWN_ACCOUNT: 404,
   INSUFFICIENT_FUNDS: 409,

@@ -5,8 +5,14 @@
 // retried request finishes it too. Exactly once per voucher: (device, load counter) is a primary
 // key and the counter is allocated under the device row's lock. Exactly once per unload record:
 // (device, unload counter) is a primary key and its idempotency key is derived from it.
+// A device's voucher request names the SE's next load counter n: the FI issues voucher n only when
+// n is the device's vouchers_issued, answers an issued voucher n again when the amount matches (the
+// host lost the answer), and otherwise refuses (VOUCHER_OUTSTANDING: apply voucher n first), so no
+// request can debit the account for a voucher the SE will not take. The debit and the voucher row
+// are one transaction: a refused voucher moves no money.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { assert } from '../crypto/assert.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { limitsFor, type PolicyTable } from '../policy/limits.ts';
 import { SeDecodeError } from '../se/cbor.ts';
@@ -21,6 +27,7 @@ import { loadDevice, type DeviceRow } from './devices.ts';
 import { lastAcceptedTotals, type CarriedUnload } from './report_totals.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 import { idempotent } from './idempotency.ts';
+import { readAccount } from './journal.ts';
 import { postTwoLegMove } from './moves.ts';
 
 export interface ValueDeps {
@@ -48,12 +55,68 @@ export interface UnloadResult {
 }
 
 const hex = (b: Uint8Array): string => bytesToHex(b);
+
+export interface VoucherRequest {
+  deviceId: Uint8Array;
+  amountMinor: bigint;
+  idempotencyKey: string;
+  /** The SE's next load counter (a device's own request always names it; in-process callers may not). */
+  loadCounter?: bigint;
+}
+
+/** An issued voucher, as a device that lost the answer fetches it again. */
+export interface IssuedVoucher {
+  deviceId: Uint8Array;
+  loadCounter: bigint;
+  amountMinor: bigint;
+  voucher: Uint8Array;
+}
+
+async function readVoucher(q: Pick<Tx, 'query'>, deviceId: Uint8Array, loadCounter: bigint): Promise<IssuedVoucher | null> {
+  const r = (await q.query('SELECT amount_minor, voucher FROM load_vouchers WHERE device_id = $1 AND load_counter = $2', [deviceId, loadCounter]))[0];
+  return r === undefined ? null : { deviceId, loadCounter, amountMinor: rowBigint(r, 'amount_minor'), voucher: rowBytes(r, 'voucher') };
+}
+
+/** Voucher `loadCounter` of a device, or NOT_FOUND when this FI has not issued it. */
+export async function issuedVoucher(db: Db, deviceId: Uint8Array, loadCounter: bigint): Promise<IssuedVoucher> {
+  const device = await loadDevice(db, deviceId);
+  const v = await readVoucher(db, device.deviceId, loadCounter);
+  if (v === null) throw new LedgerError(LedgerErrorCode.notFound, `Voucher ${loadCounter} of device ${hex(deviceId)} is not issued (this FI issued ${device.vouchersIssued})`);
+  return v;
+}
+
+/**
+ * The check of a device's load counter n under its row's lock: null when voucher n is the next to
+ * issue; the issued voucher n when it exists for this amount (answered again, no second debit).
+ */
+async function checkLoadCounter(tx: Tx, device: DeviceRow, loadCounter: bigint, amountMinor: bigint): Promise<VoucherResult | null> {
+  const issued = device.vouchersIssued;
+  if (loadCounter === issued) return null;
+  if (loadCounter > issued || loadCounter < 0n) {
+    throw new LedgerError(LedgerErrorCode.badRequest, `Load counter ${loadCounter} is not one this FI issued or issues next (it issued ${issued} vouchers to this device)`);
+  }
+  const v = await readVoucher(tx, device.deviceId, loadCounter);
+  assert(v !== null, `voucher ${loadCounter} of ${hex(device.deviceId)} is below vouchers_issued ${issued} but has no row`);
+  if (v.amountMinor !== amountMinor) {
+    throw new LedgerError(
+      LedgerErrorCode.voucherOutstanding,
+      `Voucher ${loadCounter} of this device (${v.amountMinor}) is issued and its SE has not applied it: apply it first (GET /devices/${hex(device.deviceId)}/vouchers/${loadCounter}), then ask for ${amountMinor}`,
+    );
+  }
+  const account = await readAccount(tx, device.accountId);
+  assert(account !== undefined, `device ${hex(device.deviceId)} names account ${device.accountId}, which does not exist`);
+  return { ...v, accountBalanceMinor: account.balanceMinor };
+}
 export const voucherCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/voucher/${hex(deviceId)}/${counter}/cb`;
 export const unloadCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/unload/${hex(deviceId)}/${counter}/cb`;
 
-async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: VoucherRequest): Promise<VoucherResult> {
   const amountMinor = checkAmount(input.amountMinor);
   const device = await loadDevice(tx, input.deviceId, true);
+  if (input.loadCounter !== undefined) {
+    const again = await checkLoadCounter(tx, device, input.loadCounter, amountMinor);
+    if (again !== null) return again;
+  }
   const customer = await loadCustomer(tx, device.customerId);
   if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no loads`);
   const holding = limitsFor(policy, device.tier).holdingLimitMinor;
@@ -75,9 +138,9 @@ async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: { 
 }
 
 /** Debits the device's account, signs a voucher for its next load counter, funds circulation. */
-export async function createLoadVoucher(d: ValueDeps, input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+export async function createLoadVoucher(d: ValueDeps, input: VoucherRequest): Promise<VoucherResult> {
   const policy = await d.cb.currentPolicy();
-  const request = { deviceId: input.deviceId, amountMinor: input.amountMinor };
+  const request = { deviceId: input.deviceId, amountMinor: input.amountMinor, ...(input.loadCounter === undefined ? {} : { loadCounter: input.loadCounter }) };
   const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.loadVoucher', request, (tx) => voucherFiLeg(tx, d, policy, input));
   await finishVoucher(d, r.value.deviceId, r.value.loadCounter, r.value.amountMinor);
   return r.value;

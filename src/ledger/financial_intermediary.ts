@@ -18,7 +18,9 @@ import { FiLedger } from './fi.ts';
 import { issueCredentialFor, startIssuanceFor, type IssuanceDeps, type IssuanceStart, type IssuedCredential } from './fi_issuance.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from './exposure.ts';
 import { fiFlows, type FiFlows } from './flows.ts';
-import { applyUnloadRecord, createLoadVoucher, openCarriedUnloads, resumeValueSagas, type UnloadResult, type ValueDeps, type VoucherResult } from './fi_value.ts';
+import {
+  applyUnloadRecord, createLoadVoucher, issuedVoucher, openCarriedUnloads, resumeValueSagas, type IssuedVoucher, type UnloadResult, type ValueDeps, type VoucherRequest, type VoucherResult,
+} from './fi_value.ts';
 import { idempotent } from './idempotency.ts';
 import { SYNC_UNLOADS_MAX } from './limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
@@ -186,8 +188,14 @@ export class FinancialIntermediary {
     return issued;
   }
 
-  createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }): Promise<VoucherResult> {
+  /** Debits the device's account for its voucher `loadCounter` (when named: only the next one, or the same one again). */
+  createLoadVoucher(input: VoucherRequest): Promise<VoucherResult> {
     return createLoadVoucher(this.valueDeps(), input);
+  }
+
+  /** A voucher this FI issued to a device (for a host that lost the answer). */
+  issuedVoucher(deviceId: Uint8Array, loadCounter: bigint): Promise<IssuedVoucher> {
+    return issuedVoucher(this.db, deviceId, loadCounter);
   }
 
   applyUnloadRecord(record: Uint8Array) {

@@ -26,6 +26,7 @@ export * from './serve.ts';
 export * from './listen_address.ts';
 export * from './central_bank.ts';
 export * from './device_sync.ts';
+export * from './device_requests.ts';
 export * from './devices.ts';
 export * from './distribution.ts';
 export * from './financial_intermediary.ts';

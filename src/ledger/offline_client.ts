@@ -2,10 +2,13 @@
 // FiSyncPort, so syncDevice and SyncCarrier work over the network exactly as in process. It turns
 // the wire JSON (hex bytes, decimal integers) back into the typed results the host needs, checking
 // every field (wire_read.ts: ANSWER_INVALID on a mismatch); an error answer becomes a LedgerError
-// with the code the FI sent.
+// with the code the FI sent. Given the device's SE, every call is a signed device request
+// (device_requests.ts): the SE spends one request counter per call, retries included.
 
 import type { ReclaimFiling, ReclaimStatus } from './reclaim.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import type { SeClient } from '../se/client.ts';
+import { signedHeaders } from './device_requests.ts';
 import type { FiSyncPort } from './device_sync.ts';
 import type { Distribution } from './distribution.ts';
 import { LedgerError, LedgerErrorCode, isLedgerErrorCode } from './errors.ts';
@@ -39,8 +42,8 @@ function renewal(o: WireObject): Renewal {
  * One JSON call; an error answer becomes the LedgerError the node sent, an answer that is not JSON
  * or not an object is ANSWER_INVALID. Network errors propagate.
  */
-export async function callJson(fetchFn: typeof fetch, url: string, payload?: unknown, key?: string): Promise<WireObject> {
-  const headers: Record<string, string> = {};
+export async function callJson(fetchFn: typeof fetch, url: string, payload?: unknown, key?: string, extraHeaders: Record<string, string> = {}): Promise<WireObject> {
+  const headers: Record<string, string> = { ...extraHeaders };
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['idempotency-key'] = key;
   const method = payload === undefined ? 'GET' : 'POST';
@@ -73,14 +76,31 @@ function reclaimFromWire(o: WireObject | null): ReclaimFiling | null {
   };
 }
 
+/**
+ * One JSON call to an FI's device route, signed by the device's SE (device_requests.ts) when `se`
+ * is given: the signature covers the method, the path as sent and exactly the body text sent.
+ */
+export async function callDevice(fetchFn: typeof fetch, se: SeClient | undefined, url: string, payload?: unknown, key?: string): Promise<WireObject> {
+  if (se === undefined) return callJson(fetchFn, url, payload, key);
+  const u = new URL(url);
+  const headers = await signedHeaders(se, payload === undefined ? 'GET' : 'POST', u.pathname + u.search, payload === undefined ? '' : JSON.stringify(payload));
+  return callJson(fetchFn, url, payload, key, headers);
+}
+
 export class FiHttpClient implements FiSyncPort {
+  /** `se`: the device's SE, which signs every request (without it the FI refuses device routes). */
   constructor(
     private readonly baseUrl: string,
     private readonly fetchFn: typeof fetch = fetch,
+    private readonly se?: SeClient,
   ) {}
 
   private post(path: string, payload: unknown, key: string): Promise<WireObject> {
-    return callJson(this.fetchFn, this.baseUrl + path, payload, key);
+    return callDevice(this.fetchFn, this.se, this.baseUrl + path, payload, key);
+  }
+
+  private get(path: string): Promise<WireObject> {
+    return callDevice(this.fetchFn, this.se, this.baseUrl + path);
   }
 
   async sync(input: SyncRequest): Promise<SyncResult> {
@@ -117,8 +137,16 @@ export class FiHttpClient implements FiSyncPort {
     };
   }
 
-  async createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; idempotencyKey: string }) {
-    const o = await this.post(`/devices/${bytesToHex(input.deviceId)}/vouchers`, { amountMinor: input.amountMinor.toString() }, input.idempotencyKey);
-    return { loadCounter: o.big('loadCounter'), voucher: o.bytes('voucher'), accountBalanceMinor: o.big('accountBalanceMinor') };
+  /** Voucher `loadCounter` (the SE's next load counter) for `amountMinor`; VOUCHER_OUTSTANDING when another is unapplied. */
+  async createLoadVoucher(input: { deviceId: Uint8Array; amountMinor: bigint; loadCounter: bigint; idempotencyKey: string }) {
+    const body = { amountMinor: input.amountMinor.toString(), loadCounter: input.loadCounter.toString() };
+    const o = await this.post(`/devices/${bytesToHex(input.deviceId)}/vouchers`, body, input.idempotencyKey);
+    return { loadCounter: o.big('loadCounter'), amountMinor: o.big('amountMinor'), voucher: o.bytes('voucher'), accountBalanceMinor: o.big('accountBalanceMinor') };
+  }
+
+  /** A voucher the FI issued to the device (one whose answer the host lost). */
+  async issuedVoucher(deviceId: Uint8Array, loadCounter: bigint) {
+    const o = await this.get(`/devices/${bytesToHex(deviceId)}/vouchers/${loadCounter}`);
+    return { loadCounter: o.big('loadCounter'), amountMinor: o.big('amountMinor'), voucher: o.bytes('voucher') };
   }
 }

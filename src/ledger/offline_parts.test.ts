@@ -10,7 +10,8 @@ import { DEFAULT_POLICY, Tier } from '../policy/limits.ts';
 import { verifyPolicy } from '../policy/policy_codec.ts';
 import { decodePaymentRecordFull, encodePaymentRecord } from '../protocol/payment_record.ts';
 import { ENGINES } from '../../test/ledger/engines.ts';
-import { openOfflineNet, type OfflineNet } from '../../test/ledger/offline_world.ts';
+import { newDevice, openOfflineNet, type OfflineNet } from '../../test/ledger/offline_world.ts';
+import { signedHeaders } from './device_requests.ts';
 import { LedgerError } from './errors.ts';
 import { IssuerKeys } from './issuer_keys.ts';
 import { viewRecord } from './payment_records.ts';
@@ -131,15 +132,26 @@ for (const engine of ENGINES) {
         const dist = await app.inject({ method: 'GET', url: '/cb/distribution/1' });
         assert.equal(dist.statusCode, 200);
         assert.ok(verifyPolicy(hexToBytes(dist.json().signedPolicy as string), net.cb.publicKey).ok);
-        assert.equal((await app.inject({ method: 'GET', url: '/audit/network?quiescent=1' })).statusCode, 401, 'the network audit is for the CB\'s auditors');
+        // The network audit is for the CB's auditors (access.ts): a token of the CB node.
+        assert.equal((await app.inject({ method: 'GET', url: '/audit/network?quiescent=1' })).statusCode, 401);
         const audit = await app.inject({ method: 'GET', url: '/audit/network?quiescent=1', headers: bearer(await tokenFor(net.cb.db, 'auditor')) });
         assert.equal(audit.statusCode, 200);
         assert.equal(audit.json().clean, true);
         const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object, headers: { 'idempotency-key': 'k1' } });
-        // Device routes need the device's signature before anything else is looked at.
-        const badSync = await post('/fi/fi-a/sync', { report: 'zz', payments: [] });
-        assert.deepEqual([badSync.statusCode, badSync.json().error.code], [401, 'UNAUTHENTICATED']);
-        const unknown = await post(`/fi/fi-b/devices/${'00'.repeat(16)}/vouchers`, { amountMinor: '5' });
+        // A sync body is checked only once an enrolled device's SE has signed the request.
+        const caller = await newDevice(net, net.fiA, 'sync-caller');
+        const signedPost = async (url: string, payload: unknown) => {
+          const body = JSON.stringify(payload);
+          const headers = await signedHeaders(caller.client, 'POST', url, body);
+          return app.inject({ method: 'POST', url, payload: body, headers: { ...headers, 'content-type': 'application/json' } });
+        };
+        assert.deepEqual((await post('/fi/fi-a/sync', { report: 'zz', payments: [] })).json().error.code, 'UNAUTHENTICATED');
+        const badSync = await signedPost('/fi/fi-a/sync', { report: 'zz', payments: [] });
+        assert.deepEqual([badSync.statusCode, badSync.json().error.code], [400, 'BAD_REQUEST']);
+        const notCbor = await signedPost('/fi/fi-a/sync', { report: 'a0', payments: [] });
+        assert.deepEqual([notCbor.statusCode, notCbor.json().error.code], [400, 'BAD_REQUEST']);
+        // A device route without the device's signature (device_requests.ts) is refused before any lookup.
+        const unknown = await post(`/fi/fi-b/devices/${'00'.repeat(16)}/vouchers`, { amountMinor: '5', loadCounter: '0' });
         assert.deepEqual([unknown.statusCode, unknown.json().error.code], [401, 'UNAUTHENTICATED']);
       } finally {
         await app.close();

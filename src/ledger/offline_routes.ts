@@ -16,6 +16,7 @@ import { LedgerError, LedgerErrorCode } from './errors.ts';
 import type { FinancialIntermediary } from './financial_intermediary.ts';
 import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './http.ts';
 import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './http_schema.ts';
+import { deviceRequests } from './device_requests.ts';
 import { auditNetwork } from './network_audit.ts';
 import { addOpenApiRoute } from './openapi.ts';
 import { cbRoutes, fiRoutes, none, rules, type AppOptions } from './service.ts';
@@ -196,9 +197,17 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
         return fi.issueCredential({ deviceId: deviceId(req), issuerNonce: hexField(b['issuerNonce'], 'issuerNonce'), request: hexField(b['request'], 'request'), idempotencyKey: idempotencyKey(req) });
       }),
     );
-    app.post<DeviceParams>('/devices/:deviceId/vouchers', { schema: routeSchema({ ...deviceParams, body: object({ amountMinor: amount }) }), config: device() }, (req, reply) =>
-      respond(reply, 200, () => fi.createLoadVoucher({ deviceId: deviceId(req), amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) })),
+    // `loadCounter`: the SE's next load counter; the FI issues only that voucher (fi_value.ts).
+    app.post<DeviceParams>('/devices/:deviceId/vouchers', { schema: routeSchema({ ...deviceParams, body: object({ amountMinor: amount, loadCounter: decimal }) }), config: device() }, (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return fi.createLoadVoucher({ deviceId: deviceId(req), amountMinor: amountField(b, 'amountMinor'), loadCounter: decimalField(b['loadCounter'], 'loadCounter'), idempotencyKey: idempotencyKey(req) });
+      }),
     );
+    app.get<{ Params: { deviceId: string; counter: string } }>('/devices/:deviceId/vouchers/:counter', {
+      schema: routeSchema({ params: { deviceId: wire.deviceId, counter: decimal } }),
+      config: { access: { grants: [role('fi-operator'), { device: pathDevice }], logged: true } },
+    }, (req, reply) => respond(reply, 200, () => fi.issuedVoucher(hexField(req.params.deviceId, 'device id'), decimalField(req.params.counter, 'counter'))));
     app.post('/unloads', { schema: routeSchema({ body: object({ record: wire.signed }) }), config: { access: { grants: [{ device: signedBy('record', decodeUnloadRecord, 'unload record') }] } } }, (req, reply) => respond(reply, 200, () => fi.applyUnloadRecord(hexField(body(req)['record'], 'record'))));
     app.post('/sync', { schema: syncSchema, config: { access: { grants: [{ device: signedBy('report', decodeBalanceReport, 'balance report') }], limit: 'sync' } } }, (req, reply) =>
       respond(reply, 200, () => {
@@ -233,7 +242,8 @@ function gatesOf(nodes: { cb?: CentralBank; fis: readonly FinancialIntermediary[
   const limits = { limits: options.rateLimits };
   return {
     cb: nodes.cb === undefined ? undefined : nodeGate(nodes.cb.db, options.cbCallers, limits),
-    fi: (fi: FinancialIntermediary) => nodeGate(fi.db, options.fiCallers?.(fi), limits),
+    // Every FI checks its devices' request signatures unless the caller brings its own sources.
+    fi: (fi: FinancialIntermediary) => nodeGate(fi.db, options.fiCallers?.(fi) ?? { device: deviceRequests(fi) }, limits),
   };
 }
 

@@ -28,6 +28,7 @@ import { applySyncAck, exportSyncBatch, readSyncEntries } from './handlers_sync.
 import { beginIssuance, finishIssuance } from './handlers_issuance.ts';
 import { applyLoadVoucher, getLastUnloadRecord, makeUnloadRecord } from './handlers_value.ts';
 import { attest, generateKeys, getInfo, personalize } from './handlers_admin.ts';
+import { signRequest } from './handlers_request.ts';
 import { installPolicy, installRevocationList } from './handlers_policy.ts';
 import { PAYMENT_HANDLERS } from './handlers_payment.ts';
 import { UNCONFIRMED_HANDLERS } from './handlers_unconfirmed.ts';
@@ -37,7 +38,7 @@ import { SW, SeRefusal, type StatusWord } from './status.ts';
 
 /** Every command implemented here; the payment commands are registered on top by the lead. */
 export const BASE_COMMANDS: readonly AnyRegisteredCommand[] = [
-  getInfo, generateKeys, personalize, attest, beginIssuance, finishIssuance, applyLoadVoucher, makeUnloadRecord,
+  getInfo, generateKeys, personalize, attest, signRequest, beginIssuance, finishIssuance, applyLoadVoucher, makeUnloadRecord,
   getLastUnloadRecord, exportSyncBatch, readSyncEntries, applySyncAck, installPolicy, installRevocationList,
   ...PAYMENT_HANDLERS, ...UNCONFIRMED_HANDLERS,
 ];

@@ -29,6 +29,7 @@ import {
   type GenerateKeysResponse,
   type InfoResponse,
   type PersonalizeRequest,
+  type SignRequestResponse,
   type SyncAckResponse,
   type UnloadResponse,
 } from './commands.ts';
@@ -122,6 +123,10 @@ export class SeClient {
   }
   async attest(challenge: Uint8Array): Promise<Uint8Array> {
     return (await this.call(COMMANDS.attest, { challenge })).attestation;
+  }
+  /** Spends the SE's next request counter on `digest` (an FI request, ledger/device_requests.ts) and signs both. */
+  signRequest(digest: Uint8Array): Promise<SignRequestResponse> {
+    return this.call(COMMANDS.signRequest, { digest });
   }
   /** The SE-signed blind request for the FI's nonce, epoch, tier and issuer key (startIssuance's answer). */
   async beginIssuance(req: BeginIssuanceRequest): Promise<Uint8Array> {

@@ -23,7 +23,8 @@ import {
 } from './constants.ts';
 import { CHALLENGE_BYTES_MAX, CHALLENGE_BYTES_MIN, DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { EMPTY, big, bool, bytes, int, list, nullable, recordCodec, text, type RecordCodec } from './schema.ts';
-import { P256_PUBLIC_KEY_BYTES } from './signed.ts';
+import { REQUEST_DIGEST_BYTES } from './request_signature.ts';
+import { P256_PUBLIC_KEY_BYTES, P256_SIGNATURE_BYTES } from './signed.ts';
 import { Phase } from './state.ts';
 
 export { CLA_TALLY };
@@ -34,6 +35,7 @@ export const Ins = {
   GENERATE_KEYS: 0x12,
   PERSONALIZE: 0x14,
   ATTEST: 0x16,
+  SIGN_REQUEST: 0x1a,
   BEGIN_ISSUANCE: 0x20,
   FINISH_ISSUANCE: 0x22,
   APPLY_LOAD_VOUCHER: 0x30,
@@ -107,6 +109,10 @@ export interface PersonalizeRequest {
 }
 export interface AttestRequest { challenge: Uint8Array }
 export interface AttestResponse { attestation: Uint8Array }
+/** `digest`: SHA-256 of the host's HTTP request to the FI (ledger/device_requests.ts requestDigest). */
+export interface SignRequestRequest { digest: Uint8Array }
+/** The counter the SE spent on this request and its signature (request_signature.ts). */
+export interface SignRequestResponse { counter: bigint; signature: Uint8Array }
 /** The FI's nonce and what it issues (startIssuance's answer); the SE checks the key certificate. */
 export interface BeginIssuanceRequest { issuerNonce: Uint8Array; epoch: bigint; tier: number; issuerKeyCert: Uint8Array }
 /** `request`: the blind request signed by the SE's attestation key (messages.ts IssuanceRequest). */
@@ -165,6 +171,11 @@ export const COMMANDS = {
     ins: Ins.ATTEST, name: 'ATTEST', maxDataBytes: SMALL_COMMAND_BYTES_MAX, phases: OPERATIONAL,
     request: recordCodec('attest', { challenge: bytes(CHALLENGE_BYTES_MIN, CHALLENGE_BYTES_MAX) }, SMALL_COMMAND_BYTES_MAX),
     response: recordCodec('attest response', { attestation: signed }, SIGNED_COMMAND_BYTES_MAX),
+  }),
+  signRequest: spec<SignRequestRequest, SignRequestResponse>({
+    ins: Ins.SIGN_REQUEST, name: 'SIGN_REQUEST', maxDataBytes: SMALL_COMMAND_BYTES_MAX, phases: OPERATIONAL,
+    request: recordCodec('sign request', { digest: bytes(REQUEST_DIGEST_BYTES) }, SMALL_COMMAND_BYTES_MAX),
+    response: recordCodec('sign request response', { counter: big(), signature: bytes(P256_SIGNATURE_BYTES) }, 128),
   }),
   beginIssuance: spec<BeginIssuanceRequest, BeginIssuanceResponse>({
     ins: Ins.BEGIN_ISSUANCE, name: 'BEGIN_ISSUANCE', maxDataBytes: SIGNED_COMMAND_BYTES_MAX, phases: OPERATIONAL,

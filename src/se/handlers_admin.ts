@@ -128,6 +128,7 @@ export const personalize = command(COMMANDS.personalize, (ctx: HandlerContext, r
     loadedTotalMinor: 0n, receivedTotalMinor: 0n, spentTotalMinor: 0n, unloadedTotalMinor: 0n, lastUnloadRecord: null,
   });
   tx.set('spending', { epoch: 0n, counter: 0n });
+  tx.set('requests', { lastCounter: 0n });
   tx.set('credentials', { credentials: [] });
   tx.set('issuance', { pending: null });
   tx.set('receipts', { firstSeq: 0n, nextSeq: 0n });

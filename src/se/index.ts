@@ -9,6 +9,7 @@ export * from './cbor.ts';
 export * from './schema.ts';
 export * from './signed.ts';
 export * from './messages.ts';
+export * from './request_signature.ts';
 export * from './constants.ts';
 export * from './state.ts';
 export * from './enforce.ts';

@@ -119,6 +119,7 @@ test('a power cut after any persistent write of any command leaves the state bef
       ['INSTALL_REVOCATION_LIST', async (c) => void (await c.installRevocationList(signedRevocationList(w, { version: 1n, epoch: 1n, nullifiers: [G1Point.BASE.toBytes()] })))],
       ['EXPORT_SYNC_BATCH', async (c, x) => void (x.batch = (await c.exportSyncBatch()).batchId)],
       ['APPLY_SYNC_ACK', async (c, x) => void (await c.applySyncAck(syncAck(w, pub(x), x.batch as bigint)))],
+      ['SIGN_REQUEST', async (c) => void (await c.signRequest(new Uint8Array(32).fill(7)))],
       ['APPLY_LOAD_VOUCHER #2', async (c, x) => void (await c.applyLoadVoucher(loadVoucher(w, pub(x), 1n, VOUCHERS[1]!)))],
     ];
     const pub = (x: Record<string, unknown>) => (x.keys as { attestationPublicKey: Uint8Array }).attestationPublicKey;

@@ -20,6 +20,7 @@ const SAMPLES: Sections = {
   anchors: { certificate: b(150), cbPublicKey: b(33), fiId: 'fi-1', fiPublicKey: b(33, 9), regulatorKey: b(48) },
   wallet: { tier: 1, balanceMinor: 5n, loadCounter: 2n, unloadCounter: 1n, spentSinceSyncMinor: 3n, loadedTotalMinor: 9n, receivedTotalMinor: 1n, spentTotalMinor: 3n, unloadedTotalMinor: 2n, lastUnloadRecord: null },
   spending: { epoch: 2900n, counter: 4n },
+  requests: { lastCounter: 41n },
   policy: { table: DEFAULT_POLICY },
   revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)] },
   credentials: { credentials: [{ epoch: 1n, tier: 1, deviceClass: 0, A: b(48), e: b(32), s: b(32), issuerPublicKey: b(96), counterSet: b(160) }] },

@@ -70,6 +70,12 @@ export interface Wallet {
   /** The last unload record, kept so a host that lost the response can fetch it again. */
   lastUnloadRecord: Uint8Array | null;
 }
+/**
+ * The last counter SIGN_REQUEST spent (0: none yet). It only grows, and is written in the same NVM
+ * transaction as the command, before the signature leaves the SE: a power cut never lets two
+ * requests share a counter (request_signature.ts).
+ */
+export interface RequestCounter { lastCounter: bigint }
 /** Spending counters used in `epoch`: the next payment uses counter `counter`. */
 export interface Spending { epoch: bigint; counter: bigint }
 export interface PolicyState { table: PolicyTable }
@@ -237,6 +243,7 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
     lastUnloadRecord: nullable(bytes(1, SIGNED_MESSAGE_BYTES_MAX)),
   }, 4096),
   spending: recordCodec('spending', { epoch: big(), counter: big() }, 64),
+  requests: recordCodec('requests', { lastCounter: big() }, 64),
   policy: policyCodec,
   revocation: recordCodec('revocation', {
     version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32),
@@ -293,6 +300,7 @@ export interface Sections {
   anchors: Anchors;
   wallet: Wallet;
   spending: Spending;
+  requests: RequestCounter;
   policy: PolicyState;
   revocation: RevocationState;
   credentials: CredentialStore;

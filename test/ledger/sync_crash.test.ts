@@ -96,7 +96,7 @@ for (const engine of ENGINES) {
           // Syncs of a few payments take ~100–400 ms once the workers are warm: kill within that window.
           const killer = kills < KILLS_MAX ? setTimeout(() => void kill(child!), 5 + (rng(1)[0]! % 150)) : undefined;
           try {
-            const r = await syncDevice(d.client, new FiHttpClient(url), { defundAll: d === shop, keyPrefix: `${d.name}-${attempt}` });
+            const r = await syncDevice(d.client, new FiHttpClient(url, fetch, d.client), { defundAll: d === shop, keyPrefix: `${d.name}-${attempt}` });
             clearTimeout(killer);
             for (const round of r.rounds) acked.push([d, round.batchId]);
             break;

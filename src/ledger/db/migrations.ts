@@ -14,6 +14,7 @@ import { ESCROW_INDEX_MIGRATION } from './migration_008.ts';
 import { RECONCILIATION_MIGRATION } from './migration_009.ts';
 import { RECLAIM_MIGRATION } from './migration_010.ts';
 import { ACCESS_MIGRATION } from './migration_011.ts';
+import { DEVICE_REQUESTS_MIGRATION } from './migration_012.ts';
 
 export interface Migration {
   version: number;
@@ -118,6 +119,7 @@ CREATE TABLE nullifier_conflicts (
   RECONCILIATION_MIGRATION,
   RECLAIM_MIGRATION,
   ACCESS_MIGRATION,
+  DEVICE_REQUESTS_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
