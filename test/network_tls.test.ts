@@ -113,3 +113,31 @@ test('serve --role cb speaks https; an FI node reaches it with its certificate u
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('serve --role all --tls serves the one-process network over https with the CB certificate; --tls needs --network', { timeout: 120_000 }, async () => {
+  await assert.rejects(cli(['serve', '--role', 'cb', '--db', 'sqlite:x', '--tls']), /--tls needs --network/);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-pki-all-'));
+  const networkFile = path.join(dir, 'net', 'network.json');
+  try {
+    await cli(['network', 'init', '--dir', path.join(dir, 'net'), '--fi', 'bank-a', '--allocation', '5.00']);
+    const argv = ['--network', networkFile, '--role', 'all', '--db-dir', path.join(dir, 'data'), '--verify-workers', '1'];
+    const plain = await serveNetworkRole(parseArgs(argv, serveCommand.options), {});
+    await plain.close();
+    assert.match(plain.url, /^http:\/\//, 'without --tls the in-process network stays on plain HTTP');
+    const node = await serveNetworkRole(parseArgs([...argv, '--tls'], serveCommand.options), {});
+    try {
+      assert.match(node.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const read = (f: string) => readFileSync(path.join(dir, 'net/tls', f), 'utf8');
+      const f = tlsFetch({ ca: read('ca.pem'), cert: read('bank-a.pem'), key: read('bank-a-key.pem') });
+      try {
+        assert.deepEqual(await (await f(`${node.url}/cb/fis/bank-a/reserve`)).json(), { fiId: 'bank-a', balanceMinor: '500' });
+      } finally {
+        f.close();
+      }
+    } finally {
+      await node.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -53,7 +53,8 @@ function fiIdOf(subjectAltName: string | undefined): string {
 /**
  * The institution source of a CB node's gate: null when the request came in clear or without a
  * client certificate; UNAUTHENTICATED for one the network CA did not issue, one out of its
- * validity, one revoked, or one that names no FI; otherwise the FI it names.
+ * validity (checked at the handshake and again per request), one revoked, or one that names no
+ * FI; otherwise the FI it names.
  */
 export function institutionFrom(revoked: RevokedSerials | null): (req: FastifyRequest) => InstitutionCaller | null {
   return (req) => {
@@ -62,6 +63,11 @@ export function institutionFrom(revoked: RevokedSerials | null): (req: FastifyRe
     const peer = socket.getPeerCertificate();
     if (peer === null || peer === undefined || Object.keys(peer).length === 0) return null;
     if (socket.authorized !== true) return refuse(`${String(socket.authorizationError ?? 'not verified')}`);
+    // The handshake checked the dates once; a keep-alive connection or a resumed session can
+    // outlive the certificate, so they are checked again on every request.
+    const nowMs = Date.now();
+    if (!(Date.parse(peer.valid_from) <= nowMs && nowMs <= Date.parse(peer.valid_to))) return refuse(`it is valid from ${peer.valid_from} to ${peer.valid_to} only (expired or not yet valid)`);
+    if (typeof peer.serialNumber !== 'string' || !/^[0-9A-Fa-f]{1,40}$/.test(peer.serialNumber)) return refuse('it has no readable serial number');
     const serial = normalizeSerial(peer.serialNumber);
     if (revoked !== null && revoked.has(serial)) return refuse(`serial ${serial} is revoked`);
     return { kind: 'institution', fiId: fiIdOf(peer.subjectaltname), serial };
