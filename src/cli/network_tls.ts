@@ -7,7 +7,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { certificateSerial, createNetworkCa, issueNodeCertificate, readRevokedFile, writeRevokedFile, type IssuedCertificate, type NodeTls, type PemPair, type TlsFiles } from '../ledger/index.ts';
+import { DEFAULT_HOSTS, certificateSerial, createNetworkCa, issueNodeCertificate, readRevokedFile, writeRevokedFile, type IssuedCertificate, type NodeTls, type PemPair, type TlsFiles } from '../ledger/index.ts';
 import { makePrivateDir, writePrivateFileAtomic } from '../se/index.ts';
 import { CliError } from './args.ts';
 
@@ -57,9 +57,9 @@ export async function writeNetworkTls(dir: string, fiIds: readonly string[], opt
   return layout;
 }
 
-/** loopback names first, then the operator's extra hosts (for a CB reached by another name). */
+/** The loopback names first, then the operator's extra hosts (for a node reached by another name). */
 function hostsOf(extra: readonly string[] | undefined): string[] {
-  return [...new Set(['localhost', '127.0.0.1', ...(extra ?? [])])];
+  return [...new Set([...DEFAULT_HOSTS, ...(extra ?? [])])];
 }
 
 function readText(file: string, what: string): string {
