@@ -156,7 +156,7 @@ test('serve refuses a non-loopback --host without TLS: exit 2, one line naming t
     const port = await freePort();
     const r = spawnSync(process.execPath, [path.join(repo, 'bin/tally.mjs'), 'serve', '--role', 'cb', '--db', `sqlite:${db}`, '--host', '0.0.0.0', '--port', String(port)], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^tally: --host 0\.0\.0\.0 is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\): .*until TLS is built.*\n$/);
+    assert.match(r.stderr, /^tally: --host 0\.0\.0\.0 is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\): .*without TLS.*\n$/);
     assert.equal(existsSync(path.join(dir, 'data')), false, 'nothing was created');
     assert.equal(await connects(port), false);
     for (const host of ['::', '192.168.1.10', 'example.com', '::ffff:10.0.0.1']) {

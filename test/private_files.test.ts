@@ -1,6 +1,6 @@
 // A real network and device made through the CLI, under umask 0o022 (which would leave 0644 files
 // and 0755 directories): every file that holds a key, SE state or a book is 0600 and every
-// directory Tally made for them 0700 — the network and regulator-share files, the SQLite books of
+// directory Tally made for them 0700 — the network and regulator-share files, the network PKI (tls/), the SQLite books of
 // a `tally serve --role all` process with their -wal/-shm, the device file and every SE NVM cell.
 
 import { test } from 'node:test';
@@ -39,16 +39,17 @@ test('network init, serve --role all and device init leave only 0600 files in 07
     const fiUrl = (JSON.parse(first) as { fiUrls: Record<string, string> }).fiUrls['bank-a']!;
     await cli(['device', 'init', '--dir', dev, '--profile', 'watch', '--network', path.join(netDir, 'network.json'), '--fi-url', fiUrl, '--customer', 'Bo']);
 
-    const dirs = [netDir, data, path.join(tmp, 'devices'), dev, path.join(dev, 'se')];
+    const dirs = [netDir, path.join(netDir, 'tls'), data, path.join(tmp, 'devices'), dev, path.join(dev, 'se')];
     for (const d of dirs) assert.equal(modeOf(d), 0o700, d);
     const files = [
-      ...readdirSync(netDir).map((f) => path.join(netDir, f)),
+      ...readdirSync(netDir).filter((f) => f !== 'tls').map((f) => path.join(netDir, f)),
+      ...readdirSync(path.join(netDir, 'tls')).map((f) => path.join(netDir, 'tls', f)),
       ...readdirSync(data).map((f) => path.join(data, f)),
       path.join(dev, 'device.json'),
       ...readdirSync(path.join(dev, 'se')).map((f) => path.join(dev, 'se', f)),
     ];
     const names = files.map((f) => path.relative(tmp, f));
-    for (const n of ['net/network.json', 'net/regulator-holder-1.json', 'data/cb.sqlite', 'data/cb.sqlite-wal', 'data/cb.sqlite-shm', 'data/bank-a.sqlite', 'data/bank-a.sqlite-wal', 'devices/watch/device.json']) {
+    for (const n of ['net/network.json', 'net/regulator-holder-1.json', 'net/tls/ca-key.pem', 'net/tls/bank-a-key.pem', 'net/tls/cb-key.pem', 'net/tls/revoked.json', 'data/cb.sqlite', 'data/cb.sqlite-wal', 'data/cb.sqlite-shm', 'data/bank-a.sqlite', 'data/bank-a.sqlite-wal', 'devices/watch/device.json']) {
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
     }
     assert.ok(readdirSync(path.join(dev, 'se')).length >= 3, 'the SE wrote its cells');

@@ -3,7 +3,8 @@
 // CB signing key, issuer master secret, each FI's signing key). A real network never puts these
 // in one file: each institution generates its own keys in its own HSM and publishes only the
 // public halves. The regulator's escrow key is dealt 2-of-3 and each holder's share goes to its
-// own file; network.json keeps only the public key. Files are written with mode 0600.
+// own file; network.json keeps only the public key. Files are written with mode 0600. Version 2
+// adds the `tls` section: where the network PKI's files are (network_tls.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,9 +12,10 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dealRegulatorKey, systemRng, type Rng } from '../crypto/index.ts';
 import { p256KeyPair, writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
 import { CliError } from './args.ts';
+import { parseNetworkTls, type NetworkTls } from './network_tls.ts';
 
 export const NETWORK_FILE_KIND = 'tally-demo-network';
-export const NETWORK_FILE_VERSION = 1;
+export const NETWORK_FILE_VERSION = 2;
 export const REGULATOR_THRESHOLD = 2;
 export const REGULATOR_HOLDERS = 3;
 export const DEMO_MANUFACTURER = 'tally-demo-fab';
@@ -30,10 +32,12 @@ export interface NetworkConfig {
   manufacturer: { name: string; keys: P256KeyPair };
   cb: { signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array };
   fis: NetworkFi[];
+  /** The PKI's files, relative to network.json's directory. */
+  tls: NetworkTls;
 }
 
 /** Deals every key of a demo network from the system CSPRNG; only a test may inject another `rng`. */
-export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: bigint; rng?: Rng }) {
+export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: bigint; tls: NetworkTls; rng?: Rng }) {
   for (const id of opts.fiIds) if (!FI_ID_RE.test(id)) throw new CliError('USAGE', `--fi must be lower-case letters, digits and '-', got '${id}'`);
   if (new Set(opts.fiIds).size !== opts.fiIds.length) throw new CliError('USAGE', `--fi names must be distinct, got ${opts.fiIds.join(', ')}`);
   const rng: Rng = opts.rng ?? systemRng;
@@ -42,6 +46,7 @@ export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: b
     manufacturer: { name: DEMO_MANUFACTURER, keys: p256KeyPair(rng) },
     cb: { signingKey: p256KeyPair(rng), issuerMaster: rng(32), regulatorKey: regulator.publicKey.toBytes() },
     fis: opts.fiIds.map((fiId) => ({ fiId, signingKey: p256KeyPair(rng), allocationMinor: opts.allocationMinor })),
+    tls: opts.tls,
   };
   return { config, regulator };
 }
@@ -56,6 +61,7 @@ export function networkToJson(c: NetworkConfig): unknown {
     manufacturer: { name: c.manufacturer.name, ...keysToJson(c.manufacturer.keys) },
     cb: { ...keysToJson(c.cb.signingKey), issuerMaster: bytesToHex(c.cb.issuerMaster), regulatorKey: bytesToHex(c.cb.regulatorKey) },
     fis: c.fis.map((f) => ({ fiId: f.fiId, ...keysToJson(f.signingKey), allocationMinor: f.allocationMinor.toString() })),
+    tls: c.tls,
   };
 }
 
@@ -92,6 +98,9 @@ export function readNetwork(file: string): NetworkConfig {
     throw new CliError('USAGE', `cannot read network file ${file}: ${(e as Error).message}`);
   }
   const o = objOf(file, raw, 'the file');
+  if (o['kind'] === NETWORK_FILE_KIND && o['version'] === 1) {
+    throw bad(file, 'it is version 1, from before the network had TLS certificates: run `tally network init` again');
+  }
   if (o['kind'] !== NETWORK_FILE_KIND || o['version'] !== NETWORK_FILE_VERSION) throw bad(file, `expected kind ${NETWORK_FILE_KIND} version ${NETWORK_FILE_VERSION}`);
   const m = objOf(file, o['manufacturer'], 'manufacturer');
   const cb = objOf(file, o['cb'], 'cb');
@@ -107,6 +116,7 @@ export function readNetwork(file: string): NetworkConfig {
     manufacturer: { name: m['name'], keys: pairOf(file, m) },
     cb: { signingKey: pairOf(file, cb), issuerMaster: hexOf(file, cb, 'issuerMaster', 32), regulatorKey: hexOf(file, cb, 'regulatorKey', 48) },
     fis,
+    tls: parseNetworkTls(file, o['tls'], fis.map((f) => f.fiId)),
   };
 }
 

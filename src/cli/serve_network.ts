@@ -4,12 +4,17 @@
 // start each node makes the network's opening moves idempotently, so a restart on the same
 // databases changes nothing: the CB registers every FI and issues its allocation to the FI's
 // reserve, the FI credits the same allocation to its treasury (the mirror of its reserve).
+// TLS (network_tls.ts): the CB always serves HTTPS with its certificate, tells FI nodes by their
+// client certificates and follows the revocation list; an FI reaches it over https with its own
+// certificate and trusts only the CB's. With --tls an FI node, or the all-in-one process (whose
+// FIs are in process and need no certificate to reach their CB), serves HTTPS too.
 
 import path from 'node:path';
 import { serveOfflineFi, serveOfflineNetwork, type CentralBank, type DatabaseSpec, type FinancialIntermediary } from '../ledger/index.ts';
 import { makePrivateDir } from '../se/index.ts';
-import { CliError, optionInt, optionString, requireString, type Parsed } from './args.ts';
+import { CliError, flag, optionInt, optionString, requireString, type Parsed } from './args.ts';
 import { fiOf, readNetwork, type NetworkConfig, type NetworkFi } from './network_config.ts';
+import { nodeTlsFiles } from './network_tls.ts';
 import { parseDatabase } from './parse_db.ts';
 
 export interface ServedNetwork {
@@ -55,7 +60,8 @@ export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?
   const manufacturers = { [net.manufacturer.name]: net.manufacturer.keys.publicKey };
   const verifyWorkers = optionInt(p, 'verify-workers');
   if (role === 'cb') {
-    const node = await serveOfflineNetwork({ ...listen, verifyWorkers, cb: cbConfig(net, requireString(p, 'db')), fis: [], manufacturers });
+    const tls = nodeTlsFiles(file, net.tls, 'cb');
+    const node = await serveOfflineNetwork({ ...listen, verifyWorkers, tls, cb: cbConfig(net, requireString(p, 'db')), fis: [], manufacturers });
     await openCbBooks(node.cb, net.fis);
     const url = `${node.url}/cb`;
     return { url, lines: [`cb listening on ${url}`], event: { event: 'listening', role, url }, close: node.close };
@@ -63,7 +69,12 @@ export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?
   if (role === 'fi') {
     const f = fiOf(net, requireString(p, 'fi-id'), file);
     const cbUrl = requireString(p, 'cb-url').replace(/\/+$/, '');
-    const node = await serveOfflineFi({ ...listen, verifyWorkers, fiId: f.fiId, database: databaseAt(requireString(p, 'db')), signingKey: f.signingKey, cbUrl, manufacturers });
+    if (!cbUrl.startsWith('https://')) throw new CliError('USAGE', `--cb-url must be https:// (the CB serves TLS and knows its FIs by their certificates), got '${cbUrl}'`);
+    const cbTls = nodeTlsFiles(file, net.tls, { fiId: f.fiId });
+    const node = await serveOfflineFi({
+      ...listen, verifyWorkers, fiId: f.fiId, database: databaseAt(requireString(p, 'db')), signingKey: f.signingKey, cbUrl, cbTls, manufacturers,
+      tls: flag(p, 'tls') ? cbTls : undefined,
+    });
     await openFiBook(node.fi, f);
     const url = `${node.url}/fi/${f.fiId}`;
     return { url, lines: [`fi ${f.fiId} listening on ${url}`], event: { event: 'listening', role, fiId: f.fiId, url, cbUrl }, close: node.close };
@@ -73,6 +84,7 @@ export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?
     const node = await serveOfflineNetwork({
       ...listen,
       verifyWorkers,
+      tls: flag(p, 'tls') ? nodeTlsFiles(file, net.tls, 'cb') : undefined,
       cb: cbConfig(net, `sqlite:${path.join(dir, 'cb.sqlite')}`),
       fis: net.fis.map((f) => ({ fiId: f.fiId, signingKey: f.signingKey, database: databaseAt(`sqlite:${path.join(dir, `${f.fiId}.sqlite`)}`) })),
       manufacturers,
@@ -98,7 +110,7 @@ export function checkNetworkOptions(p: Parsed, withNetwork: boolean): void {
   };
   if (!withNetwork) {
     if (role === 'all') throw new CliError('USAGE', '--role all needs --network FILE');
-    for (const n of ['cb-url', 'db-dir', 'verify-workers']) refuse(n, 'needs --network');
+    for (const n of ['cb-url', 'db-dir', 'verify-workers', 'tls']) refuse(n, 'needs --network');
     return;
   }
   if (role === 'all') {
@@ -110,6 +122,11 @@ export function checkNetworkOptions(p: Parsed, withNetwork: boolean): void {
   }
   if (role === 'fi') {
     need('fi-id', 'with --role fi');
-    need('cb-url', 'with --role fi (the CB node\'s root, e.g. http://127.0.0.1:8080/cb)');
+    need('cb-url', 'with --role fi (the CB node\'s root, e.g. https://127.0.0.1:8080/cb)');
   }
+}
+
+/** Whether this invocation serves HTTPS: a network's CB always does, an FI or `all` with --tls. */
+export function servesTls(p: Parsed, withNetwork: boolean): boolean {
+  return withNetwork && (optionString(p, 'role') === 'cb' || flag(p, 'tls'));
 }

@@ -1,4 +1,5 @@
-// An FI whose CB is another node reached over HTTP (CbHttpClient against the CB routes): enrol,
+// An FI whose CB is another node reached over HTTPS with its client certificate (CbHttpClient
+// over tlsFetch against the CB routes, the CB telling the FI by its certificate): enrol,
 // issue a credential, load, pay offline, double spend from a restored image, sync. The results
 // match the in-process port: the double spend is registered and identified through the wire, and
 // the network audit over all three FIs stays exact once the created value is booked.
@@ -17,39 +18,49 @@ import { syncDevice } from './device_sync.ts';
 import { FinancialIntermediary } from './financial_intermediary.ts';
 import { auditNetwork, formatNetworkAudit } from './network_audit.ts';
 import { createOfflineEmbeddedApp } from './offline_routes.ts';
+import { createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertificate, tlsFetch, type TlsFetch } from './tls/index.ts';
 
 for (const engine of ENGINES) {
-  describe(`an FI talking to its CB over HTTP on ${engine}`, () => {
+  describe(`an FI talking to its CB over HTTPS on ${engine}`, () => {
     let net: OfflineNet;
     let app: FastifyInstance;
     let fiC: FinancialIntermediary;
     let db: FreshDb;
+    let link: TlsFetch;
     before(async () => {
       net = await openOfflineNet(engine, `http-cb-${engine}`, { verifyWorkers: 0 });
-      app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [] });
+      const ca = await createNetworkCa();
+      const cbCert = await issueNodeCertificate(ca, { role: 'cb' });
+      const fiCert = await issueNodeCertificate(ca, { role: 'fi', fiId: 'fi-c' });
+      app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [] }, {
+        https: httpsServerOptions({ key: cbCert.key, cert: cbCert.cert, ca: ca.cert }),
+        cbCallers: { institution: institutionFrom(null) },
+      });
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      link = tlsFetch({ ca: ca.cert, cert: fiCert.cert, key: fiCert.key });
       const key = p256KeyPair(seededRng('fi-c'));
       db = await freshDb(engine);
       fiC = await FinancialIntermediary.open({
         db: db.db, clock: net.clock, rng: countingRng('c'), fiId: 'fi-c', signingKey: key,
-        manufacturers: { [MANUFACTURER]: net.world.manufacturer.publicKey }, cb: await CbHttpClient.connect(`${url}/cb`), verifyWorkers: 1,
+        manufacturers: { [MANUFACTURER]: net.world.manufacturer.publicKey }, cb: await CbHttpClient.connect(`${url}/cb`, link), verifyWorkers: 1,
       });
       net.worlds.set('fi-c', { ...net.world, fiId: 'fi-c', fi: key } as World);
       await net.cb.ledger.registerFi({ fiId: 'fi-c', idempotencyKey: 'reg-c' });
     });
     after(async () => {
       await fiC.close();
+      link.close();
       await app.close();
       await db.cleanup();
       await net.cleanup();
     });
 
-    test('policyAt() over HTTP: a published version verifies under the CB key; an unpublished or malformed one is refused', async () => {
+    test('policyAt() over HTTPS: a published version verifies under the CB key; an unpublished or malformed one is refused', async () => {
       const client = (fiC as unknown as { config: { cb: CbHttpClient } }).config.cb;
       assert.deepEqual(await client.policyAt(1n), await net.cb.policyAt(1n));
       await assert.rejects(client.policyAt(99n), (e: unknown) => e instanceof LedgerError && e.code === 'UNKNOWN_POLICY');
       const base = app.server.address() as { port: number };
-      const res = await fetch(`http://127.0.0.1:${base.port}/cb/policy/not-a-number`);
+      const res = await link(`https://127.0.0.1:${base.port}/cb/policy/not-a-number`);
       assert.equal(res.status, 400);
     });
 

@@ -10,6 +10,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Access } from './access.ts';
+import type { HttpsServerOptions } from './tls/index.ts';
 import { toWireJson } from './codec.ts';
 import { HTTP_STATUS, LedgerError, LedgerErrorCode } from './errors.ts';
 import { AMOUNT_DIGITS_MAX, DECIMAL_DIGITS_MAX, routeSchemaGaps, validationCode } from './http_schema.ts';
@@ -22,15 +23,18 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
  * types nor drops unknown properties (a closed schema refuses them), a route refused at
  * registration unless its schema covers what it reads, and one error handler (below).
  */
-export function ledgerApp(options: { logger?: boolean } = {}): FastifyInstance {
+export function ledgerApp(options: { logger?: boolean; https?: HttpsServerOptions } = {}): FastifyInstance {
+  // Over TLS the raw server is an https.Server; every ledger route reads only what http.Server and
+  // https.Server share (the TLS socket is read in tls/server.ts), so one instance type serves both.
   const app = Fastify({
+    ...(options.https === undefined ? {} : { https: options.https }),
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // The router's own refusals (malformed percent-encoding, a path parameter over maxParamLength)
     // never reach setErrorHandler: they come here.
     frameworkErrors: (err, req, reply) => answerError(err, req, reply),
-  });
+  }) as unknown as FastifyInstance;
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {

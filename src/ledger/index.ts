@@ -24,6 +24,7 @@ export * from './transfer.ts';
 export * from './db/open.ts';
 export * from './serve.ts';
 export * from './listen_address.ts';
+export * from './tls/index.ts';
 export * from './central_bank.ts';
 export * from './device_sync.ts';
 export * from './device_requests.ts';

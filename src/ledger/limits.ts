@@ -50,6 +50,13 @@ assert(JOURNAL_ENTRIES_MAX >= 2, 'a journal transaction needs at least two entri
 export const HTTP_BODY_BYTES_MAX = 2 * 1024 * 1024;
 
 /**
+ * An answer the FI's TLS client of its CB reads (tls/client.ts): a node answers at most an echo of
+ * a full request plus its own fields, so 4× a request body is ample; a longer answer is dropped
+ * unread rather than buffered without end.
+ */
+export const HTTP_ANSWER_BYTES_MAX = 4 * HTTP_BODY_BYTES_MAX;
+
+/**
  * Array/object nesting of a request body: the deepest route body (sync's reclaim claims) is 3; a
  * KYC identity record may nest a little. Checked on the raw text before parsing, so a body of a
  * million brackets is refused in one pass and never reaches a recursive walk.

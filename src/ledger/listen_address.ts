@@ -1,14 +1,14 @@
-// Where a ledger node may listen. Until the nodes speak TLS, their HTTP carries money movements
-// and identity data in clear text, so a node listens on loopback only (127.0.0.0/8, ::1 and its
-// IPv4-mapped form, `localhost`). Any other address, a wildcard (0.0.0.0, ::) or another host
-// name is refused before a database is opened or a socket bound.
+// Where a ledger node may listen. Plain HTTP carries money movements and identity data in clear
+// text, so a node without TLS listens on loopback only (127.0.0.0/8, ::1 and its IPv4-mapped form,
+// `localhost`). Without TLS any other address, a wildcard (0.0.0.0, ::) or another host name is
+// refused before a database is opened or a socket bound; with TLS (tls/) any address is allowed.
 
 import net from 'node:net';
 
 export class ListenAddressError extends Error {
   readonly code = 'NOT_LOOPBACK';
   constructor(readonly host: string) {
-    super(`refusing to listen on ${host}: it is not a loopback address (127.0.0.0/8, ::1, localhost), and without TLS (not built yet) the node's HTTP would cross the network in clear text`);
+    super(`refusing to listen on ${host}: it is not a loopback address (127.0.0.0/8, ::1, localhost), and without TLS the node's HTTP would cross the network in clear text`);
     this.name = 'ListenAddressError';
   }
 }
@@ -27,7 +27,8 @@ export function isLoopbackHost(host: string): boolean {
   return mapped !== null && isLoopbackIpv4(mapped[1]!);
 }
 
-/** Throws ListenAddressError unless `host` (default 127.0.0.1) is a loopback address. */
-export function requireLoopbackListen(host: string | undefined): void {
+/** Throws ListenAddressError unless `host` (default 127.0.0.1) is a loopback address or the node serves TLS. */
+export function requireLoopbackListen(host: string | undefined, tlsOn = false): void {
+  if (tlsOn) return;
   if (host !== undefined && !isLoopbackHost(host)) throw new ListenAddressError(host);
 }

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { anyone, bodyField, nodeGate, param, role, type Access, type CallerSources, type Gate } from './access.ts';
 import type { RateLimits } from './rate_limit.ts';
+import type { HttpsServerOptions } from './tls/index.ts';
 import { CbLedger } from './cb.ts';
 import type { NodeDeps } from './context.ts';
 import { FiLedger } from './fi.ts';
@@ -18,6 +19,8 @@ import type { NullifierRecord } from './nullifiers.ts';
 
 export interface AppOptions {
   logger?: boolean;
+  /** Serve HTTPS (tls/server.ts httpsServerOptions); absent: plain HTTP, for loopback only. */
+  https?: HttpsServerOptions;
   /** Per-caller budgets of the expensive routes (rate_limit.ts defaults otherwise). */
   rateLimits?: Partial<RateLimits>;
 }
