@@ -108,7 +108,9 @@ test('a network file that is not one is a usage error, and an FI that does not a
         s.close(() => resolve(p));
       });
     });
-    const argv = ['device', 'init', '--dir', path.join(dir, 'dev'), '--profile', 'watch', '--network', path.join(dir, 'network.json'), '--fi-url', `http://127.0.0.1:${port}/fi/bank-a`, '--customer', 'Bo'];
+    const tokenFile = path.join(dir, 'teller.token');
+    writeFileSync(tokenFile, `tly1.op-0123456789abcdef.${'A'.repeat(43)}\n`, { mode: 0o600 });
+    const argv = ['device', 'init', '--dir', path.join(dir, 'dev'), '--profile', 'watch', '--network', path.join(dir, 'network.json'), '--fi-url', `http://127.0.0.1:${port}/fi/bank-a`, '--token-file', tokenFile, '--customer', 'Bo'];
     await assert.rejects(cli(argv), (e: unknown) => e instanceof CliError && e.code === 'UNREACHABLE' && e.exitCode === 1 && /cannot reach/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -29,6 +29,8 @@ test('network init, serve --role all and device init leave only 0600 files in 07
   const data = path.join(tmp, 'data');
   const dev = path.join(tmp, 'devices', 'watch');
   await cli(['network', 'init', '--dir', netDir, '--fi', 'bank-a']);
+  const tokenFile = path.join(netDir, 'teller.token');
+  await cli(['operator', 'add', '--db', `sqlite:${path.join(data, 'bank-a.sqlite')}`, '--role', 'fi-operator', '--name', 'Teller', '--token-file', tokenFile]);
   const child = spawn(process.execPath, [path.join(repo, 'bin/tally.mjs'), 'serve', '--network', path.join(netDir, 'network.json'), '--role', 'all', '--db-dir', data, '--verify-workers', '1', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
@@ -37,7 +39,7 @@ test('network init, serve --role all and device init leave only 0600 files in 07
       void exited.then((c) => reject(new Error(`tally serve exited ${c} before listening`)));
     });
     const fiUrl = (JSON.parse(first) as { fiUrls: Record<string, string> }).fiUrls['bank-a']!;
-    await cli(['device', 'init', '--dir', dev, '--profile', 'watch', '--network', path.join(netDir, 'network.json'), '--fi-url', fiUrl, '--customer', 'Bo']);
+    await cli(['device', 'init', '--dir', dev, '--profile', 'watch', '--network', path.join(netDir, 'network.json'), '--fi-url', fiUrl, '--token-file', tokenFile, '--customer', 'Bo']);
 
     const dirs = [netDir, path.join(netDir, 'tls'), data, path.join(tmp, 'devices'), dev, path.join(dev, 'se')];
     for (const d of dirs) assert.equal(modeOf(d), 0o700, d);
@@ -49,7 +51,7 @@ test('network init, serve --role all and device init leave only 0600 files in 07
       ...readdirSync(path.join(dev, 'se')).map((f) => path.join(dev, 'se', f)),
     ];
     const names = files.map((f) => path.relative(tmp, f));
-    for (const n of ['net/network.json', 'net/regulator-holder-1.json', 'net/tls/ca-key.pem', 'net/tls/bank-a-key.pem', 'net/tls/cb-key.pem', 'net/tls/revoked.json', 'data/cb.sqlite', 'data/cb.sqlite-wal', 'data/cb.sqlite-shm', 'data/bank-a.sqlite', 'data/bank-a.sqlite-wal', 'devices/watch/device.json']) {
+    for (const n of ['net/network.json', 'net/regulator-holder-1.json', 'net/tls/ca-key.pem', 'net/tls/bank-a-key.pem', 'net/tls/cb-key.pem', 'net/tls/revoked.json', 'net/teller.token', 'data/cb.sqlite', 'data/cb.sqlite-wal', 'data/cb.sqlite-shm', 'data/bank-a.sqlite', 'data/bank-a.sqlite-wal', 'devices/watch/device.json']) {
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
     }
     assert.ok(readdirSync(path.join(dev, 'se')).length >= 3, 'the SE wrote its cells');

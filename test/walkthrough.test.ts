@@ -91,7 +91,7 @@ async function stop(b: Background): Promise<void> {
   assert.equal(r.status, 0, `a ledger process did not stop cleanly:\n${r.stderr}`);
 }
 
-const urlOf = (line: string): string => /listening on (http:\/\/\S+)/.exec(line)?.[1] ?? assert.fail(`no URL in '${line}'`);
+const urlOf = (line: string): string => /listening on (https?:\/\/\S+)/.exec(line)?.[1] ?? assert.fail(`no URL in '${line}'`);
 const portOf = (url: string): string => new URL(url).port;
 
 test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 120_000 }, async () => {
@@ -105,6 +105,16 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     await ok(['network', 'init', '--dir', net, '--fi', 'bank-a', '--fi', 'bank-b']);
     assert.equal(statSync(networkFile).mode & 0o777, 0o600);
     assert.equal(statSync(path.join(net, 'regulator-holder-2.json')).mode & 0o777, 0o600);
+    const token = (name: string) => path.join(net, `${name}.token`);
+    const operator = (db: string, role: string, name: string, file: string) =>
+      ok(['operator', 'add', '--db', `sqlite:${path.join(data, `${db}.sqlite`)}`, '--role', role, '--name', name, '--token-file', token(file)]);
+    await operator('bank-a', 'fi-operator', 'Bank A teller', 'bank-a-teller');
+    await operator('bank-b', 'fi-operator', 'Bank B teller', 'bank-b-teller');
+    await operator('cb', 'auditor', 'CB auditor', 'cb-auditor');
+    await operator('bank-a', 'auditor', 'Bank A auditor', 'bank-a-auditor');
+    await operator('bank-b', 'auditor', 'Bank B auditor', 'bank-b-auditor');
+    assert.equal(statSync(token('cb-auditor')).mode & 0o777, 0o600);
+    const ca = path.join(net, 'tls', 'ca.pem');
 
     const serveCb = (port: string) => tallyStart(['serve', '--network', networkFile, '--role', 'cb', '--db', `sqlite:${path.join(data, 'cb.sqlite')}`, '--port', port]);
     const serveFi = (fiId: string, cbUrl: string, port: string) =>
@@ -116,9 +126,13 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     const bUrl = urlOf(fiB.firstLine);
 
     await Promise.all([
-      ok(['device', 'init', '--dir', wallet, '--profile', 'wallet', '--network', networkFile, '--fi-url', aUrl, '--customer', 'Alice', '--deposit', '150.00']),
-      ok(['device', 'init', '--dir', pos, '--profile', 'pos', '--network', networkFile, '--fi-url', bUrl, '--customer', 'Corner Shop']),
+      ok(['device', 'init', '--dir', wallet, '--profile', 'wallet', '--network', networkFile, '--fi-url', aUrl, '--token-file', token('bank-a-teller'), '--customer', 'Alice', '--deposit', '150.00']),
+      ok(['device', 'init', '--dir', pos, '--profile', 'pos', '--network', networkFile, '--fi-url', bUrl, '--token-file', token('bank-b-teller'), '--customer', 'Corner Shop']),
     ]);
+    // Without the teller's token the bank does no KYC: 401, and the command says what is missing.
+    const anonymous = await tallyRun(['device', 'init', '--dir', path.join(tmp, 'nobody'), '--profile', 'wallet', '--network', networkFile, '--fi-url', aUrl, '--customer', 'Mallory']);
+    assert.equal(anonymous.status, 2);
+    assert.match(anonymous.stderr, /--token-file is required/);
     await ok(['device', 'fund', '--dir', wallet, '--amount', '100.00']);
 
     await Promise.all([stop(cb), stop(fiA), stop(fiB)]);
@@ -153,12 +167,18 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     const posSync = JSON.parse(await ok(['device', 'sync', '--dir', pos, '--defund', '--json'])) as Record<string, unknown>;
     assert.equal(posSync['receiptsUploaded'], 1);
     assert.equal(posSync['accountBalanceMinor'], '1234', 'the POS merchant account holds the payment');
-    for (const url of [cbUrl, aUrl, bUrl]) assert.match(await ok(['audit', '--url', url]), /clean/);
+    assert.match(await ok(['audit', '--url', cbUrl, '--ca', ca, '--token-file', token('cb-auditor')]), /clean/);
+    assert.match(await ok(['audit', '--url', aUrl, '--token-file', token('bank-a-auditor')]), /clean/);
+    assert.match(await ok(['audit', '--url', bUrl, '--token-file', token('bank-b-auditor')]), /clean/);
+    // A token of another node is refused: the CB does not know bank-a's auditor.
+    const wrong = await tallyRun(['audit', '--url', cbUrl, '--ca', ca, '--token-file', token('bank-a-auditor')]);
+    assert.equal(wrong.status, 1, wrong.stderr);
+    assert.match(wrong.stderr, /HTTP 401/);
     await Promise.all([stop(cb), stop(fiA), stop(fiB)]);
 
     const all = await tallyStart(['serve', '--network', networkFile, '--role', 'all', '--db-dir', data, '--port', '0', '--json', '--verify-workers', '1']);
     const { auditUrl } = JSON.parse(all.firstLine) as { auditUrl: string };
-    const audit = JSON.parse(await ok(['audit', '--url', `${auditUrl}?quiescent=1`, '--json'])) as { clean: boolean; totals: Record<string, string> };
+    const audit = JSON.parse(await ok(['audit', '--url', `${auditUrl}?quiescent=1`, '--token-file', token('cb-auditor'), '--json'])) as { clean: boolean; totals: Record<string, string> };
     assert.equal(audit.clean, true);
     assert.equal(audit.totals['inFlightMinor'], '0');
     assert.equal(audit.totals['circulationMinor'], '8766', 'only the wallet still holds value offline');

@@ -11,7 +11,7 @@ import { TIERS } from '../policy/limits.ts';
 import type { InfoResponse } from '../se/commands.ts';
 import type { SeClient } from '../se/client.ts';
 import { formatAmount, optionAmount, requireAmount } from './amount.ts';
-import { CliError, flag, optionInt, optionString, requireString } from './args.ts';
+import { CliError, flag, optionInt, optionString, requireString, type Parsed } from './args.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { payCommand, receiveCommand } from './cmd_device_pay.ts';
 import { describeUnconfirmed, printUnconfirmed } from './cmd_device_unconfirmed.ts';
@@ -19,18 +19,20 @@ import { accountBalance, DIR_OPTION, hostFetch, installIssuerKeys, noPositionals
 import { initDevice } from './device_init.ts';
 import { PROFILES } from '../device/index.ts';
 import { readNetwork } from './network_config.ts';
+import { TOKEN_FILE_OPTION, tokenOf } from './node_access.ts';
 
 
 const initCommand: Command = {
   name: 'init',
   summary: 'Make a new device: manufacture and personalise its SE, KYC its owner, enrol it at the FI, issue its credential.',
-  usage: 'tally device init --dir DEV --profile NAME --network FILE --fi-url URL --customer NAME [--tier T] [--deposit AMOUNT] [--json]',
+  usage: 'tally device init --dir DEV --profile NAME --network FILE --fi-url URL --token-file FILE --customer NAME [--tier T] [--deposit AMOUNT] [--json]',
   options: [
     DIR_OPTION,
     { name: 'profile', value: true, help: Object.keys(PROFILES).join('|') },
     { name: 'network', value: true, help: 'network.json (public keys; the demo manufacturer CA key signs the SE\'s certificate)' },
     { name: 'fi-url', value: true, help: 'root of the device\'s FI, e.g. http://127.0.0.1:8081/fi/bank-a' },
     { name: 'customer', value: true, help: 'owner\'s name (registered at the FI if new)' },
+    { ...TOKEN_FILE_OPTION, help: 'an FI operator\'s token file (KYC, account, deposit and enrolment are the bank\'s acts)' },
     { name: 'tier', value: true, help: 'policy tier 0-3 (default: the profile\'s)' },
     { name: 'deposit', value: true, help: 'credit the owner\'s account with this much first (e.g. 150.00)' },
     JSON_OPTION,
@@ -43,7 +45,7 @@ const initCommand: Command = {
     const networkFile = requireString(p, 'network');
     const r = await initDevice({
       dir: requireString(p, 'dir'), profile, net: readNetwork(networkFile), networkFile, fiUrl: normalizeUrl(requireString(p, 'fi-url')),
-      customer: requireString(p, 'customer'), tier, depositMinor: optionAmount(p, 'deposit') ?? 0n,
+      customer: requireString(p, 'customer'), tier, depositMinor: optionAmount(p, 'deposit') ?? 0n, token: requireToken(p),
     });
     if (flag(p, 'json')) io.out(toJson({ ...r.file, credentialEpoch: r.epoch, issuerEpochs: r.issuerEpochs }));
     else io.out(`${profile.label} ${r.file.deviceId.slice(0, 16)}… enrolled at ${r.file.fiId} for ${r.file.customer} (account ${r.file.accountId}), tier ${tier}, credential epoch ${r.epoch}`);
@@ -147,7 +149,7 @@ const syncCommand: Command = {
     const r = await syncDevice(device.se, new FiHttpClient(fiUrl, hostFetch, device.se), { defundAll: flag(p, 'defund'), keyPrefix: `sync/${file.deviceId}` });
     await installIssuerKeys(device.se, fiUrl);
     const info = await device.info();
-    const accountMinor = await accountBalance(file, fiUrl);
+    const accountMinor = await accountBalance(file, device.se, fiUrl);
     const summary = {
       rounds: r.rounds.length,
       receiptsUploaded: r.rounds.reduce((n, x) => n + x.receiptCount, 0),
@@ -167,6 +169,12 @@ const syncCommand: Command = {
     return 0;
   },
 };
+
+function requireToken(p: Parsed): string {
+  const token = tokenOf(p);
+  if (token === undefined) throw new CliError('USAGE', '--token-file is required: KYC and enrolment are done by an FI operator (`tally operator add --db FI_DB --role fi-operator --token-file FILE`)');
+  return token;
+}
 
 export const deviceCommand: Command = {
   name: 'device',

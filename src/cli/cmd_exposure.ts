@@ -7,19 +7,21 @@
 
 import { brokenSeExposure, devicesPerTier, formatExposure, latestPolicy, type Db, type Exposure } from '../ledger/index.ts';
 import { DEFAULT_POLICY, type PolicyTable } from '../policy/limits.ts';
-import { CliError, flag, optionString } from './args.ts';
+import { CliError, flag, optionString, type Parsed } from './args.ts';
+import { accessHint, bearerHeaders, CA_OPTION, fetchFor, TOKEN_FILE_OPTION, tokenOf } from './node_access.ts';
 import { JSON_OPTION, toJson, type Command, type Io } from './command.ts';
 import { withReadOnlyDatabase } from './read_only_db.ts';
 
-async function fromUrl(url: string): Promise<{ exposure: Exposure; alarms: Array<{ message: string }> }> {
+async function fromUrl(url: string, p: Parsed): Promise<{ exposure: Exposure; alarms: Array<{ message: string }> }> {
   const target = /\/audit\/network\/?$/.test(url) ? url : new URL('audit/network', url.endsWith('/') ? url : `${url}/`);
   let res: Response;
   try {
-    res = await fetch(target);
+    res = await fetchFor(p)(target, { headers: bearerHeaders(tokenOf(p)) });
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw new CliError('UNREACHABLE', `cannot reach ${url}: ${(e as Error).message}`);
   }
-  if (!res.ok) throw new CliError('FAILED', `${String(target)} answered HTTP ${res.status}`);
+  if (!res.ok) throw new CliError('FAILED', `${String(target)} answered HTTP ${res.status}${accessHint(res.status)}`);
   const audit = (await res.json()) as { brokenSeExposure?: Exposure; alarms?: Array<{ message: string }> };
   if (audit.brokenSeExposure === undefined) throw new CliError('FAILED', `${String(target)} is not a network audit with an exposure section`);
   return { exposure: audit.brokenSeExposure, alarms: audit.alarms ?? [] };
@@ -54,9 +56,11 @@ function print(io: Io, where: string, exposure: Exposure, notes: string[]): void
 export const exposureCommand: Command = {
   name: 'exposure',
   summary: 'Print the most broken SEs can spend before detection, per tier and in total.',
-  usage: 'tally exposure (--url http://HOST:PORT | --db FI_DB [--db FI_DB ...] [--cb-db CB_DB]) [--json]',
+  usage: 'tally exposure (--url http(s)://HOST:PORT --token-file FILE [--ca CA.pem] | --db FI_DB [--db FI_DB ...] [--cb-db CB_DB]) [--json]',
   options: [
     { name: 'url', value: true, help: 'base URL of a running network (reads /audit/network)' },
+    TOKEN_FILE_OPTION,
+    CA_OPTION,
     { name: 'db', value: true, repeatable: true, help: 'an FI database to count devices in (repeatable)' },
     { name: 'cb-db', value: true, help: 'the CB database holding the policy (default: the default policy)' },
     JSON_OPTION,
@@ -67,7 +71,7 @@ export const exposureCommand: Command = {
     if ((url === undefined) === (dbs.length === 0)) throw new CliError('USAGE', 'give exactly one of --url or --db');
     if (url !== undefined && optionString(p, 'cb-db') !== undefined) throw new CliError('USAGE', '--cb-db goes with --db, not --url');
     if (url !== undefined) {
-      const r = await fromUrl(url);
+      const r = await fromUrl(url, p);
       if (flag(p, 'json')) io.out(toJson({ exposure: r.exposure, alarms: r.alarms }));
       else print(io, url, r.exposure, r.alarms.map((a) => `ALARM: ${a.message}`));
       return r.alarms.length === 0 ? 0 : 1;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Device, profileNamed, type DeviceProfile } from '../device/index.ts';
-import { callDevice, distributionFromWire, type WireObject } from '../ledger/index.ts';
+import { callDevice, callJson, distributionFromWire, type WireObject } from '../ledger/index.ts';
 import { TIERS } from '../policy/limits.ts';
 import type { SeClient } from '../se/client.ts';
 import { writePrivateFileAtomic } from '../se/index.ts';
@@ -86,6 +86,11 @@ export function fiPost(fiUrl: string, route: string, payload: unknown, key: stri
   return callDevice(hostFetch, se, `${fiUrl}${route}`, payload, key);
 }
 
+/** A POST at the FI as its staff (KYC, accounts, deposits, enrolment): the operator's bearer token. */
+export function fiStaffPost(fiUrl: string, route: string, payload: unknown, key: string, token: string): Promise<WireObject> {
+  return callJson(hostFetch, `${fiUrl}${route}`, payload, key, { authorization: `Bearer ${token}` });
+}
+
 /** Installs the CB-signed issuer keys of every tier (current and next epoch), fetched through the FI. */
 export async function installIssuerKeys(se: SeClient, fiUrl: string): Promise<bigint[]> {
   const certs = new Map<bigint, Uint8Array>();
@@ -93,8 +98,9 @@ export async function installIssuerKeys(se: SeClient, fiUrl: string): Promise<bi
   return se.installIssuerKeys([...certs.values()]);
 }
 
-export async function accountBalance(d: DeviceFile, fiUrl = d.fiUrl): Promise<bigint> {
-  const o = await fiGet(fiUrl, `/accounts/${encodeURIComponent(d.accountId)}`);
+/** The owner's account balance, read by the device itself (the FI lets a device read the account it is enrolled on). */
+export async function accountBalance(d: DeviceFile, se: SeClient, fiUrl = d.fiUrl): Promise<bigint> {
+  const o = await fiGet(fiUrl, `/accounts/${encodeURIComponent(d.accountId)}`, se);
   return o.big('balanceMinor');
 }
 

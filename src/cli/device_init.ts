@@ -14,7 +14,7 @@ import { Tier } from '../policy/limits.ts';
 import { assert } from '../crypto/assert.ts';
 import { makePrivateDir, signAttestationCert } from '../se/index.ts';
 import { CliError } from './args.ts';
-import { DEVICE_FILE_KIND, fiGet, fiPost, hostFetch, installIssuerKeys, openDeviceAt, seDir, writeDeviceFile, type DeviceFile } from './device_host.ts';
+import { DEVICE_FILE_KIND, fiGet, fiPost, fiStaffPost, hostFetch, installIssuerKeys, openDeviceAt, seDir, writeDeviceFile, type DeviceFile } from './device_host.ts';
 import { fiOf, type NetworkConfig } from './network_config.ts';
 
 export interface InitRequest {
@@ -26,6 +26,8 @@ export interface InitRequest {
   customer: string;
   tier: number;
   depositMinor: bigint;
+  /** An FI operator's token: KYC, the account, the deposit and the enrolment are the bank's acts. */
+  token: string;
 }
 
 /** Refuses a directory that already holds a device or anything else. */
@@ -57,18 +59,18 @@ async function manufactureAndPersonalize(device: Device, r: InitRequest, fiId: s
 async function knowYourCustomer(r: InitRequest, deviceHex: string): Promise<{ customerId: string; accountId: string }> {
   const tier = customerTierFor(r.tier);
   const slug = r.customer.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  const c = await fiPost(r.fiUrl, '/customers', { tier, identity: { name: r.customer } }, `kyc/${slug}/tier-${tier}`);
+  const c = await fiStaffPost(r.fiUrl, '/customers', { tier, identity: { name: r.customer } }, `kyc/${slug}/tier-${tier}`, r.token);
   const customerId = c.str('customerId');
-  const a = await fiPost(r.fiUrl, `/customers/${encodeURIComponent(customerId)}/accounts`, {}, `account/${customerId}`);
+  const a = await fiStaffPost(r.fiUrl, `/customers/${encodeURIComponent(customerId)}/accounts`, {}, `account/${customerId}`, r.token);
   const accountId = a.str('accountId');
-  if (r.depositMinor > 0n) await fiPost(r.fiUrl, `/accounts/${encodeURIComponent(accountId)}/deposit`, { amountMinor: r.depositMinor.toString() }, `deposit/${deviceHex}`);
+  if (r.depositMinor > 0n) await fiStaffPost(r.fiUrl, `/accounts/${encodeURIComponent(accountId)}/deposit`, { amountMinor: r.depositMinor.toString() }, `deposit/${deviceHex}`, r.token);
   return { customerId, accountId };
 }
 
 async function enrolAndIssue(device: Device, r: InitRequest, owner: { customerId: string; accountId: string }, certificate: Uint8Array, deviceHex: string) {
-  const challenge = (await fiPost(r.fiUrl, '/enrolment-challenge', { ...owner, certificate: bytesToHex(certificate) }, `challenge/${deviceHex}`)).bytes('challenge');
+  const challenge = (await fiStaffPost(r.fiUrl, '/enrolment-challenge', { ...owner, certificate: bytesToHex(certificate) }, `challenge/${deviceHex}`, r.token)).bytes('challenge');
   const attestation = await device.se.attest(challenge);
-  await fiPost(r.fiUrl, '/devices', { ...owner, certificate: bytesToHex(certificate), attestation: bytesToHex(attestation), tier: r.tier }, `enrol/${deviceHex}`);
+  await fiStaffPost(r.fiUrl, '/devices', { ...owner, certificate: bytesToHex(certificate), attestation: bytesToHex(attestation), tier: r.tier }, `enrol/${deviceHex}`, r.token);
   const started = await fiPost(r.fiUrl, `/devices/${deviceHex}/issuance`, {}, `issuance/${deviceHex}`, device.se);
   const issuerNonce = started.bytes('issuerNonce');
   const request = await device.se.beginIssuance({

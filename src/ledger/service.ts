@@ -5,7 +5,7 @@
 // book (migrating its database) from a db adapter, a clock and an RNG, all injected.
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { anyone, bodyField, nodeGate, param, role, type Access, type CallerSources, type Gate } from './access.ts';
+import { anyone, bodyField, nodeGate, param, role, type Access, type Caller, type CallerSources, type Gate } from './access.ts';
 import type { RateLimits } from './rate_limit.ts';
 import type { HttpsServerOptions } from './tls/index.ts';
 import { CbLedger } from './cb.ts';
@@ -107,6 +107,9 @@ type CustomerParams = { Params: { customerId: string } };
 export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
   const ownerOfAccount = (req: FastifyRequest) => fi.accountOwner((req.params as { accountId: string }).accountId);
   const staffOrOwner = (logged = false): Access => ({ grants: [role('fi-operator'), { customer: ownerOfAccount }], logged });
+  // A device reads the balance of the account it is enrolled on (its vouchers debit it).
+  const deviceOfAccount = (req: FastifyRequest, caller: Caller): Uint8Array | null =>
+    caller.kind === 'device' && caller.accountId === (req.params as { accountId: string }).accountId ? caller.deviceId : null;
   return async (app) => {
     gate.install(app);
     app.get('/health', { schema: none, config: { access: rules.public } }, async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
@@ -130,7 +133,7 @@ export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
     app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody, status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
       respond(reply, 201, () => fi.openAccount({ customerId: req.params.customerId, idempotencyKey: idempotencyKey(req) })),
     );
-    app.get<AccountParams>('/accounts/:accountId', { schema: routeSchema(accountParams), config: { access: staffOrOwner() } }, (req, reply) =>
+    app.get<AccountParams>('/accounts/:accountId', { schema: routeSchema(accountParams), config: { access: { grants: [...staffOrOwner().grants, { device: deviceOfAccount }] } } }, (req, reply) =>
       respond(reply, 200, async () => ({ accountId: req.params.accountId, balanceMinor: await fi.balance(req.params.accountId) })),
     );
     for (const op of ['creditTreasury', 'debitTreasury'] as const) {

@@ -47,14 +47,29 @@ function headersOf(res: import('node:http').IncomingMessage): Headers {
 
 /** A fetch for https URLs that presents `cert`/`key`, trusts only `ca`, and talks only to the CB. */
 export function tlsFetch(files: TlsFiles): TlsFetch {
-  const agent = new https.Agent({
+  return agentFetch(new https.Agent({
     keepAlive: true,
     ca: files.ca,
     cert: files.cert,
     key: files.key,
     minVersion: 'TLSv1.3',
     checkServerIdentity: (host, cert) => checkServerIdentity(host, cert) ?? (identityUris(cert.subjectaltname).includes(CB_IDENTITY_URI) ? undefined : notTheCb(cert)),
-  });
+  }));
+}
+
+/**
+ * A fetch for an operator's tools (`tally audit --ca`, ...): trusts only the network CA, presents
+ * no certificate (the operator's bearer token says who calls), and talks to any node of the
+ * network; plain http URLs go through the global fetch.
+ */
+export function caFetch(ca: string): TlsFetch {
+  const https_ = agentFetch(new https.Agent({ keepAlive: true, ca, minVersion: 'TLSv1.3' }));
+  const run = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    new URL(input instanceof Request ? input.url : String(input)).protocol === 'http:' ? fetch(input, init) : https_(input, init);
+  return Object.assign(run as typeof fetch, { close: () => https_.close() });
+}
+
+function agentFetch(agent: https.Agent): TlsFetch {
   const run = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const req = new Request(input, init);
     const url = new URL(req.url);

@@ -8,4 +8,4 @@ export {
 } from './pki.ts';
 export { REVOCATION_RECHECK_MS, RevokedSerials, readRevokedFile, revokeSerial, writeRevokedFile } from './revoked.ts';
 export { httpsServerOptions, institutionFrom, openServerTls, type HttpsServerOptions, type NodeTls, type ServerTls, type TlsFiles } from './server.ts';
-export { tlsFetch, type TlsFetch } from './client.ts';
+export { caFetch, tlsFetch, type TlsFetch } from './client.ts';
