@@ -14,7 +14,7 @@ import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { makePrivateDir, p256KeyPair } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
-import { installDistribution } from '../ledger/device_sync.ts';
+import { installDistribution } from '../ledger/clients/device_sync.ts';
 
 export const SIM_MANUFACTURER = 'tally-test-fab';
 

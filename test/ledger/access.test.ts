@@ -10,8 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import {
   addOperator, appendAdminLog, createCbApp, createFiApp, readAdminLog, revokeOperator, verifyAdminLog, type CbLedger, type FiLedger,
 } from '../../src/ledger/index.ts';
-import { ledgerApp } from '../../src/ledger/http.ts';
-import { routeSchema } from '../../src/ledger/http_schema.ts';
+import { ledgerApp } from '../../src/ledger/http/app.ts';
+import { routeSchema } from '../../src/ledger/http/schema.ts';
 import { ENGINES, fakeClock, freshDb, type FreshDb } from './engines.ts';
 import { bearer, tokenFor } from './credentials.ts';
 

@@ -7,7 +7,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
-import type { InstitutionCaller } from '../access.ts';
+import type { InstitutionCaller } from '../access/gate.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { FI_IDENTITY_PREFIX, identityUris, normalizeSerial } from './pki.ts';
 import { RevokedSerials } from './revoked.ts';
