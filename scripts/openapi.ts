@@ -14,7 +14,7 @@ import { CentralBank } from '../src/ledger/cb/central_bank.ts';
 import type { Db } from '../src/ledger/db/adapter.ts';
 import { openSqlite } from '../src/ledger/db/sqlite.ts';
 import { FinancialIntermediary } from '../src/ledger/fi/financial_intermediary.ts';
-import { createOfflineEmbeddedApp, createOfflineFiApp, OPENAPI_TITLES } from '../src/ledger/http/offline_routes.ts';
+import { createOfflineEmbeddedApp, createOfflineFiApp, OPENAPI_TITLES } from '../src/ledger/http/apps.ts';
 import { openApiDocument } from '../src/ledger/http/openapi.ts';
 import { p256KeyPair } from '../src/se/signed.ts';
 

@@ -18,7 +18,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import { addOperator, revokeOperator, type Db, type FinancialIntermediary } from '../../src/ledger/index.ts';
 import { ledgerRoutes } from '../../src/ledger/http/app.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { signedHeaders } from '../../src/ledger/access/device_requests.ts';
 import { createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertificate, RevokedSerials, writeRevokedFile, type IssuedCertificate, type PemPair } from '../../src/ledger/tls/index.ts';
 import { decodeAttestation } from '../../src/se/messages.ts';

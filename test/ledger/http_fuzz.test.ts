@@ -17,7 +17,7 @@ import { isLedgerErrorCode } from '../../src/ledger/errors.ts';
 import { ledgerApp, ledgerRoutes, type LedgerRoute } from '../../src/ledger/http/app.ts';
 import { routeSchemaGaps, type JsonSchema } from '../../src/ledger/http/schema.ts';
 import { HTTP_BODY_BYTES_MAX, HTTP_JSON_DEPTH_MAX } from '../../src/ledger/limits.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import type { Db } from '../../src/ledger/db/adapter.ts';
 import { ENGINES, type Engine } from './engines.ts';
 import { fundFi, newDevice, openOfflineNet, type OfflineNet } from './offline_world.ts';

@@ -12,7 +12,7 @@
 // request counter on the digest and signs (device id, counter, digest) with its attestation key
 // (se/request_signature.ts, command SIGN_REQUEST).
 //
-// The FI's check (deviceRequests, the gate's device source, access.ts): loads the device, verifies
+// The FI's check (deviceRequests, the gate's device source, gate.ts): loads the device, verifies
 // the signature under the attestation key it verified at enrolment, then raises the device's
 // last_request_counter with one conditional UPDATE (… WHERE last_request_counter < counter), so a
 // replay — or a copy racing its original on another connection — and any counter at or below the
@@ -92,7 +92,7 @@ function readClaim(req: FastifyRequest): SignedClaim | null {
 }
 
 /**
- * The gate's device source for one FI (access.ts CallerSources.device): null without device
+ * The gate's device source for one FI (gate.ts CallerSources.device): null without device
  * headers; UNAUTHENTICATED for malformed headers, an unknown device or a bad signature;
  * REQUEST_REPLAYED for a counter not above the last accepted one; else the device, its counter spent.
  */

@@ -4,7 +4,7 @@
 //
 // A node's gate tells the caller from the request (Authenticator): an operator by a bearer token
 // (operators.ts: tokens stored hashed in the node's own database), an FI node by its mutual-TLS
-// client certificate (tls.ts), a device by the signature of its SE's attestation key over the
+// client certificate (tls/server.ts), a device by the signature of its SE's attestation key over the
 // request (device_requests.ts). Then it checks the route's grants in turn. No credential where
 // one is needed answers 401 UNAUTHENTICATED; a bad, unknown or revoked one 401 too; a known
 // caller no grant lets in 403 FORBIDDEN. Both run before the body's schema check and before any
@@ -243,7 +243,7 @@ declare module 'fastify' {
 
 /** How a node tells institutions and devices (operators it always tells by its own database). */
 export interface CallerSources {
-  /** FI nodes by client certificate (tls.ts); absent: this node takes no institution calls. */
+  /** FI nodes by client certificate (tls/server.ts); absent: this node takes no institution calls. */
   institution?: Authenticator['institution'];
   /** Devices by request signature (device_requests.ts); absent: this node takes no device calls. */
   device?: Authenticator['device'];

@@ -1,4 +1,4 @@
-// Per-caller budgets for the expensive routes (access.ts): audits walk a whole book, syncs verify
+// Per-caller budgets for the expensive routes (gate.ts): audits walk a whole book, syncs verify
 // proofs, issuance runs blind signatures. Each (class, caller) pair has a token bucket: `burst`
 // calls at once, refilled at `perSecond`; an empty bucket answers 429 RATE_LIMITED naming the wait.
 // Buckets live in the node's memory (a restart refills them) and idle ones are dropped.

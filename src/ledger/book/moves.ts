@@ -1,5 +1,5 @@
 // One balanced two-entry move inside a caller's transaction, shared by the offline operations
-// (voucher and unload legs, circulation, incident booking). The books' own moves (cb.ts, fi.ts)
+// (voucher and unload legs, circulation, incident booking). The books' own moves (cb/book.ts, fi/book.ts)
 // predate it and keep their private copies; this is the same check order: accounts exist, funds,
 // balance range, then one journal transaction whose key is the operation's idempotency key.
 

@@ -1,6 +1,6 @@
 // The central bank's offline side, on top of its book (CbLedger): device registration (the pinned
 // K and attestation key, refusing related keys) and SE-bound blind credential issuance with the
-// per-epoch BBS key (cb_issuance.ts), the K registry, the circulation account that mirrors value inside SEs,
+// per-epoch BBS key (issuance.ts), the K registry, the circulation account that mirrors value inside SEs,
 // registration of settled payments (nullifier registry + evidence + incidents), and the signed
 // distribution (policy, issuer keys, revocation list). Every state change runs under one
 // idempotency key in one transaction, so an FI can retry any call after a crash.
@@ -144,7 +144,7 @@ export class CentralBank {
   }
 
   /**
-   * Pins an enrolling device's K and attestation key (cb_issuance.ts); refuses a K within δ·g_K
+   * Pins an enrolling device's K and attestation key (issuance.ts); refuses a K within δ·g_K
    * (|δ| < L_max) of a registered one. The FI calls this before it enrols the device.
    */
   async registerDevice(input: CbRegisterDeviceRequest & { idempotencyKey: string }): Promise<{ deviceId: Uint8Array; kPoint: Uint8Array }> {

@@ -70,7 +70,7 @@ export function currentEpoch(policy: PolicyTable, tier: number, nowMs: number): 
 }
 
 export async function revocationVersion(q: Queryable): Promise<bigint> {
-  // Double spends (revocation_entries) and reclaimed payments (reclaims, src/ledger/reclaim.ts): both only grow.
+  // Double spends (revocation_entries) and reclaimed payments (reclaims, src/ledger/fi/reclaim.ts): both only grow.
   const rows = await q.query('SELECT CAST((SELECT COUNT(*) FROM revocation_entries) + (SELECT COUNT(*) FROM reclaims) AS BIGINT) AS n');
   return 1n + rowBigint(rows[0]!, 'n');
 }

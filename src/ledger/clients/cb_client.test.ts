@@ -17,7 +17,7 @@ import { LedgerError } from '../errors.ts';
 import { syncDevice } from './device_sync.ts';
 import { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { auditNetwork, formatNetworkAudit } from '../network_audit.ts';
-import { createOfflineEmbeddedApp } from '../http/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../http/apps.ts';
 import { createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertificate, tlsFetch, type TlsFetch } from '../tls/index.ts';
 
 for (const engine of ENGINES) {

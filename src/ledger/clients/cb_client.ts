@@ -1,4 +1,4 @@
-// An FI's HTTP client of its CB (the CB routes of offline_routes.ts): the same shape as
+// An FI's HTTP client of its CB (the CB's offline routes, http/cb_routes.ts): the same shape as
 // CbOfflinePort, so an FI can run in another process, or on another machine, than its CB.
 // connect() reads the CB's public keys once; every other call maps one method to one route and
 // decodes the wire JSON back into typed values, every field checked (wire_read.ts). Idempotency keys pass through unchanged, so an

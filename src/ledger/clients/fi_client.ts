@@ -1,4 +1,4 @@
-// A device host's HTTP client of its FI's offline routes (offline_routes.ts): the same shape as
+// A device host's HTTP client of its FI's offline routes (http/fi_routes.ts): the same shape as
 // FiSyncPort, so syncDevice and SyncCarrier work over the network exactly as in process. It turns
 // the wire JSON (hex bytes, decimal integers) back into the typed results the host needs, checking
 // every field (wire_read.ts: ANSWER_INVALID on a mismatch); an error answer becomes a LedgerError

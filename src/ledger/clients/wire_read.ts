@@ -1,4 +1,4 @@
-// Reading a node's JSON answer (the clients cb_client.ts and offline_client.ts): every field is
+// Reading a node's JSON answer (the clients cb_client.ts and fi_client.ts): every field is
 // checked for the type and form its route answers with — hex bytes lower-case and even, integers as
 // decimal strings, small counts as safe integers, enumerations by value, lists as arrays — and
 // anything else is a LedgerError ANSWER_INVALID naming the route and the field. A client never

@@ -1,7 +1,7 @@
 // An FI's offline side, on top of its book (FiLedger): device enrolment with attestation (K pinned
 // here and registered at the CB), SE-bound blind credential issuance forwarded to the CB
-// (fi_issuance.ts: the FI checks the SE's signature, K, KYC and freeze, one per device and
-// epoch), load vouchers and unload records (fi_value.ts), and sync (sync.ts) with the CB's
+// (issuance.ts: the FI checks the SE's signature, K, KYC and freeze, one per device and
+// epoch), load vouchers and unload records (value.ts), and sync (sync.ts) with the CB's
 // signed distribution and a credential renewal offer in every answer. Proofs are verified in a
 // pool of worker threads owned by this object; close() stops them.
 
@@ -209,7 +209,7 @@ export class FinancialIntermediary {
     const policy = await this.config.cb.currentPolicy();
     const d = this.reclaimDeps();
     // The batch first, then the unloads it carries: an unload is credited only against value the FI
-    // has accounted for (vouchers and settled receipts, fi_value.ts), so a refused batch — say one
+    // has accounted for (vouchers and settled receipts, value.ts), so a refused batch — say one
     // with a receipt for another payee — cannot have its proceeds unloaded anyway.
     const carried = await openCarriedUnloads(this.valueDeps(), unloadRecords);
     const batch = await settleBatch(d, input, policy, carried);

@@ -1,4 +1,4 @@
-// FinancialIntermediary.issueCredential walks its check order (fi_issuance.ts): starting from a
+// FinancialIntermediary.issueCredential walks its check order (issuance.ts): starting from a
 // request wrong in every way, each row fixes one thing and the refusal moves down the order —
 // nonce, SE signature, signed fields, pinned K, one per (device, epoch) — and no refused row leaves
 // an issuance behind at the FI or the CB. The same for the CB's own checks, which a dishonest FI

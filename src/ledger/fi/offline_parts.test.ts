@@ -17,7 +17,7 @@ import { IssuerKeys } from '../cb/issuer_keys.ts';
 import { viewRecord } from './payment_records.ts';
 import { VerifyPool, verifyChunkSize } from '../verify/verify_pool.ts';
 import { VERIFY_CHUNK_MAX, VERIFY_CHUNK_MIN } from '../limits.ts';
-import { createOfflineEmbeddedApp } from '../http/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../http/apps.ts';
 import { bearer, tokenFor } from '../../../test/ledger/credentials.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
@@ -132,7 +132,7 @@ for (const engine of ENGINES) {
         const dist = await app.inject({ method: 'GET', url: '/cb/distribution/1' });
         assert.equal(dist.statusCode, 200);
         assert.ok(verifyPolicy(hexToBytes(dist.json().signedPolicy as string), net.cb.publicKey).ok);
-        // The network audit is for the CB's auditors (access.ts): a token of the CB node.
+        // The network audit is for the CB's auditors (access/gate.ts): a token of the CB node.
         assert.equal((await app.inject({ method: 'GET', url: '/audit/network?quiescent=1' })).statusCode, 401);
         const audit = await app.inject({ method: 'GET', url: '/audit/network?quiescent=1', headers: bearer(await tokenFor(net.cb.db, 'auditor')) });
         assert.equal(audit.statusCode, 200);

@@ -32,7 +32,7 @@ export async function checkRenewalGate(
   const grants = await q.query('SELECT epoch, issuer_nonce FROM credential_grants WHERE device_id = $1', [device.deviceId]);
   if (grants.length === 0) return;
   // A grant of this very epoch opens no new exposure: issuance answers an identical request with
-  // its first response and any other with ALREADY_ISSUED (fi_issuance.ts).
+  // its first response and any other with ALREADY_ISSUED (issuance.ts).
   if (grants.some((g) => rowBigint(g, 'epoch') === epoch)) return;
   const gate = await q.query('SELECT synced_since_grant FROM renewal_gate WHERE device_id = $1', [device.deviceId]);
   if (gate.length > 0 && rowBigint(gate[0]!, 'synced_since_grant') === 1n) return;

@@ -2,7 +2,7 @@
 // on every route, bounded body size and depth, one error handler), JSON in and out with bigint
 // amounts as decimal strings and bytes as hex, the Idempotency-Key header (required on every
 // state-changing route), and one mapping from LedgerError codes to statuses. The schemas
-// (http_schema.ts) and the helpers here only turn bounded wire text into typed values; the books
+// (schema.ts) and the helpers here only turn bounded wire text into typed values; the books
 // make every decision, so a request behaves the same over HTTP and in process. One difference:
 // a schema runs before the handler, so of several malformed fields the first one ajv meets
 // (required fields first, then properties in schema order) decides the code.
@@ -55,7 +55,7 @@ export function ledgerApp(options: { logger?: boolean; https?: HttpsServerOption
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema: route.schema ?? {}, access });
   });
   app.setErrorHandler(answerError);
-  // Fail closed: a route no gate admitted (access.ts) never reaches its handler, unless it is public.
+  // Fail closed: a route no gate admitted (access/gate.ts) never reaches its handler, unless it is public.
   app.addHook('preHandler', async (req) => {
     if (req.caller !== undefined || req.is404) return;
     if (req.routeOptions.config.access?.grants.some((g) => 'anyone' in g) === true) req.caller = { kind: 'anonymous' };
@@ -191,4 +191,18 @@ export function stringField(b: Record<string, unknown>, field: string): string {
 export async function respond(reply: FastifyReply, status: number, fn: () => Promise<unknown>): Promise<FastifyReply> {
   const value = await fn();
   return reply.code(status).send(toWireJson(value));
+}
+
+/** A body field holding a list of hex strings (absent: empty). */
+export function hexList(b: Record<string, unknown>, field: string): Uint8Array[] {
+  const v = b[field] ?? [];
+  if (!Array.isArray(v)) throw new LedgerError(LedgerErrorCode.badRequest, `${field} must be an array of hex strings`);
+  return v.map((x, i) => hexField(x, `${field}[${i}]`));
+}
+
+/** A body field holding an integer JSON number. */
+export function intField(b: Record<string, unknown>, field: string): number {
+  const v = b[field];
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new LedgerError(LedgerErrorCode.badRequest, `${field} must be an integer`);
+  return v;
 }

@@ -1,21 +1,27 @@
-// The CB and FI nodes as Fastify apps. Each node is a plugin over its book, so one process can
-// mount the CB and several FIs under prefixes (the embedded default) or serve one node alone.
-// Every POST needs an Idempotency-Key header; amounts are decimal strings; errors come back as
-// { error: { code, message } } with the status HTTP_STATUS gives the code. The factories open the
-// book (migrating its database) from a db adapter, a clock and an RNG, all injected.
+// The ledger's nodes as Fastify apps, built from the route plugins of cb_routes.ts and
+// fi_routes.ts: a CB or an FI book node on its own, the book nodes embedded in one process, and
+// the offline apps (the CB and its FIs in one server with the network audit, or one FI whose CB
+// is elsewhere). Each node has its own gate over its own database. The factories of the book
+// nodes open the book (migrating its database) from a db adapter, a clock and an RNG, all
+// injected. Errors come back as { error: { code, message } } with the status HTTP_STATUS gives.
 
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { anyone, bodyField, nodeGate, param, role, type Access, type CallerSources, type Gate } from '../access/gate.ts';
+import type { FastifyInstance } from 'fastify';
+import { deviceRequests } from '../access/device_requests.ts';
+import { nodeGate, type CallerSources } from '../access/gate.ts';
 import type { RateLimits } from '../access/rate_limit.ts';
-import type { HttpsServerOptions } from '../tls/index.ts';
 import { CbLedger } from '../cb/book.ts';
+import type { CentralBank } from '../cb/central_bank.ts';
 import type { NodeDeps } from '../context.ts';
 import { FiLedger } from '../fi/book.ts';
-import { amountField, body, decimalField, hexField, idempotencyKey, ledgerApp, respond, stringField } from './app.ts';
-import { amount, decimal, limits, list, name, noBody, object, routeSchema, smallInt, wire } from './schema.ts';
-import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
+import { auditNetwork } from '../network_audit.ts';
+import type { HttpsServerOptions } from '../tls/index.ts';
+import { ledgerApp, respond } from './app.ts';
+import { cbOfflineRoutes, cbRoutes } from './cb_routes.ts';
+import { fiOfflineRoutes, fiRoutes } from './fi_routes.ts';
 import { addOpenApiRoute } from './openapi.ts';
-import type { NullifierRecord } from '../cb/nullifiers.ts';
+import { rules } from './rules.ts';
+import { routeSchema } from './schema.ts';
 
 export interface AppOptions {
   logger?: boolean;
@@ -23,147 +29,6 @@ export interface AppOptions {
   https?: HttpsServerOptions;
   /** Per-caller budgets of the expensive routes (rate_limit.ts defaults otherwise). */
   rateLimits?: Partial<RateLimits>;
-}
-
-/** Access rules shared by the CB's and the FIs' routes (access.ts). */
-export const rules = {
-  public: { grants: [anyone] },
-  cbOperator: { grants: [role('cb-operator')] },
-  fiOperator: { grants: [role('fi-operator')] },
-  cbAudit: { grants: [role('auditor'), role('cb-operator')], limit: 'audit' },
-  fiAudit: { grants: [role('auditor'), role('fi-operator')], limit: 'audit' },
-  /** A CB route an FI node calls for itself: the FI its certificate names must be the body's fiId. */
-  institution: (field = 'fiId'): Access => ({ grants: [{ institution: bodyField(field) }] }),
-} satisfies Record<string, Access | ((...a: never[]) => Access)>;
-
-export function cbRoutes(cb: CbLedger, gate: Gate): FastifyPluginAsync {
-  return async (app) => {
-    gate.install(app);
-    app.get('/health', { schema: none, config: { access: rules.public } }, async () => ({ ok: true, node: 'cb' }));
-    app.get('/audit', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, () => cb.audit()));
-    app.get('/issued', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, async () => ({ issuedMinor: await cb.issuedTotal() })));
-    app.get<{ Params: { fiId: string } }>('/fis/:fiId/reserve', { schema: routeSchema({ params: { fiId: name } }), config: { access: { grants: [role('cb-operator'), role('auditor'), { institution: param('fiId') }] } } }, (req, reply) =>
-      respond(reply, 200, async () => ({ fiId: req.params.fiId, balanceMinor: await cb.reserveBalance(req.params.fiId) })),
-    );
-    app.post('/fis', { schema: routeSchema({ body: object({ fiId: name }), status: 201 }), config: { access: rules.cbOperator } }, (req, reply) =>
-      respond(reply, 201, () => cb.registerFi({ fiId: stringField(body(req), 'fiId'), idempotencyKey: idempotencyKey(req) })),
-    );
-    app.post('/issue', { schema: fiAmount, config: { access: rules.cbOperator } }, (req, reply) =>
-      respond(reply, 200, () => {
-        const b = body(req);
-        return cb.issue({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
-      }),
-    );
-    app.post('/redeem', { schema: fiAmount, config: { access: rules.cbOperator } }, (req, reply) =>
-      respond(reply, 200, () => {
-        const b = body(req);
-        return cb.redeem({ fiId: stringField(b, 'fiId'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req) });
-      }),
-    );
-    app.post('/transfers', { schema: routeSchema({ body: object({ fromFiId: name, toFiId: name, amountMinor: amount }) }), config: { access: { grants: [role('cb-operator'), { institution: bodyField('fromFiId') }] } } }, (req, reply) =>
-      respond(reply, 200, () => {
-        const b = body(req);
-        return cb.settleTransfer({
-          fromFiId: stringField(b, 'fromFiId'),
-          toFiId: stringField(b, 'toFiId'),
-          amountMinor: amountField(b, 'amountMinor'),
-          idempotencyKey: idempotencyKey(req),
-        });
-      }),
-    );
-    app.post('/nullifiers', { schema: nullifierSchema, config: { access: { grants: [role('cb-operator')] } } }, (req, reply) =>
-      respond(reply, 200, () => cb.insertNullifiers({ items: nullifierItems(body(req)), idempotencyKey: idempotencyKey(req) })),
-    );
-    app.get('/nullifiers/conflicts', { schema: none, config: { access: rules.cbAudit } }, (req, reply) => respond(reply, 200, async () => ({ conflicts: await cb.nullifierConflicts() })));
-  };
-}
-
-/** A route that reads no params, body or query. */
-export const none = routeSchema({});
-const fiAmount = routeSchema({ body: object({ fiId: name, amountMinor: amount }) });
-const nullifierSchema = routeSchema({
-  body: object({ items: list(object({ epoch: decimal, nullifier: wire.nullifier, paymentHash: wire.paymentHash }), limits.NULLIFIER_BATCH_MAX) }),
-});
-const customerParams = { params: { customerId: name } };
-const accountParams = { params: { accountId: name } };
-
-function nullifierItems(b: Record<string, unknown>): NullifierRecord[] {
-  const items = b['items'];
-  if (!Array.isArray(items)) throw new LedgerError(LedgerErrorCode.badRequest, 'items must be an array');
-  return items.map((it: unknown, i) => {
-    if (it === null || typeof it !== 'object') throw new LedgerError(LedgerErrorCode.badRequest, `items[${i}] must be an object`);
-    const o = it as Record<string, unknown>;
-    return {
-      epoch: decimalField(o['epoch'], `items[${i}].epoch`),
-      nullifier: hexField(o['nullifier'], `items[${i}].nullifier`),
-      paymentHash: hexField(o['paymentHash'], `items[${i}].paymentHash`),
-    };
-  });
-}
-
-type AccountParams = { Params: { accountId: string } };
-type CustomerParams = { Params: { customerId: string } };
-
-export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
-  const ownerOfAccount = (req: FastifyRequest) => fi.accountOwner((req.params as { accountId: string }).accountId);
-  const staffOrOwner = (logged = false): Access => ({ grants: [role('fi-operator'), { customer: ownerOfAccount }], logged });
-  return async (app) => {
-    gate.install(app);
-    app.get('/health', { schema: none, config: { access: rules.public } }, async () => ({ ok: true, node: 'fi', fiId: fi.fiId }));
-    app.get('/audit', { schema: none, config: { access: rules.fiAudit } }, (req, reply) => respond(reply, 200, () => fi.audit()));
-    app.post('/customers', { schema: routeSchema({ body: object({ tier: smallInt, identity: wire.identity }), status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 201, () => {
-        const b = body(req);
-        return fi.registerCustomer({
-          tier: b['tier'] as number,
-          identity: b['identity'] as Record<string, unknown>,
-          idempotencyKey: idempotencyKey(req),
-        });
-      }),
-    );
-    app.get<CustomerParams>('/customers/:customerId', { schema: routeSchema(customerParams), config: { access: { grants: [role('fi-operator'), { customer: param('customerId') }], logged: true } } }, (req, reply) => respond(reply, 200, () => fi.customer(req.params.customerId)));
-    for (const [path, frozen] of [['freeze', true], ['unfreeze', false]] as const) {
-      app.post<CustomerParams>(`/customers/:customerId/${path}`, { schema: routeSchema({ ...customerParams, body: noBody }), config: { access: rules.fiOperator } }, (req, reply) =>
-        respond(reply, 200, () => fi.setFrozen({ customerId: req.params.customerId, frozen, idempotencyKey: idempotencyKey(req) })),
-      );
-    }
-    app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody, status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 201, () => fi.openAccount({ customerId: req.params.customerId, idempotencyKey: idempotencyKey(req) })),
-    );
-    app.get<AccountParams>('/accounts/:accountId', { schema: routeSchema(accountParams), config: { access: staffOrOwner() } }, (req, reply) =>
-      respond(reply, 200, async () => ({ accountId: req.params.accountId, balanceMinor: await fi.balance(req.params.accountId) })),
-    );
-    for (const op of ['creditTreasury', 'debitTreasury'] as const) {
-      app.post(`/treasury/${op === 'creditTreasury' ? 'credit' : 'debit'}`, { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }, ['amountMinor']) }), config: { access: rules.fiOperator } }, (req, reply) =>
-        respond(reply, 200, () => {
-          const b = body(req);
-          const reference = b['reference'] === undefined ? undefined : stringField(b, 'reference');
-          return fi[op]({ amountMinor: amountField(b, 'amountMinor'), reference, idempotencyKey: idempotencyKey(req) });
-        }),
-      );
-    }
-    for (const op of ['deposit', 'withdraw'] as const) {
-      app.post<AccountParams>(`/accounts/:accountId/${op}`, { schema: routeSchema({ ...accountParams, body: object({ amountMinor: amount }) }), config: { access: op === 'deposit' ? rules.fiOperator : staffOrOwner() } }, (req, reply) =>
-        respond(reply, 200, () =>
-          fi[op]({ accountId: req.params.accountId, amountMinor: amountField(body(req), 'amountMinor'), idempotencyKey: idempotencyKey(req) }),
-        ),
-      );
-    }
-    app.post<AccountParams>('/accounts/:accountId/transfer-out', { schema: routeSchema({ ...accountParams, body: object({ toFiId: name, amountMinor: amount }) }), config: { access: staffOrOwner() } }, (req, reply) =>
-      respond(reply, 200, () => {
-        const b = body(req);
-        const input = { accountId: req.params.accountId, toFiId: stringField(b, 'toFiId'), amountMinor: amountField(b, 'amountMinor') };
-        return fi.transferOut({ ...input, idempotencyKey: idempotencyKey(req) });
-      }),
-    );
-    app.post<AccountParams>('/accounts/:accountId/transfer-in', { schema: routeSchema({ ...accountParams, body: object({ fromFiId: name, amountMinor: amount }) }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 200, () => {
-        const b = body(req);
-        const input = { accountId: req.params.accountId, fromFiId: stringField(b, 'fromFiId'), amountMinor: amountField(b, 'amountMinor') };
-        return fi.transferIn({ ...input, idempotencyKey: idempotencyKey(req) });
-      }),
-    );
-  };
 }
 
 /** A ledger app that answers GET /openapi.json with its own document, titled `title`. */
@@ -197,5 +62,64 @@ export async function createEmbeddedApp(
   const app = newApp(options, 'Tally book nodes: the CB and its FIs in one process');
   await app.register(cbRoutes(nodes.cb, nodeGate(nodes.cb.db, {}, { limits: options.rateLimits })), { prefix: '/cb' });
   for (const fi of nodes.fis) await app.register(fiRoutes(fi, nodeGate(fi.db, {}, { limits: options.rateLimits })), { prefix: `/fi/${fi.fiId}` });
+  return app;
+}
+
+/** The titles of the OpenAPI documents (GET /openapi.json) of a network's nodes. */
+export const OPENAPI_TITLES = {
+  cb: 'Tally central bank node',
+  fi: (fiId: string) => `Tally financial intermediary node ${fiId}`,
+  embedded: 'Tally ledger: the central bank and its FIs in one process',
+} as const;
+
+/** How the nodes of an offline app tell their callers (access/gate.ts), beyond operators' tokens. */
+export interface OfflineAppOptions extends AppOptions {
+  /** The CB node's callers: FI nodes by client certificate (tls/). */
+  cbCallers?: CallerSources;
+  /** Each FI node's callers: its devices by request signature (device_requests.ts). */
+  fiCallers?: (fi: FinancialIntermediary) => CallerSources;
+}
+
+function gatesOf(nodes: { cb?: CentralBank; fis: readonly FinancialIntermediary[] }, options: OfflineAppOptions) {
+  const limits = { limits: options.rateLimits };
+  return {
+    cb: nodes.cb === undefined ? undefined : nodeGate(nodes.cb.db, options.cbCallers, limits),
+    // Every FI checks its devices' request signatures unless the caller brings its own sources.
+    fi: (fi: FinancialIntermediary) => nodeGate(fi.db, options.fiCallers?.(fi) ?? { device: deviceRequests(fi) }, limits),
+  };
+}
+
+/**
+ * A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes,
+ * /audit/network (the CB's auditors and operators), and /openapi.json. With no FIs, the CB node
+ * of a network on its own. Each node has its own gate over its own database's operators.
+ */
+export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
+  const app = ledgerApp(options);
+  addOpenApiRoute(app, nodes.fis.length === 0 ? OPENAPI_TITLES.cb : OPENAPI_TITLES.embedded);
+  const gates = gatesOf(nodes, options);
+  await app.register(cbRoutes(nodes.cb.ledger, gates.cb!), { prefix: '/cb' });
+  await app.register(cbOfflineRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
+  for (const fi of nodes.fis) {
+    const gate = gates.fi(fi);
+    await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+    await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
+  }
+  await app.register(async (root) => {
+    gates.cb!.install(root);
+    root.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }), config: { access: rules.cbAudit } }, (req, reply) =>
+      respond(reply, 200, () => auditNetwork(nodes, { expectQuiescent: req.query.quiescent === '1' })),
+    );
+  });
+  return app;
+}
+
+/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, and /openapi.json. */
+export async function createOfflineFiApp(fi: FinancialIntermediary, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
+  const app = ledgerApp(options);
+  addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
+  const gate = gatesOf({ fis: [fi] }, options).fi(fi);
+  await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+  await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   return app;
 }

@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document of a ledger app, generated from the routes it registered and their
-// schemas (http_schema.ts), so a bank's integrator can generate a client. Nothing here is written
+// schemas (schema.ts), so a bank's integrator can generate a client. Nothing here is written
 // by hand per route: Fastify's `:param` becomes `{param}`, params and query become `parameters`,
 // the body becomes an application/json `requestBody`, every state-changing route takes the
 // Idempotency-Key header, and every operation lists its success status (200 unless the route's
@@ -117,7 +117,7 @@ function operation(route: LedgerRoute): Operation {
   return op;
 }
 
-/** How callers prove who they are (access.ts). */
+/** How callers prove who they are (access/gate.ts). */
 const SECURITY_SCHEMES = {
   bearerToken: {
     type: 'http', scheme: 'bearer',

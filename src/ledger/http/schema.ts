@@ -122,3 +122,8 @@ export function validationCode(errors: readonly FastifySchemaValidationError[]):
   const field = typeof missing === 'string' ? missing : first.instancePath.split('/').pop() ?? '';
   return AMOUNT_FIELDS.has(field) ? LedgerErrorCode.amountInvalid : LedgerErrorCode.badRequest;
 }
+
+/** A route that reads no params, body or query. */
+export const none = routeSchema({});
+/** The tier of a published distribution, in the path. */
+export const tierParams = routeSchema({ params: { tier: { type: 'string', pattern: '^[0-9]{1,3}$' } } });

@@ -22,7 +22,7 @@ import { countingRng, freshDb, type FreshDb } from '../../../test/ledger/engines
 import { MANUFACTURER, load, newDevice, openOfflineNet, type OfflineNet } from '../../../test/ledger/offline_world.ts';
 import { CbHttpClient } from '../clients/cb_client.ts';
 import { FinancialIntermediary } from '../fi/financial_intermediary.ts';
-import { createOfflineEmbeddedApp } from '../http/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../http/apps.ts';
 import { createNetworkCa, issueNodeCertificate, type IssuedCertificate } from './pki.ts';
 import { RevokedSerials, revokeSerial, writeRevokedFile } from './revoked.ts';
 import { httpsServerOptions, institutionFrom } from './server.ts';
