@@ -14,10 +14,10 @@ import { timeIt, type Benchmark, type BenchResult } from './harness.ts';
 import { randomBatch } from '../test/ledger/nullifier_records.ts';
 import { openSqlite } from '../src/ledger/db/sqlite.ts';
 import { migrate } from '../src/ledger/db/migrations.ts';
-import { insertNullifiers } from '../src/ledger/nullifiers.ts';
+import { insertNullifiers } from '../src/ledger/cb/nullifiers.ts';
 import { NULLIFIER_BATCH_MAX } from '../src/ledger/limits.ts';
-import { CbLedger } from '../src/ledger/cb.ts';
-import { FiLedger } from '../src/ledger/fi.ts';
+import { CbLedger } from '../src/ledger/cb/book.ts';
+import { FiLedger } from '../src/ledger/fi/book.ts';
 
 /** Rows inserted per measured configuration: enough to amortise fsyncs, ~2 s at the target. */
 const INSERTS_PER_RUN = 100_000;
@@ -127,7 +127,7 @@ async function settleRates(): Promise<BenchResult[]> {
 /** One device syncing its whole log end to end, as syncDevice does it, with the time split by stage. */
 async function sync256(): Promise<BenchResult[]> {
   const { net, shop } = await offlineSetup('sync');
-  const { installDistribution } = await import('../src/ledger/device_sync.ts');
+  const { installDistribution } = await import('../src/ledger/clients/device_sync.ts');
   try {
     const t0 = performance.now();
     const batch = await shop.client.exportSyncBatch();

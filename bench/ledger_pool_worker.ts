@@ -11,7 +11,7 @@ import {
 import { encodePaymentRecord } from '../src/protocol/payment_record.ts';
 import { PROTOCOL_VERSION } from '../src/protocol/limits.ts';
 import { paymentContext } from '../src/protocol/session.ts';
-import { IssuerKeys } from '../src/ledger/issuer_keys.ts';
+import { IssuerKeys } from '../src/ledger/cb/issuer_keys.ts';
 
 export interface PoolJob {
   seed: string;

@@ -11,7 +11,7 @@ import { randomBatch } from '../test/ledger/nullifier_records.ts';
 import { freshDb } from '../test/ledger/engines.ts';
 import { migrate } from '../src/ledger/db/migrations.ts';
 import { partitionNullifierRegistry } from '../src/ledger/db/partition.ts';
-import { insertNullifiers } from '../src/ledger/nullifiers.ts';
+import { insertNullifiers } from '../src/ledger/cb/nullifiers.ts';
 import { NULLIFIER_PARTITIONS_DEFAULT, SYNC_PAYMENTS_MAX } from '../src/ledger/limits.ts';
 
 /** Rows in the registry before timing starts, so the index is not trivially small. */

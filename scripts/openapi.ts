@@ -10,12 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { G1Point } from '../src/crypto/group.ts';
 import { seededRng } from '../src/crypto/rng.ts';
-import { CentralBank } from '../src/ledger/central_bank.ts';
+import { CentralBank } from '../src/ledger/cb/central_bank.ts';
 import type { Db } from '../src/ledger/db/adapter.ts';
 import { openSqlite } from '../src/ledger/db/sqlite.ts';
-import { FinancialIntermediary } from '../src/ledger/financial_intermediary.ts';
-import { createOfflineEmbeddedApp, createOfflineFiApp, OPENAPI_TITLES } from '../src/ledger/offline_routes.ts';
-import { openApiDocument } from '../src/ledger/openapi.ts';
+import { FinancialIntermediary } from '../src/ledger/fi/financial_intermediary.ts';
+import { createOfflineEmbeddedApp, createOfflineFiApp, OPENAPI_TITLES } from '../src/ledger/http/apps.ts';
+import { openApiDocument } from '../src/ledger/http/openapi.ts';
 import { p256KeyPair } from '../src/se/signed.ts';
 
 /** The FI the FI-alone and embedded documents show (the README's first bank). */

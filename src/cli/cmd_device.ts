@@ -2,7 +2,7 @@
 // init enrols a blank SE at a running FI; show reads the SE; fund loads a voucher; receive and
 // pay make one offline payment over TCP between two processes (cmd_device_pay.ts); sync uploads
 // received payments and the balance report to the FI and downloads what the SE needs. Every call to
-// a device route is signed by the SE (ledger/device_requests.ts).
+// a device route is signed by the SE (ledger/access/device_requests.ts).
 
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { FiHttpClient, LedgerError, LedgerErrorCode, syncDevice } from '../ledger/index.ts';

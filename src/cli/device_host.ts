@@ -2,7 +2,7 @@
 // address, customer and account), the SE over its file NVM in DEV/se, and JSON calls to the FI's
 // routes. A network failure becomes CliError UNREACHABLE; an error answer from the FI arrives as
 // the LedgerError it sent (callJson), so the CLI prints its stable code. A call to a device route
-// passes the SE, which signs the request (ledger/device_requests.ts).
+// passes the SE, which signs the request (ledger/access/device_requests.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,7 @@
 // used the same y_i as its published verification key VK_i = y_i·G; the combiner checks every proof
 // before it trusts a share, so one dishonest holder cannot make the quorum name the wrong device.
 // D_i itself opens every ciphertext with that E1, so the proof binds the warrant id AND the id of
-// the one payment the warrant names, and the ledger side (ledger/disclosure.ts) hands a holder only
+// the one payment the warrant names, and the ledger side (ledger/cb/disclosure.ts) hands a holder only
 // the stored record of that payment, never a ciphertext from the requester.
 // Notation follows notes/escrow.md.
 
@@ -157,7 +157,7 @@ export interface PartialDecryptionRequest {
 
 /**
  * Holder i's answer to a warrant: D_i = y_i·E1 with a DLEQ proof against VK_i. The caller must
- * take (E1, E2) from the stored record whose hash is paymentId (ledger/disclosure.ts answerWarrant).
+ * take (E1, E2) from the stored record whose hash is paymentId (ledger/cb/disclosure.ts answerWarrant).
  */
 export function partialDecrypt(opts: PartialDecryptionRequest & { share: RegulatorKeyShare; rng: Rng }): PartialDecryption {
   const { share, E1, E2, warrantId, paymentId } = opts;

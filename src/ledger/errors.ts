@@ -77,7 +77,7 @@ export const LedgerErrorCode = {
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   /** No route answers this method and path. */
   notFound: 'NOT_FOUND',
-  /** No credential, or one this node does not know, cannot verify, or has revoked (access.ts). */
+  /** No credential, or one this node does not know, cannot verify, or has revoked (access/gate.ts). */
   unauthenticated: 'UNAUTHENTICATED',
   /** A known caller that the route's access rule does not let in (wrong role, another FI, another device or customer). */
   forbidden: 'FORBIDDEN',

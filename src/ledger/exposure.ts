@@ -11,7 +11,7 @@
 // attributed to it but shows up as received exceeding spent (flows.ts), with the amount.
 
 import { TIERS, limitsFor, worstCaseLossPerEpochMinor, type PolicyTable } from '../policy/limits.ts';
-import { RENEWAL_EPOCHS_AHEAD } from './renewal_gate.ts';
+import { RENEWAL_EPOCHS_AHEAD } from './fi/renewal_gate.ts';
 
 /** Current epoch plus the epochs ahead a credential may be issued for. */
 export const CREDENTIALS_WITHOUT_SYNC_MAX = 1n + RENEWAL_EPOCHS_AHEAD;

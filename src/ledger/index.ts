@@ -1,58 +1,43 @@
-// Public surface of the ledger part: the CB and FI books, their HTTP apps, storage adapters,
-// migrations, the nullifier registry, the audit and the FI→FI transfer saga; and the offline side
-// (docs/ledger.md): CentralBank, FinancialIntermediary, sync, incidents, distribution, the
-// network audit, the device-host sync helpers, HTTP routes and clients, and the servers.
-export * from './accounts.ts';
-export * from './audit.ts';
-export * from './cb.ts';
-export * from './codec.ts';
-export * from './context.ts';
-export * from './customers.ts';
-export * from './db/adapter.ts';
-export * from './db/migrations.ts';
-export * from './db/partition.ts';
-export * from './db/postgres.ts';
-export * from './db/sqlite.ts';
-export * from './errors.ts';
-export * from './fi.ts';
-export * from './idempotency.ts';
-export * from './journal.ts';
-export * from './limits.ts';
-export * from './nullifiers.ts';
-export * from './service.ts';
-export * from './transfer.ts';
-export * from './db/open.ts';
-export * from './serve.ts';
-export * from './listen_address.ts';
+// Public surface of the ledger part (docs/ledger.md): the shared kernel (errors, context, limits,
+// codec, the network audit, exposure and flows) and each folder's own surface: the double-entry
+// book (book/), the central bank (cb/), the financial intermediaries (fi/), the nodes over HTTP
+// (http/), who may call them (access/, tls/), the clients of a node (clients/), the verification
+// workers (verify/) and storage (db/). Other parts of src/ import the ledger through this file
+// (tests, bench and scripts may reach into a folder); inside src/ledger files import by path.
+
+export { HTTP_STATUS, LedgerError, LedgerErrorCode, isLedgerErrorCode } from './errors.ts';
+export {
+  checkAmount, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps,
+  type RandomBytes,
+} from './context.ts';
+export {
+  AMOUNT_MAX_MINOR, AUDIT_ROWS_MAX, BALANCE_ABS_MAX_MINOR, HTTP_ANSWER_BYTES_MAX, HTTP_BODY_BYTES_MAX,
+  HTTP_JSON_DEPTH_MAX, IDEMPOTENCY_KEY_LENGTH_MAX, IDENTITY_JSON_BYTES_MAX, JOURNAL_ENTRIES_MAX,
+  NAME_LENGTH_MAX, NULLIFIER_BATCH_MAX, NULLIFIER_BYTES, NULLIFIER_PARTITIONS_DEFAULT,
+  NULLIFIER_PARTITIONS_MAX, PAYMENT_HASH_BYTES, RELATED_KEY_DISTANCE_MAX, RELATED_KEY_LOOKUP_CHUNK,
+  REVOCATION_LIST_MAX, SQL_BIGINT_MAX, SQL_BIGINT_MIN, SYNC_PAYMENTS_MAX, SYNC_UNLOADS_MAX,
+  TRANSACTION_ATTEMPTS_MAX, TRANSACTION_BACKOFF_MS, VERIFY_CHUNKS_PER_WORKER, VERIFY_CHUNK_MAX,
+  VERIFY_CHUNK_MIN, VERIFY_WORKERS_DEFAULT,
+} from './limits.ts';
+export { decodeTagged, encodeTagged, requestHash, toWireJson } from './codec.ts';
+export {
+  NetworkViolationCode, auditNetwork, formatNetworkAudit, type NetworkAudit, type NetworkTotals,
+  type NetworkViolation,
+} from './network_audit.ts';
+export {
+  CREDENTIALS_WITHOUT_SYNC_MAX, brokenSeExposure, devicesPerTier, formatExposure, type Exposure,
+  type TierExposure,
+} from './exposure.ts';
+export {
+  AlarmCode, compareFlows, fiFlows, recordAlarm, type DiscrepancyAlarm, type FiFlows,
+} from './flows.ts';
+
+export * from './book/index.ts';
+export * from './cb/index.ts';
+export * from './fi/index.ts';
+export * from './http/index.ts';
+export * from './access/index.ts';
 export * from './tls/index.ts';
-export * from './central_bank.ts';
-export * from './device_sync.ts';
-export * from './device_requests.ts';
-export * from './devices.ts';
-export * from './distribution.ts';
-export * from './financial_intermediary.ts';
-export type { IssuanceStart, IssuedCredential } from './fi_issuance.ts';
-export * from './fi_value.ts';
-export * from './incidents.ts';
-export * from './issuer_keys.ts';
-export * from './moves.ts';
-export * from './network_audit.ts';
-export * from './exposure.ts';
-export * from './flows.ts';
-export * from './report_totals.ts';
-export * from './renewal_gate.ts';
-export * from './payment_records.ts';
-export * from './sync.ts';
-export * from './verify_pool.ts';
-export type { VerifyItem, VerifyChunk, VerifyChunkResult } from './verify_batch.ts';
-export * from './offline_routes.ts';
-export * from './offline_client.ts';
-export * from './cb_client.ts';
-export * from './wire_read.ts';
-export * from './serve_offline.ts';
-export * from './disclosure.ts';
-export { addOpenApiRoute, openApiDocument, OPENAPI_PATH } from './openapi.ts';
-export * from './access.ts';
-export * from './admin_log.ts';
-export * from './operators.ts';
-export * from './rate_limit.ts';
+export * from './clients/index.ts';
+export * from './verify/index.ts';
+export * from './db/index.ts';

@@ -15,13 +15,13 @@
 // stored at the CB and listed here. Exposure (exposure.ts): the most broken SEs can spend unaccounted.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, CB_ISSUANCE_ACCOUNT } from './accounts.ts';
-import { reconcileReserves, type AuditReport, type Violation } from './audit.ts';
-import type { CentralBank } from './central_bank.ts';
+import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, CB_ISSUANCE_ACCOUNT } from './book/accounts.ts';
+import { reconcileReserves, type AuditReport, type Violation } from './book/audit.ts';
+import type { CentralBank } from './cb/central_bank.ts';
 import { rowBigint, rowBytes, rowString, type Db, type Row } from './db/adapter.ts';
-import type { FinancialIntermediary } from './financial_intermediary.ts';
-import type { Incident } from './incidents.ts';
-import { readAccount } from './journal.ts';
+import type { FinancialIntermediary } from './fi/financial_intermediary.ts';
+import type { Incident } from './cb/incidents.ts';
+import { readAccount } from './book/journal.ts';
 import { AUDIT_ROWS_MAX } from './limits.ts';
 import { brokenSeExposure, devicesPerTier, formatExposure, type Exposure } from './exposure.ts';
 import { compareFlows, recordAlarm, type DiscrepancyAlarm, type FiFlows } from './flows.ts';

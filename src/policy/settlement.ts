@@ -7,7 +7,7 @@
 // tier can be accepted until that credential's validity ends, `(e + 1)·epochMs + graceMs` (the
 // payee SE checks the payer's epoch is live, src/se/payment_peer.ts epochLive). After that no payee
 // can take it; a payee that took it must then upload it within the sync deadline. The policy has no
-// field of that name, so it is derived from the renewal rule (src/ledger/renewal_gate.ts): a payee
+// field of that name, so it is derived from the renewal rule (src/ledger/fi/renewal_gate.ts): a payee
 // holds credentials for at most its current and next epoch and gets another only after a sync, so
 // a payee that keeps operating syncs within two of its epochs and a grace after receiving. The
 // deadline is the longest such span over the table's tiers (the payee may be of any tier).

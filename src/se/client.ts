@@ -124,7 +124,7 @@ export class SeClient {
   async attest(challenge: Uint8Array): Promise<Uint8Array> {
     return (await this.call(COMMANDS.attest, { challenge })).attestation;
   }
-  /** Spends the SE's next request counter on `digest` (an FI request, ledger/device_requests.ts) and signs both. */
+  /** Spends the SE's next request counter on `digest` (an FI request, ledger/access/device_requests.ts) and signs both. */
   signRequest(digest: Uint8Array): Promise<SignRequestResponse> {
     return this.call(COMMANDS.signRequest, { digest });
   }

@@ -109,7 +109,7 @@ export interface PersonalizeRequest {
 }
 export interface AttestRequest { challenge: Uint8Array }
 export interface AttestResponse { attestation: Uint8Array }
-/** `digest`: SHA-256 of the host's HTTP request to the FI (ledger/device_requests.ts requestDigest). */
+/** `digest`: SHA-256 of the host's HTTP request to the FI (ledger/access/device_requests.ts requestDigest). */
 export interface SignRequestRequest { digest: Uint8Array }
 /** The counter the SE spent on this request and its signature (request_signature.ts). */
 export interface SignRequestResponse { counter: bigint; signature: Uint8Array }

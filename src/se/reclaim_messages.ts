@@ -45,7 +45,7 @@ export interface PaymentOutcomes {
  * CB → payee SE (through its FI's sync answer): "the payment with this nullifier, which you
  * uploaded, was reclaimed by its payer; reverse its credit". The SE reverses what its balance
  * covers by an unload record (src/se/handlers_unconfirmed.ts), whose proceeds offset the charge
- * the payee FI makes on the owner's account (src/ledger/reclaim.ts).
+ * the payee FI makes on the owner's account (src/ledger/fi/reclaim.ts).
  */
 export interface ReclaimRefusal {
   deviceId: Uint8Array;

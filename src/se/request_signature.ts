@@ -1,5 +1,5 @@
 // What an SE signs when its host calls the FI for it (SIGN_REQUEST): the host hashes the HTTP
-// request (ledger/device_requests.ts says how) to a 32-byte digest, and the SE signs, with its
+// request (ledger/access/device_requests.ts says how) to a 32-byte digest, and the SE signs, with its
 // attestation key, the message
 //
 //   "tally/device-request/v1" || device id (16 bytes) || counter (u64, big-endian) || digest

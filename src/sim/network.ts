@@ -9,12 +9,11 @@ import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { dealRegulatorKey, seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
-import { CentralBank, FinancialIntermediary, openSqlite, type Db } from '../ledger/index.ts';
+import { CentralBank, FinancialIntermediary, installDistribution, openSqlite, type Db } from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { makePrivateDir, p256KeyPair } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
 import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
-import { installDistribution } from '../ledger/device_sync.ts';
 
 export const SIM_MANUFACTURER = 'tally-test-fab';
 

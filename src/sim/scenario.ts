@@ -9,9 +9,9 @@ import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { decodePaymentProof, seededRng } from '../crypto/index.ts';
 import { PROFILES } from '../device/index.ts';
-import { auditNetwork, formatNetworkAudit } from '../ledger/network_audit.ts';
-import { SyncCarrier, syncDevice } from '../ledger/device_sync.ts';
-import { answerWarrant, disclose, fileWarrant, submitPartial, verifyDisclosureLog } from '../ledger/disclosure.ts';
+import {
+  SyncCarrier, answerWarrant, auditNetwork, disclose, fileWarrant, formatNetworkAudit, submitPartial, syncDevice, verifyDisclosureLog,
+} from '../ledger/index.ts';
 import { decodePayment } from '../protocol/index.ts';
 import { Tier } from '../policy/limits.ts';
 import { SeError } from '../se/status.ts';

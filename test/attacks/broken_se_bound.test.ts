@@ -12,7 +12,7 @@ import { limitsFor, Tier } from '../../src/policy/limits.ts';
 import { balanceReportBody, decodeBalanceReport } from '../../src/se/messages.ts';
 import { peekEnvelopeBody, signEnvelope } from '../../src/se/signed.ts';
 import { SECTIONS } from '../../src/se/state.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { auditNetwork, formatNetworkAudit } from '../../src/ledger/network_audit.ts';
 import { runCli } from '../../src/cli/main.ts';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENGINES } from '../ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, pay, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { limitsFor, Tier } from '../../src/policy/limits.ts';
 import { nameByTagLines, readEvidence, readKeyRegistry } from './curious_cb.ts';
 

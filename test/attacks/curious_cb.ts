@@ -7,7 +7,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { contextScalar, decodePaymentProof, recoverDeviceKey, type G1Point } from '../../src/crypto/index.ts';
 import { rowBytes, rowString, type Queryable } from '../../src/ledger/db/adapter.ts';
-import { viewRecord } from '../../src/ledger/payment_records.ts';
+import { viewRecord } from '../../src/ledger/fi/payment_records.ts';
 
 export interface EvidenceRow {
   paymentHash: string;

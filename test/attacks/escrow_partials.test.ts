@@ -26,7 +26,7 @@ import {
 import { encodePaymentRecord } from '../../src/protocol/payment_record.ts';
 import { migrate } from '../../src/ledger/db/migrations.ts';
 import type { Db } from '../../src/ledger/db/adapter.ts';
-import { answerWarrant, disclose, fileWarrant, submitPartial, type EscrowAuthority } from '../../src/ledger/disclosure.ts';
+import { answerWarrant, disclose, fileWarrant, submitPartial, type EscrowAuthority } from '../../src/ledger/cb/disclosure.ts';
 import { LedgerError, LedgerErrorCode } from '../../src/ledger/errors.ts';
 import { ENGINES, freshDb, type FreshDb } from '../ledger/engines.ts';
 

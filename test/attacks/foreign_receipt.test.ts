@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { scalarFromBytes } from '../../src/crypto/index.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { auditNetwork, formatNetworkAudit } from '../../src/ledger/network_audit.ts';
 import { Tier } from '../../src/policy/limits.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { G1Point, R_ORDER, computeNullifier, randomScalar, gK, scalarAdd, scalarFromBytes, scalarToBytes, seededRng, type Credential } from '../../src/crypto/index.ts';
 import { DEFAULT_POLICY, DeviceClass, Tier, limitsFor } from '../../src/policy/limits.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { Applet } from '../../src/se/applet.ts';
 import { SeClient, transmitTo } from '../../src/se/client.ts';

@@ -14,9 +14,9 @@ import { limitsFor, Tier } from '../../src/policy/limits.ts';
 import { balanceReportBody, decodeBalanceReport } from '../../src/se/messages.ts';
 import { peekEnvelopeBody, signEnvelope } from '../../src/se/signed.ts';
 import { SECTIONS } from '../../src/se/state.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
-import { viewRecord } from '../../src/ledger/payment_records.ts';
+import { viewRecord } from '../../src/ledger/fi/payment_records.ts';
 import { ENGINES } from '../ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, pay, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 

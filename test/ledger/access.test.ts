@@ -1,4 +1,4 @@
-// The gate every ledger route sits behind (src/ledger/access.ts), on real books over real
+// The gate every ledger route sits behind (src/ledger/access/gate.ts), on real books over real
 // databases: operators' tokens (made as `tally operator add` makes them, stored hashed), their
 // revocation, what a refusal answers and that it changes nothing, the admin log of privileged
 // actions and its hash chain, per-caller rate limits, and the two fail-closed rules (a route
@@ -10,8 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import {
   addOperator, appendAdminLog, createCbApp, createFiApp, readAdminLog, revokeOperator, verifyAdminLog, type CbLedger, type FiLedger,
 } from '../../src/ledger/index.ts';
-import { ledgerApp } from '../../src/ledger/http.ts';
-import { routeSchema } from '../../src/ledger/http_schema.ts';
+import { ledgerApp } from '../../src/ledger/http/app.ts';
+import { routeSchema } from '../../src/ledger/http/schema.ts';
 import { ENGINES, fakeClock, freshDb, type FreshDb } from './engines.ts';
 import { bearer, tokenFor } from './credentials.ts';
 

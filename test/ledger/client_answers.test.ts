@@ -1,4 +1,4 @@
-// The ledger's HTTP clients (cb_client.ts, offline_client.ts) against a hostile node: a real HTTP
+// The ledger's HTTP clients (cb_client.ts, fi_client.ts) against a hostile node: a real HTTP
 // server on loopback that answers each route with a well-formed answer, or with that answer
 // tampered one field at a time (removed, retyped, an unknown enumeration value, a list of the wrong
 // length). The well-formed answer decodes; every tampered one is a LedgerError ANSWER_INVALID —

@@ -1,4 +1,4 @@
-// Signed device requests (src/ledger/device_requests.ts) against real SEs and a real FI app: a
+// Signed device requests (src/ledger/access/device_requests.ts) against real SEs and a real FI app: a
 // device route admits only a request its own enrolled SE signed, over exactly this method, path and
 // body, under a counter above the last one accepted. Replayed, reordered, tampered, unsigned,
 // unknown-device and other-device requests are refused and change nothing (every FI table and the
@@ -14,12 +14,12 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { DeviceClass, Tier, limitsFor } from '../../src/policy/limits.ts';
 import { provisionSe } from '../../src/se/test_world.ts';
 import type { SeClient } from '../../src/se/client.ts';
-import { auditBook } from '../../src/ledger/audit.ts';
+import { auditBook } from '../../src/ledger/book/audit.ts';
 import type { Db } from '../../src/ledger/db/adapter.ts';
-import { DEVICE_HEADER, REQUEST_COUNTER_HEADER, REQUEST_SIGNATURE_HEADER, signedHeaders } from '../../src/ledger/device_requests.ts';
-import { syncDevice } from '../../src/ledger/device_sync.ts';
-import { FiHttpClient } from '../../src/ledger/offline_client.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/offline_routes.ts';
+import { DEVICE_HEADER, REQUEST_COUNTER_HEADER, REQUEST_SIGNATURE_HEADER, signedHeaders } from '../../src/ledger/access/device_requests.ts';
+import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
+import { FiHttpClient } from '../../src/ledger/clients/fi_client.ts';
+import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { fundSe } from '../../src/cli/cmd_device.ts';
 import { ENGINES } from './engines.ts';
 import { fundFi, newDevice, openOfflineNet, openSe, type OfflineNet, type TestDevice } from './offline_world.ts';

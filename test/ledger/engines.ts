@@ -14,10 +14,10 @@ import type { Db } from '../../src/ledger/db/adapter.ts';
 import { openPostgres } from '../../src/ledger/db/postgres.ts';
 import { openSqlite } from '../../src/ledger/db/sqlite.ts';
 import type { Clock, RandomBytes } from '../../src/ledger/context.ts';
-import { CbLedger } from '../../src/ledger/cb.ts';
-import { FiLedger } from '../../src/ledger/fi.ts';
+import { CbLedger } from '../../src/ledger/cb/book.ts';
+import { FiLedger } from '../../src/ledger/fi/book.ts';
 import type { DatabaseSpec } from '../../src/ledger/db/open.ts';
-import type { NodeRole } from '../../src/ledger/serve.ts';
+import type { NodeRole } from '../../src/ledger/http/serve.ts';
 import { NULLIFIER_PARTITIONS_DEFAULT } from '../../src/ledger/limits.ts';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;

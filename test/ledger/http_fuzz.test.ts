@@ -17,16 +17,16 @@ import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { isLedgerErrorCode } from '../../src/ledger/errors.ts';
-import { ledgerApp, ledgerRoutes, type LedgerRoute } from '../../src/ledger/http.ts';
-import { routeSchemaGaps, type JsonSchema } from '../../src/ledger/http_schema.ts';
+import { ledgerApp, ledgerRoutes, type LedgerRoute } from '../../src/ledger/http/app.ts';
+import { routeSchemaGaps, type JsonSchema } from '../../src/ledger/http/schema.ts';
 import { HTTP_BODY_BYTES_MAX, HTTP_JSON_DEPTH_MAX } from '../../src/ledger/limits.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/offline_routes.ts';
+import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import type { Db } from '../../src/ledger/db/adapter.ts';
 import { ENGINES, type Engine } from './engines.ts';
 import { fundFi, newDevice, openOfflineNet, type OfflineNet } from './offline_world.ts';
 import { rightCallers, type RightCallers } from './right_callers.ts';
 import { auditNetwork } from '../../src/ledger/network_audit.ts';
-import { verifyAdminLog } from '../../src/ledger/admin_log.ts';
+import { verifyAdminLog } from '../../src/ledger/access/admin_log.ts';
 
 /**
  * Routes that read no Idempotency-Key and change nothing for a well-formed request (a challenge is

@@ -2,7 +2,7 @@
 // one JSON object { node: NodeRole, database: DatabaseSpec }. Prints `listening <url>` once
 // ready, and exits cleanly on SIGTERM.
 
-import { serveNode, type NodeRole } from '../../src/ledger/serve.ts';
+import { serveNode, type NodeRole } from '../../src/ledger/http/serve.ts';
 import type { DatabaseSpec } from '../../src/ledger/db/open.ts';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { node: NodeRole; database: DatabaseSpec };

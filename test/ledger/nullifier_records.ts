@@ -3,7 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { NULLIFIER_BYTES, PAYMENT_HASH_BYTES } from '../../src/ledger/limits.ts';
-import type { NullifierRecord } from '../../src/ledger/nullifiers.ts';
+import type { NullifierRecord } from '../../src/ledger/cb/nullifiers.ts';
 
 /** n bytes of a SHA-256 chain seeded with `label`. */
 export function labelBytes(label: string, n: number): Uint8Array {

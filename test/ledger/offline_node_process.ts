@@ -8,7 +8,7 @@ import { seededRng } from '../../src/crypto/rng.ts';
 import { p256KeyPair } from '../../src/se/signed.ts';
 import { makeWorld } from '../../src/se/test_world.ts';
 import type { DatabaseSpec } from '../../src/ledger/db/open.ts';
-import { serveOfflineNetwork } from '../../src/ledger/serve_offline.ts';
+import { serveOfflineNetwork } from '../../src/ledger/http/serve.ts';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { seed: string; nowMs: number; cb: DatabaseSpec; fiA: DatabaseSpec; fiB: DatabaseSpec; manufacturer: string };
 const world = makeWorld(config.seed);

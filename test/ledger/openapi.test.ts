@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HTTP_STATUS, LedgerErrorCode } from '../../src/ledger/errors.ts';
-import type { Access } from '../../src/ledger/access.ts';
-import { ledgerApp, ledgerRoutes } from '../../src/ledger/http.ts';
-import { name, noBody, object, routeSchema } from '../../src/ledger/http_schema.ts';
-import { addOpenApiRoute, listedRoutes, OPENAPI_PATH, openApiDocument, openApiPath } from '../../src/ledger/openapi.ts';
+import type { Access } from '../../src/ledger/access/gate.ts';
+import { ledgerApp, ledgerRoutes } from '../../src/ledger/http/app.ts';
+import { name, noBody, object, routeSchema } from '../../src/ledger/http/schema.ts';
+import { addOpenApiRoute, listedRoutes, OPENAPI_PATH, openApiDocument, openApiPath } from '../../src/ledger/http/openapi.ts';
 import { DOCUMENT_NAMES, documentApps, documentFile, documentText, type DocumentApps } from '../../scripts/openapi.ts';
 
 type Doc = Record<string, any>;

@@ -13,7 +13,7 @@ import {
   addOperator, createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertificate, RevokedSerials, signedHeaders, writeRevokedFile,
   type Db, type IssuedCertificate, type OfflineAppOptions, type OperatorRole,
 } from '../../src/ledger/index.ts';
-import type { LedgerRoute } from '../../src/ledger/http.ts';
+import type { LedgerRoute } from '../../src/ledger/http/app.ts';
 import type { OfflineNet, TestDevice } from './offline_world.ts';
 
 export interface Answer {

@@ -1,4 +1,4 @@
-// Migration 010: reclaim of payments their payee never settled (issue 9, src/ledger/reclaim.ts).
+// Migration 010: reclaim of payments their payee never settled (issue 9, src/ledger/fi/reclaim.ts).
 // FI databases: the SE-signed claims a payer's device filed at sync, with the record and the
 // opening it carried, and what became of each (pending until the settlement window ends, then
 // credited back to the payer's account once, or settled because a payee uploaded it). CB

@@ -1,4 +1,4 @@
-// Migration 011: who may call a node, and what they did (issue 11, src/ledger/access.ts). Every
+// Migration 011: who may call a node, and what they did (issue 11, src/ledger/access/gate.ts). Every
 // node database, CB and FI alike: the node's operators — staff in a role, or a customer — each
 // with the SHA-256 of a 256-bit random token secret (the token itself is shown once, when it is
 // made, and never stored); and the admin log, append-only and hash-chained: each entry's hash

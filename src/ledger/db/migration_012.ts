@@ -1,4 +1,4 @@
-// Migration 012: signed device requests (issue 11, src/ledger/device_requests.ts). Each device row
+// Migration 012: signed device requests (issue 11, src/ledger/access/device_requests.ts). Each device row
 // keeps the highest request counter the FI has accepted from its SE (0: none yet); a request is
 // admitted only by the one conditional UPDATE that raises it, so a replayed or reordered request,
 // even one racing its original, never passes twice. BIGINT: counters above 2^63 − 1 are refused.

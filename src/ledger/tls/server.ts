@@ -1,5 +1,5 @@
 // The CB's side of mutual TLS: Fastify's https options, and the gate's institution source
-// (access.ts CallerSources.institution) that tells an FI node by its client certificate.
+// (access/gate.ts CallerSources.institution) that tells an FI node by its client certificate.
 // The TLS layer asks every client for a certificate but lets the handshake finish without one
 // (rejectUnauthorized: false): operators and auditors reach the same node with bearer tokens and
 // no certificate. Whether a presented certificate holds is then decided per request here, so a
@@ -7,7 +7,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
-import type { InstitutionCaller } from '../access.ts';
+import type { InstitutionCaller } from '../access/gate.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { FI_IDENTITY_PREFIX, identityUris, normalizeSerial } from './pki.ts';
 import { RevokedSerials } from './revoked.ts';

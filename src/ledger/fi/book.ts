@@ -1,0 +1,204 @@
+// An FI's book: its settlement account (≤ 0, mirroring its reserve at the CB), its treasury
+// (reserve not yet given to customers) and its customers' accounts, plus KYC records. Every
+// change is one database transaction under one idempotency key. Check order for a move out of a
+// customer account: key, amount, account exists, customer not frozen, funds, balance range.
+
+import { assert } from '../../crypto/assert.ts';
+import { AccountKind, FI_SETTLEMENT_ACCOUNT, FI_TREASURY_ACCOUNT } from '../book/accounts.ts';
+import { auditBook, type AuditReport } from '../book/audit.ts';
+import type { MoveResult } from '../cb/book.ts';
+import { checkAmount, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
+import {
+  checkKyc,
+  insertCustomer,
+  linkAccount,
+  loadCustomer,
+  ownerOfAccount,
+  setCustomerFrozen,
+  type Customer,
+} from './customers.ts';
+import { rowString, type Db, type Tx } from '../db/adapter.ts';
+import { migrate } from '../db/migrations.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import { idempotent } from '../book/idempotency.ts';
+import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../book/journal.ts';
+
+type Direction = 'in' | 'out';
+
+interface MoveSpec {
+  operation: string;
+  /** The customer account, or undefined for treasury ↔ settlement moves. */
+  accountId?: string;
+  from: string;
+  to: string;
+  reference?: string;
+}
+
+export class FiLedger {
+  readonly db: Db;
+  readonly fiId: string;
+  private readonly clock: Clock;
+  private readonly rng: RandomBytes;
+
+  private constructor(deps: NodeDeps & { fiId: string }) {
+    this.db = deps.db;
+    this.fiId = checkName(deps.fiId, 'FI id');
+    this.clock = deps.clock ?? systemClock;
+    this.rng = deps.rng ?? systemRandomBytes;
+  }
+
+  /** Applies migrations and creates the settlement and treasury accounts; safe on every start. */
+  static async open(deps: NodeDeps & { fiId: string }): Promise<FiLedger> {
+    const fi = new FiLedger(deps);
+    await migrate(fi.db, () => fi.clock.nowMs());
+    await fi.db.transaction(async (tx) => {
+      await ensureAccount(tx, FI_SETTLEMENT_ACCOUNT, AccountKind.fiSettlement, fi.fiId, fi.clock.nowMs());
+      await ensureAccount(tx, FI_TREASURY_ACCOUNT, AccountKind.fiTreasury, fi.fiId, fi.clock.nowMs());
+    });
+    return fi;
+  }
+
+  /** KYC: registers a customer with a policy tier and an identity record. */
+  async registerCustomer(input: { tier: number; identity: Record<string, unknown>; idempotencyKey: string }): Promise<{ customerId: string }> {
+    const now = this.clock.nowMs();
+    const request = { tier: input.tier, identity: input.identity };
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.registerCustomer', request, async (tx) => {
+      const { tier, identityJson } = checkKyc(input.tier, input.identity);
+      const customerId = newId(this.rng, 'cus');
+      await insertCustomer(tx, { id: customerId, fiId: this.fiId, tier, identityJson, createdMs: now });
+      return { customerId };
+    });
+    return r.value;
+  }
+
+  /** Freezes or unfreezes a customer (AML): a frozen customer cannot move money out. */
+  async setFrozen(input: { customerId: string; frozen: boolean; idempotencyKey: string }): Promise<{ customerId: string; frozen: boolean }> {
+    const now = this.clock.nowMs();
+    const request = { customerId: input.customerId, frozen: input.frozen };
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.setFrozen', request, async (tx) => {
+      const customerId = checkName(input.customerId, 'customer id');
+      if (typeof input.frozen !== 'boolean') throw new LedgerError(LedgerErrorCode.badRequest, 'frozen must be true or false');
+      await loadCustomer(tx, customerId, true);
+      await setCustomerFrozen(tx, customerId, input.frozen);
+      return { customerId, frozen: input.frozen };
+    });
+    return r.value;
+  }
+
+  /** Opens a (zero-balance) account for a registered, unfrozen customer. */
+  async openAccount(input: { customerId: string; idempotencyKey: string }): Promise<{ accountId: string }> {
+    const now = this.clock.nowMs();
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.openAccount', { customerId: input.customerId }, async (tx) => {
+      const customer = await loadCustomer(tx, checkName(input.customerId, 'customer id'), true);
+      if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no new accounts`);
+      const accountId = newId(this.rng, 'acc');
+      assert(await ensureAccount(tx, accountId, AccountKind.customer, customer.id, now), `account id ${accountId} collided`);
+      await linkAccount(tx, accountId, customer.id);
+      return { accountId };
+    });
+    return r.value;
+  }
+
+  /** The FI's reserve at the CB grew (issue, or an inbound settlement credited to the treasury). */
+  creditTreasury(input: { amountMinor: bigint; reference?: string; idempotencyKey: string }): Promise<MoveResult> {
+    return this.move(input, { operation: 'fi.creditTreasury', from: FI_SETTLEMENT_ACCOUNT, to: FI_TREASURY_ACCOUNT, reference: input.reference });
+  }
+
+  /** The FI's reserve at the CB shrank (redeemed); INSUFFICIENT_FUNDS if the treasury is short. */
+  debitTreasury(input: { amountMinor: bigint; reference?: string; idempotencyKey: string }): Promise<MoveResult> {
+    return this.move(input, { operation: 'fi.debitTreasury', from: FI_TREASURY_ACCOUNT, to: FI_SETTLEMENT_ACCOUNT, reference: input.reference });
+  }
+
+  /** Credits a customer from the FI's treasury (cash in, salary, ...). */
+  deposit(input: { accountId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.customerMove(input, 'fi.deposit', 'in', FI_TREASURY_ACCOUNT);
+  }
+
+  /** Debits a customer back to the treasury (cash out, ...). */
+  withdraw(input: { accountId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.customerMove(input, 'fi.withdraw', 'out', FI_TREASURY_ACCOUNT);
+  }
+
+  /** First leg of an FI→FI payment: the customer pays out through this FI's reserve at the CB. */
+  transferOut(input: { accountId: string; toFiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.customerMove(input, 'fi.transferOut', 'out', FI_SETTLEMENT_ACCOUNT, checkName(input.toFiId, 'payee FI id'));
+  }
+
+  /** Last leg of an FI→FI payment: the CB has settled it into this FI's reserve. */
+  transferIn(input: { accountId: string; fromFiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    return this.customerMove(input, 'fi.transferIn', 'in', FI_SETTLEMENT_ACCOUNT, checkName(input.fromFiId, 'payer FI id'));
+  }
+
+  private customerMove(
+    input: { accountId: string; amountMinor: bigint; idempotencyKey: string },
+    operation: string,
+    direction: Direction,
+    counterparty: string,
+    reference?: string,
+  ): Promise<MoveResult> {
+    const accountId = input.accountId;
+    const spec: MoveSpec =
+      direction === 'out'
+        ? { operation, accountId, from: accountId, to: counterparty, reference }
+        : { operation, accountId, from: counterparty, to: accountId, reference };
+    return this.move(input, spec);
+  }
+
+  private async move(input: { amountMinor: bigint; idempotencyKey: string }, spec: MoveSpec): Promise<MoveResult> {
+    const now = this.clock.nowMs();
+    const request = { from: spec.from, to: spec.to, amountMinor: input.amountMinor, reference: spec.reference };
+    const r = await idempotent(this.db, now, input.idempotencyKey, spec.operation, request, async (tx) => {
+      const amount = checkAmount(input.amountMinor);
+      if (spec.accountId !== undefined) await this.checkCustomerAccount(tx, spec.accountId, spec.from === spec.accountId);
+      const accounts = await lockAccounts(tx, [spec.from, spec.to]);
+      assert(accounts.size === 2, `${spec.operation}: FI system accounts must exist`);
+      const entries = [
+        { accountId: spec.from, amountMinor: -amount },
+        { accountId: spec.to, amountMinor: amount },
+      ];
+      checkMove(accounts, entries);
+      const transactionId = newId(this.rng, 'jtx');
+      const after = await post(tx, {
+        id: transactionId,
+        kind: spec.operation,
+        idempotencyKey: input.idempotencyKey,
+        createdMs: now,
+        entries,
+        reference: spec.reference,
+      });
+      const balance = after.get(spec.accountId ?? spec.to);
+      assert(balance !== undefined, 'post() must report the balance of the account moved');
+      return { transactionId, balanceMinor: balance };
+    });
+    return r.value;
+  }
+
+  /** UNKNOWN_ACCOUNT unless accountId is a customer account; FROZEN if money would leave a frozen one. */
+  private async checkCustomerAccount(tx: Tx, accountId: string, debit: boolean): Promise<void> {
+    checkName(accountId, 'account id');
+    const owner = await ownerOfAccount(tx, accountId);
+    if (owner === undefined) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${accountId} is not a customer account at FI ${this.fiId}`);
+    if (debit && owner.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${owner.customerId} is frozen: no money may leave account ${accountId}`);
+  }
+
+  /** Balance of a customer account (or of `fi:treasury` / `fi:settlement`). */
+  /** The customer who owns a customer account (null for an FI account or none). */
+  async accountOwner(accountId: string): Promise<string | null> {
+    const r = (await this.db.query('SELECT customer_id FROM customer_accounts WHERE account_id = $1', [accountId]))[0];
+    return r === undefined ? null : rowString(r, 'customer_id');
+  }
+
+  async balance(accountId: string): Promise<bigint> {
+    const a = await readAccount(this.db, checkName(accountId, 'account id'));
+    if (a === undefined) throw new LedgerError(LedgerErrorCode.unknownAccount, `Account ${accountId} does not exist at FI ${this.fiId}`);
+    return a.balanceMinor;
+  }
+
+  customer(customerId: string): Promise<Customer> {
+    return loadCustomer(this.db, checkName(customerId, 'customer id'));
+  }
+
+  audit(): Promise<AuditReport> {
+    return auditBook(this.db, this.clock.nowMs());
+  }
+}
