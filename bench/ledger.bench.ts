@@ -149,7 +149,118 @@ async function sync256(): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * The same 256-receipt sync as a device host makes it over the network, every request signed by
+ * the SE (device_requests.ts): `http` — the one-process network on plain HTTP (loopback);
+ * `https` — the FI served over TLS and reaching its CB over mutual TLS in another app, the device
+ * host trusting the network CA. Beside `ledger.sync.256.ms` (in process) it shows what the wire,
+ * the signatures and TLS cost.
+ */
+async function sync256Over(kind: 'http' | 'https'): Promise<BenchResult> {
+  const { net, shop } = await offlineSetup(`sync-${kind}`);
+  const { createOfflineEmbeddedApp, createOfflineFiApp } = await import('../src/ledger/http/apps.ts');
+  const { CbHttpClient } = await import('../src/ledger/clients/cb_client.ts');
+  const { FiHttpClient } = await import('../src/ledger/clients/fi_client.ts');
+  const { syncDevice } = await import('../src/ledger/clients/device_sync.ts');
+  const { FinancialIntermediary } = await import('../src/ledger/fi/financial_intermediary.ts');
+  const tls = await import('../src/ledger/tls/index.ts');
+  const closers: Array<() => Promise<void> | void> = [];
+  try {
+    let client: InstanceType<typeof FiHttpClient>;
+    if (kind === 'http') {
+      const app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA] });
+      closers.push(() => app.close());
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      client = new FiHttpClient(`${base}/fi/fi-a`, fetch, shop.client);
+    } else {
+      const ca = await tls.createNetworkCa();
+      const [cbCert, fiCert] = [await tls.issueNodeCertificate(ca, { role: 'cb' }), await tls.issueNodeCertificate(ca, { role: 'fi', fiId: 'fi-a' })];
+      const dir = mkdtempSync(path.join(tmpdir(), 'tally-bench-tls-'));
+      closers.push(() => rmSync(dir, { recursive: true, force: true }));
+      tls.writeRevokedFile(path.join(dir, 'revoked.json'), []);
+      const revoked = tls.RevokedSerials.open(path.join(dir, 'revoked.json'));
+      closers.push(() => revoked.close());
+      const cbApp = await createOfflineEmbeddedApp({ cb: net.cb, fis: [] }, { https: tls.httpsServerOptions({ key: cbCert.key, cert: cbCert.cert, ca: ca.cert }), cbCallers: { institution: tls.institutionFrom(revoked) } });
+      closers.push(() => cbApp.close());
+      const cbUrl = `${await cbApp.listen({ host: '127.0.0.1', port: 0 })}/cb`.replace('127.0.0.1', 'localhost');
+      const cbFetch = tls.tlsFetch({ ca: ca.cert, cert: fiCert.cert, key: fiCert.key });
+      closers.push(() => cbFetch.close());
+      // The same FI book, now reaching its CB over mutual TLS (the in-process FI stays idle).
+      const fi = await FinancialIntermediary.open({
+        db: net.dbs[1]!.db, fiId: 'fi-a', signingKey: net.world.fi, manufacturers: { 'tally-test-fab': net.world.manufacturer.publicKey },
+        cb: await CbHttpClient.connect(cbUrl, cbFetch), clock: net.clock, verifyWorkers: 2,
+      });
+      await fi.warmUp();
+      const fiApp = await createOfflineFiApp(fi, { https: tls.httpsServerOptions({ key: fiCert.key, cert: fiCert.cert, ca: ca.cert }) });
+      closers.push(async () => {
+        await fiApp.close();
+        await fi.close();
+      });
+      const fiUrl = `${await fiApp.listen({ host: '127.0.0.1', port: 0 })}/fi/fi-a`.replace('127.0.0.1', 'localhost');
+      const deviceFetch = tls.caFetch(ca.cert);
+      closers.push(() => deviceFetch.close());
+      client = new FiHttpClient(fiUrl, deviceFetch, shop.client);
+    }
+    const t0 = performance.now();
+    // No renewal: the in-process figure does not renew either (a renewal adds a blind issuance).
+    const r = await syncDevice(shop.client, client, { keyPrefix: `bench-${kind}`, renew: false });
+    const ms = performance.now() - t0;
+    if (r.rounds.reduce((n, x) => n + x.receiptCount, 0) !== SYNC_RECEIPTS) throw new Error('the whole log must be settled');
+    return { name: `ledger.${kind}.sync.256.ms`, value: Math.round(ms), unit: 'ms' };
+  } finally {
+    for (const c of closers.reverse()) await c();
+    await net.cleanup();
+  }
+}
+
+/** One FI deposit as a teller makes it: an HTTP(S) POST with a bearer token (checked, logged) to a book-only FI node. */
+async function depositOver(kind: 'http' | 'https'): Promise<BenchResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tally-bench-'));
+  const db = openSqlite({ filename: path.join(dir, 'fi.sqlite') });
+  const { createFiApp } = await import('../src/ledger/http/apps.ts');
+  const { addOperator } = await import('../src/ledger/access/operators.ts');
+  const tls = await import('../src/ledger/tls/index.ts');
+  try {
+    let https;
+    let fetchFn: typeof fetch = fetch;
+    if (kind === 'https') {
+      const ca = await tls.createNetworkCa();
+      const cert = await tls.issueNodeCertificate(ca, { role: 'fi', fiId: 'fi-a' });
+      https = tls.httpsServerOptions({ key: cert.key, cert: cert.cert, ca: ca.cert });
+      fetchFn = tls.caFetch(ca.cert);
+    }
+    const { app, fi } = await createFiApp({ db, fiId: 'fi-a', https });
+    const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('127.0.0.1', 'localhost');
+    await fi.creditTreasury({ amountMinor: 10n ** 12n, idempotencyKey: 'fund' });
+    const { customerId } = await fi.registerCustomer({ tier: 1, identity: { name: 'bench' }, idempotencyKey: 'kyc' });
+    const { accountId } = await fi.openAccount({ customerId, idempotencyKey: 'open' });
+    const { token } = await addOperator(db, { name: 'bench teller', role: 'fi-operator' });
+    let i = 0;
+    const deposit = async () => {
+      const res = await fetchFn(`${base}/accounts/${accountId}/deposit`, {
+        method: 'POST', body: '{"amountMinor":"1"}',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `dep-${i++}`, authorization: `Bearer ${token}` },
+      });
+      if (res.status !== 200) throw new Error(`deposit answered ${res.status}`);
+      await res.arrayBuffer();
+    };
+    const r = await timeIt(`ledger.${kind}.fi.deposit`, deposit, { n: 300, warmup: 20 });
+    await app.close();
+    if ('close' in fetchFn) (fetchFn as { close(): void }).close();
+    return r;
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const benchmarks: Benchmark[] = [
+  {
+    group: 'ledger-http',
+    async run(): Promise<BenchResult[]> {
+      return [await sync256Over('http'), await sync256Over('https'), await depositOver('http'), await depositOver('https')];
+    },
+  },
   {
     group: 'ledger-offline',
     async run(): Promise<BenchResult[]> {
