@@ -42,6 +42,17 @@ export function checkAmount(amount: unknown): bigint {
   return amount;
 }
 
+/** An FI's id: what its certificate, its reserve account and its routes (/fi/<id>) are named by. */
+export const FI_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** An FI id a CB may register: lower-case letters, digits and '-', 1..32, starting with a letter or digit. */
+export function checkFiId(value: unknown): string {
+  if (typeof value !== 'string' || !FI_ID_PATTERN.test(value)) {
+    throw new LedgerError(LedgerErrorCode.badRequest, `FI id must be 1..32 lower-case letters, digits and '-' (got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value})`);
+  }
+  return value;
+}
+
 /** Ids and names: 1..NAME_LENGTH_MAX characters of [A-Za-z0-9_.:-]. */
 export function checkName(value: unknown, what: string): string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]+$/.test(value) || value.length > NAME_LENGTH_MAX) {

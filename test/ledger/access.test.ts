@@ -64,6 +64,14 @@ for (const engine of ENGINES) {
       assert.equal(ok.statusCode, 201);
     });
 
+    test("even the CB's operator registers only a well-formed FI id (no 'cb:issuance', no spaces or capitals)", async () => {
+      const op = bearer(await tokenFor(cbDb.db, 'cb-operator'));
+      for (const fiId of ['cb:issuance', 'cb:reserve:x', 'Evil Bank', 'EVIL', '-bank', 'a'.repeat(33)]) {
+        const r = await cbApp.inject({ method: 'POST', url: '/fis', headers: { 'idempotency-key': `bad-${fiId}`, ...op }, payload: { fiId } });
+        assert.deepEqual([r.statusCode, json(r).error?.code], [400, 'BAD_REQUEST'], fiId);
+      }
+    });
+
     test('a known caller in the wrong role is 403 FORBIDDEN, and its refusal is not logged', async () => {
       const auditor = await tokenFor(cbDb.db, 'auditor');
       const before = await rowCounts(cbDb.db);

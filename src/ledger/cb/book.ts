@@ -6,7 +6,7 @@
 import { assert } from '../../crypto/assert.ts';
 import { AccountKind, CB_ISSUANCE_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
 import { auditBook, type AuditReport } from '../book/audit.ts';
-import { checkAmount, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
+import { checkAmount, checkFiId, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
 import type { Db } from '../db/adapter.ts';
 import { migrate } from '../db/migrations.ts';
 import { partitionNullifierRegistry } from '../db/partition.ts';
@@ -66,7 +66,7 @@ export class CbLedger {
 
   /** Opens the reserve account of an FI (a second call with a new key is harmless). */
   async registerFi(input: { fiId: string; idempotencyKey: string }): Promise<{ accountId: string; created: boolean }> {
-    const fiId = checkName(input.fiId, 'FI id');
+    const fiId = checkFiId(input.fiId);
     const now = this.clock.nowMs();
     const r = await idempotent(this.db, now, input.idempotencyKey, 'cb.registerFi', { fiId }, async (tx) => {
       const accountId = cbReserveAccount(fiId);

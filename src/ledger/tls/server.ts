@@ -8,11 +8,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { InstitutionCaller } from '../access/gate.ts';
+import { FI_ID_PATTERN } from '../context.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { FI_IDENTITY_PREFIX, identityUris, normalizeSerial } from './pki.ts';
 import { RevokedSerials } from './revoked.ts';
 
-const FI_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** PEM material a TLS node serves with: its own certificate and key, and the network CA. */
 export interface TlsFiles {
@@ -46,7 +46,7 @@ function fiIdOf(subjectAltName: string | undefined): string {
   const uri = uris[0]!;
   if (!uri.startsWith(FI_IDENTITY_PREFIX)) return refuse(`it names ${uri}, not an FI`);
   const fiId = uri.slice(FI_IDENTITY_PREFIX.length);
-  if (!FI_ID_RE.test(fiId)) return refuse(`its FI id ${JSON.stringify(fiId.slice(0, 40))} is malformed`);
+  if (!FI_ID_PATTERN.test(fiId)) return refuse(`its FI id ${JSON.stringify(fiId.slice(0, 40))} is malformed`);
   return fiId;
 }
 
