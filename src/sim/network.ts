@@ -13,7 +13,7 @@ import { CentralBank, FinancialIntermediary, installDistribution, openSqlite, ty
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { makePrivateDir, p256KeyPair } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
-import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
+import { makeWorld, provisionSe, type World } from '../../test/support/world.ts';
 
 export const SIM_MANUFACTURER = 'tally-test-fab';
 

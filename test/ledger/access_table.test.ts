@@ -24,7 +24,7 @@ import { createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertific
 import { decodeAttestation } from '../../src/se/messages.ts';
 import { peekEnvelopeBody } from '../../src/se/signed.ts';
 import { SIGNED_MESSAGE_BYTES_MAX } from '../../src/se/messages.ts';
-import { provisionSe } from '../../src/se/test_world.ts';
+import { provisionSe } from '../support/world.ts';
 import { DeviceClass, Tier } from '../../src/policy/limits.ts';
 import { fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type OfflineNet, type TestDevice } from './offline_world.ts';
 import type { SeClient } from '../../src/se/client.ts';
