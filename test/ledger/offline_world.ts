@@ -12,7 +12,7 @@ import { SeClient, transmitTo } from '../../src/se/client.ts';
 import { MemoryBackend } from '../../src/se/nvm.ts';
 import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
 import { p256KeyPair } from '../../src/se/signed.ts';
-import { makeWorld, type World } from '../support/world.ts';
+import { makeWorld, provisionSe, type World } from '../support/world.ts';
 import { enrolSe, issueCredentialTo, loadSe } from '../../src/sim/network.ts';
 import { payDirect } from '../support/payments.ts';
 import { CentralBank } from '../../src/ledger/cb/central_bank.ts';
@@ -112,7 +112,8 @@ export async function newDevice(
     await fi.ledger.deposit({ accountId: customer.accountId, amountMinor: opts.depositMinor, idempotencyKey: `${name}/deposit` });
   }
   const se = openSe(net, name, new MemoryBackend(), opts.testCommands);
-  const deviceId = await enrolSe(net.worlds.get(fi.fiId)!, fi, se.client, { owner: customer, tier, deviceClass: opts.deviceClass ?? DeviceClass.wallet, key: `${name}/enrol` });
+  await provisionSe(net.worlds.get(fi.fiId)!, se.client, { deviceClass: opts.deviceClass ?? DeviceClass.wallet, tier });
+  const deviceId = await enrolSe(fi, se.client, { owner: customer, tier, key: `${name}/enrol` });
   const device: TestDevice = { name, fi, ...se, deviceId, ...customer, tier };
   await issueCredential(device, `${name}/cred0`);
   return device;
