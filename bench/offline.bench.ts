@@ -15,13 +15,13 @@ import { timeIt, type Benchmark, type BenchResult } from './harness.ts';
 import { seededRng } from '../src/crypto/rng.ts';
 import { Device } from '../src/device/device.ts';
 import { PROFILES } from '../src/device/profiles.ts';
-import { fundDevice, provisionDevice } from '../src/device/provision.ts';
+import { fundDevice, provisionDevice } from '../test/support/provision.ts';
 import { commandOps, estimate, paymentCost, restructuredPaymentCost } from '../src/device/cost_model.ts';
 import type { HardwareClass } from '../src/device/profiles.ts';
 import { G1Point, G2Point, msmVartime, pairingProductIsOne, randomScalar } from '../src/crypto/index.ts';
-import { paymentSe } from '../src/se/test_payments.ts';
+import { paymentSe } from '../test/support/payments.ts';
 import { airtime, bleProfile, memoryLinkPair, nfcProfile, nfcTransport } from '../src/protocol/index.ts';
-import { makeWorld } from '../src/se/test_world.ts';
+import { makeWorld } from '../test/support/world.ts';
 
 const AMOUNT = 100n;
 

@@ -12,7 +12,7 @@ import { makePrivateDir } from '../se/index.ts';
 import { optionAmount, formatAmount } from './amount.ts';
 import { CliError, flag, optionString, requireString, type Parsed } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
-import { dealNetwork, fiOf, networkToJson, readNetwork, regulatorShareFile, writeSecretJson } from './network_config.ts';
+import { dealNetworkConfig, fiOf, networkToJson, readNetwork, regulatorShareFile, writeSecretJson } from './network_config.ts';
 import { reissueFiCertificate, revokeFiCertificate, tlsLayout, writeNetworkTls } from './network_tls.ts';
 import { REVOCATION_RECHECK_MS } from '../ledger/index.ts';
 
@@ -45,7 +45,7 @@ const initCommand: Command = {
     // Every key comes from the system CSPRNG: a seed on the command line would make every secret
     // of the network (and each re-run) reproducible by anyone who learns it (issue 8, finding 6).
     const fiIds = fiIdsOf(p);
-    const { config, regulator } = dealNetwork({ fiIds, allocationMinor, tls: tlsLayout(fiIds) });
+    const { config, regulator } = dealNetworkConfig({ fiIds, allocationMinor, tls: tlsLayout(fiIds) });
     makePrivateDir(dir);
     const networkFile = path.join(dir, 'network.json');
     const force = flag(p, 'force');

@@ -1,54 +1,42 @@
-// The demo network's key ceremony and its file, network.json: every institution's public
-// configuration AND, because this is a demo/test network, their secret keys (manufacturer CA,
-// CB signing key, issuer master secret, each FI's signing key). A real network never puts these
-// in one file: each institution generates its own keys in its own HSM and publishes only the
-// public halves. The regulator's escrow key is dealt 2-of-3 and each holder's share goes to its
-// own file; network.json keeps only the public key. Files are written with mode 0600. Version 2
-// adds the `tls` section: where the network PKI's files are (network_tls.ts).
+// The demo network's file, network.json: every institution's public configuration AND, because
+// this is a demo/test network, their secret keys (manufacturer CA, CB signing key, issuer master
+// secret, each FI's signing key), as the key ceremony (src/ledger/ceremony.ts) dealt them. A real
+// network never puts these in one file: each institution generates its own keys in its own HSM and
+// publishes only the public halves. The regulator's escrow key is dealt 2-of-3 and each holder's
+// share goes to its own file; network.json keeps only the public key. Files are written with mode
+// 0600. Version 2 adds the `tls` section: where the network PKI's files are (network_tls.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { dealRegulatorKey, systemRng, type Rng } from '../crypto/index.ts';
-import { p256KeyPair, writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
+import type { RegulatorKey } from '../crypto/index.ts';
+import { dealNetwork, isFiId, type NetworkFi, type NetworkKeys } from '../ledger/index.ts';
+import { writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
 import { CliError } from './args.ts';
 import { parseNetworkTls, type NetworkTls } from './network_tls.ts';
 
+export type { NetworkFi } from '../ledger/index.ts';
 export const NETWORK_FILE_KIND = 'tally-demo-network';
 export const NETWORK_FILE_VERSION = 2;
-export const REGULATOR_THRESHOLD = 2;
-export const REGULATOR_HOLDERS = 3;
-export const DEMO_MANUFACTURER = 'tally-demo-fab';
-const FI_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-export interface NetworkFi {
-  fiId: string;
-  signingKey: P256KeyPair;
-  /** Money the CB issues to this FI's reserve (and the FI to its treasury) when the network starts. */
-  allocationMinor: bigint;
-}
-
-export interface NetworkConfig {
-  manufacturer: { name: string; keys: P256KeyPair };
-  cb: { signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array };
-  fis: NetworkFi[];
+/** What network.json holds: the ceremony's keys and where the network PKI's files are. */
+export interface NetworkConfig extends NetworkKeys {
   /** The PKI's files, relative to network.json's directory. */
   tls: NetworkTls;
 }
 
-/** Deals every key of a demo network from the system CSPRNG; only a test may inject another `rng`. */
-export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: bigint; tls: NetworkTls; rng?: Rng }) {
-  for (const id of opts.fiIds) if (!FI_ID_RE.test(id)) throw new CliError('USAGE', `--fi must be lower-case letters, digits and '-', got '${id}'`);
-  if (new Set(opts.fiIds).size !== opts.fiIds.length) throw new CliError('USAGE', `--fi names must be distinct, got ${opts.fiIds.join(', ')}`);
-  const rng: Rng = opts.rng ?? systemRng;
-  const regulator = dealRegulatorKey({ threshold: REGULATOR_THRESHOLD, holders: REGULATOR_HOLDERS, rng });
-  const config: NetworkConfig = {
-    manufacturer: { name: DEMO_MANUFACTURER, keys: p256KeyPair(rng) },
-    cb: { signingKey: p256KeyPair(rng), issuerMaster: rng(32), regulatorKey: regulator.publicKey.toBytes() },
-    fis: opts.fiIds.map((fiId) => ({ fiId, signingKey: p256KeyPair(rng), allocationMinor: opts.allocationMinor })),
-    tls: opts.tls,
-  };
-  return { config, regulator };
+/** `--fi` as a usage error before the ceremony sees it (the ceremony refuses the same ids, typed). */
+function checkFiOption(fiIds: readonly string[]): void {
+  if (fiIds.length === 0) throw new CliError('USAGE', '--fi must name at least one FI');
+  for (const id of fiIds) if (!isFiId(id)) throw new CliError('USAGE', `--fi must be lower-case letters, digits and '-', got '${id}'`);
+  if (new Set(fiIds).size !== fiIds.length) throw new CliError('USAGE', `--fi names must be distinct, got ${fiIds.join(', ')}`);
+}
+
+/** The ceremony (keys from the system CSPRNG) plus the file's TLS layout: what `tally network init` writes. */
+export function dealNetworkConfig(opts: { fiIds: readonly string[]; allocationMinor: bigint; tls: NetworkTls }): { config: NetworkConfig; regulator: RegulatorKey } {
+  checkFiOption(opts.fiIds);
+  const { network, regulator } = dealNetwork({ fiIds: opts.fiIds, allocationMinor: opts.allocationMinor });
+  return { config: { ...network, tls: opts.tls }, regulator };
 }
 
 const keysToJson = (k: P256KeyPair) => ({ publicKey: bytesToHex(k.publicKey), secretKey: bytesToHex(k.secretKey) });
@@ -108,7 +96,7 @@ export function readNetwork(file: string): NetworkConfig {
   if (!Array.isArray(o['fis'])) throw bad(file, 'fis must be an array');
   const fis = (o['fis'] as unknown[]).map((x, i) => {
     const f = objOf(file, x, `fis[${i}]`);
-    if (typeof f['fiId'] !== 'string' || !FI_ID_RE.test(f['fiId'])) throw bad(file, `fis[${i}].fiId is missing or malformed`);
+    if (typeof f['fiId'] !== 'string' || !isFiId(f['fiId'])) throw bad(file, `fis[${i}].fiId is missing or malformed`);
     if (typeof f['allocationMinor'] !== 'string' || !/^\d+$/.test(f['allocationMinor'])) throw bad(file, `fis[${i}].allocationMinor must be a decimal string`);
     return { fiId: f['fiId'], signingKey: pairOf(file, f), allocationMinor: BigInt(f['allocationMinor']) };
   });

@@ -6,8 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeWorld } from '../se/test_world.ts';
-import { paymentSe } from '../se/test_payments.ts';
+import { makeWorld } from '../../test/support/world.ts';
+import { paymentSe } from '../../test/support/payments.ts';
 import { countOps, countOpsSync, zeroGroupOps, type GroupOpCounts } from '../crypto/op_count.ts';
 import {
   G1Point, G2Point, Transcript, decodeCredentialProof, encodeCredentialProof, makeTestIssuer, proveCredential, proveRange,

@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRng } from '../crypto/rng.ts';
 import { ExchangeError, PayeeReady, TransportError, PayerLinkLost, memoryLinkPair, nfcTransport, tcpConnect, type MessageTransport } from '../protocol/index.ts';
-import { makeWorld, type World } from '../se/test_world.ts';
+import { makeWorld, type World } from '../../test/support/world.ts';
 import { Device } from './device.ts';
 import { PROFILES, receiptLogCapacityOf, type DeviceProfile } from './profiles.ts';
-import { fundDevice, provisionDevice } from './provision.ts';
+import { fundDevice, provisionDevice } from '../../test/support/provision.ts';
 
 async function device(w: World, profile: DeviceProfile, name: string, fundMinor = 0n, dir?: string): Promise<Device> {
   const d = new Device({ profile, name, rng: seededRng(`dev/${name}`), clock: w.clock, nvm: dir ? { kind: 'file', dir } : { kind: 'memory' } });
@@ -58,7 +58,7 @@ test('wallet funds its watch over NFC, the watch pays a vending machine over BLE
 test('TCP between two processes: a POS in a child process is paid by a wallet in this one', async () => {
   const seed = 'device-tcp';
   const w = makeWorld(seed);
-  const script = fileURLToPath(new URL('./tcp_peer.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../../test/support/tcp_peer.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, 'payee', '--profile', 'pos', '--amount', '4200', '--seed', seed], {
     cwd: path.resolve(path.dirname(script), '..', '..'),
     stdio: ['ignore', 'pipe', 'inherit'],

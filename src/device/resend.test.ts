@@ -9,10 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { seededRng } from '../crypto/rng.ts';
 import { PayeeReady, PayerLinkLost, decodePaymentRequest, encodeReceipt, memoryLinkPair, tcpConnect, tcpListen } from '../protocol/index.ts';
-import { makeWorld, type World } from '../se/test_world.ts';
+import { makeWorld, type World } from '../../test/support/world.ts';
 import { Device } from './device.ts';
 import { PROFILES, type DeviceProfile } from './profiles.ts';
-import { fundDevice, provisionDevice } from './provision.ts';
+import { fundDevice, provisionDevice } from '../../test/support/provision.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -15,12 +15,12 @@ import {
   memoryTransport, nfcTransport, tcpConnect, tcpListen, type FrameLink, type MessageTransport,
 } from '../protocol/index.ts';
 import { CLA_CHAIN_BIT, INS_GET_RESPONSE, PaymentIns } from '../se/index.ts';
-import { makeWorld, type World } from '../se/test_world.ts';
+import { makeWorld, type World } from '../../test/support/world.ts';
 import type { CostedHardware, PaymentCommand } from './cost_model.ts';
 import { Device } from './device.ts';
 import { DEADLINE_MODEL_MARGIN, exchangeTimingFor, modelledCommandMs, modelledWaitMs, slowestHardwareFor } from './link_timing.ts';
 import { PROFILES, type DeviceProfile, type HardwareClass } from './profiles.ts';
-import { fundDevice, provisionDevice } from './provision.ts';
+import { fundDevice, provisionDevice } from '../../test/support/provision.ts';
 import { paymentCommandOf } from './slow_se.ts';
 
 /** Real milliseconds the slow payer's AUTHORIZE_PAYMENT takes in these tests. */

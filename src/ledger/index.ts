@@ -1,9 +1,10 @@
 // Public surface of the ledger part (docs/ledger.md): the shared kernel (errors, context, limits,
-// codec, the network audit, exposure and flows) and each folder's own surface: the double-entry
-// book (book/), the central bank (cb/), the financial intermediaries (fi/), the nodes over HTTP
-// (http/), who may call them (access/, tls/), the clients of a node (clients/), the verification
-// workers (verify/) and storage (db/). Other parts of src/ import the ledger through this file
-// (tests, bench and scripts may reach into a folder); inside src/ledger files import by path.
+// codec, the key ceremony, the network audit, exposure and flows) and each folder's own surface:
+// the double-entry book (book/), the central bank (cb/), the financial intermediaries (fi/), the
+// nodes over HTTP (http/), who may call them (access/, tls/), the clients of a node (clients/),
+// the verification workers (verify/) and storage (db/). Other parts of src/ import the ledger
+// through this file (tests, bench and scripts may reach into a folder); inside src/ledger files
+// import by path.
 
 export { HTTP_STATUS, LedgerError, LedgerErrorCode, isLedgerErrorCode } from './errors.ts';
 export {
@@ -20,6 +21,10 @@ export {
   VERIFY_CHUNK_MIN, VERIFY_WORKERS_DEFAULT,
 } from './limits.ts';
 export { decodeTagged, encodeTagged, requestHash, toWireJson } from './codec.ts';
+export {
+  CEREMONY_FIS_MAX, DEMO_MANUFACTURER, ISSUER_MASTER_BYTES, REGULATOR_HOLDERS, REGULATOR_THRESHOLD, dealNetwork, isFiId,
+  type DealtNetwork, type NetworkFi, type NetworkKeys,
+} from './ceremony.ts';
 export {
   NetworkViolationCode, auditNetwork, formatNetworkAudit, type NetworkAudit, type NetworkTotals,
   type NetworkViolation,

@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeWorld } from '../se/test_world.ts';
-import { paymentSe, type TestSe } from '../se/test_payments.ts';
+import { makeWorld } from '../../test/support/world.ts';
+import { paymentSe, type TestSe } from '../../test/support/payments.ts';
 import { ExchangeError, type ExchangeErrorCode } from './exchange.ts';
 import { memoryLinkPair } from './memory_link.ts';
 import { decodePaymentRequest, decodeReceipt, encodeReceipt, paymentHash } from './messages.ts';

@@ -15,7 +15,7 @@ import { openAttestation, openAttestationCert, openUnloadRecord, openBalanceRepo
 import { SW, SeError, type SwName } from './status.ts';
 import {
   counterSetFor, epochNow, issueCredential, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, provisionSe, signedPolicy, syncAck, type World,
-} from './test_world.ts';
+} from '../../test/support/world.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC } from './test_commands.ts';
 import { receiptLogDigest } from './handlers_sync.ts';
 
@@ -251,7 +251,7 @@ test('receive rules: holding limit, seen nullifier, revoked nullifier, log full;
   await rejects(receive(0, 1_000_000n), 'HOLDING_LIMIT'); // merchant: 10 000 units
   await receive(0);
   await rejects(receive(0), 'NULLIFIER_SEEN');
-  const { signedRevocationList } = await import('./test_world.ts');
+  const { signedRevocationList } = await import('../../test/support/world.ts');
   await client.installRevocationList(signedRevocationList(w, { version: 1n, epoch: 1n, nullifiers: [n(1)] }));
   await rejects(receive(1), 'NULLIFIER_REVOKED');
   for (let i = 2; i < 257; i++) await receive(i);
@@ -285,7 +285,7 @@ test('INSTALL_POLICY and INSTALL_REVOCATION_LIST need the CB signature and a str
   await rejects(client.installPolicy(signedPolicy(w, v2)), 'STALE_POLICY');
   await rejects(client.installPolicy(new Uint8Array(10)), 'WRONG_DATA');
   const { signRevocationList } = await import('../policy/policy_codec.ts');
-  const { signedRevocationList } = await import('./test_world.ts');
+  const { signedRevocationList } = await import('../../test/support/world.ts');
   const list = { version: 5n, epoch: 1n, nullifiers: [] };
   await rejects(client.installRevocationList(signRevocationList(list, w.fi.secretKey)), 'BAD_REVOCATION_SIGNATURE');
   assert.equal(await client.installRevocationList(signedRevocationList(w, list)), 5n);
@@ -326,7 +326,7 @@ test('a maximum-size revocation list installs over chained short APDUs and over 
   const w = makeWorld('big-list');
   const { G1Point } = await import('../crypto/group.ts');
   const { REVOCATION_NULLIFIERS_MAX } = await import('../policy/policy_codec.ts');
-  const { signedRevocationList } = await import('./test_world.ts');
+  const { signedRevocationList } = await import('../../test/support/world.ts');
   const nullifiers: Uint8Array[] = [];
   for (let P = G1Point.BASE, i = 0; i < REVOCATION_NULLIFIERS_MAX; i++, P = P.add(G1Point.BASE)) nullifiers.push(P.toBytes());
   const list = (version: bigint) => signedRevocationList(w, { version, epoch: (1n << 64n) - 1n, nullifiers });

@@ -18,8 +18,8 @@ import { authorizeAsHost } from './payer_host.ts';
 import type { AuthorizePaymentRequest } from './payment_commands.ts';
 import { paymentParamsFor } from './payment_inputs.ts';
 import { SeError, SW, type SwName } from './status.ts';
-import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
-import { counterSetFor, epochNow, makeWorld } from './test_world.ts';
+import { paymentSe, payDirect, type TestSe } from '../../test/support/payments.ts';
+import { counterSetFor, epochNow, makeWorld } from '../../test/support/world.ts';
 
 const rejects = async (p: Promise<unknown>, code: SwName): Promise<void> => {
   await assert.rejects(p, (e: unknown) => e instanceof SeError && e.code === code && e.sw === SW[code], `expected ${code}`);

@@ -16,8 +16,8 @@ import { decodePaymentRecord, decodePaymentRecordFull } from '../protocol/paymen
 import { parsePaymentContext, payeeIdentityOf } from '../protocol/session.ts';
 import { SeError, SW, type SwName } from './status.ts';
 import { TEST_RECEIVE_SPEC } from './test_commands.ts';
-import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
-import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, signedPolicy, signedRevocationList, type World } from './test_world.ts';
+import { paymentSe, payDirect, type TestSe } from '../../test/support/payments.ts';
+import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, signedPolicy, signedRevocationList, type World } from '../../test/support/world.ts';
 import { signIssuerKeyCert } from './messages.ts';
 import { MemoryBackend } from './nvm.ts';
 import { Applet } from './applet.ts';

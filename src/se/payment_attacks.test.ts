@@ -26,8 +26,8 @@ import { PAYMENT_COMMANDS, type AuthorizePaymentRequest } from './payment_comman
 import { authorizeAsHost } from './payer_host.ts';
 import { SeState } from './state.ts';
 import { SeError, SW, type SwName } from './status.ts';
-import { paymentSe, payDirect, type TestSe } from './test_payments.ts';
-import { makeWorld } from './test_world.ts';
+import { paymentSe, payDirect, type TestSe } from '../../test/support/payments.ts';
+import { makeWorld } from '../../test/support/world.ts';
 
 const rejects = async (p: Promise<unknown>, code: SwName): Promise<void> => {
   await assert.rejects(p, (e: unknown) => e instanceof SeError && e.code === code, `expected ${code}`);

@@ -12,7 +12,7 @@ import { MemoryBackend, Nvm } from './nvm.ts';
 import { SeState } from './state.ts';
 import { SeRefusal, SW } from './status.ts';
 import { paymentInputs } from './payment_inputs.ts';
-import { epochNow, issueCredential, loadVoucher, makeWorld, provisionSe } from './test_world.ts';
+import { epochNow, issueCredential, loadVoucher, makeWorld, provisionSe } from '../../test/support/world.ts';
 
 test('paymentInputs() gives provePayment a credential from blind issuance that verifies', async () => {
   const w = makeWorld('payment-inputs');

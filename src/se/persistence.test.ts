@@ -14,7 +14,7 @@ import { DeviceClass, Tier } from '../policy/limits.ts';
 import { Applet } from './applet.ts';
 import { SeClient, transmitTo } from './client.ts';
 import { FileBackend } from './nvm.ts';
-import { epochNow, issueCredential, loadVoucher, makeWorld, provisionSe } from './test_world.ts';
+import { epochNow, issueCredential, loadVoucher, makeWorld, provisionSe } from '../../test/support/world.ts';
 
 const INDEX = fileURLToPath(new URL('./index.ts', import.meta.url));
 

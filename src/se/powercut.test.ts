@@ -19,9 +19,9 @@ import { SECTIONS } from './state.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC, TEST_SPEND_SPEC } from './test_commands.ts';
 import {
   counterSetFor, epochNow, issuerKeyCert, issuerRespond, loadVoucher, makeWorld, signedPolicy, signedRevocationList, syncAck,
-} from './test_world.ts';
+} from '../../test/support/world.ts';
 import { COMMANDS } from './commands.ts';
-import { paymentSe, type TestSe } from './test_payments.ts';
+import { paymentSe, type TestSe } from '../../test/support/payments.ts';
 import { signPaymentOutcomes, signReclaimRefusal } from './reclaim_messages.ts';
 import { paymentHash } from '../protocol/messages.ts';
 

@@ -13,7 +13,7 @@ import { FaultInjector, MemoryBackend, PowerCut, type NvmBackend } from './nvm.t
 import { deviceRequestMessage, verifyDeviceRequest } from './request_signature.ts';
 import { SECTIONS } from './state.ts';
 import { SeError } from './status.ts';
-import { makeWorld, provisionSe } from './test_world.ts';
+import { makeWorld, provisionSe } from '../../test/support/world.ts';
 
 const w = makeWorld('request-signing');
 const open = (backend: NvmBackend, seed = 'se') => {

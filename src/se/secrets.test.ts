@@ -14,7 +14,7 @@ import { SeClient, type Transmit } from './client.ts';
 import { MemoryBackend } from './nvm.ts';
 import { SECTIONS } from './state.ts';
 import { TEST_COMMANDS, TEST_RECEIVE_SPEC, TEST_SPEND_SPEC } from './test_commands.ts';
-import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, provisionSe, signedRevocationList, syncAck } from './test_world.ts';
+import { epochNow, issueCredential, issuerKeyCert, loadVoucher, makeWorld, provisionSe, signedRevocationList, syncAck } from '../../test/support/world.ts';
 
 test('no response ever carries k, the credential signature, s, s\' or the attestation private key', async () => {
   const w = makeWorld('secrets');

@@ -1,27 +1,45 @@
 // The whole Tally network in one process, for the end-to-end scenario and the simulator: a CB and
 // any number of FIs on their own SQLite files under one data directory, the institutions' keys
-// from one seed (manufacturer CA, CB, FIs, a 2-of-3 regulator escrow key), and devices — real
-// simulated SEs with file-backed NVM — that are attested, enrolled, credentialed and funded through
-// the ledger's own APIs and pay each other over NFC or BLE framings on an in-memory radio link.
-// Everything random comes from the seed, so a run can be replayed exactly.
+// dealt by the same ceremony as `tally network init` (src/ledger/ceremony.ts: manufacturer CA, CB,
+// FIs, a 2-of-3 regulator escrow key), one fake clock, and devices — real simulated SEs with
+// file-backed NVM — that are manufactured, personalised, attested, enrolled, credentialed and
+// funded through the ledger's own APIs and pay each other over NFC or BLE framings on an in-memory
+// radio link. Everything random comes from the run's seed (the ceremony too, which only the
+// simulator may do), so a run can be replayed exactly.
 
 import path from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { dealRegulatorKey, seededRng, type RegulatorKey } from '../crypto/index.ts';
+import { seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
-import { CentralBank, FinancialIntermediary, installDistribution, openSqlite, type Db } from '../ledger/index.ts';
+import {
+  CentralBank, FinancialIntermediary, dealNetwork, installDistribution, openSqlite, type Clock, type Db, type NetworkKeys,
+} from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
-import { makePrivateDir, p256KeyPair } from '../se/index.ts';
+import { makePrivateDir, signAttestationCert } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
-import { makeWorld, provisionSe, type World } from '../se/test_world.ts';
 
-export const SIM_MANUFACTURER = 'tally-test-fab';
+/** 2027-01-15T08:00:00Z: the simulated network's clock starts here, so epochs are reproducible. */
+export const SIM_START_MS = 1_800_000_000_000n;
+
+/** The network's one fake clock: the ledger and every SE read it; only the run moves `nowMs`. */
+export class SimClock {
+  nowMs: bigint;
+  /** What an SE reads. */
+  readonly se = (): bigint => this.nowMs;
+  /** What a ledger node reads. */
+  readonly ledger: Clock = { nowMs: () => Number(this.nowMs) };
+  constructor(startMs: bigint) {
+    this.nowMs = startMs;
+  }
+}
 
 export interface SimNetwork {
   seed: string;
   dataDir: string;
-  /** The institutions and the shared clock (advance `world.nowMs` to move time). */
-  world: World;
+  /** The shared clock (advance `clock.nowMs` to move time). */
+  clock: SimClock;
+  /** Every institution's keys, as the ceremony dealt them. */
+  network: NetworkKeys;
+  /** The regulator key holders' shares, from the same dealing. */
   regulator: RegulatorKey;
   cb: CentralBank;
   cbDb: Db;
@@ -40,49 +58,41 @@ export interface SimDevice {
   nvmDir: string;
 }
 
-function worldFor(net: SimNetwork, fi: FinancialIntermediary): World {
-  const keys = fiKeys.get(fi)!;
-  return { ...net.world, fiId: fi.fiId, fi: keys };
-}
-const fiKeys = new WeakMap<FinancialIntermediary, ReturnType<typeof p256KeyPair>>();
-
 export async function openSimNetwork(opts: { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number }): Promise<SimNetwork> {
   makePrivateDir(opts.dataDir);
-  const base = makeWorld(opts.seed);
-  const regulator = dealRegulatorKey({ threshold: 2, holders: 3, rng: seededRng(`${opts.seed}/regulator`) });
-  const world: World = { ...base, regulatorKey: regulator.publicKey.toBytes(), clock: () => world.nowMs };
-  const clock = { nowMs: () => Number(world.nowMs) };
+  // The scenario's first step issues to each FI itself, so the dealing allocates nothing.
+  const { network, regulator } = dealNetwork({ fiIds: opts.fiIds, allocationMinor: 0n, rng: seededRng(`${opts.seed}/ceremony`) });
+  const clock = new SimClock(SIM_START_MS);
   const cbDb = openSqlite({ filename: path.join(opts.dataDir, 'cb.sqlite') });
   const cb = await CentralBank.open({
     db: cbDb,
-    clock,
+    clock: clock.ledger,
     rng: seededRng(`${opts.seed}/cb`),
-    signingKey: world.cb,
-    issuerMaster: sha256(new TextEncoder().encode(`issuer/${opts.seed}`)),
-    regulatorKey: world.regulatorKey,
+    signingKey: network.cb.signingKey,
+    issuerMaster: network.cb.issuerMaster,
+    regulatorKey: network.cb.regulatorKey,
   });
   const fis = new Map<string, FinancialIntermediary>();
-  for (const fiId of opts.fiIds) {
-    const signingKey = p256KeyPair(seededRng(`${opts.seed}/${fiId}/key`));
+  for (const f of network.fis) {
     const fi = await FinancialIntermediary.open({
-      db: openSqlite({ filename: path.join(opts.dataDir, `${fiId}.sqlite`) }),
-      clock,
-      rng: seededRng(`${opts.seed}/${fiId}`),
-      fiId,
-      signingKey,
-      manufacturers: { [SIM_MANUFACTURER]: world.manufacturer.publicKey },
+      db: openSqlite({ filename: path.join(opts.dataDir, `${f.fiId}.sqlite`) }),
+      clock: clock.ledger,
+      rng: seededRng(`${opts.seed}/${f.fiId}`),
+      fiId: f.fiId,
+      signingKey: f.signingKey,
+      manufacturers: { [network.manufacturer.name]: network.manufacturer.keys.publicKey },
       cb,
       verifyWorkers: opts.verifyWorkers,
     });
-    fiKeys.set(fi, signingKey);
     await fi.warmUp();
-    await cb.ledger.registerFi({ fiId, idempotencyKey: `register/${fiId}` });
-    fis.set(fiId, fi);
+    await cb.ledger.registerFi({ fiId: f.fiId, idempotencyKey: `register/${f.fiId}` });
+    fis.set(f.fiId, fi);
   }
   return {
     seed: opts.seed,
     dataDir: opts.dataDir,
-    world,
+    clock,
+    network,
     regulator,
     cb,
     cbDb,
@@ -118,21 +128,37 @@ export async function registerCustomer(
 
 /** Opens a device's SE over its NVM directory (a copy of another's directory is a restored snapshot). */
 export function openDevice(net: SimNetwork, name: string, profile: DeviceProfile, nvmDir: string): Device {
-  return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${nvmDir}`), clock: net.world.clock });
+  return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${nvmDir}`), clock: net.clock.se });
 }
 
 /**
- * The SE side of onboarding, for any host holding an SeClient: the manufacturer's and the
- * personaliser's steps (keys generated inside the SE, attestation certificate, trust anchors,
- * policy), then attested enrolment at the FI for a KYC'd owner. Returns the FI's device id.
+ * The manufacturer's and the personaliser's steps: keys generated inside the SE, its attestation
+ * key certified by the network's manufacturer CA, then the trust anchors (the CB, the FI), the
+ * regulator key and the CB's signed policy from its distribution, as `tally device init` does.
+ */
+export async function manufactureAndPersonalize(net: SimNetwork, fi: FinancialIntermediary, se: SeClient, opts: { tier: number; deviceClass: number }): Promise<void> {
+  const { manufacturer, cb } = net.network;
+  const keys = await se.generateKeys({ deviceClass: opts.deviceClass, manufacturerCaPublicKey: manufacturer.keys.publicKey });
+  const certificate = signAttestationCert(manufacturer.keys.secretKey, {
+    deviceId: keys.deviceId, publicKey: keys.attestationPublicKey, deviceClass: opts.deviceClass,
+    manufacturer: manufacturer.name, issuedAtMs: net.clock.nowMs,
+  });
+  const { signedPolicy } = await net.cb.distribution(opts.tier);
+  await se.personalize({
+    certificate, cbPublicKey: cb.signingKey.publicKey, fiId: fi.fiId, fiPublicKey: fi.publicKey,
+    regulatorKey: cb.regulatorKey, tier: opts.tier, signedPolicy,
+  });
+}
+
+/**
+ * Attested enrolment at the FI of a manufactured and personalised SE, for any host holding an
+ * SeClient, for a KYC'd owner. Returns the FI's device id.
  */
 export async function enrolSe(
-  world: World,
   fi: FinancialIntermediary,
   se: SeClient,
-  opts: { owner: { customerId: string; accountId: string }; tier: number; deviceClass: number; key: string },
+  opts: { owner: { customerId: string; accountId: string }; tier: number; key: string },
 ): Promise<Uint8Array> {
-  await provisionSe(world, se, { deviceClass: opts.deviceClass, tier: opts.tier });
   const info = await se.getInfo();
   const challenge = fi.enrolmentChallenge({ ...opts.owner, certificate: info.certificate! });
   const attestation = await se.attest(challenge);
@@ -168,7 +194,8 @@ export async function enrolDevice(
   const nvmDir = path.join(net.dataDir, 'devices', opts.name);
   makePrivateDir(nvmDir);
   const device = openDevice(net, opts.name, opts.profile, nvmDir);
-  const deviceId = await enrolSe(worldFor(net, fi), fi, device.se, { owner: opts.owner, tier, deviceClass: opts.profile.deviceClass, key: `${opts.name}/enrol` });
+  await manufactureAndPersonalize(net, fi, device.se, { tier, deviceClass: opts.profile.deviceClass });
+  const deviceId = await enrolSe(fi, device.se, { owner: opts.owner, tier, key: `${opts.name}/enrol` });
   const d: SimDevice = { name: opts.name, device, fi, deviceId, ...opts.owner, tier, nvmDir };
   await issueCredential(d, `${opts.name}/credential`);
   // Policy, revocation list and every tier's issuer keys, as at any sync.

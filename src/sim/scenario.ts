@@ -184,7 +184,7 @@ async function play(net: SimNetwork, log: ScenarioLog): Promise<ScenarioResult> 
   );
   expect(evidence.length === 1, 'Regulator warrant', 'the CB has no record of the named payment');
   const warrantId = 'court-2027-0042';
-  const nowMs = Number(net.world.nowMs);
+  const nowMs = Number(net.clock.nowMs);
   await fileWarrant(net.cbDb, nowMs, { warrantId, paymentHash: evidence[0]!.payment_hash, authority: 'District Court', reason: 'fraud inquiry 0042' });
   const authority = { threshold: net.regulator.threshold, verificationKeys: net.regulator.shares.map((s) => s.verificationKey) };
   const rng = seededRng(`${net.seed}/holders`);

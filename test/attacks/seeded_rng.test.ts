@@ -3,7 +3,7 @@
 // every start, so two payments made after two restarts reuse every proof nonce; the responses
 // z = t + c·x of the two proofs then give c1 − c2 from the public amount and, from it, the device
 // key k and the escrow randomness — checked here against E1 = u·G and E2 = k·g_K + u·Y_reg.
-// The promise: the real device process (src/device/tcp_peer.ts) draws fresh randomness on every
+// The promise: the device process (test/support/tcp_peer.ts) draws fresh randomness on every
 // start, and no file under src/ outside an explicit allow-list of test support and the simulator
 // gives anything a seeded RNG.
 
@@ -30,15 +30,15 @@ import {
 import { PayeeReady, decodePayment, tcpListen } from '../../src/protocol/index.ts';
 import { Device } from '../../src/device/device.ts';
 import { PROFILES } from '../../src/device/profiles.ts';
-import { provisionDevice } from '../../src/device/provision.ts';
-import { makeWorld } from '../../src/se/test_world.ts';
+import { provisionDevice } from '../support/provision.ts';
+import { makeWorld } from '../support/world.ts';
 import { paymentParamsFor } from '../../src/se/payment_inputs.ts';
 import { limitsFor } from '../../src/policy/limits.ts';
 import { CliError } from '../../src/cli/args.ts';
 import { runCli } from '../../src/cli/main.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PEER = path.join(repo, 'src/device/tcp_peer.ts');
+const PEER = path.join(repo, 'test/support/tcp_peer.ts');
 const SEED = 'attack-seeded-rng';
 const AMOUNT_MINOR = 500n;
 /** Index of a's response among the payment's sigma responses (n, w, a, r_a, r_n, u). */
@@ -133,8 +133,6 @@ test('device process restarted twice draws fresh randomness', { timeout: 180_000
 const SEEDED_RNG_ALLOWED: Readonly<Record<string, string>> = {
   'src/crypto/rng.ts': 'defines seededRng (for tests and the simulator)',
   'src/crypto/bbs_core.ts': 'defines the BBS draft mock seeded_random_scalars (fixture replay in tests)',
-  'src/se/test_world.ts': 'test support: one seeded world of test institutions',
-  'src/se/test_payments.ts': 'test support: seeded test SEs',
   'src/protocol/fixtures/tcp_payer.ts': 'test fixture process spawned by transport_tcp.test.ts',
   'src/sim/network.ts': 'the simulator: one process, one printed seed, fresh NVM every run',
   'src/sim/scenario.ts': 'the simulator: key holders of the demo warrant step',

@@ -24,7 +24,7 @@ import { createNetworkCa, httpsServerOptions, institutionFrom, issueNodeCertific
 import { decodeAttestation } from '../../src/se/messages.ts';
 import { peekEnvelopeBody } from '../../src/se/signed.ts';
 import { SIGNED_MESSAGE_BYTES_MAX } from '../../src/se/messages.ts';
-import { provisionSe } from '../../src/se/test_world.ts';
+import { provisionSe } from '../support/world.ts';
 import { DeviceClass, Tier } from '../../src/policy/limits.ts';
 import { fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type OfflineNet, type TestDevice } from './offline_world.ts';
 import type { SeClient } from '../../src/se/client.ts';
@@ -123,7 +123,8 @@ const ROWS: Record<string, Row> = {
       // A device of Alice's enrolled at fi-a and not yet credentialed, as her FI would forward its
       // issuance: the FI's nonce, the SE's signed request.
       const se = openSe(w.net, 'alice-uncredentialed').client;
-      const deviceId = await enrolSe(w.net.worlds.get('fi-a')!, w.net.fiA, se, { owner: w.alice, tier: Tier.basic, deviceClass: DeviceClass.wallet, key: 'uncredentialed' });
+      await provisionSe(w.net.worlds.get('fi-a')!, se, { deviceClass: DeviceClass.wallet, tier: Tier.basic });
+      const deviceId = await enrolSe(w.net.fiA, se, { owner: w.alice, tier: Tier.basic, key: 'uncredentialed' });
       const started = await w.net.fiA.startIssuance({ deviceId });
       const request = await se.beginIssuance(started);
       const device = await w.net.fiA.device(deviceId);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { DeviceClass, Tier, limitsFor } from '../../src/policy/limits.ts';
-import { provisionSe } from '../../src/se/test_world.ts';
+import { provisionSe } from '../support/world.ts';
 import type { SeClient } from '../../src/se/client.ts';
 import { auditBook } from '../../src/ledger/book/audit.ts';
 import type { Db } from '../../src/ledger/db/adapter.ts';

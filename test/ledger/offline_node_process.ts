@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { seededRng } from '../../src/crypto/rng.ts';
 import { p256KeyPair } from '../../src/se/signed.ts';
-import { makeWorld } from '../../src/se/test_world.ts';
+import { makeWorld } from '../support/world.ts';
 import type { DatabaseSpec } from '../../src/ledger/db/open.ts';
 import { serveOfflineNetwork } from '../../src/ledger/http/serve.ts';
 

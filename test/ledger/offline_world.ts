@@ -1,5 +1,5 @@
 // Test support for the offline ledger: a CB and two FIs (`fi-a`, `fi-b`) on fresh databases of
-// one engine, with the institutions' keys from src/se/test_world.ts (manufacturer CA, CB, FI A)
+// one engine, with the institutions' keys from test/support/world.ts (manufacturer CA, CB, FI A)
 // plus a key for FI B, all on one fake clock shared by the ledger and every SE; and real SEs
 // (simulated applets with the payment commands) provisioned, attested, enrolled, credentialed
 // and funded through the ledger's own APIs. Payments go through both SEs' APDU interfaces.
@@ -12,9 +12,9 @@ import { SeClient, transmitTo } from '../../src/se/client.ts';
 import { MemoryBackend } from '../../src/se/nvm.ts';
 import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
 import { p256KeyPair } from '../../src/se/signed.ts';
-import { makeWorld, type World } from '../../src/se/test_world.ts';
+import { makeWorld, provisionSe, type World } from '../support/world.ts';
 import { enrolSe, issueCredentialTo, loadSe } from '../../src/sim/network.ts';
-import { payDirect } from '../../src/se/test_payments.ts';
+import { payDirect } from '../support/payments.ts';
 import { CentralBank } from '../../src/ledger/cb/central_bank.ts';
 import { FinancialIntermediary } from '../../src/ledger/fi/financial_intermediary.ts';
 import type { Clock } from '../../src/ledger/context.ts';
@@ -112,7 +112,8 @@ export async function newDevice(
     await fi.ledger.deposit({ accountId: customer.accountId, amountMinor: opts.depositMinor, idempotencyKey: `${name}/deposit` });
   }
   const se = openSe(net, name, new MemoryBackend(), opts.testCommands);
-  const deviceId = await enrolSe(net.worlds.get(fi.fiId)!, fi, se.client, { owner: customer, tier, deviceClass: opts.deviceClass ?? DeviceClass.wallet, key: `${name}/enrol` });
+  await provisionSe(net.worlds.get(fi.fiId)!, se.client, { deviceClass: opts.deviceClass ?? DeviceClass.wallet, tier });
+  const deviceId = await enrolSe(fi, se.client, { owner: customer, tier, key: `${name}/enrol` });
   const device: TestDevice = { name, fi, ...se, deviceId, ...customer, tier };
   await issueCredential(device, `${name}/cred0`);
   return device;

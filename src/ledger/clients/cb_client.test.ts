@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { seededRng } from '../../crypto/rng.ts';
 import { p256KeyPair } from '../../se/signed.ts';
-import type { World } from '../../se/test_world.ts';
+import type { World } from '../../../test/support/world.ts';
 import { ENGINES, countingRng, freshDb, type FreshDb } from '../../../test/ledger/engines.ts';
 import { MANUFACTURER, fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
 import { CbHttpClient } from './cb_client.ts';

@@ -18,7 +18,7 @@ import { ENGINES } from '../../../test/ledger/engines.ts';
 import { MANUFACTURER, fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
 import { LedgerError } from '../errors.ts';
 import { auditNetwork, formatNetworkAudit } from '../network_audit.ts';
-import { provisionSe } from '../../se/test_world.ts';
+import { provisionSe } from '../../../test/support/world.ts';
 
 const hex = (b: Uint8Array): string => bytesToHex(b);
 const code = (c: string) => (e: unknown) => e instanceof LedgerError && e.code === c;

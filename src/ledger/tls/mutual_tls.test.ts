@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { seededRng } from '../../crypto/rng.ts';
 import { p256KeyPair } from '../../se/signed.ts';
-import type { World } from '../../se/test_world.ts';
+import type { World } from '../../../test/support/world.ts';
 import { countingRng, freshDb, type FreshDb } from '../../../test/ledger/engines.ts';
 import { MANUFACTURER, load, newDevice, openOfflineNet, type OfflineNet } from '../../../test/ledger/offline_world.ts';
 import { CbHttpClient } from '../clients/cb_client.ts';

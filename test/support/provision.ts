@@ -1,15 +1,15 @@
 // Bringing a Device from blank to spendable against a set of institutions (World from
-// src/se/test_world.ts: manufacturer CA, CB, one FI, issuer and regulator keys from one seed):
+// test/support/world.ts: manufacturer CA, CB, one FI, issuer and regulator keys from one seed):
 // the manufacturer generates keys in the SE, sets the receipt-log capacity its profile's storage
 // allows, and certifies the key; the FI personalizes; the issuer runs blind issuance; the FI
 // funds with a load voucher. The ledger's real services replace World in production; the SE
 // commands are the same either way.
 
-import { Tier } from '../policy/limits.ts';
-import { signAttestationCert } from '../se/messages.ts';
-import { epochNow, issueCredential, loadVoucher, signedPolicy, syncAck, type World } from '../se/test_world.ts';
-import type { Device } from './device.ts';
-import { receiptLogCapacityOf } from './profiles.ts';
+import { Tier } from '../../src/policy/limits.ts';
+import { signAttestationCert } from '../../src/se/messages.ts';
+import { epochNow, issueCredential, loadVoucher, signedPolicy, syncAck, type World } from './world.ts';
+import type { Device } from '../../src/device/device.ts';
+import { receiptLogCapacityOf } from '../../src/device/profiles.ts';
 
 export interface Provisioned {
   deviceId: Uint8Array;

@@ -1,17 +1,18 @@
-// The institutions around an SE, for tests and the simulator: a manufacturer CA, a CB (policy,
-// revocation lists, issuer-key certificates, BBS issuer key), one FI (vouchers, sync acks) and a
-// regulator escrow key, all from one seed; plus the steps that bring an SE from blank to funded.
-// Not part of the applet: it holds the institutions' secret keys, which no SE ever sees.
+// Test support: the institutions around an SE for tests and benchmarks: a manufacturer CA, a CB
+// (policy, revocation lists, issuer-key certificates, BBS issuer key), one FI (vouchers, sync acks)
+// and a regulator escrow key, all from one seed; plus the steps that bring an SE from blank to funded.
+// Not part of the applet: it holds the institutions' secret keys, which no SE ever sees. The demo
+// and the simulator deal their keys with the real ceremony instead (src/ledger/ceremony.ts).
 
-import { G1Point, G2Point } from '../crypto/group.ts';
-import { issueBlind, decodeBlindIssuanceRequest, encodeBlindIssuanceResponse } from '../crypto/blind_issuance.ts';
-import { randomScalar, seededRng, type Rng } from '../crypto/rng.ts';
-import { encodeCounterSet, signCounterSet } from '../crypto/counter_set.ts';
-import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../policy/limits.ts';
-import { signPolicy, signRevocationList, type RevocationList } from '../policy/policy_codec.ts';
-import type { SeClient } from './client.ts';
-import { openIssuanceRequest, signAttestationCert, signIssuerKeyCert, signLoadVoucher, signSyncAck } from './messages.ts';
-import { p256KeyPair, type P256KeyPair } from './signed.ts';
+import { G1Point, G2Point } from '../../src/crypto/group.ts';
+import { issueBlind, decodeBlindIssuanceRequest, encodeBlindIssuanceResponse } from '../../src/crypto/blind_issuance.ts';
+import { randomScalar, seededRng, type Rng } from '../../src/crypto/rng.ts';
+import { encodeCounterSet, signCounterSet } from '../../src/crypto/counter_set.ts';
+import { DEFAULT_POLICY, limitsFor, type PolicyTable } from '../../src/policy/limits.ts';
+import { signPolicy, signRevocationList, type RevocationList } from '../../src/policy/policy_codec.ts';
+import type { SeClient } from '../../src/se/client.ts';
+import { openIssuanceRequest, signAttestationCert, signIssuerKeyCert, signLoadVoucher, signSyncAck } from '../../src/se/messages.ts';
+import { p256KeyPair, type P256KeyPair } from '../../src/se/signed.ts';
 
 /** 2027-01-15T08:00:00Z: a fixed start so epochs are reproducible. */
 export const WORLD_START_MS = 1_800_000_000_000n;

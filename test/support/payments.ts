@@ -2,14 +2,14 @@
 // in one call, over a memory or file NVM, registered with the test-only commands too (so a test
 // can fill the receipt log without a proof per entry). Not part of the applet.
 
-import { seededRng } from '../crypto/rng.ts';
-import { DeviceClass, Tier } from '../policy/limits.ts';
-import { Applet } from './applet.ts';
-import { SeClient, transmitTo } from './client.ts';
-import { MemoryBackend, type NvmBackend } from './nvm.ts';
-import { TEST_COMMANDS } from './test_commands.ts';
-import { signAttestationCert } from './messages.ts';
-import { epochNow, issueCredential, loadVoucher, signedPolicy, type World } from './test_world.ts';
+import { seededRng } from '../../src/crypto/rng.ts';
+import { DeviceClass, Tier } from '../../src/policy/limits.ts';
+import { Applet } from '../../src/se/applet.ts';
+import { SeClient, transmitTo } from '../../src/se/client.ts';
+import { MemoryBackend, type NvmBackend } from '../../src/se/nvm.ts';
+import { TEST_COMMANDS } from '../../src/se/test_commands.ts';
+import { signAttestationCert } from '../../src/se/messages.ts';
+import { epochNow, issueCredential, loadVoucher, signedPolicy, type World } from './world.ts';
 
 export interface TestSe {
   applet: Applet;

@@ -1,5 +1,5 @@
 // One side of an offline payment over TCP, as its own process: `node --import tsx
-// src/device/tcp_peer.ts <role> [options]`. Both processes build the same test institutions from
+// test/support/tcp_peer.ts <role> [options]`. Both processes build the same test institutions from
 // `--seed` (World), so two devices made in two processes trust each other; each device's SE lives
 // in its own process (memory NVM, or `--nvm <dir>` for a file NVM that survives the process).
 // The seed names the institutions only: the SE always draws from the system CSPRNG, because a
@@ -12,11 +12,11 @@
 //   both:   --timeout-ms N   how long to wait for each message (default RECEIVE_TIMEOUT_MS)
 // Each prints one JSON line {"event":"done", …} with the amount and its SE balance, then exits.
 
-import { systemRng } from '../crypto/rng.ts';
-import { RECEIVE_TIMEOUT_MS, tcpConnect, tcpListen } from '../protocol/index.ts';
-import { makeWorld } from '../se/test_world.ts';
-import { Device } from './device.ts';
-import { profileNamed } from './profiles.ts';
+import { systemRng } from '../../src/crypto/rng.ts';
+import { RECEIVE_TIMEOUT_MS, tcpConnect, tcpListen } from '../../src/protocol/index.ts';
+import { makeWorld } from './world.ts';
+import { Device } from '../../src/device/device.ts';
+import { profileNamed } from '../../src/device/profiles.ts';
 import { fundDevice, provisionDevice } from './provision.ts';
 
 export interface PeerArgs {
