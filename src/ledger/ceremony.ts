@@ -9,6 +9,7 @@
 import { assert } from '../crypto/assert.ts';
 import { dealRegulatorKey, systemRng, type RegulatorKey, type Rng } from '../crypto/index.ts';
 import { p256KeyPair, type P256KeyPair } from '../se/index.ts';
+import { FI_ID_PATTERN } from './context.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
 
 export const REGULATOR_THRESHOLD = 2;
@@ -20,10 +21,9 @@ export const ISSUER_MASTER_BYTES = 32;
 /** How many FIs one ceremony deals: each is a signing key and a book, and a node in the demo. */
 export const CEREMONY_FIS_MAX = 64;
 
-const FI_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** Whether `id` is a well-formed FI id: lower-case letters, digits and '-', at most 32 characters. */
-export const isFiId = (id: string): boolean => FI_ID_RE.test(id);
+export const isFiId = (id: string): boolean => FI_ID_PATTERN.test(id);
 
 export interface NetworkFi {
   fiId: string;
