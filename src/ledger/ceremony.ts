@@ -21,7 +21,6 @@ export const ISSUER_MASTER_BYTES = 32;
 /** How many FIs one ceremony deals: each is a signing key and a book, and a node in the demo. */
 export const CEREMONY_FIS_MAX = 64;
 
-
 /** Whether `id` is a well-formed FI id: lower-case letters, digits and '-', at most 32 characters. */
 export const isFiId = (id: string): boolean => FI_ID_PATTERN.test(id);
 
