@@ -54,6 +54,7 @@ export class ScenarioLog {
       ['payments settled at the CB', String(r.settled)],
       ...r.refused.map((x): [string, string] => [`refused: ${x.what}`, x.why]),
       ['double spends found', String(r.doubleSpends)],
+      ['HTTP calls refused at the gates / admitted', `${r.gates.refused} / ${r.gates.admitted}`],
       ['time per payment (request → receipt)', `${r.msPerPayment.toFixed(0)} ms`],
       ['bytes per payment (3 messages)', `${r.bytesPerPayment.toFixed(0)} B`],
       ['final audit', r.auditClean ? 'clean' : 'VIOLATIONS'],

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { decodePaymentProof, seededRng } from '../crypto/index.ts';
 import { PROFILES } from '../device/index.ts';
 import {
-  SyncCarrier, answerWarrant, auditNetwork, disclose, fileWarrant, formatNetworkAudit, submitPartial, syncDevice, verifyDisclosureLog,
+  FiHttpClient, SyncCarrier, addOperator, answerWarrant, auditNetwork, createOfflineEmbeddedApp, disclose, fileWarrant, formatNetworkAudit, signedHeaders,
+  submitPartial, syncDevice, verifyDisclosureLog, type FinancialIntermediary,
 } from '../ledger/index.ts';
 import { decodePayment } from '../protocol/index.ts';
 import { Tier } from '../policy/limits.ts';
@@ -43,6 +44,8 @@ export interface ScenarioResult {
   msPerPayment: number;
   bytesPerPayment: number;
   auditClean: boolean;
+  /** Calls the demo made through the HTTP gates: refused (401/403) and admitted. */
+  gates: { refused: number; admitted: number };
 }
 
 function expect(cond: unknown, step: string, why: string): asserts cond {
@@ -200,8 +203,9 @@ async function play(net: SimNetwork, log: ScenarioLog): Promise<ScenarioResult> 
   expect(chain.intact && chain.entries === 4, 'Regulator warrant', `the disclosure log is not an intact chain of 4 entries (${chain.entries})`);
   log.note(`payer: Alice's watch (customer ${who.customerId} at ${who.fiId}); holders ${who.holders.join(' and ')}; log of ${chain.entries} hash-chained entries`);
 
+  const gates = await throughTheGates(net, log, bankA, aliceWallet, bobWallet);
+
   log.step('Final audit', 'every device has synced: journals balance, totals are exact, no nullifier settled twice');
-  await syncDevice(aliceWallet.device.se, bankA, { keyPrefix: 'alice-final' });
   const quiet = await auditNetwork({ cb: net.cb, fis: [bankA, bankB] }, { expectQuiescent: true });
   const created = -quiet.totals.inFlightMinor;
   expect(created === 600n, 'Final audit', `the double spend should show as 6.00 of value created, found ${units.show(created)}`);
@@ -223,5 +227,45 @@ async function play(net: SimNetwork, log: ScenarioLog): Promise<ScenarioResult> 
     msPerPayment: stats.ms / Math.max(1, stats.payments - 1),
     bytesPerPayment: stats.bytes / Math.max(1, stats.payments - 1),
     auditClean: audit.clean,
+    gates,
   };
+}
+
+/**
+ * The same ledger served over HTTP on loopback, with its gates on (ledger/access/): a stranger
+ * cannot mint or read the audit, Alice's wallet cannot act for Bob's device, her wallet's last
+ * sync goes over the wire signed by its SE, and the CB's auditor reads the network audit with
+ * its token. Every refusal is checked to have changed nothing by the final audit after it.
+ */
+async function throughTheGates(net: SimNetwork, log: ScenarioLog, bankA: FinancialIntermediary, alice: SimDevice, bob: SimDevice): Promise<{ refused: number; admitted: number }> {
+  log.step('Through the gates', 'the ledger over HTTP: tokens for staff, SE signatures for devices, nothing for strangers');
+  const app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [...net.fis.values()] });
+  try {
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const { token } = await addOperator(net.cb.db, { name: 'Demo CB auditor', role: 'auditor', nowMs: Number(net.clock.nowMs) });
+    const call = async (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}, body?: unknown) => {
+      const res = await fetch(`${base}${url}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `gates${url}` }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    };
+    let refused = 0;
+    const refuse = async (what: string, r: Promise<{ status: number; body: { error?: { code: string } } }>) => {
+      const { status, body } = await r;
+      expect(status === 401 || status === 403, 'Through the gates', `${what} answered ${status}`);
+      log.note(`${what}: ${status} ${body.error?.code}`);
+      refused++;
+    };
+    await refuse('a stranger issues 1 000 000.00 to bank-a', call('POST', '/cb/issue', {}, { fiId: 'bank-a', amountMinor: '100000000' }));
+    await refuse('a stranger reads the network audit', call('GET', '/audit/network'));
+    const bobId = Buffer.from(bob.deviceId).toString('hex');
+    const path = `/fi/${bankA.fiId}/devices/${bobId}`;
+    await refuse('Alice\'s SE signs a read of Bob\'s device record', call('GET', path, await signedHeaders(alice.device.se, 'GET', path, '')));
+    const synced = await syncDevice(alice.device.se, new FiHttpClient(`${base}/fi/${bankA.fiId}`, fetch, alice.device.se), { keyPrefix: 'alice-final' });
+    log.note(`Alice's wallet syncs over HTTP, every request signed by its SE: ${synced.rounds.length} round(s) accepted`);
+    const audit = await call('GET', '/audit/network?quiescent=1', { authorization: `Bearer ${token}` });
+    expect(audit.status === 200, 'Through the gates', `the CB auditor's token was refused (${audit.status})`);
+    log.note('the CB\'s auditor reads the network audit with its token: 200');
+    return { refused, admitted: synced.rounds.length + 1 };
+  } finally {
+    await app.close();
+  }
 }
