@@ -12,6 +12,8 @@ import {
 } from '../../src/ledger/index.ts';
 import { ledgerApp } from '../../src/ledger/http/app.ts';
 import { routeSchema } from '../../src/ledger/http/schema.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { ENGINES, fakeClock, freshDb, type FreshDb } from './engines.ts';
 import { bearer, tokenFor } from './credentials.ts';
 
@@ -164,6 +166,15 @@ for (const engine of ENGINES) {
         [last!.seq, BigInt(last!.atMs), last!.operatorId, last!.role, last!.action, JSON.stringify(last!.detail), BigInt(last!.status), last!.code, last!.prevHash, last!.entryHash],
       );
       assert.equal((await verifyAdminLog(cbDb.db)).ok, true);
+      // A large body is logged by its hash and length, not copied into the log.
+      const items = Array.from({ length: 40 }, (_, i) => ({ epoch: '1', nullifier: i.toString(16).padStart(2, '0').repeat(48), paymentHash: 'ab'.repeat(32) }));
+      const big = JSON.stringify({ items });
+      assert.ok(big.length > 4096);
+      const nul = await cbApp.inject({ method: 'POST', url: '/nullifiers', headers: { 'idempotency-key': 'nul-big', 'content-type': 'application/json', ...bearer(made.token) }, payload: big });
+      assert.equal(nul.statusCode, 200);
+      const [logged] = await readAdminLog(cbDb.db, 1);
+      assert.deepEqual((logged!.detail as { body: unknown }).body, { sha256: bytesToHex(sha256(utf8ToBytes(big))), chars: big.length });
+      check.entries += 1n;
       const appended = await appendAdminLog(cbDb.db, { atMs: 1, operatorId: 'cli', role: 'node-admin', action: 'test', detail: {}, status: 200, code: null });
       assert.equal(appended, check.entries + 1n);
       assert.equal((await verifyAdminLog(cbDb.db)).ok, true);

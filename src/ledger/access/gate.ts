@@ -16,6 +16,8 @@
 // logs it then.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { equalBytes } from '../../crypto/group.ts';
 import { appendAdminLog, type AdminLogEntry } from './admin_log.ts';
 import type { Db } from '../db/adapter.ts';
@@ -225,13 +227,22 @@ export class Gate {
       detail: {
         params: req.params ?? {},
         idempotencyKey: typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null,
-        body: req.rawBody ?? null,
+        body: loggedBody(req.rawBody),
       },
       status: reply.statusCode,
       code: reply.errorCode ?? null,
     };
     await appendAdminLog(this.options.db, entry);
   }
+}
+
+/** Bodies up to this many characters are logged as sent; a longer one by its SHA-256 and length. */
+export const ADMIN_LOG_BODY_CHARS_MAX = 4096;
+
+function loggedBody(raw: string | undefined): string | { sha256: string; chars: number } | null {
+  if (raw === undefined) return null;
+  if (raw.length <= ADMIN_LOG_BODY_CHARS_MAX) return raw;
+  return { sha256: bytesToHex(sha256(utf8ToBytes(raw))), chars: raw.length };
 }
 
 declare module 'fastify' {
