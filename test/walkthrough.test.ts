@@ -94,7 +94,7 @@ async function stop(b: Background): Promise<void> {
 const urlOf = (line: string): string => /listening on (https?:\/\/\S+)/.exec(line)?.[1] ?? assert.fail(`no URL in '${line}'`);
 const portOf = (url: string): string => new URL(url).port;
 
-test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 120_000 }, async () => {
+test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 300_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tally-walkthrough-'));
   const net = path.join(tmp, 'net');
   const data = path.join(tmp, 'data');
@@ -112,7 +112,6 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     await operator('bank-b', 'fi-operator', 'Bank B teller', 'bank-b-teller');
     await operator('cb', 'auditor', 'CB auditor', 'cb-auditor');
     await operator('bank-a', 'auditor', 'Bank A auditor', 'bank-a-auditor');
-    await operator('bank-b', 'auditor', 'Bank B auditor', 'bank-b-auditor');
     assert.equal(statSync(token('cb-auditor')).mode & 0o777, 0o600);
     const ca = path.join(net, 'tls', 'ca.pem');
 
@@ -169,7 +168,7 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     assert.equal(posSync['accountBalanceMinor'], '1234', 'the POS merchant account holds the payment');
     assert.match(await ok(['audit', '--url', cbUrl, '--ca', ca, '--token-file', token('cb-auditor')]), /clean/);
     assert.match(await ok(['audit', '--url', aUrl, '--token-file', token('bank-a-auditor')]), /clean/);
-    assert.match(await ok(['audit', '--url', bUrl, '--token-file', token('bank-b-auditor')]), /clean/);
+    assert.match(await ok(['audit', '--url', bUrl, '--token-file', token('bank-b-teller')]), /clean/, 'a bank\'s operator reads its audit too');
     // A token of another node is refused: the CB does not know bank-a's auditor.
     const wrong = await tallyRun(['audit', '--url', cbUrl, '--ca', ca, '--token-file', token('bank-a-auditor')]);
     assert.equal(wrong.status, 1, wrong.stderr);
