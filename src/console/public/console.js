@@ -78,7 +78,8 @@ function circulationChart(samples) {
   const data = [xs, ...series.map((k) => samples.map((s) => Number(s[k])))];
   const colours = ['#1b2430', '#2f7ed8', '#0d9f6e', '#d9822b'];
   const opts = {
-    width: 640, height: 260, title: 'Circulation (minor units), one sample per audit',
+    width: 720, height: 260, title: 'Circulation (minor units), one sample per audit',
+    axes: [{}, { size: 90, values: (_u, ticks) => ticks.map((v) => String(v)) }],
     series: [{}, ...['issued', 'FI accounts', 'inside SEs', 'in flight'].map((label, i) => ({ label, stroke: colours[i], width: 2, points: { show: true } }))],
   };
   // eslint-disable-next-line no-undef
