@@ -117,12 +117,13 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   return app;
 }
 
-/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, and /openapi.json. */
+/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, its console, and /openapi.json. */
 export async function createOfflineFiApp(fi: FinancialIntermediary, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
   const app = ledgerApp(options);
   addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
   const gate = gatesOf({ fis: [fi] }, options).fi(fi);
   await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
   await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
+  await registerConsole(app, { fis: [{ node: fi, gate }] });
   return app;
 }
