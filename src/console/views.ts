@@ -9,6 +9,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 
 /** Rows a console list shows at most; a larger FI needs paging, which this first slice lacks. */
 export const CONSOLE_ROWS_MAX = 500;
+/** Accounts (and, separately, devices) read per customer shown, on average. */
+export const CONSOLE_ITEMS_PER_CUSTOMER = 4;
 
 export interface BankView {
   fiId: string;
@@ -72,8 +74,11 @@ export async function customers(fi: Queryable, customerId?: string): Promise<Cus
   const one = customerId !== undefined;
   const limit = BigInt(CONSOLE_ROWS_MAX);
   const people = await fi.query(`SELECT id, tier, identity_json, frozen FROM customers${one ? ' WHERE id = $2' : ''} ORDER BY created_ms, id LIMIT $1`, one ? [limit, customerId] : [limit]);
-  const accounts = await fi.query(`${ACCOUNT_SQL}${one ? ' WHERE ca.customer_id = $1' : ''} ORDER BY a.id`, one ? [customerId] : []);
-  const devices = await fi.query(`SELECT ${DEVICE_COLUMNS} FROM devices${one ? ' WHERE customer_id = $1' : ''} ORDER BY created_ms, device_id`, one ? [customerId] : []);
+  // Accounts and devices of customers past the first CONSOLE_ROWS_MAX are read and dropped below;
+  // the bound on these reads keeps the work finite until the screens page.
+  const many = BigInt(CONSOLE_ROWS_MAX * CONSOLE_ITEMS_PER_CUSTOMER);
+  const accounts = await fi.query(`${ACCOUNT_SQL}${one ? ' WHERE ca.customer_id = $2' : ''} ORDER BY a.id LIMIT $1`, one ? [many, customerId] : [many]);
+  const devices = await fi.query(`SELECT ${DEVICE_COLUMNS} FROM devices${one ? ' WHERE customer_id = $2' : ''} ORDER BY created_ms, device_id LIMIT $1`, one ? [many, customerId] : [many]);
   const byCustomer = new Map<string, CustomerView>();
   for (const p of people) {
     const id = rowString(p, 'id');

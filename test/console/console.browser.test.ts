@@ -93,7 +93,8 @@ describe('the console in headless Chromium', { skip: missing && process.env['CI'
 
   test('a stranger gets only the sign-in page: the overview sends them back, a made-up token is refused, every data route answers 401', async () => {
     const { page, errors } = await tab();
-    await page.goto(`${base}/console/overview`);
+    const shell = await page.goto(`${base}/console/overview`);
+    assert.match(shell?.headers()['content-security-policy'] ?? '', /script-src 'self';/, 'no inline script may run');
     await page.waitForURL(`${base}/console/`);
     assert.equal(await page.isVisible('#sign-in-form'), true);
     await shot(page, 'sign-in');
