@@ -220,6 +220,16 @@ const ROWS: Record<string, Row> = {
     },
   },
   [`POST ${FI}/resume`]: { allow: staff(), build: () => ({}) },
+  // The console (src/console): shells and assets hold no data; each data route sits behind its node's gate.
+  'GET /console/': { allow: EVERYONE, build: () => ({}) },
+  'GET /console/overview': { allow: EVERYONE, build: () => ({}) },
+  'GET /console/assets/:file': { allow: EVERYONE, build: () => ({ params: { file: 'console.js' } }) },
+  'GET /console/nodes': { allow: EVERYONE, build: () => ({}) },
+  'GET /console/cb/whoami': { allow: ['cbOperator', 'cbAuditor'], right: 'cbAuditor', build: () => ({}) },
+  'GET /console/cb/circulation': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'GET /console/fi/fi-a/whoami': { allow: staff('fiAuditor', 'owner', 'otherCustomer'), right: 'owner', build: () => ({}) },
+  'GET /console/fi/fi-a/customers': { allow: staff('fiAuditor'), build: () => ({}) },
+  'GET /console/fi/fi-a/me': { allow: ['owner', 'otherCustomer'], build: () => ({}) },
 };
 
 function enrolledSubject(w: TableWorld): Subject {
@@ -349,6 +359,11 @@ describe('every route × every caller, over HTTPS with the network CA', () => {
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
         res.on('end', () => {
+          // The console's pages and assets are not JSON; everything else must be.
+          if (!/^application\/json/.test(String(res.headers['content-type'])) && res.statusCode === 200 && urlPath.startsWith('/console/')) {
+            resolve({ status: 200, body: { text } });
+            return;
+          }
           try {
             resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
           } catch (e) {

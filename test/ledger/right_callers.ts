@@ -1,7 +1,8 @@
 // The right caller of any ledger route, read off the route's own access rule (src/ledger/access.ts),
 // for tests that want their requests to get past the gate (the HTTP fuzzer): a staff token of the
 // node the route belongs to for a role grant, the SE's signature of that FI's test device for a
-// device grant, the FI's client certificate for an institution grant, nothing for a public route.
+// device grant, the FI's client certificate for an institution grant, the device owner's customer
+// token for a customer grant (the console's own-data routes), nothing for a public route.
 // Requests go over real HTTPS with a network CA made here, to a server started with `appOptions`.
 
 import { Agent, request as httpsRequest } from 'node:https';
@@ -41,7 +42,7 @@ export async function rightCallers(net: OfflineNet, devices: Record<string, Test
   const high = { burst: 1_000_000, perSecond: 1_000_000 };
 
   const dbOf = (url: string): { db: Db; fiId: string | null } => {
-    const m = /^\/fi\/([^/]+)\//.exec(url);
+    const m = /^(?:\/console)?\/fi\/([^/]+)\//.exec(url);
     if (m === null) return { db: net.cb.db, fiId: null };
     const fi = [net.fiA, net.fiB].find((f) => f.fiId === m[1])!;
     return { db: fi.db, fiId: fi.fiId };
@@ -52,6 +53,15 @@ export async function rightCallers(net: OfflineNet, devices: Record<string, Test
     if (t === undefined) {
       t = (await addOperator(db, { name: `fuzz ${role}`, role })).token;
       tokens.set(key, t);
+    }
+    return t;
+  };
+  /** A customer token of the FI's test device's owner (the console's own-data routes). */
+  const customerToken = async (db: Db, fiId: string) => {
+    let t = tokens.get(`${fiId}/customer`);
+    if (t === undefined) {
+      t = (await addOperator(db, { name: 'fuzz customer', role: 'customer', customerId: devices[fiId]!.customerId })).token;
+      tokens.set(`${fiId}/customer`, t);
     }
     return t;
   };
@@ -73,6 +83,7 @@ export async function rightCallers(net: OfflineNet, devices: Record<string, Test
     for (const g of route.access.grants) {
       if ('anyone' in g) return { headers: {}, certFi: null };
       if ('role' in g) return { headers: { authorization: `Bearer ${await tokenFor(db, g.role, `${fiId ?? 'cb'}/${g.role}`)}` }, certFi: null };
+      if ('customer' in g && fiId !== null) return { headers: { authorization: `Bearer ${await customerToken(db, fiId)}` }, certFi: null };
       if ('device' in g && fiId !== null) return { headers: await signedHeaders(devices[fiId]!.client, method, url, body), certFi: null };
       if ('institution' in g || 'anyInstitution' in g) return { headers: {}, certFi: 'fi-a' };
     }

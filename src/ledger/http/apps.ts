@@ -16,6 +16,7 @@ import { FiLedger } from '../fi/book.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { auditNetwork } from '../network_audit.ts';
 import type { HttpsServerOptions } from '../tls/index.ts';
+import { registerConsole } from '../../console/index.ts';
 import { ledgerApp, respond } from './app.ts';
 import { cbOfflineRoutes, cbRoutes } from './cb_routes.ts';
 import { fiOfflineRoutes, fiRoutes } from './fi_routes.ts';
@@ -91,7 +92,7 @@ function gatesOf(nodes: { cb?: CentralBank; fis: readonly FinancialIntermediary[
 
 /**
  * A CB and its FIs in one server: /cb/... and /fi/<fiId>/..., book and offline routes,
- * /audit/network (the CB's auditors and operators), and /openapi.json. With no FIs, the CB node
+ * /audit/network (the CB's auditors and operators), the console under /console, and /openapi.json. With no FIs, the CB node
  * of a network on its own. Each node has its own gate over its own database's operators.
  */
 export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: readonly FinancialIntermediary[] }, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
@@ -100,11 +101,13 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   const gates = gatesOf(nodes, options);
   await app.register(cbRoutes(nodes.cb.ledger, gates.cb!), { prefix: '/cb' });
   await app.register(cbOfflineRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
-  for (const fi of nodes.fis) {
-    const gate = gates.fi(fi);
+  const fiGates = nodes.fis.map((fi) => ({ node: fi, gate: gates.fi(fi) }));
+  for (const { node: fi, gate } of fiGates) {
     await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   }
+  // The operators' console (src/console) behind the same gates, one per node.
+  await registerConsole(app, { cb: { node: nodes.cb, gate: gates.cb! }, fis: fiGates });
   await app.register(async (root) => {
     gates.cb!.install(root);
     root.get<{ Querystring: { quiescent?: string } }>('/audit/network', { schema: routeSchema({ querystring: { quiescent: { type: 'string', maxLength: 8 } } }), config: { access: rules.cbAudit } }, (req, reply) =>
@@ -114,12 +117,13 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   return app;
 }
 
-/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, and /openapi.json. */
+/** One FI whose CB is elsewhere: /fi/<fiId>/..., book and offline routes, its console, and /openapi.json. */
 export async function createOfflineFiApp(fi: FinancialIntermediary, options: OfflineAppOptions = {}): Promise<FastifyInstance> {
   const app = ledgerApp(options);
   addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
   const gate = gatesOf({ fis: [fi] }, options).fi(fi);
   await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
   await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
+  await registerConsole(app, { fis: [{ node: fi, gate }] });
   return app;
 }

@@ -1,0 +1,166 @@
+// Tally console, the page script of both shells (sign_in.html, overview.html). Plain browser
+// JavaScript with no build step. The token lives in this tab's sessionStorage and goes out as
+// `Authorization: Bearer` on each data call, so the node's gate decides every answer; the page
+// only chooses which screens to ask for. Every value is put into the page as a text node
+// (textContent), never as markup: a customer named `<script>` shows as those characters.
+'use strict';
+
+const SESSION_KEY = 'tally.console.session';
+
+/** An element with text-only children: strings become text nodes, never HTML. */
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (k === 'class') e.className = v;
+    else e.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return e;
+}
+
+function table(id, head, rows) {
+  return el('table', { id }, el('thead', {}, el('tr', {}, head.map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => (c instanceof Node ? c : el('td', {}, c)))))));
+}
+
+const amount = (minor) => el('td', { class: 'amount' }, String(minor));
+const when = (ms) => (ms === null || ms === undefined ? 'never' : new Date(Number(ms)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+
+function session() {
+  const raw = sessionStorage.getItem(SESSION_KEY);
+  return raw === null ? null : JSON.parse(raw);
+}
+
+async function call(path, token) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, credentials: 'omit' });
+  const body = await res.json();
+  return { status: res.status, body };
+}
+
+/** The node whose database knows the token, asked in the order /console/nodes lists them. */
+async function identify(token) {
+  const { nodes } = await (await fetch('/console/nodes', { credentials: 'omit' })).json();
+  for (const n of nodes) {
+    const r = await call(`${n.base}/whoami`, token);
+    if (r.status === 200) return { token, base: n.base, ...r.body };
+  }
+  return null;
+}
+
+function signInPage() {
+  const form = document.getElementById('sign-in-form');
+  const error = document.getElementById('sign-in-error');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.hidden = true;
+    const token = document.getElementById('token').value.trim();
+    const who = /^[\x21-\x7e]{1,200}$/.test(token) ? await identify(token) : null;
+    if (who === null) {
+      error.textContent = 'No node of this server knows that token (unknown, revoked or mistyped).';
+      error.hidden = false;
+      return;
+    }
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(who));
+    location.assign('/console/overview');
+  });
+}
+
+function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  location.assign('/console/');
+}
+
+function circulationChart(samples) {
+  const box = el('div', { id: 'chart' });
+  const xs = samples.map((s) => Math.floor(s.atMs / 1000));
+  const series = ['issuedMinor', 'accountsMinor', 'seBalancesMinor', 'inFlightMinor'];
+  // The chart draws doubles; the exact amounts are in the totals table next to it.
+  const data = [xs, ...series.map((k) => samples.map((s) => Number(s[k])))];
+  const colours = ['#1b2430', '#2f7ed8', '#0d9f6e', '#d9822b'];
+  const opts = {
+    width: 720, height: 260, title: 'Circulation (minor units), one sample per audit',
+    axes: [{}, { size: 90, values: (_u, ticks) => ticks.map((v) => String(v)) }],
+    series: [{}, ...['issued', 'FI accounts', 'inside SEs', 'in flight'].map((label, i) => ({ label, stroke: colours[i], width: 2, points: { show: true } }))],
+  };
+  // eslint-disable-next-line no-undef
+  new uPlot(opts, data, box);
+  return box;
+}
+
+function cbScreen(data) {
+  const t = data.totals;
+  const status = el('span', { id: 'audit-status', class: data.clean ? 'badge ok' : 'badge bad' }, data.clean ? 'audit clean' : `${data.violations} violation(s), ${data.alarms} alarm(s)`);
+  const totals = table('totals', ['figure', 'minor units'], [
+    ['issued', amount(t.issuedMinor)], ['FI reserves', amount(t.reservesMinor)], ['FI accounts', amount(t.accountsMinor)],
+    ['inside SEs', amount(t.seBalancesMinor)], ['in flight', amount(t.inFlightMinor)], ['booked incidents', amount(t.incidentValueMinor)],
+  ]);
+  const banks = table('banks', ['bank', 'reserve at the CB'], data.banks.map((b) => [b.fiId, amount(b.reserveMinor)]));
+  return [
+    el('section', { class: 'card', id: 'circulation' }, el('h2', {}, 'Circulation '), status, totals, el('p', {}, `audited ${when(data.checkedAtMs)}`)),
+    el('section', { class: 'card', id: 'chart-card' }, el('h2', {}, 'Over time'), circulationChart(data.samples)),
+    el('section', { class: 'card', id: 'banks-card' }, el('h2', {}, 'Banks'), banks),
+  ];
+}
+
+function devicesTable(id, devices) {
+  return table(id, ['device', 'tier', 'balance last reported', 'last sync'],
+    devices.map((d) => [el('td', { class: 'mono' }, d.deviceId), String(d.tier), amount(d.reportedBalanceMinor), when(d.lastSyncMs)]));
+}
+
+function fiScreen(data) {
+  const rows = data.customers.map((c) => [
+    el('td', {}, el('strong', {}, c.name ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, c.customerId)),
+    String(c.tier) + (c.frozen ? ' (frozen)' : ''),
+    el('td', {}, c.accounts.map((a) => el('div', { class: 'mono' }, `${a.accountId}: ${a.balanceMinor}`))),
+    el('td', {}, c.devices.map((d) => el('div', { class: 'mono' }, `${d.deviceId.slice(0, 12)}… synced ${when(d.lastSyncMs)}`))),
+  ]);
+  const devices = data.customers.flatMap((c) => c.devices);
+  return [
+    el('section', { class: 'card', id: 'customers-card' }, el('h2', {}, `Customers of ${data.fiId}`), table('customers', ['customer', 'tier', 'accounts', 'devices'], rows)),
+    el('section', { class: 'card', id: 'devices-card' }, el('h2', {}, 'Devices and sync status'), devicesTable('devices', devices)),
+  ];
+}
+
+function customerScreen(data) {
+  const c = data.customer;
+  if (c === null) return [el('p', { class: 'error' }, 'No customer record.')];
+  return [
+    el('section', { class: 'card', id: 'my-accounts' }, el('h2', {}, `Your accounts at ${data.fiId}`),
+      table('accounts', ['account', 'balance'], c.accounts.map((a) => [el('td', { class: 'mono' }, a.accountId), amount(a.balanceMinor)]))),
+    el('section', { class: 'card', id: 'my-devices' }, el('h2', {}, 'Your devices'), devicesTable('devices', c.devices)),
+  ];
+}
+
+/** Which data route and screen a role gets; the gate refuses anything else anyway. */
+function screenFor(who) {
+  if (who.node === 'cb' && (who.role === 'auditor' || who.role === 'cb-operator')) return { path: `${who.base}/circulation`, render: cbScreen };
+  if (who.node !== 'cb' && (who.role === 'fi-operator' || who.role === 'auditor')) return { path: `${who.base}/customers`, render: fiScreen };
+  if (who.role === 'customer') return { path: `${who.base}/me`, render: customerScreen };
+  return null;
+}
+
+async function overviewPage() {
+  const who = session();
+  if (who === null) return location.replace('/console/');
+  document.getElementById('sign-out').addEventListener('click', signOut);
+  document.getElementById('who').textContent = `${who.name} — ${who.role} at ${who.node}`;
+  const main = document.getElementById('screen');
+  const screen = screenFor(who);
+  if (screen === null) {
+    main.replaceChildren(el('p', { id: 'no-screen' }, `The console has no screen for the ${who.role} role yet.`));
+    return;
+  }
+  const r = await call(screen.path, who.token);
+  if (r.status === 401) return signOut();
+  if (r.status !== 200) {
+    main.replaceChildren(el('p', { class: 'error', id: 'load-error' }, `${r.status} ${r.body.error?.code ?? ''}: ${r.body.error?.message ?? ''}`));
+    return;
+  }
+  main.replaceChildren(...screen.render(r.body));
+  document.body.dataset.ready = 'true';
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  if (document.body.dataset.page === 'sign-in') signInPage();
+  else void overviewPage();
+});
