@@ -220,7 +220,7 @@ const ROWS: Record<string, Row> = {
     },
   },
   [`POST ${FI}/resume`]: { allow: staff(), build: () => ({}) },
-  // The console (src/console): shells and assets hold no data; each data route sits behind its node's gate.
+  // The console (src/ledger/console): shells and assets hold no data; each data route sits behind its node's gate.
   'GET /console/': { allow: EVERYONE, build: () => ({}) },
   'GET /console/overview': { allow: EVERYONE, build: () => ({}) },
   'GET /console/assets/:file': { allow: EVERYONE, build: () => ({ params: { file: 'console.js' } }) },

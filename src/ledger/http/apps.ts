@@ -16,7 +16,7 @@ import { FiLedger } from '../fi/book.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { auditNetwork } from '../network_audit.ts';
 import type { HttpsServerOptions } from '../tls/index.ts';
-import { registerConsole } from '../../console/index.ts';
+import { registerConsole } from '../console/index.ts';
 import { ledgerApp, respond } from './app.ts';
 import { cbOfflineRoutes, cbRoutes } from './cb_routes.ts';
 import { fiOfflineRoutes, fiRoutes } from './fi_routes.ts';
@@ -106,7 +106,7 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
     await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   }
-  // The operators' console (src/console) behind the same gates, one per node.
+  // The operators' console (src/ledger/console) behind the same gates, one per node.
   await registerConsole(app, { cb: { node: nodes.cb, gate: gates.cb! }, fis: fiGates });
   await app.register(async (root) => {
     gates.cb!.install(root);

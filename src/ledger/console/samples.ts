@@ -4,7 +4,7 @@
 // the samples on a restart loses nothing the ledger needs).
 
 import assert from 'node:assert/strict';
-import type { NetworkTotals } from '../ledger/network_audit.ts';
+import type { NetworkTotals } from '../network_audit.ts';
 
 /** Samples kept; each is 5 bigints and a time, so the ring costs well under 1 MB at this size. */
 export const CIRCULATION_SAMPLES_MAX = 2000;

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CirculationSamples } from './samples.ts';
-import type { NetworkTotals } from '../ledger/network_audit.ts';
+import type { NetworkTotals } from '../network_audit.ts';
 
 const totals = (issuedMinor: bigint): NetworkTotals => ({
   issuedMinor, incidentValueMinor: 0n, reservesMinor: issuedMinor, accountsMinor: issuedMinor, circulationMinor: 0n, seBalancesMinor: 0n, inFlightMinor: 0n,

@@ -8,14 +8,14 @@
 //   /console/fi/<fiId>/whoami, /customers, /me            — that FI's gate (its staff, its customers)
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CentralBank } from '../ledger/cb/central_bank.ts';
-import type { FinancialIntermediary } from '../ledger/fi/financial_intermediary.ts';
-import { role, type Access, type Caller, type Gate } from '../ledger/access/gate.ts';
-import { LedgerError, LedgerErrorCode } from '../ledger/errors.ts';
-import { respond } from '../ledger/http/app.ts';
-import { rules } from '../ledger/http/rules.ts';
-import { none, routeSchema } from '../ledger/http/schema.ts';
-import { auditNetwork } from '../ledger/network_audit.ts';
+import type { CentralBank } from '../cb/central_bank.ts';
+import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
+import { role, type Access, type Caller, type Gate } from '../access/gate.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import { respond } from '../http/app.ts';
+import { rules } from '../http/rules.ts';
+import { none, routeSchema } from '../http/schema.ts';
+import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
 import { banks, customers } from './views.ts';

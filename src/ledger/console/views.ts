@@ -3,8 +3,8 @@
 // customer's own accounts and devices. Plain data for the JSON routes of routes.ts; the page
 // renders it with DOM text nodes only. Every list is bounded by CONSOLE_ROWS_MAX.
 
-import { AccountKind } from '../ledger/book/accounts.ts';
-import { rowBigint, rowBytes, rowString, type Queryable, type Row } from '../ledger/db/adapter.ts';
+import { AccountKind } from '../book/accounts.ts';
+import { rowBigint, rowBytes, rowString, type Queryable, type Row } from '../db/adapter.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 
 /** Rows a console list shows at most; a larger FI needs paging, which this first slice lacks. */
