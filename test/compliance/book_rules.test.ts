@@ -111,6 +111,17 @@ for (const engine of ENGINES) {
       clock.advance(DAY_MS);
     });
 
+    test('two concurrent deposits that each fit the day but not together: exactly one passes', async () => {
+      const c = await customer('racer');
+      for (let i = 0; i < 3; i++) await fi.deposit({ accountId: c.accountId, amountMinor: 1_000n, idempotencyKey: key('dep') });
+      const both = await Promise.allSettled([600n, 600n].map((amountMinor) => fi.deposit({ accountId: c.accountId, amountMinor, idempotencyKey: key('race') })));
+      assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(code('RULE_OVERRIDE_REQUIRED')(refused.reason), String(refused.reason));
+      assert.equal(await fi.balance(c.accountId), 3_600n);
+      clock.advance(DAY_MS);
+    });
+
     test('assignment and resolution are logged; the log chain verifies and a tampered entry breaks it', async () => {
       const [first] = await listAlerts(fi.db);
       await changeAlert(deps(), first!.id, 'op-2', { action: 'assign', assignee: 'analyst-7' });

@@ -23,7 +23,7 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../book/journal.ts';
 import { checkRules, DEFAULT_RULES, type RuleSet } from '../../compliance/index.ts';
-import { recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
+import { recheckScreened, recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
 
 /** Customer moves the AML/CFT rules screen, and the event each one is. */
 const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
@@ -174,6 +174,7 @@ export class FiLedger {
     const r = await idempotent(this.db, now, input.idempotencyKey, spec.operation, request, async (tx) => {
       const amount = checkAmount(input.amountMinor);
       if (spec.accountId !== undefined) await this.checkCustomerAccount(tx, spec.accountId, spec.from === spec.accountId);
+      const checked = screened === null ? null : await recheckScreened(tx, this.complianceDeps(now)!, screened);
       const accounts = await lockAccounts(tx, [spec.from, spec.to]);
       assert(accounts.size === 2, `${spec.operation}: FI system accounts must exist`);
       const entries = [
@@ -190,7 +191,7 @@ export class FiLedger {
         entries,
         reference: spec.reference,
       });
-      if (screened !== null) await recordScreened(tx, this.complianceDeps(now)!, screened, transactionId);
+      if (checked !== null) await recordScreened(tx, this.complianceDeps(now)!, checked, transactionId);
       const balance = after.get(spec.accountId ?? spec.to);
       assert(balance !== undefined, 'post() must report the balance of the account moved');
       return { transactionId, balanceMinor: balance };

@@ -11,11 +11,12 @@
 // the customer's lock).
 
 import { assert } from '../../crypto/assert.ts';
-import { DAY_MS, evaluate, type CustomerContext, type PastEvent, type ProposedEvent, type RuleHit, type RuleSet } from '../../compliance/index.ts';
+import { DAY_MS, evaluate, type CustomerContext, type Evaluation, type PastEvent, type ProposedEvent, type RuleHit, type RuleSet } from '../../compliance/index.ts';
 import { newId, type RandomBytes } from '../context.ts';
 import { rowBigint, rowNullableString, rowString, type Db, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { appendComplianceLog } from './compliance_log.ts';
+import { loadCustomer } from './customers.ts';
 
 export interface ComplianceDeps {
   db: Db;
@@ -87,22 +88,43 @@ async function recordHit(tx: Tx, d: ComplianceDeps, customerId: string, hit: Rul
   return id;
 }
 
+function refusal(result: Evaluation, event: ProposedEvent, overrides: ReadonlySet<string>, alertIds: readonly string[]): LedgerError {
+  const blocking = result.hits.filter((h) => h.mode === 'hard' || (h.mode === 'soft' && !overrides.has(h.ruleId)));
+  assert(blocking.length > 0, `a ${result.decision} decision names no blocking hit`);
+  const names = blocking.map((h) => `${h.ruleId} (${h.detail})`).join('; ');
+  const code = result.decision === 'refuse' ? LedgerErrorCode.ruleRefused : LedgerErrorCode.ruleOverrideRequired;
+  const what = result.decision === 'refuse' ? 'refuses' : 'needs an operator override of its alert for';
+  const alerts = alertIds.length === 0 ? '' : ` (alerts ${alertIds.join(', ')})`;
+  return new LedgerError(code, `Rule ${names} ${what} this ${event.kind} of customer ${event.customerId}${alerts}`);
+}
+
 /** Screens a proposed event: throws RULE_REFUSED / RULE_OVERRIDE_REQUIRED (with its alerts written), or returns it to record. */
 export async function screenEvent(d: ComplianceDeps, event: ProposedEvent): Promise<Screened> {
   const ctx = await customerContext(d.db, d.rules, event.customerId, d.nowMs);
   const result = evaluate(d.rules, event, ctx);
   const overrides = ctx.overrides ?? new Set<string>();
   if (result.decision === 'allow') return { event, hits: result.hits, overrides };
-  const blocking = result.hits.filter((h) => h.mode === 'hard' || (h.mode === 'soft' && !overrides.has(h.ruleId)));
   const alertIds = await d.db.transaction(async (tx) => {
     const ids: string[] = [];
     for (const h of result.hits) ids.push(await recordHit(tx, d, event.customerId, h));
     return ids;
   });
-  const names = blocking.map((h) => `${h.ruleId} (${h.detail})`).join('; ');
-  const code = result.decision === 'refuse' ? LedgerErrorCode.ruleRefused : LedgerErrorCode.ruleOverrideRequired;
-  const what = result.decision === 'refuse' ? 'refuses' : 'needs an operator override of its alert for';
-  throw new LedgerError(code, `Rule ${names} ${what} this ${event.kind} of customer ${event.customerId} (alerts ${alertIds.join(', ')})`);
+  throw refusal(result, event, overrides, alertIds);
+}
+
+/**
+ * Evaluates a screened event again under the customer's row lock, inside the move's transaction
+ * and before its money moves: a concurrent move of the same customer that committed after the
+ * screen is in the history now, so a window rule cannot be passed twice by racing requests. A
+ * refusal here is stored under the move's key like any other (only such a race reaches it).
+ */
+export async function recheckScreened(tx: Tx, d: ComplianceDeps, s: Screened): Promise<Screened> {
+  await loadCustomer(tx, s.event.customerId, true);
+  const ctx = await customerContext(tx, d.rules, s.event.customerId, d.nowMs);
+  const result = evaluate(d.rules, s.event, ctx);
+  const overrides = ctx.overrides ?? new Set<string>();
+  if (result.decision !== 'allow') throw refusal(result, s.event, overrides, []);
+  return { event: s.event, hits: result.hits, overrides };
 }
 
 /** Records a screened event and its (monitor or overridden) hits inside the move's transaction. */

@@ -30,7 +30,7 @@ import { idempotent } from '../book/idempotency.ts';
 import { readAccount } from '../book/journal.ts';
 import { postTwoLegMove } from '../book/moves.ts';
 import type { RuleSet } from '../../compliance/index.ts';
-import { recordScreened, screenMove, type Screened } from './compliance.ts';
+import { recheckScreened, recordScreened, screenMove, type Screened } from './compliance.ts';
 
 export interface ValueDeps {
   db: Db;
@@ -123,6 +123,7 @@ async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: Vo
   }
   const customer = await loadCustomer(tx, device.customerId);
   if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no loads`);
+  const checked = screened === null ? null : await recheckScreened(tx, { ...d, rules: d.rules! }, screened);
   const holding = limitsFor(policy, device.tier).holdingLimitMinor;
   if (amountMinor > holding) {
     throw new LedgerError(LedgerErrorCode.amountInvalid, `A voucher of ${amountMinor} is above the tier-${device.tier} holding limit ${holding}`);
@@ -138,16 +139,23 @@ async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: Vo
     'INSERT INTO load_vouchers (device_id, load_counter, account_id, amount_minor, voucher, cb_done, idempotency_key, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)',
     [device.deviceId, loadCounter, device.accountId, amountMinor, voucher, input.idempotencyKey, BigInt(d.nowMs)],
   );
-  if (screened !== null) await recordScreened(tx, { ...d, rules: d.rules! }, screened, `voucher ${hex(device.deviceId)}/${loadCounter}`);
+  if (checked !== null) await recordScreened(tx, { ...d, rules: d.rules! }, checked, `voucher ${hex(device.deviceId)}/${loadCounter}`);
   return { deviceId: device.deviceId, loadCounter, amountMinor, voucher, accountBalanceMinor: move.fromBalanceMinor };
+}
+
+/** Screens a funding (compliance.ts); null when the rules are off or the request asks again for an issued voucher. */
+async function screenFunding(d: ValueDeps, input: VoucherRequest): Promise<Screened | null> {
+  if (d.rules === undefined) return null;
+  const device = await loadDevice(d.db, input.deviceId);
+  if (input.loadCounter !== undefined && input.loadCounter < device.vouchersIssued) return null;
+  return screenMove(d, input.idempotencyKey, { kind: 'fund', customerId: device.customerId, amountMinor: input.amountMinor, atMs: d.nowMs });
 }
 
 /** Debits the device's account, signs a voucher for its next load counter, funds circulation. */
 export async function createLoadVoucher(d: ValueDeps, input: VoucherRequest): Promise<VoucherResult> {
   const policy = await d.cb.currentPolicy();
   const request = { deviceId: input.deviceId, amountMinor: input.amountMinor, ...(input.loadCounter === undefined ? {} : { loadCounter: input.loadCounter }) };
-  const screened = d.rules === undefined ? null
-    : await screenMove(d, input.idempotencyKey, { kind: 'fund', customerId: (await loadDevice(d.db, input.deviceId)).customerId, amountMinor: input.amountMinor, atMs: d.nowMs });
+  const screened = await screenFunding(d, input);
   const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.loadVoucher', request, (tx) => voucherFiLeg(tx, d, policy, input, screened));
   await finishVoucher(d, r.value.deviceId, r.value.loadCounter, r.value.amountMinor);
   return r.value;
@@ -203,6 +211,7 @@ async function unloadFiLeg(
 ): Promise<UnloadResult> {
   const device = await loadDevice(tx, u.deviceId, true);
   await checkUnloadCovered(tx, device, u.amountMinor);
+  const checked = screened === null ? null : await recheckScreened(tx, { ...d, rules: d.rules! }, screened);
   await tx.run(
     'INSERT INTO unload_records (device_id, unload_counter, account_id, amount_minor, record, cb_done, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6)',
     [device.deviceId, u.unloadCounter, device.accountId, u.amountMinor, record, BigInt(d.nowMs)],
@@ -212,7 +221,7 @@ async function unloadFiLeg(
     operation: 'fi.unload', from: FI_SETTLEMENT_ACCOUNT, to: device.accountId, amountMinor: u.amountMinor,
     journalKey: `${key}/fi`, reference: `unload ${hex(device.deviceId)}/${u.unloadCounter}`,
   });
-  if (screened !== null) await recordScreened(tx, { ...d, rules: d.rules! }, screened, `unload ${hex(device.deviceId)}/${u.unloadCounter}`);
+  if (checked !== null) await recordScreened(tx, { ...d, rules: d.rules! }, checked, `unload ${hex(device.deviceId)}/${u.unloadCounter}`);
   return { deviceId: device.deviceId, unloadCounter: u.unloadCounter, amountMinor: u.amountMinor, accountBalanceMinor: move.toBalanceMinor };
 }
 
