@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encode, rfc8949EncodeOptions } from 'cborg';
 import { p256 } from '@noble/curves/nist.js';
-import { DEFAULT_RULES, RULE_KINDS, RulesCodecError, checkRules, decodeRules, encodeRules, signRules, verifyRules, type Rule, type RuleSet } from './rules.ts';
+import { DEFAULT_RULES, RULES_BYTES_MAX, RULES_MAX, RULE_KINDS, RulesCodecError, checkRules, decodeRules, encodeRules, signRules, verifyRules, type Rule, type RuleSet } from './rules.ts';
 
 const cb = (() => {
   const secretKey = p256.utils.randomSecretKey();
@@ -36,6 +36,17 @@ test('any valid per-transaction limit and version round-trips', () => {
     const set: RuleSet = { version, rules: [{ ...DEFAULT_RULES.rules[0]!, limitMinor }] };
     assert.deepEqual(decodeRules(encodeRules(set)), set);
   }));
+});
+
+test('RULES_MAX rules at their largest encode within RULES_BYTES_MAX; one more rule is refused', () => {
+  const big = (i: number): Rule => ({
+    id: `${String(i).padStart(2, '0')}${'x'.repeat(62)}`, kind: 'structuring', mode: 'monitor', severity: 'medium',
+    limitMinor: (1n << 64n) - 1n, count: 0xffff_ffffn, windowMs: (1n << 64n) - 1n, bandPercent: 99n,
+  });
+  const full: RuleSet = { version: (1n << 64n) - 1n, rules: Array.from({ length: RULES_MAX }, (_, i) => big(i)) };
+  assert.ok(encodeRules(full).length <= RULES_BYTES_MAX, `${encodeRules(full).length} bytes`);
+  assert.equal(decodeRules(encodeRules(full)).rules.length, RULES_MAX);
+  assert.equal(codeOf(() => decodeRules(encodeRules({ ...full, rules: [...full.rules, big(99)] }))), 'FIELD');
 });
 
 test('signed rules verify under the CB key and not under another, nor when one byte flips', () => {

@@ -14,10 +14,13 @@ import { p256 } from '@noble/curves/nist.js';
 
 export const RULES_FORMAT_VERSION = 1;
 export const RULES_TYPE = 'tally/rules';
-/** Rules per set: 64 × ~110 bytes stays under RULES_BYTES_MAX; evaluation is linear in it. */
+/** Rules per set: evaluation is linear in it (each rule one pass over the customer's history). */
 export const RULES_MAX = 64;
-/** A rule set's body: 64 rules of at most ~120 bytes each, plus the header. */
-export const RULES_BYTES_MAX = 8192;
+/** One rule's largest encoding: 8 keys (≤ 12 bytes each), a 64-byte id, the longest kind, 4 u64 values. */
+const RULE_BYTES_MAX = 200;
+/** A rule set's body: RULES_MAX rules at their largest, plus the header (≤ 64 bytes). */
+export const RULES_BYTES_MAX = 16_384;
+if (RULES_MAX * RULE_BYTES_MAX + 64 > RULES_BYTES_MAX) throw new Error('RULES_BYTES_MAX must hold RULES_MAX rules at their largest');
 const ENVELOPE_OVERHEAD_BYTES = 96;
 const SIGNATURE_BYTES = 64;
 const PUBLIC_KEY_BYTES = 33;

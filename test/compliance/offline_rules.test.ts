@@ -20,6 +20,7 @@ const RULES: RuleSet = {
     { id: 'tx-max', kind: 'online.per_transaction', mode: 'hard', severity: 'high', limitMinor: 10_000n, count: 0n, windowMs: 0n, bandPercent: 0n },
     { id: 'cycles', kind: 'funding.rapid_cycles', mode: 'monitor', severity: 'medium', limitMinor: 0n, count: 2n, windowMs: BigInt(DAY_MS), bandPercent: 0n },
     { id: 'burst', kind: 'sync.burst', mode: 'monitor', severity: 'low', limitMinor: 0n, count: 2n, windowMs: 0n, bandPercent: 0n },
+    { id: 'burst-max', kind: 'sync.burst', mode: 'hard', severity: 'high', limitMinor: 0n, count: 3n, windowMs: 0n, bandPercent: 0n },
   ],
 };
 const code = (c: string) => (e: unknown) => e instanceof LedgerError && e.code === c;
@@ -72,6 +73,11 @@ describe('AML/CFT rules at funding, defunding and sync', () => {
     const events = await net.fiA.db.query("SELECT amount_minor, receipts FROM compliance_events WHERE kind = 'sync' AND receipts > 0 ORDER BY receipts");
     assert.deepEqual(events.map((r) => [BigInt(r.amount_minor as never), BigInt(r.receipts as never)]), [[100n, 1n], [300n, 2n]], 'Σ received per batch, not single amounts');
     assert.equal((await net.fiA.verifyComplianceLog()).ok, true);
+    const batches = async () => (await net.fiA.db.query('SELECT batch_id FROM sync_batches WHERE device_id = $1', [payee.deviceId])).length;
+    const before = [await batches(), (await loadDevice(net.fiA.db, payee.deviceId)).reportedBalanceMinor];
+    for (let i = 0; i < 3; i++) await pay(payer, payee, 10n);
+    await assert.rejects(syncDevice(payee.client, net.fiA, { keyPrefix: 'payee-3' }), (e: unknown) => code('RULE_REFUSED')(e) && (e as Error).message.includes('burst-max'));
+    assert.deepEqual([await batches(), (await loadDevice(net.fiA.db, payee.deviceId)).reportedBalanceMinor], before, 'a refused batch settles nothing');
   });
 
   test('an FI installs a CB-signed rule set and refuses one signed by another key', async () => {
