@@ -90,6 +90,10 @@ export const LedgerErrorCode = {
   voucherOutstanding: 'VOUCHER_OUTSTANDING',
   /** The caller spent its budget for this kind of expensive route; retry after the delay the message names. */
   rateLimited: 'RATE_LIMITED',
+  /** A hard AML/CFT rule (src/compliance) refuses the move; the message names the rule id. Nothing changed. */
+  ruleRefused: 'RULE_REFUSED',
+  /** A soft AML/CFT rule refuses the move until an operator overrides its alert with a reason. */
+  ruleOverrideRequired: 'RULE_OVERRIDE_REQUIRED',
   /** Anything that is not one of the codes above (a bug or a broken invariant): logged, never described. */
   internal: 'INTERNAL',
   /** A node's answer does not have the shape its route promises: raised by a client decoding it, and answered (502) by a node relaying that client's call. */
@@ -122,6 +126,8 @@ export const HTTP_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   REQUEST_REPLAYED: 401,
   VOUCHER_OUTSTANDING: 409,
   RATE_LIMITED: 429,
+  RULE_REFUSED: 403,
+  RULE_OVERRIDE_REQUIRED: 409,
   UNKNOWN_ACCOUNT: 404,
   INSUFFICIENT_FUNDS: 409,
   BALANCE_LIMIT: 409,

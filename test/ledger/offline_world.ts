@@ -4,6 +4,7 @@
 // (simulated applets with the payment commands) provisioned, attested, enrolled, credentialed
 // and funded through the ledger's own APIs. Payments go through both SEs' APDU interfaces.
 
+import type { RuleSet } from '../../src/compliance/index.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { seededRng } from '../../src/crypto/rng.ts';
 import { DeviceClass, Tier } from '../../src/policy/limits.ts';
@@ -36,7 +37,7 @@ export interface OfflineNet {
   cleanup(): Promise<void>;
 }
 
-export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number; nullifierPartitions?: number } = {}): Promise<OfflineNet> {
+export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number; nullifierPartitions?: number; rules?: RuleSet | null } = {}): Promise<OfflineNet> {
   const world = makeWorld(seed);
   const clock: Clock = { nowMs: () => Number(world.nowMs) };
   const dbs = await Promise.all([freshDb(engine), freshDb(engine), freshDb(engine)]);
@@ -47,7 +48,7 @@ export async function openOfflineNet(engine: Engine, seed: string, opts: { verif
   });
   const keyB = p256KeyPair(seededRng(`${seed}/fi-b`));
   const manufacturers = { [MANUFACTURER]: world.manufacturer.publicKey };
-  const common = { clock, manufacturers, cb, verifyWorkers: opts.verifyWorkers ?? 2, verifySeed: `${seed}/verify` };
+  const common = { clock, manufacturers, cb, verifyWorkers: opts.verifyWorkers ?? 2, verifySeed: `${seed}/verify`, ...(opts.rules === undefined ? {} : { rules: opts.rules }) };
   const fiA = await FinancialIntermediary.open({ ...common, db: dbs[1]!.db, rng: countingRng(`${seed}/a`), fiId: 'fi-a', signingKey: world.fi });
   const fiB = await FinancialIntermediary.open({ ...common, db: dbs[2]!.db, rng: countingRng(`${seed}/b`), fiId: 'fi-b', signingKey: keyB });
   const worlds = new Map<string, World>([

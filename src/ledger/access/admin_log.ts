@@ -6,8 +6,8 @@
 // (a rewrite of the whole tail is caught only against a copy of the head kept elsewhere:
 // `verifyAdminLog` returns it for that purpose).
 
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { ZERO_HASH, chainHash } from '../book/hash_chain.ts';
 import { rowBigint, rowBytes, rowNullableString, rowString, type Queryable, type Db } from '../db/adapter.ts';
 
 export interface AdminLogEntry {
@@ -26,25 +26,12 @@ export interface AdminLogRecord extends AdminLogEntry {
   entryHash: Uint8Array;
 }
 
-const ZERO_HASH = new Uint8Array(32);
-const DOMAIN = utf8ToBytes('tally/admin-log/v1');
-
-function lengthPrefixed(parts: readonly Uint8Array[]): Uint8Array {
-  const total = parts.reduce((n, p) => n + 4 + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    new DataView(out.buffer).setUint32(at, p.length);
-    out.set(p, at + 4);
-    at += 4 + p.length;
-  }
-  return out;
-}
+const DOMAIN = 'tally/admin-log/v1';
 
 /** The hash of one entry given its predecessor's: every field length-prefixed, domain-separated. */
 export function adminEntryHash(prevHash: Uint8Array, seq: bigint, e: { atMs: number; operatorId: string; role: string; action: string; detail: string; status: number; code: string | null }): Uint8Array {
   const fields = [String(seq), String(e.atMs), e.operatorId, e.role, e.action, e.detail, String(e.status), e.code ?? ''];
-  return sha256(lengthPrefixed([DOMAIN, prevHash, ...fields.map((f) => utf8ToBytes(f))]));
+  return chainHash(DOMAIN, prevHash, fields);
 }
 
 /** Appends one entry under the head row's lock; returns its sequence number. */

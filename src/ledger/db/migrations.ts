@@ -15,6 +15,7 @@ import { RECONCILIATION_MIGRATION } from './migration_009.ts';
 import { RECLAIM_MIGRATION } from './migration_010.ts';
 import { ACCESS_MIGRATION } from './migration_011.ts';
 import { DEVICE_REQUESTS_MIGRATION } from './migration_012.ts';
+import { COMPLIANCE_MIGRATION } from './migration_013.ts';
 
 export interface Migration {
   version: number;
@@ -120,6 +121,7 @@ CREATE TABLE nullifier_conflicts (
   RECLAIM_MIGRATION,
   ACCESS_MIGRATION,
   DEVICE_REQUESTS_MIGRATION,
+  COMPLIANCE_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */

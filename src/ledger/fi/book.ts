@@ -22,6 +22,11 @@ import { migrate } from '../db/migrations.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../book/journal.ts';
+import { checkRules, DEFAULT_RULES, type RuleSet } from '../../compliance/index.ts';
+import { recheckScreened, recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
+
+/** Customer moves the AML/CFT rules screen, and the event each one is. */
+const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
 
 type Direction = 'in' | 'out';
 
@@ -39,16 +44,19 @@ export class FiLedger {
   readonly fiId: string;
   private readonly clock: Clock;
   private readonly rng: RandomBytes;
+  /** The AML/CFT rules this FI enforces (compliance.ts); null: none (a book opened without them). */
+  readonly rules: RuleSet | null;
 
-  private constructor(deps: NodeDeps & { fiId: string }) {
+  private constructor(deps: NodeDeps & { fiId: string; rules?: RuleSet | null }) {
     this.db = deps.db;
+    this.rules = deps.rules === null ? null : checkRules(deps.rules ?? DEFAULT_RULES);
     this.fiId = checkName(deps.fiId, 'FI id');
     this.clock = deps.clock ?? systemClock;
     this.rng = deps.rng ?? systemRandomBytes;
   }
 
   /** Applies migrations and creates the settlement and treasury accounts; safe on every start. */
-  static async open(deps: NodeDeps & { fiId: string }): Promise<FiLedger> {
+  static async open(deps: NodeDeps & { fiId: string; rules?: RuleSet | null }): Promise<FiLedger> {
     const fi = new FiLedger(deps);
     await migrate(fi.db, () => fi.clock.nowMs());
     await fi.db.transaction(async (tx) => {
@@ -144,12 +152,29 @@ export class FiLedger {
     return this.move(input, spec);
   }
 
+  /** The compliance context of this book at `nowMs` (rules, storage, ids). */
+  complianceDeps(nowMs: number): ComplianceDeps | null {
+    return this.rules === null ? null : { db: this.db, rules: this.rules, rng: this.rng, nowMs };
+  }
+
+  /** Screens a deposit or withdrawal before its key is taken (compliance.ts); null for other moves. */
+  private async screen(input: { amountMinor: bigint; idempotencyKey: string }, spec: MoveSpec, nowMs: number): Promise<Screened | null> {
+    const kind = SCREENED_MOVES[spec.operation];
+    const d = this.complianceDeps(nowMs);
+    if (kind === undefined || d === null || spec.accountId === undefined) return null;
+    const owner = await ownerOfAccount(this.db, spec.accountId);
+    if (owner === undefined) return null;
+    return screenMove(d, input.idempotencyKey, { kind, customerId: owner.customerId, amountMinor: input.amountMinor, atMs: nowMs });
+  }
+
   private async move(input: { amountMinor: bigint; idempotencyKey: string }, spec: MoveSpec): Promise<MoveResult> {
     const now = this.clock.nowMs();
     const request = { from: spec.from, to: spec.to, amountMinor: input.amountMinor, reference: spec.reference };
+    const screened = await this.screen(input, spec, now);
     const r = await idempotent(this.db, now, input.idempotencyKey, spec.operation, request, async (tx) => {
       const amount = checkAmount(input.amountMinor);
       if (spec.accountId !== undefined) await this.checkCustomerAccount(tx, spec.accountId, spec.from === spec.accountId);
+      const checked = screened === null ? null : await recheckScreened(tx, this.complianceDeps(now)!, screened);
       const accounts = await lockAccounts(tx, [spec.from, spec.to]);
       assert(accounts.size === 2, `${spec.operation}: FI system accounts must exist`);
       const entries = [
@@ -166,6 +191,7 @@ export class FiLedger {
         entries,
         reference: spec.reference,
       });
+      if (checked !== null) await recordScreened(tx, this.complianceDeps(now)!, checked, transactionId);
       const balance = after.get(spec.accountId ?? spec.to);
       assert(balance !== undefined, 'post() must report the balance of the account moved');
       return { transactionId, balanceMinor: balance };

@@ -24,10 +24,27 @@ import {
 import { idempotent } from '../book/idempotency.ts';
 import { SYNC_UNLOADS_MAX } from '../limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
-import { settleBatch, type BatchResult, type SyncUpload } from './sync.ts';
+import { openReport, settleBatch, syncKey, type BatchResult, type SyncUpload } from './sync.ts';
 import { collectReclaimCharges, fileReclaimClaims, settleDueReclaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
 import { VerifyPool } from '../verify/verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
+import { verifyRules, type RuleSet } from '../../compliance/index.ts';
+import { changeAlert, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
+import { verifyComplianceLog, type ComplianceLogCheck } from './compliance_log.ts';
+
+/** The CB-signed rule set as the FI receives it (compliance/rules.ts signRules), with the key to check it. */
+export interface SignedRules {
+  signed: Uint8Array;
+  cbPublicKey: Uint8Array;
+}
+
+/** The rules an FI runs: verified when signed; an in-process RuleSet is checked but trusted (tests, the default). */
+function installRules(option: RuleSet | SignedRules | null | undefined): RuleSet | null | undefined {
+  if (option === null || option === undefined || !('signed' in option)) return option;
+  const v = verifyRules(option.signed, option.cbPublicKey);
+  if (!v.ok) throw new LedgerError(LedgerErrorCode.badRequest, `The CB-signed rule set does not verify (${v.reason})`);
+  return v.value;
+}
 
 export interface FinancialIntermediaryConfig {
   fiId: string;
@@ -40,6 +57,8 @@ export interface FinancialIntermediaryConfig {
   verifyWorkers?: number;
   /** Seed for batch-verification weights (tests only). */
   verifySeed?: string;
+  /** AML/CFT rules (src/compliance): CB-signed, or in process; default DEFAULT_RULES unsigned; null: none. */
+  rules?: RuleSet | SignedRules | null;
 }
 
 export type Renewal =
@@ -81,7 +100,7 @@ export class FinancialIntermediary {
   }
 
   static async open(deps: NodeDeps & FinancialIntermediaryConfig): Promise<FinancialIntermediary> {
-    const ledger = await FiLedger.open(deps);
+    const ledger = await FiLedger.open({ ...deps, rules: installRules(deps.rules) });
     return new FinancialIntermediary(ledger, deps.clock ?? systemClock, deps.rng ?? systemRandomBytes, deps);
   }
 
@@ -90,7 +109,7 @@ export class FinancialIntermediary {
   }
 
   private valueDeps(): ValueDeps {
-    return { db: this.db, fiId: this.fiId, rng: this.rng, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb };
+    return { db: this.db, fiId: this.fiId, rng: this.rng, nowMs: this.clock.nowMs(), fiSecretKey: this.config.signingKey.secretKey, cb: this.config.cb, ...(this.ledger.rules === null ? {} : { rules: this.ledger.rules }) };
   }
 
   /** The challenge a device must ATTEST to enrol for this customer and account. */
@@ -202,6 +221,49 @@ export class FinancialIntermediary {
     return applyUnloadRecord(this.valueDeps(), record);
   }
 
+  /**
+   * Screens a sync batch (Σ received and receipt count, never single amounts: DESIGN §3.3) before
+   * it settles; null when the rules are off or the batch was settled before. Recorded after it
+   * settles, in its own transaction: a crash between loses the event, not money (a later slice
+   * moves it into settleBatch's transaction).
+   */
+  private async screenSync(input: SyncRequest): Promise<Screened | null> {
+    const compliance = this.ledger.complianceDeps(this.clock.nowMs());
+    if (compliance === null) return null;
+    const { device, report } = await openReport(this.db, input.report);
+    if (await keyTaken(this.db, syncKey(device.deviceId, report.batchId))) return null;
+    const event = { kind: 'sync' as const, customerId: device.customerId, amountMinor: report.receivedMinor, receipts: input.payments.length, atMs: compliance.nowMs };
+    return screenEvent(compliance, event);
+  }
+
+  /** The compliance alerts of one customer (or all), oldest first. */
+  alerts(customerId?: string): Promise<Alert[]> {
+    return listAlerts(this.db, customerId);
+  }
+
+  /** An operator overrides a soft rule's alert with a reason: the customer's next move it stops goes through once. */
+  overrideRule(alertId: string, reason: string, operatorId = 'operator'): Promise<Alert> {
+    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'override', reason });
+  }
+
+  assignAlert(alertId: string, assignee: string, operatorId = 'operator'): Promise<Alert> {
+    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'assign', assignee });
+  }
+
+  resolveAlert(alertId: string, reason: string, operatorId = 'operator'): Promise<Alert> {
+    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'resolve', reason });
+  }
+
+  verifyComplianceLog(): Promise<ComplianceLogCheck> {
+    return verifyComplianceLog(this.db);
+  }
+
+  private requireCompliance() {
+    const d = this.ledger.complianceDeps(this.clock.nowMs());
+    if (d === null) throw new LedgerError(LedgerErrorCode.badRequest, `FI ${this.fiId} runs without AML/CFT rules`);
+    return d;
+  }
+
   /** Credits the carried unload records, settles the batch, and answers with ack, distribution, renewal. */
   async sync(input: SyncRequest): Promise<SyncResult> {
     const unloadRecords = input.unloadRecords ?? [];
@@ -212,7 +274,12 @@ export class FinancialIntermediary {
     // has accounted for (vouchers and settled receipts, value.ts), so a refused batch — say one
     // with a receipt for another payee — cannot have its proceeds unloaded anyway.
     const carried = await openCarriedUnloads(this.valueDeps(), unloadRecords);
+    const screened = await this.screenSync(input);
     const batch = await settleBatch(d, input, policy, carried);
+    const compliance = this.ledger.complianceDeps(this.clock.nowMs());
+    if (screened !== null && compliance !== null && !batch.replayed) {
+      await this.db.transaction((tx) => recordScreened(tx, compliance, screened, `sync ${bytesToHex(batch.deviceId)}/${batch.batchId}`));
+    }
     const unloads: UnloadResult[] = [];
     for (const rec of unloadRecords) unloads.push(await this.applyUnloadRecord(rec));
     // Charges for reclaimed payments of this device's earlier batches, after this sync's unloads (reclaim.ts).

@@ -5,7 +5,7 @@
 
 export { FiLedger } from './book.ts';
 export {
-  FinancialIntermediary, type FinancialIntermediaryConfig, type Renewal, type SyncRequest, type SyncResult,
+  FinancialIntermediary, type FinancialIntermediaryConfig, type SignedRules, type Renewal, type SyncRequest, type SyncResult,
 } from './financial_intermediary.ts';
 export {
   checkKyc, insertCustomer, linkAccount, loadCustomer, ownerOfAccount, setCustomerFrozen, type Customer,
@@ -31,3 +31,8 @@ export {
   RENEWAL_EPOCHS_AHEAD, checkRenewalGate, markSyncAccepted, recordCredentialGrant,
 } from './renewal_gate.ts';
 export { RECORD_BYTES_MAX, RECORD_VERSION, viewRecord, type RecordView } from './payment_records.ts';
+export {
+  COMPLIANCE_TEXT_MAX, changeAlert, listAlerts, recordScreened, screenEvent, screenMove, type Alert, type AlertAction,
+  type AlertStatus, type ComplianceDeps, type Screened,
+} from './compliance.ts';
+export { appendComplianceLog, verifyComplianceLog, type ComplianceLogCheck, type ComplianceLogEntry } from './compliance_log.ts';

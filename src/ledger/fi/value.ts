@@ -29,6 +29,8 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { readAccount } from '../book/journal.ts';
 import { postTwoLegMove } from '../book/moves.ts';
+import type { RuleSet } from '../../compliance/index.ts';
+import { recheckScreened, recordScreened, screenMove, type Screened } from './compliance.ts';
 
 export interface ValueDeps {
   db: Db;
@@ -37,6 +39,8 @@ export interface ValueDeps {
   nowMs: number;
   fiSecretKey: Uint8Array;
   cb: CbOfflinePort;
+  /** The AML/CFT rules to screen funding and defunding against (compliance.ts); absent: none. */
+  rules?: RuleSet;
 }
 
 export interface VoucherResult {
@@ -110,7 +114,7 @@ async function checkLoadCounter(tx: Tx, device: DeviceRow, loadCounter: bigint, 
 export const voucherCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/voucher/${hex(deviceId)}/${counter}/cb`;
 export const unloadCbKey = (fiId: string, deviceId: Uint8Array, counter: bigint) => `${fiId}/unload/${hex(deviceId)}/${counter}/cb`;
 
-async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: VoucherRequest): Promise<VoucherResult> {
+async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: VoucherRequest, screened: Screened | null): Promise<VoucherResult> {
   const amountMinor = checkAmount(input.amountMinor);
   const device = await loadDevice(tx, input.deviceId, true);
   if (input.loadCounter !== undefined) {
@@ -119,6 +123,7 @@ async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: Vo
   }
   const customer = await loadCustomer(tx, device.customerId);
   if (customer.frozen) throw new LedgerError(LedgerErrorCode.frozen, `Customer ${customer.id} is frozen: no loads`);
+  const checked = screened === null ? null : await recheckScreened(tx, { ...d, rules: d.rules! }, screened);
   const holding = limitsFor(policy, device.tier).holdingLimitMinor;
   if (amountMinor > holding) {
     throw new LedgerError(LedgerErrorCode.amountInvalid, `A voucher of ${amountMinor} is above the tier-${device.tier} holding limit ${holding}`);
@@ -134,14 +139,24 @@ async function voucherFiLeg(tx: Tx, d: ValueDeps, policy: PolicyTable, input: Vo
     'INSERT INTO load_vouchers (device_id, load_counter, account_id, amount_minor, voucher, cb_done, idempotency_key, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)',
     [device.deviceId, loadCounter, device.accountId, amountMinor, voucher, input.idempotencyKey, BigInt(d.nowMs)],
   );
+  if (checked !== null) await recordScreened(tx, { ...d, rules: d.rules! }, checked, `voucher ${hex(device.deviceId)}/${loadCounter}`);
   return { deviceId: device.deviceId, loadCounter, amountMinor, voucher, accountBalanceMinor: move.fromBalanceMinor };
+}
+
+/** Screens a funding (compliance.ts); null when the rules are off or the request asks again for an issued voucher. */
+async function screenFunding(d: ValueDeps, input: VoucherRequest): Promise<Screened | null> {
+  if (d.rules === undefined) return null;
+  const device = await loadDevice(d.db, input.deviceId);
+  if (input.loadCounter !== undefined && input.loadCounter < device.vouchersIssued) return null;
+  return screenMove(d, input.idempotencyKey, { kind: 'fund', customerId: device.customerId, amountMinor: input.amountMinor, atMs: d.nowMs });
 }
 
 /** Debits the device's account, signs a voucher for its next load counter, funds circulation. */
 export async function createLoadVoucher(d: ValueDeps, input: VoucherRequest): Promise<VoucherResult> {
   const policy = await d.cb.currentPolicy();
   const request = { deviceId: input.deviceId, amountMinor: input.amountMinor, ...(input.loadCounter === undefined ? {} : { loadCounter: input.loadCounter }) };
-  const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.loadVoucher', request, (tx) => voucherFiLeg(tx, d, policy, input));
+  const screened = await screenFunding(d, input);
+  const r = await idempotent(d.db, d.nowMs, input.idempotencyKey, 'fi.loadVoucher', request, (tx) => voucherFiLeg(tx, d, policy, input, screened));
   await finishVoucher(d, r.value.deviceId, r.value.loadCounter, r.value.amountMinor);
   return r.value;
 }
@@ -191,9 +206,12 @@ async function checkUnloadCovered(tx: Tx, device: DeviceRow, amountMinor: bigint
   }
 }
 
-async function unloadFiLeg(tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unloadCounter: bigint; amountMinor: bigint }, record: Uint8Array, key: string): Promise<UnloadResult> {
+async function unloadFiLeg(
+  tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unloadCounter: bigint; amountMinor: bigint }, record: Uint8Array, key: string, screened: Screened | null,
+): Promise<UnloadResult> {
   const device = await loadDevice(tx, u.deviceId, true);
   await checkUnloadCovered(tx, device, u.amountMinor);
+  const checked = screened === null ? null : await recheckScreened(tx, { ...d, rules: d.rules! }, screened);
   await tx.run(
     'INSERT INTO unload_records (device_id, unload_counter, account_id, amount_minor, record, cb_done, created_ms) VALUES ($1, $2, $3, $4, $5, 0, $6)',
     [device.deviceId, u.unloadCounter, device.accountId, u.amountMinor, record, BigInt(d.nowMs)],
@@ -203,6 +221,7 @@ async function unloadFiLeg(tx: Tx, d: ValueDeps, u: { deviceId: Uint8Array; unlo
     operation: 'fi.unload', from: FI_SETTLEMENT_ACCOUNT, to: device.accountId, amountMinor: u.amountMinor,
     journalKey: `${key}/fi`, reference: `unload ${hex(device.deviceId)}/${u.unloadCounter}`,
   });
+  if (checked !== null) await recordScreened(tx, { ...d, rules: d.rules! }, checked, `unload ${hex(device.deviceId)}/${u.unloadCounter}`);
   return { deviceId: device.deviceId, unloadCounter: u.unloadCounter, amountMinor: u.amountMinor, accountBalanceMinor: move.toBalanceMinor };
 }
 
@@ -220,9 +239,11 @@ export async function openCarriedUnloads(d: ValueDeps, records: readonly Uint8Ar
 export async function applyUnloadRecord(d: ValueDeps, record: Uint8Array): Promise<UnloadResult & { replayed: boolean }> {
   const u = await checkUnload(d, record);
   const key = `unload:${hex(u.deviceId)}:${u.unloadCounter}`;
+  const screened = d.rules === undefined ? null
+    : await screenMove(d, key, { kind: 'defund', customerId: (await loadDevice(d.db, u.deviceId)).customerId, amountMinor: u.amountMinor, atMs: d.nowMs });
   let r;
   try {
-    r = await idempotent(d.db, d.nowMs, key, 'fi.unload', { record: hex(sha256(record)) }, (tx) => unloadFiLeg(tx, d, u, record, key));
+    r = await idempotent(d.db, d.nowMs, key, 'fi.unload', { record: hex(sha256(record)) }, (tx) => unloadFiLeg(tx, d, u, record, key, screened));
   } catch (e) {
     if (e instanceof LedgerError && e.code === LedgerErrorCode.idempotencyMismatch) {
       throw new LedgerError(LedgerErrorCode.replayConflict, `Unload counter ${u.unloadCounter} of this device was already used by another record`);

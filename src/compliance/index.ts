@@ -1,0 +1,12 @@
+// AML/CFT compliance (issue 12): the CB's signed rule set (rules.ts) and the pure evaluation of an
+// event against it (evaluate.ts). The FI's tables, alerts and log live in src/ledger/fi/.
+
+export {
+  DEFAULT_RULES, KIND_PARAMS, RULES_BYTES_MAX, RULES_MAX, RULE_KINDS, RULE_MODES, RulesCodecError, SEVERITIES,
+  checkRules, decodeRules, encodeRules, ruleProblem, signRules, verifyRules,
+  type Rule, type RuleKind, type RuleMode, type RuleSet, type RulesCodecCode, type Severity, type VerifiedRules,
+} from './rules.ts';
+export {
+  DAY_MS, EVENT_KINDS, evaluate, type CustomerContext, type Decision, type Evaluation, type EventKind, type PastEvent,
+  type ProposedEvent, type RuleHit,
+} from './evaluate.ts';
