@@ -10,7 +10,7 @@
 // RulesCodecError code; verifyRules returns a reason and never throws on bad input.
 
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import { p256 } from '@noble/curves/nist.js';
+import { signCbEnvelope, verifyCbEnvelope } from '../policy/policy_codec.ts';
 
 export const RULES_FORMAT_VERSION = 1;
 export const RULES_TYPE = 'tally/rules';
@@ -21,9 +21,6 @@ const RULE_BYTES_MAX = 200;
 /** A rule set's body: RULES_MAX rules at their largest, plus the header (≤ 64 bytes). */
 export const RULES_BYTES_MAX = 16_384;
 if (RULES_MAX * RULE_BYTES_MAX + 64 > RULES_BYTES_MAX) throw new Error('RULES_BYTES_MAX must hold RULES_MAX rules at their largest');
-const ENVELOPE_OVERHEAD_BYTES = 96;
-const SIGNATURE_BYTES = 64;
-const PUBLIC_KEY_BYTES = 33;
 const U64_MAX = (1n << 64n) - 1n;
 const RULE_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -194,33 +191,10 @@ export function checkRules(set: RuleSet): RuleSet {
 }
 
 export function signRules(set: RuleSet, cbSecretKey: Uint8Array): Uint8Array {
-  const body = encodeRules(checkRules(set));
-  return cbor({ body, sig: p256.sign(body, cbSecretKey) });
+  return signCbEnvelope(encodeRules(checkRules(set)), cbSecretKey);
 }
 
-/** The rule set inside a CB-signed envelope, or why not (never throws on bad bytes). */
+/** The rule set inside a CB-signed envelope (the policy's, policy_codec.ts), or why not (never throws on bad bytes). */
 export function verifyRules(signed: Uint8Array, cbPublicKey: Uint8Array): VerifiedRules {
-  let body: Uint8Array;
-  let sig: Uint8Array;
-  try {
-    const m = mapWithKeys(decodeCanonical(signed, RULES_BYTES_MAX + ENVELOPE_OVERHEAD_BYTES, 'signed rules'), ['body', 'sig'], 'signed rules');
-    if (!(m.body instanceof Uint8Array) || !(m.sig instanceof Uint8Array) || m.sig.length !== SIGNATURE_BYTES) return { ok: false, reason: 'MALFORMED' };
-    [body, sig] = [m.body, m.sig];
-  } catch (e) {
-    if (e instanceof RulesCodecError) return { ok: false, reason: 'MALFORMED' };
-    throw e;
-  }
-  let good = false;
-  try {
-    good = cbPublicKey.length === PUBLIC_KEY_BYTES && p256.verify(sig, body, cbPublicKey, { lowS: false });
-  } catch {
-    good = false;
-  }
-  if (!good) return { ok: false, reason: 'SIGNATURE' };
-  try {
-    return { ok: true, value: decodeRules(body) };
-  } catch (e) {
-    if (e instanceof RulesCodecError) return { ok: false, reason: e.code };
-    throw e;
-  }
+  return verifyCbEnvelope(signed, cbPublicKey, RULES_BYTES_MAX, decodeRules, (e) => (e instanceof RulesCodecError ? e.code : undefined));
 }

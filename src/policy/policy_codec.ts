@@ -199,11 +199,19 @@ export function decodeRevocationList(bytes: Uint8Array): RevocationList {
 // ---------------------------------------------------------------------------------------------
 // CB signatures: envelope {body, sig}, ECDSA P-256 over the body bytes (verified with lowS: false)
 
-function sign(body: Uint8Array, cbSecretKey: Uint8Array): Uint8Array {
+/** A body in the CB's signed envelope (the policy table, the revocation list, the AML/CFT rules). */
+export function signCbEnvelope(body: Uint8Array, cbSecretKey: Uint8Array): Uint8Array {
   return cbor({ body, sig: p256.sign(body, cbSecretKey) });
 }
 
-function verify<T>(signed: Uint8Array, cbPublicKey: Uint8Array, maxBody: number, decodeBody: (b: Uint8Array) => T): Verified<T> {
+/**
+ * The body of a CB-signed envelope of at most `maxBody` bytes, decoded by `decodeBody`, or why not:
+ * MALFORMED envelope, SIGNATURE, or the code `bodyError` names for what decodeBody threw (anything
+ * it names no code for is rethrown). Never throws on bad bytes.
+ */
+export function verifyCbEnvelope<T, C extends string>(
+  signed: Uint8Array, cbPublicKey: Uint8Array, maxBody: number, decodeBody: (b: Uint8Array) => T, bodyError: (e: unknown) => C | undefined,
+): { ok: true; value: T } | { ok: false; reason: 'MALFORMED' | 'SIGNATURE' | C } {
   let body: Uint8Array;
   let sig: Uint8Array;
   try {
@@ -226,10 +234,16 @@ function verify<T>(signed: Uint8Array, cbPublicKey: Uint8Array, maxBody: number,
   try {
     return { ok: true, value: decodeBody(body) };
   } catch (e) {
-    if (e instanceof PolicyCodecError) return { ok: false, reason: e.code };
+    const code = bodyError(e);
+    if (code !== undefined) return { ok: false, reason: code };
     throw e;
   }
 }
+
+const sign = signCbEnvelope;
+const policyError = (e: unknown) => (e instanceof PolicyCodecError ? e.code : undefined);
+const verify = <T>(signed: Uint8Array, cbPublicKey: Uint8Array, maxBody: number, decodeBody: (b: Uint8Array) => T): Verified<T> =>
+  verifyCbEnvelope(signed, cbPublicKey, maxBody, decodeBody, policyError);
 
 export const signPolicy = (policy: PolicyTable, cbSecretKey: Uint8Array): Uint8Array => sign(encodePolicy(policy), cbSecretKey);
 export const verifyPolicy = (signed: Uint8Array, cbPublicKey: Uint8Array): Verified<PolicyTable> =>
