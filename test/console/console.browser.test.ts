@@ -7,10 +7,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { addOperator } from '../../src/ledger/access/operators.ts';
 import { readAccount } from '../../src/ledger/book/journal.ts';
@@ -18,16 +16,12 @@ import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { auditNetwork } from '../../src/ledger/network_audit.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { Tier } from '../../src/policy/limits.ts';
+import { launch, shot, signIn as signInAt, skipWithoutChromium, statusFrom, tab as newTab, type Tab } from './browser.ts';
 import { fundFi, load, newDevice, openOfflineNet, pay, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
 const XSS_NAME = '<script>alert(1)</script>';
 const DATA_ROUTES = ['/console/cb/circulation', '/console/fi/fi-a/customers', '/console/fi/fi-a/me', '/console/cb/whoami', '/console/fi/fi-a/whoami'];
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env['CI'] === undefined) console.log(`# console browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-
-describe('the console in headless Chromium', { skip: missing && process.env['CI'] === undefined ? `no Chromium at ${CHROMIUM}` : false }, () => {
+describe('the console in headless Chromium', { skip: skipWithoutChromium('console browser test') }, () => {
   let net: OfflineNet;
   let app: FastifyInstance;
   let base: string;
@@ -38,7 +32,6 @@ describe('the console in headless Chromium', { skip: missing && process.env['CI'
   const tokens: Record<string, string> = {};
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `CI needs Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
     net = await openOfflineNet('sqlite', 'console-browser', { verifyWorkers: 0 });
     await fundFi(net, net.fiA, 1_000_000n, 'fund-a');
     await fundFi(net, net.fiB, 400_000n, 'fund-b');
@@ -56,40 +49,16 @@ describe('the console in headless Chromium', { skip: missing && process.env['CI'
     tokens['alice'] = (await addOperator(net.fiA.db, { name: 'Alice', role: 'customer', customerId: alice.customerId })).token;
     app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launch();
   });
+  const tab = (): Promise<Tab> => newTab(browser);
+  const signIn = (page: Page, token: string): Promise<void> => signInAt(page, base, token);
+
   after(async () => {
     await browser?.close();
     await app?.close();
     await net?.cleanup();
   });
-
-  /** A fresh tab (its own sessionStorage) that records dialogs and page errors. */
-  async function tab(): Promise<{ page: Page; dialogs: string[]; errors: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    const page = await context.newPage();
-    const dialogs: string[] = [];
-    const errors: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
-    page.on('pageerror', (e) => errors.push(e.message));
-    return { page, dialogs, errors };
-  }
-
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${base}/console/`);
-    await page.fill('#token', token);
-    await page.click('#sign-in-button');
-    await page.waitForURL(`${base}/console/overview`);
-    await page.waitForSelector('body[data-ready="true"]');
-  }
-
-  /** Status of a data route fetched from inside the page, with `token` or with none. */
-  function statusFrom(page: Page, path: string, token: string | null): Promise<number> {
-    return page.evaluate(async ([p, t]) => (await fetch(p!, t === null ? {} : { headers: { authorization: `Bearer ${t}` } })).status, [path, token] as const);
-  }
-
-  const shot = (page: Page, name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 
   test('a stranger gets only the sign-in page: the overview sends them back, a made-up token is refused, every data route answers 401', async () => {
     const { page, errors } = await tab();
@@ -148,7 +117,7 @@ describe('the console in headless Chromium', { skip: missing && process.env['CI'
     const xssRow = page.locator('#customers tr', { hasText: xssCustomerId });
     assert.equal(await xssRow.locator('strong').textContent(), XSS_NAME, 'the name shows as its characters');
     assert.match(await xssRow.locator('strong').innerHTML(), /^&lt;script&gt;alert\(1\)&lt;\/script&gt;$/);
-    assert.equal(await page.locator('script').count(), 2, 'only the shell\'s two scripts');
+    assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline script: only the shell\'s own files');
     assert.deepEqual(dialogs, [], 'nothing ran');
     for (const d of [alice, bob]) assert.equal(await page.locator('#customers tr', { hasText: d.customerId }).count(), 1);
     const bobDevice = (await page.locator('#devices tr', { hasText: bytesToHex(bob.deviceId) }).textContent()) ?? '';

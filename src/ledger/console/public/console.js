@@ -131,12 +131,73 @@ function customerScreen(data) {
   ];
 }
 
-/** Which data route and screen a role gets; the gate refuses anything else anyway. */
-function screenFor(who) {
-  if (who.node === 'cb' && (who.role === 'auditor' || who.role === 'cb-operator')) return { path: `${who.base}/circulation`, render: cbScreen };
-  if (who.node !== 'cb' && (who.role === 'fi-operator' || who.role === 'auditor')) return { path: `${who.base}/customers`, render: fiScreen };
-  if (who.role === 'customer') return { path: `${who.base}/me`, render: customerScreen };
-  return null;
+/**
+ * The screens, in nav order. Each screen script (screen_*.js, loaded after this file) calls
+ * TallyConsole.screen({ id, label, shows(who), render(who) }) where render returns the elements
+ * to show (or throws a LoadError). The nav lists the screens whose shows(who) is true; the URL
+ * hash (#alerts, …) picks one, the first by default. The gate refuses anything else anyway.
+ */
+const SCREENS = [];
+
+class LoadError extends Error {
+  constructor(status, body) {
+    super(`${status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
+    this.status = status;
+  }
+}
+
+/** GET a data route as the signed-in caller; throws LoadError unless 200. */
+async function load(path) {
+  const who = session();
+  const r = await call(path, who.token);
+  if (r.status === 401) signOut();
+  if (r.status !== 200) throw new LoadError(r.status, r.body);
+  return r.body;
+}
+
+/** POST (or PUT/DELETE) JSON as the signed-in caller: { status, body } whatever the status. */
+async function send(method, path, body, headers) {
+  const who = session();
+  const res = await fetch(path, {
+    method, credentials: 'omit',
+    headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/json', ...(headers ?? {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+function screen(def) {
+  SCREENS.push(def);
+}
+
+screen({
+  id: 'overview', label: 'Overview',
+  shows: (who) => who.role === 'customer' || who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator'),
+  async render(who) {
+    if (who.node === 'cb') return cbScreen(await load(`${who.base}/circulation`));
+    if (who.role === 'customer') return customerScreen(await load(`${who.base}/me`));
+    return fiScreen(await load(`${who.base}/customers`));
+  },
+});
+
+async function showScreen(who, main, nav) {
+  const visible = SCREENS.filter((s) => s.shows(who));
+  const wanted = location.hash.slice(1);
+  const current = visible.find((s) => s.id === wanted) ?? visible[0];
+  nav.replaceChildren(...visible.map((s) => el('a', { href: `#${s.id}`, id: `nav-${s.id}`, class: s === current ? 'current' : '' }, s.label)));
+  document.body.dataset.ready = 'false';
+  if (current === undefined) {
+    main.replaceChildren(el('p', { id: 'no-screen' }, `The console has no screen for the ${who.role} role yet.`));
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  document.body.dataset.screen = current.id;
+  try {
+    main.replaceChildren(...(await current.render(who)));
+  } catch (e) {
+    main.replaceChildren(el('p', { class: 'error', id: 'load-error' }, e instanceof LoadError ? e.message : String(e)));
+  }
+  document.body.dataset.ready = 'true';
 }
 
 async function overviewPage() {
@@ -145,20 +206,13 @@ async function overviewPage() {
   document.getElementById('sign-out').addEventListener('click', signOut);
   document.getElementById('who').textContent = `${who.name} — ${who.role} at ${who.node}`;
   const main = document.getElementById('screen');
-  const screen = screenFor(who);
-  if (screen === null) {
-    main.replaceChildren(el('p', { id: 'no-screen' }, `The console has no screen for the ${who.role} role yet.`));
-    return;
-  }
-  const r = await call(screen.path, who.token);
-  if (r.status === 401) return signOut();
-  if (r.status !== 200) {
-    main.replaceChildren(el('p', { class: 'error', id: 'load-error' }, `${r.status} ${r.body.error?.code ?? ''}: ${r.body.error?.message ?? ''}`));
-    return;
-  }
-  main.replaceChildren(...screen.render(r.body));
-  document.body.dataset.ready = 'true';
+  const nav = document.getElementById('nav');
+  window.addEventListener('hashchange', () => void showScreen(who, main, nav));
+  await showScreen(who, main, nav);
 }
+
+/** What screen scripts use. */
+window.TallyConsole = { el, table, amount, when, session, load, send, screen, LoadError, refresh: () => window.dispatchEvent(new HashChangeEvent('hashchange')) };
 
 document.addEventListener('DOMContentLoaded', () => {
   if (document.body.dataset.page === 'sign-in') signInPage();
