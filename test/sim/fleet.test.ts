@@ -11,7 +11,7 @@ import { EventQueue, SimRandom } from '../../src/sim/fleet/random.ts';
 import { nullifierTestSeam } from '../../src/ledger/cb/nullifiers.ts';
 import type { RunRecord } from '../../src/sim/fleet/types.ts';
 
-const SHORT: Omit<FleetOptions, 'seed'> = { customers: 6, days: 2, faults: { restoredSnapshot: 0.15, hostilePeer: 1, fiRestart: 0.5 } };
+const SHORT: Omit<FleetOptions, 'seed'> = { customers: 6, days: 2, faults: { restoredSnapshot: 0.15, hostilePeer: 1, fiRestart: 0.5, linkLost: 0.08 } };
 const strip = (r: RunRecord): Omit<RunRecord, 'wallMs'> => {
   const { wallMs: _w, ...rest } = r;
   return rest;
@@ -50,6 +50,7 @@ test('short fleet runs hold every invariant, and one seed gives one RunRecord', 
     for (const p of paid) assert.ok(uploaded.has(p.nullifier), `${seed}: payment at step ${p.step} never synced`);
     // One sample per simulated midnight and one at the end; nothing issued after the start.
     assert.equal(r.totals.length, SHORT.days + 1);
+    assert.equal(r.totals.at(-1)!.atMs >= r.endMs, true);
     for (const t of r.totals) assert.equal(t.issuedMinor, 2n * 10_000_000n * 100n);
     // Quiescent at the end, with the double spends' value booked: nothing in flight.
     assert.equal(r.totals.at(-1)!.inFlightMinor, 0n);
@@ -58,6 +59,10 @@ test('short fleet runs hold every invariant, and one seed gives one RunRecord', 
   const spends = records.flatMap((r) => r.faults.filter((f) => f.kind === 'restored-snapshot' && f.result !== 'refused-offline'));
   assert.ok(spends.length >= 1, 'no restored-snapshot double spend reached two payees in the fixed seeds');
   for (const f of spends) assert.equal(f.result, 'identified');
+  // Links lost after the debit: re-sent at once, or stranded and reclaimed after the settlement window.
+  const lost = records.flatMap((r) => r.faults.filter((f) => f.kind === 'link-lost'));
+  assert.ok(lost.some((f) => f.result === 'reclaimed'), 'no stranded payment in the fixed seeds');
+  for (const f of lost) assert.ok(f.result === 'reclaimed' || f.result === 'recovered', `a lost link ended ${f.result}`);
   const again = await runFleet({ ...SHORT, seed: 'fleet-1' });
   assert.deepEqual(strip(again), strip(records[0]!));
   assert.notDeepEqual(strip(records[1]!).payments, strip(records[0]!).payments);

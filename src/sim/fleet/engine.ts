@@ -17,7 +17,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { decodePaymentProof } from '../../crypto/index.ts';
 import { PROFILES, type Device } from '../../device/index.ts';
 import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledger/index.ts';
-import { decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
+import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
+import { settlementWindowEndMs } from '../../policy/settlement.ts';
 import { SeError } from '../../se/status.ts';
 import { enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
 import { planPopulation, units, type PlannedDevice, type SpendRule, type TerminalKind } from './population.ts';
@@ -41,9 +42,13 @@ export interface FaultRates {
   lateSync: number;
   /** Per simulated day: one FI node crashes and restarts from its SQLite file. */
   fiRestart: number;
+  /** Per payment: the link drops after the payer's debit, before the payee's SE sees the payment. */
+  linkLost: number;
+  /** Of those, the share the payer re-sends at once over a new link; the rest stay stranded until reclaimed. */
+  resendAfterLoss: number;
 }
 
-export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3 };
+export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7 };
 
 export interface FleetOptions {
   customers: number;
@@ -304,6 +309,7 @@ class Engine {
       image = path.join(this.net.dataDir, 'devices', `${payer.plan.name}-image-${this.snapshots++}`);
       cpSync(payer.sim.nvmDir, image, { recursive: true });
     }
+    if (image === null && this.rand.chance(this.faults.linkLost)) return this.payLinkLost(payer, payee, amount, rule.workload);
     const rec = await this.payOnce(payer, payer.device, payee, amount, rule.workload);
     if (image === null || rec.outcome !== 'paid') return;
     // The restored image spends the same counter again, at another terminal of the same kind if
@@ -314,6 +320,53 @@ class Engine {
     const again = await this.payOnce(payer, clone, second, amount, rule.workload);
     const f = this.fault('restored-snapshot', again.outcome === 'paid' ? 'pending' : `refused-offline`, payer.plan.name);
     if (again.outcome === 'paid') this.inv.doubleSpent(payer.sim.customerId, rec, again, [payee.plan.name, second.plan.name], f);
+  }
+
+  /**
+   * The link drops after the payer's SE debited and before the payee's SE saw the payment. The
+   * payer re-sends over a new link (the payee credits once), or the payment stays stranded: the
+   * payer's SE keeps it and every sync files a reclaim claim, credited after the settlement window.
+   */
+  private async payLinkLost(payer: Live, payee: Live, amount: bigint, workload: string): Promise<void> {
+    const radio = this.radioFor(payer, payee);
+    const mtu = radio === 'ble' ? Math.min(PROFILES[payer.plan.profile].bleMtu, PROFILES[payee.plan.profile].bleMtu) : 0;
+    const epoch = Number((await payer.device.info()).spendingEpoch);
+    const [a, b] = memoryLinkPair();
+    const payeeSide = payee.device.transport(b, radio, PROFILES[payer.plan.profile].bleMtu);
+    const paying = payer.device.pay(payer.device.transport(a, radio, PROFILES[payee.plan.profile].bleMtu), { maxAmountMinor: amount });
+    const ready = new PayeeReady({ buildRequest: (x) => payee.device.se.buildPaymentRequest(x), accept: (x) => payee.device.se.acceptPayment(x) }, payeeSide);
+    try {
+      await ready.sendRequest(amount);
+      await payeeSide.receive();
+    } catch {
+      // The payer refused before paying (a limit): nothing was debited.
+    } finally {
+      payeeSide.close();
+    }
+    const lost = await paying.then(() => null, (e: unknown) => e);
+    const base = { step: this.step, atMs: Number(this.now), payerDevice: payer.plan.name, payeeDevice: payee.plan.name, payerProfile: payer.plan.profile, payeeProfile: payee.plan.profile, amountMinor: amount, epoch, link: radio, mtu, workload } as const;
+    if (!(lost instanceof PayerLinkLost)) {
+      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'refused' });
+      return;
+    }
+    const kept = await payer.device.se.getUnconfirmedPayments();
+    const mine = kept.at(-1)!;
+    if (!this.rand.chance(this.faults.resendAfterLoss)) {
+      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'interrupted' });
+      this.inv.stranded(payer.plan.name, amount, this.fault('link-lost', 'stranded', payer.plan.name));
+      return;
+    }
+    const [c, d] = memoryLinkPair();
+    const [out, got] = await Promise.all([
+      payer.device.resend(payer.device.transport(c, radio, PROFILES[payee.plan.profile].bleMtu), { requestId: mine.requestId }),
+      payee.device.receive(payee.device.transport(d, radio, PROFILES[payer.plan.profile].bleMtu), amount),
+    ]);
+    if (got.amountMinor !== amount) throw new Error(`re-sent payment credited ${got.amountMinor}, expected ${amount}`);
+    const nullifier = nullifierOf(out.payment);
+    this.record.payments.push({ ...base, nullifier, bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'paid' });
+    payee.pendingNullifiers.push(nullifier);
+    payee.pendingMinor += amount;
+    this.fault('link-lost', 'recovered', payer.plan.name);
   }
 
   private async payOnce(payer: Live, device: Device, payee: Live, amount: bigint, workload: string): Promise<PaymentRecord> {
@@ -351,7 +404,7 @@ class Engine {
   private async syncOne(d: Live, reason: SyncRecord['reason']): Promise<void> {
     await this.syncDevice(d, reason);
     // Wearables sync through their owner's phone while it has a link.
-    for (const w of this.live.values()) if (w.plan.via === d.plan.name) await this.syncDevice(w, w.forced ? 'link' : 'link');
+    for (const w of this.live.values()) if (w.plan.via === d.plan.name) await this.syncDevice(w, 'link');
   }
 
   private async syncDevice(d: Live, reason: SyncRecord['reason']): Promise<void> {
@@ -426,6 +479,28 @@ class Engine {
     this.step++;
     for (let round = 0; round < 2; round++) {
       for (const d of this.live.values()) if (d.plan.via === undefined) await this.syncOne(d, 'scheduled');
+    }
+    // Stranded payments: past their settlement window, the payer's next sync reclaims them.
+    const stranded = this.inv.strandedPayers();
+    if (stranded.length > 0) {
+      const policy = await this.net.cb.currentPolicy();
+      let end = this.now;
+      for (const name of stranded) {
+        const d = this.live.get(name)!;
+        for (const k of await d.device.se.getUnconfirmedPayments()) {
+          const w = settlementWindowEndMs(policy, d.sim.tier, k.epoch);
+          if (w >= end) end = w + HOUR_MS;
+        }
+      }
+      this.net.clock.nowMs = end;
+      for (const name of stranded) {
+        const d = this.live.get(name)!;
+        await this.syncOne(this.live.get(d.plan.via ?? name)!, 'scheduled');
+        if ((await d.device.se.getUnconfirmedPayments()).length > 0) {
+          throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'stranded-reclaimable', `${name} still holds a stranded payment after its settlement window and a sync`);
+        }
+      }
+      this.inv.reclaimed();
     }
     const sample = await this.inv.full(this.step, this.now, true);
     this.record.totals.push({ atMs: Number(this.now), ...sample });

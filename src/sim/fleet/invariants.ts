@@ -11,7 +11,8 @@
 //     at the CB, every nullifier seen with two payments has an incident;
 //   - no voucher or unload left with its CB leg pending;
 //   - no receipt lost: every payment a payee took is registered at the CB once the payee synced.
-// At the end, after every device synced twice, the audit runs quiescent: in flight must be
+// At the end, every stranded payment (link lost after the payer's debit, never re-sent) must be
+// reclaimed by its payer's first sync after the settlement window. After every device synced twice, the audit runs quiescent: in flight must be
 // exactly the value the double spends created, which the CB books against their incidents; then
 // the books must be clean and in flight zero (every stranded payment was reclaimed or settled).
 // The first broken invariant throws FleetInvariantBroken: seed, simulated time, step, which, why.
@@ -57,6 +58,20 @@ export class Invariants {
     private readonly net: SimNetwork,
     private readonly seed: string,
   ) {}
+
+  private readonly strandedList: { device: string; amountMinor: bigint; fault: FaultRecord }[] = [];
+
+  stranded(device: string, amountMinor: bigint, fault: FaultRecord): void {
+    this.strandedList.push({ device, amountMinor, fault });
+  }
+
+  strandedPayers(): string[] {
+    return [...new Set(this.strandedList.map((s) => s.device))];
+  }
+
+  reclaimed(): void {
+    for (const s of this.strandedList) s.fault.result = 'reclaimed';
+  }
 
   isCheater(customerId: string): boolean {
     return this.cheaters.has(customerId);
