@@ -14,8 +14,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { decodePaymentProof } from '../../crypto/index.ts';
-import { PROFILES, type Device } from '../../device/index.ts';
+import { decodePaymentProof, seededRng } from '../../crypto/index.ts';
+import { Device, PROFILES } from '../../device/index.ts';
 import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledger/index.ts';
 import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
 import { settlementWindowEndMs } from '../../policy/settlement.ts';
@@ -42,13 +42,15 @@ export interface FaultRates {
   lateSync: number;
   /** Per simulated day: one FI node crashes and restarts from its SQLite file. */
   fiRestart: number;
+  /** Per simulated day: one payer device's SE clock drifts by up to ±30 minutes for the rest of the run. */
+  clockSkew: number;
   /** Per payment: the link drops after the payer's debit, before the payee's SE sees the payment. */
   linkLost: number;
   /** Of those, the share the payer re-sends at once over a new link; the rest stay stranded until reclaimed. */
   resendAfterLoss: number;
 }
 
-export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7 };
+export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7, clockSkew: 0.3 };
 
 export interface FleetOptions {
   customers: number;
@@ -68,7 +70,8 @@ type Ev =
   | { kind: 'pay'; device: string; rule: SpendRule }
   | { kind: 'sync'; device: string; reason: SyncRecord['reason'] }
   | { kind: 'hostile'; terminal: string }
-  | { kind: 'restart'; fiId: string };
+  | { kind: 'restart'; fiId: string }
+  | { kind: 'skew'; device: string };
 
 interface Live {
   plan: PlannedDevice;
@@ -239,6 +242,8 @@ class Engine {
         return this.timed('fault', () => this.hostilePeer(this.live.get(e.terminal)!));
       case 'restart':
         return this.timed('fault', () => this.restartFi(e.fiId));
+      case 'skew':
+        return this.timed('fault', () => this.skewClock(this.live.get(e.device)!));
     }
   }
 
@@ -264,6 +269,10 @@ class Engine {
     }
     if (this.rand.chance(this.faults.hostilePeer)) {
       this.queue.push(at(0, 24), { kind: 'hostile', terminal: this.rand.pick([...this.terminals.values()].flat()) });
+    }
+    if (this.rand.chance(this.faults.clockSkew)) {
+      const payers = [...this.live.values()].filter((d) => d.plan.role === 'payer').map((d) => d.plan.name);
+      this.queue.push(at(0, 24), { kind: 'skew', device: this.rand.pick(payers) });
     }
     if (this.rand.chance(this.faults.fiRestart)) this.queue.push(at(0, 24), { kind: 'restart', fiId: this.rand.pick([...this.net.fis.keys()]) });
     this.queue.push(t0 + DAY_MS, { kind: 'day', day: day + 1 });
@@ -467,6 +476,16 @@ class Engine {
       throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'hostile-peer-refused', `terminal ${t.plan.name} accepted fuzzed frames or changed state`);
     }
     this.fault('hostile-peer', 'refused', t.plan.name);
+  }
+
+  /** The device's host restarts its SE over the same NVM with a clock that runs ahead or behind. */
+  private async skewClock(d: Live): Promise<void> {
+    const skewMs = BigInt(this.rand.int(-30, 30)) * 60_000n;
+    const clock = this.net.clock;
+    const where = path.relative(this.net.dataDir, d.sim.nvmDir);
+    d.device = new Device({ profile: PROFILES[d.plan.profile], name: d.plan.name, nvm: { kind: 'file', dir: d.sim.nvmDir }, rng: seededRng(`${this.options.seed}/se/${d.plan.name}/${where}/skew-${this.step}`), clock: () => clock.nowMs + skewMs });
+    d.sim = { ...d.sim, device: d.device };
+    this.fault('clock-skew', `${skewMs / 60_000n} min`, d.plan.name);
   }
 
   private async restartFi(fiId: string): Promise<void> {
