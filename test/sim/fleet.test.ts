@@ -41,7 +41,7 @@ test('short fleet runs hold every invariant, and one seed gives one RunRecord', 
     const r = await runFleet({ ...SHORT, seed });
     records.push(r);
     const paid = r.payments.filter((p) => p.outcome === 'paid');
-    assert.ok(paid.length >= 20, `${seed}: only ${paid.length} payments went through`);
+    assert.ok(paid.length >= 10, `${seed}: only ${paid.length} payments went through`);
     assert.ok(r.syncs.length >= r.devices.length, `${seed}: fewer syncs than devices`);
     for (const w of ['transit', 'retail', 'm2m'] as const) assert.ok(paid.some((p) => p.workload === w), `${seed}: no ${w} payment`);
     assert.ok(r.faults.some((f) => f.kind === 'hostile-peer' && f.result === 'refused'), `${seed}: no hostile peer was tried`);
