@@ -68,6 +68,17 @@ test('short fleet runs hold every invariant, and one seed gives one RunRecord', 
   assert.notDeepEqual(strip(records[1]!).payments, strip(records[0]!).payments);
 });
 
+test('devices left offline run until a limit forces a sync, and the run says which', async () => {
+  const r = await runFleet({ customers: 3, days: 10, seed: 'holdouts-1', holdouts: 1, faults: { restoredSnapshot: 0, linkLost: 0 } });
+  assert.ok(r.offlineRuns.length >= 1, 'no device was forced to sync');
+  for (const o of r.offlineRuns) {
+    assert.ok(o.days > 0 && o.days <= 10, `${o.device}: offline ${o.days} days`);
+    // Every holdout's scheduled syncs were skipped: the first sync of a forced device comes after it was forced.
+    assert.ok(r.syncs.some((s) => s.device === o.device), `${o.device} never synced after being forced`);
+  }
+  assert.ok(r.offlineRuns.some((o) => o.forcedBy === 'epoch-end'), 'a 10-day run of IoT devices crosses their 7-day epoch');
+});
+
 test('a planted bug (double spends taken for duplicates at the CB) is found within 4 seeds and its seed replays it', async () => {
   nullifierTestSeam.ignoreConflicts = true;
   try {

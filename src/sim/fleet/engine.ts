@@ -61,6 +61,11 @@ export interface FleetOptions {
   faults?: Partial<FaultRates>;
   /** Called after each step with the steps done and the current estimate of all steps. */
   onProgress?: (done: number, total: number, payments: number) => void;
+  /**
+   * Share of payer devices left offline on purpose (default 0.1): they skip their scheduled syncs
+   * and run until a limit forces a sync (offlineRuns says which and after how many days).
+   */
+  holdouts?: number;
   /** SHA/ECDSA verify threads per FI (default 1). */
   verifyWorkers?: number;
 }
@@ -84,6 +89,8 @@ interface Live {
   syncs: number;
   /** Set when something forced a sync (the offline run ended). */
   forced: boolean;
+  /** Left offline until something forces a sync. */
+  holdout: boolean;
 }
 
 const FORCING: Partial<Record<string, SyncRecord['reason']>> = {
@@ -207,7 +214,8 @@ class Engine {
     for (const d of plan.devices) {
       const owner = owners.get(d.owner)!;
       const sim = await enrolDevice(net, this.fi(d.fiId), { name: d.name, profile: PROFILES[d.profile], owner });
-      const live: Live = { plan: d, sim, device: sim.device, pendingNullifiers: [], pendingMinor: 0n, lastSyncMs: this.now, syncs: 0, forced: false };
+      const holdout = d.role === 'payer' && this.rand.chance(this.options.holdouts ?? 0.1);
+      const live: Live = { plan: d, sim, device: sim.device, pendingNullifiers: [], pendingMinor: 0n, lastSyncMs: this.now, syncs: 0, forced: false, holdout };
       this.live.set(d.name, live);
       this.record.devices.push({ id: d.name, profile: d.profile, owner: d.owner, fiId: d.fiId });
       if (d.terminal !== undefined) this.terminals.set(d.terminal, [...(this.terminals.get(d.terminal) ?? []), d.name]);
@@ -258,7 +266,7 @@ class Engine {
         for (let i = 0; i < n; i++) this.queue.push(at(7, 22), { kind: 'pay', device: d.plan.name, rule });
       }
       const every = d.plan.syncEveryDays;
-      if (every !== null && day % every === (every > 1 ? this.phase(d.plan.name, every) : 0)) {
+      if (every !== null && !d.holdout && day % every === (every > 1 ? this.phase(d.plan.name, every) : 0)) {
         let t = d.plan.role === 'terminal' ? at(1, 4) : at(18, 23);
         if (this.rand.chance(this.faults.lateSync)) {
           t += BigInt(this.rand.int(6, 30)) * HOUR_MS;
@@ -404,16 +412,18 @@ class Engine {
         device: stuck.plan.name, profile: stuck.plan.profile, workload,
         days: Number(this.now - stuck.lastSyncMs) / Number(DAY_MS), forcedBy: reason,
       });
-      // A phone, a car or a meter finds a link within the hour; a wearable waits for its phone.
-      if (stuck.plan.syncEveryDays !== null) this.queue.push(this.now + HOUR_MS, { kind: 'sync', device: stuck.plan.name, reason });
+      // A phone, a car or a meter finds a link within the hour; a wearable waits for its phone
+      // (unless left offline on purpose: then its owner syncs it on its own within the hour).
+      if (stuck.plan.syncEveryDays !== null || stuck.holdout) this.queue.push(this.now + HOUR_MS, { kind: 'sync', device: stuck.plan.name, reason });
     }
     return rec;
   }
 
   private async syncOne(d: Live, reason: SyncRecord['reason']): Promise<void> {
+    if (d.plan.via !== undefined) return this.syncDevice(d, reason);
     await this.syncDevice(d, reason);
     // Wearables sync through their owner's phone while it has a link.
-    for (const w of this.live.values()) if (w.plan.via === d.plan.name) await this.syncDevice(w, 'link');
+    for (const w of this.live.values()) if (w.plan.via === d.plan.name && (!w.holdout || w.forced)) await this.syncDevice(w, 'link');
   }
 
   private async syncDevice(d: Live, reason: SyncRecord['reason']): Promise<void> {
@@ -498,6 +508,8 @@ class Engine {
     this.step++;
     for (let round = 0; round < 2; round++) {
       for (const d of this.live.values()) if (d.plan.via === undefined) await this.syncOne(d, 'scheduled');
+      // Wearables left offline on purpose come home too.
+      for (const d of this.live.values()) if (d.plan.via !== undefined && d.holdout) await this.syncDevice(d, 'scheduled');
     }
     // Stranded payments: past their settlement window, the payer's next sync reclaims them.
     const stranded = this.inv.strandedPayers();
@@ -514,7 +526,7 @@ class Engine {
       this.net.clock.nowMs = end;
       for (const name of stranded) {
         const d = this.live.get(name)!;
-        await this.syncOne(this.live.get(d.plan.via ?? name)!, 'scheduled');
+        await this.syncDevice(d, 'scheduled');
         if ((await d.device.se.getUnconfirmedPayments()).length > 0) {
           throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'stranded-reclaimable', `${name} still holds a stranded payment after its settlement window and a sync`);
         }
