@@ -44,6 +44,8 @@ export interface SimNetwork {
   cb: CentralBank;
   cbDb: Db;
   fis: Map<string, FinancialIntermediary>;
+  /** Crash and restart of one FI node: closes it and its SQLite file, then opens both again (same keys, state from disk). */
+  reopenFi(fiId: string, rngLabel: string): Promise<FinancialIntermediary>;
   close(): Promise<void>;
 }
 
@@ -73,11 +75,11 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
     regulatorKey: network.cb.regulatorKey,
   });
   const fis = new Map<string, FinancialIntermediary>();
-  for (const f of network.fis) {
+  const openFi = async (f: NetworkKeys['fis'][number], rngLabel: string) => {
     const fi = await FinancialIntermediary.open({
       db: openSqlite({ filename: path.join(opts.dataDir, `${f.fiId}.sqlite`) }),
       clock: clock.ledger,
-      rng: seededRng(`${opts.seed}/${f.fiId}`),
+      rng: seededRng(`${opts.seed}/${rngLabel}`),
       fiId: f.fiId,
       signingKey: f.signingKey,
       manufacturers: { [network.manufacturer.name]: network.manufacturer.keys.publicKey },
@@ -85,6 +87,10 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
       verifyWorkers: opts.verifyWorkers,
     });
     await fi.warmUp();
+    return fi;
+  };
+  for (const f of network.fis) {
+    const fi = await openFi(f, f.fiId);
     await cb.ledger.registerFi({ fiId: f.fiId, idempotencyKey: `register/${f.fiId}` });
     fis.set(f.fiId, fi);
   }
@@ -97,6 +103,17 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
     cb,
     cbDb,
     fis,
+    reopenFi: async (fiId, rngLabel) => {
+      const keys = network.fis.find((f) => f.fiId === fiId);
+      const old = fis.get(fiId);
+      if (keys === undefined || old === undefined) throw new RangeError(`no FI ${fiId} in this network`);
+      await old.close();
+      await old.db.close();
+      fis.delete(fiId);
+      const fi = await openFi(keys, rngLabel);
+      fis.set(fiId, fi);
+      return fi;
+    },
     close: async () => {
       for (const fi of fis.values()) {
         await fi.close();
@@ -128,7 +145,10 @@ export async function registerCustomer(
 
 /** Opens a device's SE over its NVM directory (a copy of another's directory is a restored snapshot). */
 export function openDevice(net: SimNetwork, name: string, profile: DeviceProfile, nvmDir: string): Device {
-  return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${nvmDir}`), clock: net.clock.se });
+  // Seeded by the directory's place under the data directory, not its absolute path, so a run in
+  // another temporary directory is the same run.
+  const where = path.relative(net.dataDir, nvmDir);
+  return new Device({ profile, name, nvm: { kind: 'file', dir: nvmDir }, rng: seededRng(`${net.seed}/se/${name}/${where}`), clock: net.clock.se });
 }
 
 /**

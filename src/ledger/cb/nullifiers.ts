@@ -44,6 +44,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * A test seam for the fleet simulator's planted-bug test (test/sim/): when set, a second payment
+ * with a registered nullifier is waved through as a retried duplicate instead of being recorded
+ * as a double spend. Nothing outside that test sets it; the simulator must notice the missing
+ * incident and print the seed that shows it.
+ */
+export const nullifierTestSeam = { ignoreConflicts: false };
+
 /** Refuses a malformed batch before anything is written (BAD_REQUEST). */
 export function checkNullifierBatch(batch: readonly NullifierRecord[]): void {
   if (batch.length === 0 || batch.length > NULLIFIER_BATCH_MAX) {
@@ -78,7 +86,7 @@ export async function insertNullifiersTx(tx: Tx, nowMs: number, batch: readonly 
     const rows = await tx.query('SELECT payment_hash FROM nullifiers WHERE epoch = $1 AND nullifier = $2', [r.epoch, r.nullifier]);
     assert(rows.length === 1, `nullifier (epoch ${r.epoch}) conflicted but is not in the registry exactly once (${rows.length} rows)`);
     const existing = rowBytes(rows[0]!, 'payment_hash');
-    if (equalBytes(existing, r.paymentHash)) {
+    if (equalBytes(existing, r.paymentHash) || nullifierTestSeam.ignoreConflicts) {
       result.outcomes.push('duplicate');
       result.duplicates++;
       continue;

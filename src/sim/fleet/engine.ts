@@ -1,0 +1,590 @@
+// The fleet simulator's engine (issue 13): one seed, one process, the real network of
+// src/sim/network.ts (CB and FIs on SQLite, real SEs over APDUs, real proofs), a simulated clock
+// driven by an event queue ordered by (time, seq), and a RunRecord of everything that happened.
+//
+// A run: plan the city (population.ts), enrol and fund every device, then each simulated day
+// schedule each payer's payments (per its spending policy) and each device's syncs (link model:
+// phones daily, rural phones every third day, wearables when their owner's phone syncs, cars
+// every other day, meters and terminals daily), and play the queue. Faults are drawn with their
+// rates as the queue plays (faults.ts names them). Invariants (invariants.ts) are checked after
+// every sync (the cheap ones) and at every simulated midnight and at the end (the full network
+// audit); the first broken one throws FleetInvariantBroken with the seed, time and step.
+
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { decodePaymentProof, seededRng } from '../../crypto/index.ts';
+import { Device, PROFILES } from '../../device/index.ts';
+import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledger/index.ts';
+import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
+import { settlementWindowEndMs } from '../../policy/settlement.ts';
+import { SeError } from '../../se/status.ts';
+import { enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
+import { planPopulation, units, type PlannedDevice, type SpendRule, type TerminalKind } from './population.ts';
+import { EventQueue, SimRandom } from './random.ts';
+import { FleetInvariantBroken, Invariants } from './invariants.ts';
+import type { FaultRecord, PaymentRecord, RunRecord, SyncRecord } from './types.ts';
+import { Tier } from '../../policy/limits.ts';
+
+export const DAY_MS = 86_400_000n;
+const HOUR_MS = 3_600_000n;
+
+/** Rates of the faults and attacks the run injects (per opportunity unless named per day). */
+export interface FaultRates {
+  /** Per wallet payment: the owner images the SE before paying and spends the same counter again from the restored image at another terminal. */
+  restoredSnapshot: number;
+  /** Per simulated day: a hostile peer sends a terminal fuzzed frames in place of a payment. */
+  hostilePeer: number;
+  /** Per sync: the same sync is sent again (a lost answer, a retry). */
+  duplicateSync: number;
+  /** Per scheduled sync: it is delayed 6–30 h, so syncs arrive late and out of order. */
+  lateSync: number;
+  /** Per simulated day: one FI node crashes and restarts from its SQLite file. */
+  fiRestart: number;
+  /** Per simulated day: one payer device's SE clock drifts by up to ±30 minutes for the rest of the run. */
+  clockSkew: number;
+  /** Per payment: the link drops after the payer's debit, before the payee's SE sees the payment. */
+  linkLost: number;
+  /** Of those, the share the payer re-sends at once over a new link; the rest stay stranded until reclaimed. */
+  resendAfterLoss: number;
+}
+
+export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7, clockSkew: 0.3 };
+
+export interface FleetOptions {
+  customers: number;
+  days: number;
+  seed: string;
+  /** Directory for the databases and SE memories (default: a fresh temporary one, removed after). */
+  dataDir?: string;
+  faults?: Partial<FaultRates>;
+  /** Called after each step with the steps done and the current estimate of all steps. */
+  onProgress?: (done: number, total: number, payments: number) => void;
+  /**
+   * Share of payer devices left offline on purpose (default 0.1): they skip their scheduled syncs
+   * and run until a limit forces a sync (offlineRuns says which and after how many days).
+   */
+  holdouts?: number;
+  /** SHA/ECDSA verify threads per FI (default 1). */
+  verifyWorkers?: number;
+}
+
+type Ev =
+  | { kind: 'day'; day: number }
+  | { kind: 'pay'; device: string; rule: SpendRule }
+  | { kind: 'sync'; device: string; reason: SyncRecord['reason'] }
+  | { kind: 'hostile'; terminal: string }
+  | { kind: 'restart'; fiId: string }
+  | { kind: 'skew'; device: string };
+
+interface Live {
+  plan: PlannedDevice;
+  sim: SimDevice;
+  device: Device;
+  /** Ground truth received since the last sync: nullifiers and amounts. */
+  pendingNullifiers: string[];
+  pendingMinor: bigint;
+  lastSyncMs: bigint;
+  syncs: number;
+  /** Set when something forced a sync (the offline run ended). */
+  forced: boolean;
+  /** Left offline until something forces a sync. */
+  holdout: boolean;
+}
+
+const FORCING: Partial<Record<string, SyncRecord['reason']>> = {
+  LOG_FULL: 'receipt-log-full',
+  OFFLINE_SPEND_SYNC_REQUIRED: 'offline-spend-limit',
+  EPOCH_PAYMENTS_EXHAUSTED: 'counter-limit',
+  CREDENTIAL_EXPIRED: 'epoch-end',
+  NO_CREDENTIAL: 'epoch-end',
+  HOLDING_LIMIT: 'holding-limit',
+};
+
+const codeOf = (e: unknown): string => (e instanceof SeError ? e.code : e instanceof LedgerError ? e.code : (e as Error).message);
+
+export async function runFleet(options: FleetOptions): Promise<RunRecord> {
+  const faults: FaultRates = { ...DEFAULT_FAULTS, ...options.faults };
+  if (!Number.isInteger(options.days) || options.days < 1) throw new RangeError('--days must be a positive integer');
+  const own = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'tally-sim-'));
+  const wall: Record<string, number> = {};
+  const timed = async <T>(phase: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      wall[phase] = (wall[phase] ?? 0) + (performance.now() - t0);
+    }
+  };
+  const fiIds = ['bank-a', 'bank-b'];
+  const net = await timed('open', () => openSimNetwork({ dataDir, seed: options.seed, fiIds, verifyWorkers: options.verifyWorkers ?? 1 }));
+  try {
+    const engine = new Engine(net, options, faults, timed);
+    const record = await engine.run();
+    record.wallMs = Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, Math.round(v)]));
+    return record;
+  } finally {
+    await net.close();
+    if (own) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+class Engine {
+  private readonly rand: SimRandom;
+  private readonly queue = new EventQueue<Ev>();
+  private readonly live = new Map<string, Live>();
+  private readonly terminals = new Map<TerminalKind, string[]>();
+  private readonly record: RunRecord;
+  private readonly inv: Invariants;
+  private step = 0;
+  private restarts = 0;
+  private snapshots = 0;
+  private readonly endMs: bigint;
+
+  constructor(
+    private readonly net: SimNetwork,
+    private readonly options: FleetOptions,
+    private readonly faults: FaultRates,
+    private readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>,
+  ) {
+    this.rand = new SimRandom(`${options.seed}/fleet`);
+    this.endMs = SIM_START_MS + BigInt(options.days) * DAY_MS;
+    this.record = {
+      seed: options.seed,
+      options: { customers: options.customers, days: options.days, db: 'sqlite' },
+      startMs: Number(SIM_START_MS),
+      endMs: Number(this.endMs),
+      devices: [], payments: [], syncs: [], totals: [], faults: [], offlineRuns: [],
+    };
+    this.inv = new Invariants(net, options.seed);
+  }
+
+  private fi(fiId: string): FinancialIntermediary {
+    return this.net.fis.get(fiId)!;
+  }
+
+  private get now(): bigint {
+    return this.net.clock.nowMs;
+  }
+
+  private fault(kind: string, result: string, device?: string): FaultRecord {
+    const f: FaultRecord = { step: this.step, atMs: Number(this.now), kind, result, ...(device === undefined ? {} : { device }) };
+    this.record.faults.push(f);
+    return f;
+  }
+
+  async run(): Promise<RunRecord> {
+    await this.timed('enrol', () => this.populate());
+    this.queue.push(SIM_START_MS, { kind: 'day', day: 0 });
+    for (;;) {
+      const next = this.queue.pop();
+      if (next === undefined || next.t >= this.endMs) break;
+      this.net.clock.nowMs = next.t;
+      this.step++;
+      try {
+        await this.handle(next.e);
+      } catch (e) {
+        if (e instanceof FleetInvariantBroken) throw e;
+        throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'step-failed', `${next.e.kind}: ${(e as Error).stack ?? String(e)}`);
+      }
+      this.options.onProgress?.(this.step, this.estimateSteps(), this.record.payments.length);
+    }
+    this.net.clock.nowMs = this.endMs;
+    await this.timed('final', () => this.quiesce());
+    return this.record;
+  }
+
+  private estimateSteps(): number {
+    const perDay = this.step / Math.max(1, Number((this.now - SIM_START_MS) / DAY_MS) + 1);
+    return Math.max(this.step, Math.round(perDay * this.options.days));
+  }
+
+  private async populate(): Promise<void> {
+    const { net } = this;
+    const plan = planPopulation(this.rand, this.options.customers, [...net.fis.keys()]);
+    for (const fiId of net.fis.keys()) await issueToFi(net, this.fi(fiId), units(10_000_000), `alloc/${fiId}`);
+    const owners = new Map<string, { customerId: string; accountId: string }>();
+    for (const c of plan.customers) {
+      const owner = await registerCustomer(this.fi(c.fiId), c.name, c.merchant ? Tier.merchant : Tier.full, c.merchant ? 0n : units(20_000));
+      owners.set(c.name, owner);
+      this.inv.customerOf.set(owner.customerId, c.name);
+    }
+    for (const d of plan.devices) {
+      const owner = owners.get(d.owner)!;
+      const sim = await enrolDevice(net, this.fi(d.fiId), { name: d.name, profile: PROFILES[d.profile], owner });
+      const holdout = d.role === 'payer' && this.rand.chance(this.options.holdouts ?? 0.1);
+      const live: Live = { plan: d, sim, device: sim.device, pendingNullifiers: [], pendingMinor: 0n, lastSyncMs: this.now, syncs: 0, forced: false, holdout };
+      this.live.set(d.name, live);
+      this.record.devices.push({ id: d.name, profile: d.profile, owner: d.owner, fiId: d.fiId });
+      if (d.terminal !== undefined) this.terminals.set(d.terminal, [...(this.terminals.get(d.terminal) ?? []), d.name]);
+      if (d.policy !== undefined) await this.topUp(live, 'fund');
+    }
+  }
+
+  private async topUp(d: Live, key: string): Promise<void> {
+    const policy = d.plan.policy;
+    if (policy === undefined) return;
+    const balance = await d.device.balanceMinor();
+    if (balance * 2n >= policy.topUpToMinor) return;
+    const fi = this.fi(d.plan.fiId);
+    try {
+      await loadSe(fi, d.sim.deviceId, d.device.se, policy.topUpToMinor - balance, `${d.plan.name}/${key}/load-${d.syncs}`);
+    } catch (e) {
+      // A frozen owner (a double spender) is refused its load: that is the system working.
+      if (!this.inv.isCheater(d.sim.customerId)) throw e;
+      this.fault('load-refused', codeOf(e), d.plan.name);
+    }
+  }
+
+  private async handle(e: Ev): Promise<void> {
+    switch (e.kind) {
+      case 'day':
+        return this.timed('check', () => this.newDay(e.day));
+      case 'pay':
+        return this.timed('pay', () => this.pay(this.live.get(e.device)!, e.rule));
+      case 'sync':
+        return this.timed('sync', () => this.syncOne(this.live.get(e.device)!, e.reason));
+      case 'hostile':
+        return this.timed('fault', () => this.hostilePeer(this.live.get(e.terminal)!));
+      case 'restart':
+        return this.timed('fault', () => this.restartFi(e.fiId));
+      case 'skew':
+        return this.timed('fault', () => this.skewClock(this.live.get(e.device)!));
+    }
+  }
+
+  private async newDay(day: number): Promise<void> {
+    const t0 = SIM_START_MS + BigInt(day) * DAY_MS;
+    const sample = await this.inv.full(this.step, this.now, false);
+    this.record.totals.push({ atMs: Number(this.now), ...sample });
+    const at = (fromH: number, toH: number) => t0 + BigInt(this.rand.int(fromH * 60, toH * 60 - 1)) * 60_000n;
+    for (const d of this.live.values()) {
+      for (const rule of d.plan.policy?.rules ?? []) {
+        const n = this.draw(rule.perDay);
+        for (let i = 0; i < n; i++) this.queue.push(at(7, 22), { kind: 'pay', device: d.plan.name, rule });
+      }
+      const every = d.plan.syncEveryDays;
+      if (every !== null && !d.holdout && day % every === (every > 1 ? this.phase(d.plan.name, every) : 0)) {
+        let t = d.plan.role === 'terminal' ? at(1, 4) : at(18, 23);
+        if (this.rand.chance(this.faults.lateSync)) {
+          t += BigInt(this.rand.int(6, 30)) * HOUR_MS;
+          this.fault('late-sync', 'scheduled', d.plan.name);
+        }
+        this.queue.push(t, { kind: 'sync', device: d.plan.name, reason: 'scheduled' });
+      }
+    }
+    if (this.rand.chance(this.faults.hostilePeer)) {
+      this.queue.push(at(0, 24), { kind: 'hostile', terminal: this.rand.pick([...this.terminals.values()].flat()) });
+    }
+    if (this.rand.chance(this.faults.clockSkew)) {
+      const payers = [...this.live.values()].filter((d) => d.plan.role === 'payer').map((d) => d.plan.name);
+      this.queue.push(at(0, 24), { kind: 'skew', device: this.rand.pick(payers) });
+    }
+    if (this.rand.chance(this.faults.fiRestart)) this.queue.push(at(0, 24), { kind: 'restart', fiId: this.rand.pick([...this.net.fis.keys()]) });
+    this.queue.push(t0 + DAY_MS, { kind: 'day', day: day + 1 });
+  }
+
+  /** Payments of one rule in one day: perDay on average, at most twice as many. */
+  private draw(perDay: number): number {
+    let n = 0;
+    const max = Math.max(1, Math.ceil(2 * perDay));
+    for (let i = 0; i < max; i++) if (this.rand.chance(perDay / max)) n++;
+    return n;
+  }
+
+  /** Which day of its cycle a device that syncs every few days syncs on (from its name, stable). */
+  private phase(name: string, every: number): number {
+    let h = 0;
+    for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    return h % every;
+  }
+
+  private radioFor(payer: Live, payee: Live): 'nfc' | 'ble' {
+    const p = PROFILES[payer.plan.profile].radios;
+    const q = PROFILES[payee.plan.profile].radios;
+    const both = p.filter((r) => q.includes(r));
+    if (both.length === 0) return 'nfc';
+    // Machines pay each other over BLE where they can; people tap.
+    const m2m = payer.plan.profile === 'vehicle';
+    return both.includes(m2m ? 'ble' : 'nfc') ? (m2m ? 'ble' : 'nfc') : both[0]!;
+  }
+
+  private amount(rule: SpendRule, max: bigint): bigint {
+    const span = Number(rule.maxMinor - rule.minMinor);
+    const a = rule.minMinor + BigInt(Math.floor(this.rand.float() * (span + 1)));
+    return a > max ? max : a;
+  }
+
+  private async pay(payer: Live, rule: SpendRule): Promise<void> {
+    const payee = this.live.get(this.rand.pick(this.terminals.get(rule.payee)!))!;
+    const amount = this.amount(rule, payer.plan.policy!.maxPaymentMinor);
+    const cheat = payer.plan.profile === 'wallet' && !this.inv.isCheater(payer.sim.customerId) && this.rand.chance(this.faults.restoredSnapshot);
+    let image: string | null = null;
+    if (cheat) {
+      image = path.join(this.net.dataDir, 'devices', `${payer.plan.name}-image-${this.snapshots++}`);
+      cpSync(payer.sim.nvmDir, image, { recursive: true });
+    }
+    if (image === null && this.rand.chance(this.faults.linkLost)) return this.payLinkLost(payer, payee, amount, rule.workload);
+    const rec = await this.payOnce(payer, payer.device, payee, amount, rule.workload);
+    if (image === null || rec.outcome !== 'paid') return;
+    // The restored image spends the same counter again, at another terminal of the same kind if
+    // there is one (the first terminal refuses it offline: it has seen the nullifier).
+    const others = this.terminals.get(rule.payee)!.filter((t) => t !== payee.plan.name);
+    const second = this.live.get(others.length > 0 ? this.rand.pick(others) : payee.plan.name)!;
+    const clone = openDevice(this.net, `${payer.plan.name}-clone`, PROFILES.wallet, image);
+    const again = await this.payOnce(payer, clone, second, amount, rule.workload);
+    const f = this.fault('restored-snapshot', again.outcome === 'paid' ? 'pending' : `refused-offline`, payer.plan.name);
+    if (again.outcome === 'paid') this.inv.doubleSpent(payer.sim.customerId, rec, again, [payee.plan.name, second.plan.name], f);
+  }
+
+  /**
+   * The link drops after the payer's SE debited and before the payee's SE saw the payment. The
+   * payer re-sends over a new link (the payee credits once), or the payment stays stranded: the
+   * payer's SE keeps it and every sync files a reclaim claim, credited after the settlement window.
+   */
+  private async payLinkLost(payer: Live, payee: Live, amount: bigint, workload: string): Promise<void> {
+    const radio = this.radioFor(payer, payee);
+    const mtu = radio === 'ble' ? Math.min(PROFILES[payer.plan.profile].bleMtu, PROFILES[payee.plan.profile].bleMtu) : 0;
+    const epoch = Number((await payer.device.info()).spendingEpoch);
+    const [a, b] = memoryLinkPair();
+    const payeeSide = payee.device.transport(b, radio, PROFILES[payer.plan.profile].bleMtu);
+    const paying = payer.device.pay(payer.device.transport(a, radio, PROFILES[payee.plan.profile].bleMtu), { maxAmountMinor: amount });
+    const ready = new PayeeReady({ buildRequest: (x) => payee.device.se.buildPaymentRequest(x), accept: (x) => payee.device.se.acceptPayment(x) }, payeeSide);
+    try {
+      await ready.sendRequest(amount);
+      await payeeSide.receive();
+    } catch {
+      // The payer refused before paying (a limit): nothing was debited.
+    } finally {
+      payeeSide.close();
+    }
+    const lost = await paying.then(() => null, (e: unknown) => e);
+    const base = { step: this.step, atMs: Number(this.now), payerDevice: payer.plan.name, payeeDevice: payee.plan.name, payerProfile: payer.plan.profile, payeeProfile: payee.plan.profile, amountMinor: amount, epoch, link: radio, mtu, workload } as const;
+    if (!(lost instanceof PayerLinkLost)) {
+      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'refused' });
+      return;
+    }
+    const kept = await payer.device.se.getUnconfirmedPayments();
+    const mine = kept.at(-1)!;
+    if (!this.rand.chance(this.faults.resendAfterLoss)) {
+      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'interrupted' });
+      this.inv.stranded(payer.plan.name, amount, this.fault('link-lost', 'stranded', payer.plan.name));
+      return;
+    }
+    const [c, d] = memoryLinkPair();
+    const [out, got] = await Promise.all([
+      payer.device.resend(payer.device.transport(c, radio, PROFILES[payee.plan.profile].bleMtu), { requestId: mine.requestId }),
+      payee.device.receive(payee.device.transport(d, radio, PROFILES[payer.plan.profile].bleMtu), amount),
+    ]);
+    if (got.amountMinor !== amount) throw new Error(`re-sent payment credited ${got.amountMinor}, expected ${amount}`);
+    const nullifier = nullifierOf(out.payment);
+    this.record.payments.push({ ...base, nullifier, bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'paid' });
+    payee.pendingNullifiers.push(nullifier);
+    payee.pendingMinor += amount;
+    this.fault('link-lost', 'recovered', payer.plan.name);
+  }
+
+  private async payOnce(payer: Live, device: Device, payee: Live, amount: bigint, workload: string): Promise<PaymentRecord> {
+    const radio = this.radioFor(payer, payee);
+    const mtu = radio === 'ble' ? Math.min(PROFILES[payer.plan.profile].bleMtu, PROFILES[payee.plan.profile].bleMtu) : 0;
+    const r = await payOffline(device, payee.device, amount, radio);
+    const nullifier = r.payment === null ? '' : nullifierOf(r.payment);
+    const rec: PaymentRecord = {
+      step: this.step, atMs: Number(this.now), payerDevice: payer.plan.name, payeeDevice: payee.plan.name,
+      payerProfile: payer.plan.profile, payeeProfile: payee.plan.profile, amountMinor: amount, epoch: r.epoch,
+      nullifier, link: radio, mtu, bytesPayerToPayee: r.bytesOut, bytesPayeeToPayer: r.bytesIn,
+      outcome: r.error === null ? 'paid' : 'refused', workload,
+    };
+    this.record.payments.push(rec);
+    if (r.error === null) {
+      payee.pendingNullifiers.push(nullifier);
+      payee.pendingMinor += amount;
+      return rec;
+    }
+    const reason = FORCING[r.error];
+    // The device that must sync is the one whose limit was hit: the payee for a full log or holding limit, else the payer.
+    const stuck = r.error === 'HOLDING_LIMIT' || (r.error === 'LOG_FULL' && r.side === 'payee') ? payee : payer;
+    if (reason !== undefined && !stuck.forced && device === payer.device) {
+      stuck.forced = true;
+      this.record.offlineRuns.push({
+        device: stuck.plan.name, profile: stuck.plan.profile, workload,
+        days: Number(this.now - stuck.lastSyncMs) / Number(DAY_MS), forcedBy: reason,
+      });
+      // A phone, a car or a meter finds a link within the hour; a wearable waits for its phone
+      // (unless left offline on purpose: then its owner syncs it on its own within the hour).
+      if (stuck.plan.syncEveryDays !== null || stuck.holdout) this.queue.push(this.now + HOUR_MS, { kind: 'sync', device: stuck.plan.name, reason });
+    }
+    return rec;
+  }
+
+  private async syncOne(d: Live, reason: SyncRecord['reason']): Promise<void> {
+    if (d.plan.via !== undefined) return this.syncDevice(d, reason);
+    await this.syncDevice(d, reason);
+    // Wearables sync through their owner's phone while it has a link.
+    for (const w of this.live.values()) if (w.plan.via === d.plan.name && (!w.holdout || w.forced)) await this.syncDevice(w, 'link');
+  }
+
+  private async syncDevice(d: Live, reason: SyncRecord['reason']): Promise<void> {
+    const fi = this.fi(d.plan.fiId);
+    const key = `${d.plan.name}/sync-${d.syncs}`;
+    const terminal = d.plan.role === 'terminal';
+    const receiptsBefore = (await d.device.se.getInfo()).receiptCount;
+    try {
+      await syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key });
+      if (this.rand.chance(this.faults.duplicateSync)) {
+        await syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key });
+        this.fault('duplicate-sync', 'absorbed', d.plan.name);
+      }
+    } catch (e) {
+      if (!this.inv.isCheater(d.sim.customerId)) throw e;
+      this.fault('sync-refused', codeOf(e), d.plan.name);
+    }
+    const info = await d.device.se.getInfo();
+    const rec: SyncRecord = {
+      step: this.step, atMs: Number(this.now), device: d.plan.name, profile: d.plan.profile, fiId: d.plan.fiId,
+      receipts: receiptsBefore, nullifiers: d.pendingNullifiers, receivedMinor: d.pendingMinor, balanceMinor: info.balanceMinor, reason,
+    };
+    this.record.syncs.push(rec);
+    this.inv.synced(d.plan.name, this.now, d.pendingNullifiers);
+    d.pendingNullifiers = [];
+    d.pendingMinor = 0n;
+    d.lastSyncMs = this.now;
+    d.forced = false;
+    d.syncs++;
+    await this.topUp(d, 'sync');
+    await this.inv.afterSync(this.step, this.now);
+  }
+
+  /** A hostile peer answers a terminal's payment request with random frames: refused, nothing changes. */
+  private async hostilePeer(t: Live): Promise<void> {
+    const before = await t.device.se.getInfo();
+    const [a, b] = memoryLinkPair();
+    const payee = t.device.transport(b, 'nfc', PROFILES[t.plan.profile].bleMtu);
+    const fuzz = (async () => {
+      await a.receiveFrame(2_000).catch(() => undefined);
+      for (let i = 0; i < this.rand.int(1, 4); i++) {
+        const n = this.rand.int(1, 64);
+        const frame = new Uint8Array(n);
+        for (let j = 0; j < n; j++) frame[j] = this.rand.int(0, 255);
+        await a.sendFrame(frame).catch(() => undefined);
+      }
+      a.close();
+    })();
+    let refused = false;
+    try {
+      await t.device.receive(payee, units(5), { timeoutMs: 2_000 });
+    } catch {
+      refused = true;
+    } finally {
+      payee.close();
+      await fuzz;
+    }
+    const after = await t.device.se.getInfo();
+    if (!refused || after.balanceMinor !== before.balanceMinor || after.receiptCount !== before.receiptCount) {
+      throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'hostile-peer-refused', `terminal ${t.plan.name} accepted fuzzed frames or changed state`);
+    }
+    this.fault('hostile-peer', 'refused', t.plan.name);
+  }
+
+  /** The device's host restarts its SE over the same NVM with a clock that runs ahead or behind. */
+  private async skewClock(d: Live): Promise<void> {
+    const skewMs = BigInt(this.rand.int(-30, 30)) * 60_000n;
+    const clock = this.net.clock;
+    const where = path.relative(this.net.dataDir, d.sim.nvmDir);
+    d.device = new Device({ profile: PROFILES[d.plan.profile], name: d.plan.name, nvm: { kind: 'file', dir: d.sim.nvmDir }, rng: seededRng(`${this.options.seed}/se/${d.plan.name}/${where}/skew-${this.step}`), clock: () => clock.nowMs + skewMs });
+    d.sim = { ...d.sim, device: d.device };
+    this.fault('clock-skew', `${skewMs / 60_000n} min`, d.plan.name);
+  }
+
+  private async restartFi(fiId: string): Promise<void> {
+    await this.net.reopenFi(fiId, `${fiId}/restart-${this.restarts++}`);
+    this.fault('fi-restart', 'recovered');
+  }
+
+  /** End of the run: every device syncs (twice, so reclaims and defunds settle), then the quiescent audit. */
+  private async quiesce(): Promise<void> {
+    this.step++;
+    for (let round = 0; round < 2; round++) {
+      for (const d of this.live.values()) if (d.plan.via === undefined) await this.syncOne(d, 'scheduled');
+      // Wearables left offline on purpose come home too.
+      for (const d of this.live.values()) if (d.plan.via !== undefined && d.holdout) await this.syncDevice(d, 'scheduled');
+    }
+    // Stranded payments: past their settlement window, the payer's next sync reclaims them.
+    const stranded = this.inv.strandedPayers();
+    if (stranded.length > 0) {
+      const policy = await this.net.cb.currentPolicy();
+      let end = this.now;
+      for (const name of stranded) {
+        const d = this.live.get(name)!;
+        for (const k of await d.device.se.getUnconfirmedPayments()) {
+          const w = settlementWindowEndMs(policy, d.sim.tier, k.epoch);
+          if (w >= end) end = w + HOUR_MS;
+        }
+      }
+      this.net.clock.nowMs = end;
+      for (const name of stranded) {
+        const d = this.live.get(name)!;
+        await this.syncDevice(d, 'scheduled');
+        if ((await d.device.se.getUnconfirmedPayments()).length > 0) {
+          throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'stranded-reclaimable', `${name} still holds a stranded payment after its settlement window and a sync`);
+        }
+      }
+      this.inv.reclaimed();
+    }
+    const sample = await this.inv.full(this.step, this.now, true);
+    this.record.totals.push({ atMs: Number(this.now), ...sample });
+  }
+}
+
+function nullifierOf(payment: Uint8Array): string {
+  const wire = decodePayment(payment);
+  return bytesToHex(decodePaymentProof(wire.proof, new Uint8Array(0)).statement.N.toBytes());
+}
+
+interface PayResult {
+  payment: Uint8Array | null;
+  epoch: number;
+  bytesOut: number;
+  bytesIn: number;
+  /** The refusing side's status name, or null when paid. */
+  error: string | null;
+  side: 'payer' | 'payee' | null;
+}
+
+/**
+ * One offline payment over an in-memory link (as network.ts payOffline), but it never throws for a
+ * refusal: it waits for both sides, so no half of the exchange is left running, and names who refused.
+ */
+async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<PayResult> {
+  const [a, b] = memoryLinkPair();
+  const counted = (t: MessageTransport, sizes: number[]): MessageTransport => ({
+    send: async (m) => {
+      sizes.push(m.length);
+      return t.send(m);
+    },
+    receive: (ms) => t.receive(ms),
+    keepAlive: () => t.keepAlive(),
+    close: () => t.close(),
+  });
+  const out: number[] = [];
+  const inn: number[] = [];
+  const payerT = counted(payer.transport(a, radio, payee.profile.bleMtu), out);
+  const payeeT = counted(payee.transport(b, radio, payer.profile.bleMtu), inn);
+  const epoch = Number((await payer.info()).spendingEpoch);
+  const paying = payer.pay(payerT, { maxAmountMinor: amountMinor }).finally(() => payerT.close());
+  const receiving = payee.receive(payeeT, amountMinor).finally(() => payeeT.close());
+  const [p, r] = await Promise.allSettled([paying, receiving]);
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  if (p.status === 'fulfilled' && r.status === 'fulfilled') {
+    return { payment: p.value.payment, epoch, bytesOut: sum(out), bytesIn: sum(inn), error: null, side: null };
+  }
+  // The side that refused with a status word is the one to name; the other only lost its link.
+  const se = [p, r].map((x) => (x.status === 'rejected' && x.reason instanceof SeError ? x.reason.code : null));
+  const side = se[0] !== null ? 'payer' : se[1] !== null ? 'payee' : p.status === 'rejected' ? 'payer' : 'payee';
+  const reason = se[0] ?? se[1] ?? codeOf(p.status === 'rejected' ? p.reason : (r as PromiseRejectedResult).reason);
+  return { payment: null, epoch, bytesOut: sum(out), bytesIn: sum(inn), error: reason, side };
+}
+
+export { FleetInvariantBroken };

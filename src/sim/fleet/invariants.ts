@@ -1,0 +1,143 @@
+// What must hold throughout a fleet run, and when it is checked (issue 13):
+//
+// After every sync (cheap: the CB's incident list and the run's ground truth):
+//   - no honest customer is ever identified: every incident names a customer the run made cheat;
+//   - every double spend is detected and its customer identified, as soon as both payees of the
+//     spent nullifier have synced after the second payment.
+// At every simulated midnight and at the end (the full network audit, src/ledger/network_audit.ts):
+//   - conservation per FI and for the network: each book balances, reserves mirror the FI books,
+//     issued + booked double-spend value = accounts + SE balances + in flight;
+//   - no nullifier settled twice: no payment settled by two FIs, every settled receipt registered
+//     at the CB, every nullifier seen with two payments has an incident;
+//   - no voucher or unload left with its CB leg pending;
+//   - no receipt lost: every payment a payee took is registered at the CB once the payee synced.
+// At the end, every stranded payment (link lost after the payer's debit, never re-sent) must be
+// reclaimed by its payer's first sync after the settlement window. After every device synced twice, the audit runs quiescent: in flight must be
+// exactly the value the double spends created, which the CB books against their incidents; then
+// the books must be clean and in flight zero (every stranded payment was reclaimed or settled).
+// The first broken invariant throws FleetInvariantBroken: seed, simulated time, step, which, why.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { auditNetwork, formatNetworkAudit } from '../../ledger/index.ts';
+import type { SimNetwork } from '../network.ts';
+import type { FaultRecord, PaymentRecord, TotalsSample } from './types.ts';
+
+export class FleetInvariantBroken extends Error {
+  constructor(
+    readonly seed: string,
+    readonly atMs: number,
+    readonly step: number,
+    readonly invariant: string,
+    readonly why: string,
+  ) {
+    super(`invariant ${invariant} broken at step ${step}, simulated ${new Date(atMs).toISOString()} (seed ${seed}; tally sim --seed ${seed} replays it): ${why}`);
+    this.name = 'FleetInvariantBroken';
+  }
+}
+
+interface DoubleSpend {
+  customerId: string;
+  nullifier: string;
+  amountMinor: bigint;
+  atMs: bigint;
+  payees: string[];
+  fault: FaultRecord;
+  identified: boolean;
+}
+
+export class Invariants {
+  /** customer id → the run's name for the customer. */
+  readonly customerOf = new Map<string, string>();
+  private readonly cheaters = new Set<string>();
+  private readonly doubleSpends: DoubleSpend[] = [];
+  private readonly lastSync = new Map<string, bigint>();
+  /** Nullifiers of receipts handed to an FI at a sync (ground truth), not yet seen at the CB. */
+  private readonly uploaded = new Set<string>();
+
+  constructor(
+    private readonly net: SimNetwork,
+    private readonly seed: string,
+  ) {}
+
+  private readonly strandedList: { device: string; amountMinor: bigint; fault: FaultRecord }[] = [];
+
+  stranded(device: string, amountMinor: bigint, fault: FaultRecord): void {
+    this.strandedList.push({ device, amountMinor, fault });
+  }
+
+  strandedPayers(): string[] {
+    return [...new Set(this.strandedList.map((s) => s.device))];
+  }
+
+  reclaimed(): void {
+    for (const s of this.strandedList) s.fault.result = 'reclaimed';
+  }
+
+  isCheater(customerId: string): boolean {
+    return this.cheaters.has(customerId);
+  }
+
+  doubleSpent(customerId: string, first: PaymentRecord, second: PaymentRecord, payees: string[], fault: FaultRecord): void {
+    this.cheaters.add(customerId);
+    this.doubleSpends.push({ customerId, nullifier: first.nullifier, amountMinor: second.amountMinor, atMs: BigInt(second.atMs), payees, fault, identified: false });
+  }
+
+  synced(device: string, atMs: bigint, nullifiers: readonly string[]): void {
+    this.lastSync.set(device, atMs);
+    for (const n of nullifiers) this.uploaded.add(n);
+  }
+
+  private broken(step: number, atMs: bigint, invariant: string, why: string): never {
+    throw new FleetInvariantBroken(this.seed, Number(atMs), step, invariant, why);
+  }
+
+  async afterSync(step: number, atMs: bigint): Promise<void> {
+    const incidents = await this.net.cb.incidents();
+    const named = new Set<string>();
+    for (const i of incidents) {
+      if (i.customerId === null) continue;
+      if (!this.cheaters.has(i.customerId)) {
+        this.broken(step, atMs, 'no-honest-device-identified', `incident ${i.id} names customer ${this.customerOf.get(i.customerId) ?? i.customerId}, who never double spent`);
+      }
+      named.add(`${i.customerId}/${bytesToHex(i.nullifier)}`);
+    }
+    for (const ds of this.doubleSpends) {
+      if (ds.identified) continue;
+      if (named.has(`${ds.customerId}/${ds.nullifier}`)) {
+        ds.identified = true;
+        ds.fault.result = 'identified';
+        continue;
+      }
+      const due = ds.payees.every((p) => (this.lastSync.get(p) ?? -1n) > ds.atMs);
+      if (due) {
+        this.broken(step, atMs, 'double-spend-identified', `customer ${this.customerOf.get(ds.customerId)} spent nullifier ${ds.nullifier.slice(0, 16)}… twice; both payees (${ds.payees.join(', ')}) synced and no incident names them`);
+      }
+    }
+  }
+
+  /** The full network audit (and receipts against the CB registry); quiescent at the end of a run. */
+  async full(step: number, atMs: bigint, quiescent: boolean): Promise<Omit<TotalsSample, 'atMs'>> {
+    const nodes = { cb: this.net.cb, fis: [...this.net.fis.values()] };
+    await this.afterSync(step, atMs);
+    const registered = new Set<string>();
+    for (const r of await this.net.cbDb.query<{ nullifier: Uint8Array }>('SELECT nullifier FROM nullifiers')) registered.add(bytesToHex(r.nullifier));
+    for (const n of this.uploaded) {
+      if (!registered.has(n)) this.broken(step, atMs, 'no-receipt-lost', `a receipt for nullifier ${n.slice(0, 16)}… was synced to its FI and is not registered at the CB`);
+    }
+    if (quiescent) {
+      // Value the double spends created, booked against each one's incident (ground truth amounts).
+      const incidents = await this.net.cb.incidents();
+      for (const ds of this.doubleSpends) {
+        const i = incidents.find((x) => x.customerId === ds.customerId && bytesToHex(x.nullifier) === ds.nullifier);
+        if (i === undefined) this.broken(step, atMs, 'double-spend-identified', `customer ${this.customerOf.get(ds.customerId)}'s double spend has no incident after every device synced`);
+        await this.net.cb.bookIncidentValue({ amountMinor: ds.amountMinor, reference: i.id, idempotencyKey: `sim/book/${ds.nullifier}` });
+      }
+    }
+    const audit = await auditNetwork(nodes, { nowMs: Number(atMs), expectQuiescent: quiescent });
+    if (audit.violations.length > 0 || (quiescent && audit.alarms.length > 0)) {
+      this.broken(step, atMs, quiescent ? 'quiescent-audit' : 'conservation-and-nullifiers', formatNetworkAudit(audit));
+    }
+    const t = audit.totals;
+    return { issuedMinor: t.issuedMinor, accountsMinor: t.accountsMinor, seBalancesMinor: t.seBalancesMinor, inFlightMinor: t.inFlightMinor };
+  }
+}
