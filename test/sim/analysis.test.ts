@@ -108,6 +108,7 @@ test('the linking attack finds nothing in random timing and links a payer that a
   assert.ok(cbL.advantage > 0.2, `linked: CB advantage ${cbL.advantage}`);
   assert.ok(cbR.baseRate > 0 && cbR.baseRate < 0.2);
   for (const fi of random.adversaries.slice(1)) assert.ok(Math.abs(fi.advantage) < 0.06, `random: ${fi.adversary} ${fi.advantage}`);
+  if (process.env.SIMX_PRINT) console.log(JSON.stringify([random.adversaries, linked.adversaries]));
   assert.ok(linked.adversaries.slice(1).some((fi) => fi.advantage > 0.05), 'an FI sees its own customers’ batches');
 });
 
@@ -116,6 +117,7 @@ test('the report is byte-identical across two runs of the analysis', () => {
   const d2 = mkdtempSync(join(tmpdir(), 'simx-'));
   try {
     const files = writeReport(analyse(record(3, false)), d1);
+    if (process.env.SIMX_KEEP) writeReport(analyse(record(3, false)), process.env.SIMX_KEEP);
     assert.deepEqual(writeReport(analyse(record(3, false)), d2), files);
     assert.ok(files.includes('report.md') && files.includes('report.html') && files.includes('tap_latency.svg'));
     for (const f of files) assert.equal(readFileSync(join(d1, f), 'utf8'), readFileSync(join(d2, f), 'utf8'), f);
