@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { runFleet, FleetInvariantBroken } from '../sim/fleet/engine.ts';
+import { analyse, reportJson, writeReport, type FleetReport } from '../sim/analysis/index.ts';
 import type { RunRecord } from '../sim/fleet/types.ts';
 import { CliError, flag, optionInt, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
@@ -21,7 +22,7 @@ export const simCommand: Command = {
     { name: 'days', value: true, help: 'simulated days (default 2)' },
     { name: 'seed', value: true, help: 'seed of the run (default: $SIM_SEED, "random" picks one; else "sim")' },
     { name: 'db', value: true, help: 'ledger database (only the embedded SQLite for now)' },
-    { name: 'out', value: true, help: 'directory to write run.json (the RunRecord) into' },
+    { name: 'out', value: true, help: 'directory to write run.json (the RunRecord), report.md, report.html, report.json and the SVG plots into' },
     JSON_OPTION,
   ],
   async run(p, io) {
@@ -60,14 +61,17 @@ export const simCommand: Command = {
     }
     bar?.stop();
     const wallMs = performance.now() - t0;
+    const report = analyse(record);
     const out = optionString(p, 'out');
     if (out !== undefined) {
       mkdirSync(out, { recursive: true });
       const { wallMs: _w, ...deterministic } = record;
       writeFileSync(path.join(out, 'run.json'), `${toJson(deterministic)}\n`);
+      writeReport(report, out);
     }
     if (json) {
-      io.out(toJson({ ok: true, ...record }));
+      // The report only: a pure function of the seed and options (wall times stay out of it).
+      io.out(reportJson({ ok: true, invariants: 'held', ...report } as FleetReport).trimEnd());
       return 0;
     }
     const paid = record.payments.filter((x) => x.outcome === 'paid').length;
@@ -79,6 +83,8 @@ export const simCommand: Command = {
         `  devices ${record.devices.length}; payments ${record.payments.length} (${paid} paid, ${record.payments.length - paid} refused); syncs ${record.syncs.length}`,
         `  faults: ${[...faults].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
         `  forced syncs: ${record.offlineRuns.length}`,
+        ...report.classes.map((c) => `  ${c.profile.padEnd(12)} tap ${c.tapMs.mean.toFixed(1)} ms, ${c.energyMj.toFixed(2)} mJ/payment, offline ≤ ${c.maxOfflineDays.analytic.toFixed(1)} d (${c.maxOfflineDays.binding})`),
+        ...report.privacy.adversaries.map((a) => `  linking: ${a.adversary} advantage ${a.advantage.toFixed(4)} (AUC ${a.auc.toFixed(4)})`),
         '  invariants: all held (checked after every sync, at every simulated midnight, and quiescent at the end)',
         `  wall ${(wallMs / 1000).toFixed(1)} s, ${(paid / (wallMs / 1000)).toFixed(1)} simulated payments per wall second; time by phase (ms): ${Object.entries(record.wallMs ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       ].join('\n'),

@@ -76,9 +76,13 @@ function record(seed: number, linked: boolean): RunRecord {
 test('tap time and energy are the cost model for the steps plus the link model', () => {
   const hw = PROFILES.watch.hardware;
   const pos = PROFILES.pos.hardware;
-  const se = estimate(stepOps('payer.se.tap'), hw).timeMs + estimate(stepOps('payer.host.tap'), 'host').timeMs + estimate(stepOps('payee.se.build'), pos).timeMs + estimate(stepOps('payee.se.accept'), pos).timeMs;
+  const se = estimate(stepOps('payer.se.tap'), hw).timeMs;
+  const host = estimate(stepOps('payer.host.tap'), 'host').timeMs;
+  const payee = estimate(stepOps('payee.se.build'), pos).timeMs + estimate(stepOps('payee.se.accept'), pos).timeMs;
   const t = tapCostMs('watch', 'pos', 'ble', 185, 1300);
   assert.equal(t.seMs, se);
+  assert.equal(t.payeeMs, payee);
+  assert.equal(t.totalMs, se + host + t.linkMs, 'the payee\'s SE work is reported beside the tap time, not in it');
   assert.equal(t.linkMs, Math.ceil(1300 / 182) * 7.5);
   assert.ok(linkMs('ble', 23, 1300) > linkMs('ble', 247, 1300), 'a small MTU takes more connection events');
   assert.equal(payerEnergyMj('ring'), estimate(stepOps('payer.se.precompute'), 'se-smartcard').energyMj + estimate(stepOps('payer.se.tap'), 'se-smartcard').energyMj);

@@ -48,9 +48,9 @@ const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '∞');
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function classRows(r: FleetReport): string[][] {
-  return r.classes.map((c) => [c.profile, String(c.payments), f(c.tapMs.mean), f(c.tapMs.p95), f(c.energyMj, 3), f(c.maxOfflineDays.analytic), c.maxOfflineDays.binding, c.maxOfflineDays.simulated === null ? '—' : f(c.maxOfflineDays.simulated), c.maxOfflineDays.forcedBy ?? '—']);
+  return r.classes.map((c) => [c.profile, String(c.payments), f(c.tapMs.mean), f(c.tapMs.p95), f(c.tapMs.payeeMs), f(c.energyMj, 3), f(c.maxOfflineDays.analytic), c.maxOfflineDays.binding, c.maxOfflineDays.simulated === null ? '—' : f(c.maxOfflineDays.simulated), c.maxOfflineDays.forcedBy ?? '—']);
 }
-const CLASS_HEAD = ['class', 'payments', 'tapMs mean', 'tapMs p95', 'energyMj', 'maxOfflineDays (analytic)', 'binding', 'maxOfflineDays (simulated)', 'forced by'];
+const CLASS_HEAD = ['class', 'payments', 'tapMs mean', 'tapMs p95', 'payee SE ms (beside the tap)', 'energyMj', 'maxOfflineDays (analytic)', 'binding', 'maxOfflineDays (simulated)', 'forced by'];
 const PRIV_HEAD = ['adversary', 'pairs', 'base rate', 'AUC', 'advantage'];
 const privRows = (r: FleetReport) => r.privacy.adversaries.map((a) => [a.adversary, String(a.pairs), f(a.baseRate, 4), f(a.auc, 4), f(a.advantage, 4)]);
 
@@ -116,7 +116,7 @@ export function renderMarkdown(r: FleetReport): string {
     ``,
     table(CLASS_HEAD, classRows(r)),
     ``,
-    `Energy: ${r.classes[0]?.energySource.replace(/ on \S+ /, ' on the class hardware ') ?? 'cost model'}. Tap time: cost model SE/host steps + link model (NFC 424 kbit/s, BLE one MTU−3 packet per 7.5 ms event) on the bytes sent.`,
+    `Energy: ${r.classes[0]?.energySource.replace(/ on \S+ /, ' on the class hardware ') ?? 'cost model'}. Tap time: the payer's SE and host tap steps of the cost model + link model (NFC 424 kbit/s, BLE one MTU−3 packet per 7.5 ms event) on the bytes sent.`,
     ``,
     `## Linking attack`,
     ``,
