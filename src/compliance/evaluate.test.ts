@@ -99,3 +99,78 @@ test('modes: hard refuses, soft needs an override unless given, monitor allows',
   assert.deepEqual([monitor.decision, monitor.hits.map((h) => h.ruleId)], ['allow', [base.id]]);
   assert.equal(evaluate(set('hard'), ev('deposit', 100n), ctx()).hits.length, 0);
 });
+
+const dev = (deviceId: string, createdMs: number, reportedBalanceMinor = 0n) => ({ deviceId, createdMs, reportedBalanceMinor });
+const syncEv = (p: Partial<ProposedEvent> = {}): ProposedEvent => ({ kind: 'sync', amountMinor: 0n, atMs: T0, customerId: 'cus-1', deviceId: 'd1', receipts: 0, ...p });
+
+test('receiving.total sums sync batches and deposits in the window: above fires, at the limit does not, withdrawals and old ones do not count', () => {
+  fc.assert(fc.property(limit, fc.bigInt({ min: 0n, max: 10n ** 15n }), (l, part) => {
+    const first = 1n + (part % (l - 1n));
+    const r = rule('receiving.total', { limitMinor: l, windowMs: BigInt(DAY_MS) }, 'monitor');
+    const history: PastEvent[] = [{ kind: 'sync', amountMinor: first, atMs: T0 - 1000, deviceId: 'd2' }, { kind: 'withdraw', amountMinor: l, atMs: T0 - 500 }];
+    assert.equal(hits(r, syncEv({ amountMinor: l - first + 1n }), ctx(history)), 1);
+    assert.equal(hits(r, syncEv({ amountMinor: l - first }), ctx(history)), 0);
+    assert.equal(hits(r, ev('deposit', l - first + 1n), ctx(history)), 1, 'an online credit counts');
+    assert.equal(hits(r, ev('fund', l + 1n), ctx(history)), 0, 'funding is not receiving');
+    assert.equal(hits(r, syncEv({ amountMinor: l - first + 1n, atMs: T0 - 1000 + DAY_MS }), ctx(history)), 0, 'the first batch left the window');
+  }));
+});
+
+test('offline.edge fires at band % of L or of the offline-spend limit, not one below', () => {
+  const r = rule('offline.edge', { bandPercent: 10n }, 'monitor');
+  const edge = (paymentCounter: bigint, spentMinor: bigint) => syncEv({ paymentCounter, spentMinor, paymentsPerEpoch: 64n, offlineSpendLimitMinor: 10_000n });
+  // 90 % of 64 is 57.6: the 58th counter is at the edge; 90 % of 10 000 is 9 000.
+  assert.equal(hits(r, edge(58n, 0n)), 1);
+  assert.equal(hits(r, edge(57n, 8_999n)), 0);
+  assert.equal(hits(r, edge(0n, 9_000n)), 1);
+  assert.equal(hits(r, { ...edge(64n, 10_000n), kind: 'fund' }), 0, 'only a sync reports counters');
+  assert.equal(hits(r, syncEv({ paymentCounter: 64n, spentMinor: 10_000n })), 0, 'without the policy it has nothing to compare with');
+});
+
+test('device.new_activity: a device younger than the window moving above the limit fires; at it, or an older device, does not', () => {
+  fc.assert(fc.property(limit, (l) => {
+    const r = rule('device.new_activity', { limitMinor: l, windowMs: BigInt(DAY_MS) }, 'monitor');
+    const young = { devices: [dev('d1', T0 - 1000)] };
+    const before: PastEvent[] = [{ kind: 'fund', amountMinor: l - 1n, atMs: T0 - 500, deviceId: 'd1' }, { kind: 'fund', amountMinor: l, atMs: T0 - 400, deviceId: 'd9' }];
+    assert.equal(hits(r, syncEv({ amountMinor: 1n, spentMinor: 1n }), { ...ctx(before), ...young }), 1, 'received and spent count');
+    assert.equal(hits(r, syncEv({ amountMinor: 1n }), { ...ctx(before), ...young }), 0, 'exactly at the limit');
+    assert.equal(hits(r, ev('fund', l + 1n), { ...ctx(), ...young }), 0, 'an event without a device');
+    assert.equal(hits(r, { ...ev('fund', l + 1n), deviceId: 'd1' }, { ...ctx(), devices: [dev('d1', T0 - DAY_MS)] }), 0, 'enrolled a whole window ago');
+    assert.equal(hits(r, { ...ev('fund', l + 1n), deviceId: 'd1' }, { ...ctx(), ...young }), 1);
+  }));
+});
+
+test('velocity.devices fires at count distinct devices in the window, or above the limit across two or more; not below', () => {
+  fc.assert(fc.property(fc.integer({ min: 2, max: 10 }), (n) => {
+    const r = rule('velocity.devices', { count: BigInt(n), limitMinor: 1_000n, windowMs: BigInt(DAY_MS) }, 'monitor');
+    const history: PastEvent[] = Array.from({ length: n - 2 }, (_, i) => ({ kind: 'fund' as const, amountMinor: 1n, atMs: T0 - 1000 * (i + 1), deviceId: `d${i + 2}` }));
+    history.push({ kind: 'deposit', amountMinor: 5_000n, atMs: T0 - 10 }, { kind: 'sync', amountMinor: 1n, atMs: T0 - DAY_MS, deviceId: 'old' });
+    assert.equal(hits(r, { ...ev('fund', 1n), deviceId: 'dn' }, ctx(history)), 0, `${n - 1} devices`);
+    assert.equal(hits(r, { ...ev('fund', 1n), deviceId: 'dn' }, ctx([...history, { kind: 'defund', amountMinor: 1n, atMs: T0 - 5, deviceId: 'dm' }])), 1, `${n} devices`);
+  }));
+  const r = rule('velocity.devices', { count: 5n, limitMinor: 1_000n, windowMs: BigInt(DAY_MS) }, 'monitor');
+  const other: PastEvent[] = [{ kind: 'fund', amountMinor: 600n, atMs: T0 - 10, deviceId: 'd2' }];
+  assert.equal(hits(r, syncEv({ amountMinor: 300n, spentMinor: 100n }), ctx(other)), 0, 'Σ 1 000 across two devices: at the limit');
+  assert.equal(hits(r, syncEv({ amountMinor: 301n, spentMinor: 100n }), ctx(other)), 1, 'Σ 1 001 across two devices');
+  assert.equal(hits(r, syncEv({ amountMinor: 5_000n }), ctx()), 0, 'one device alone is not velocity across devices');
+});
+
+test('holding.total at sync swaps the device’s last reported balance for the new one; at defunding it checks the total as is', () => {
+  const r = rule('holding.total', { limitMinor: 1_000n }, 'monitor');
+  const c = { ...ctx([], 900n), devices: [dev('d1', 0, 300n), dev('d2', 0, 100n)] };
+  assert.equal(hits(r, syncEv({ deviceBalanceMinor: 400n }), c), 0, '900 − 300 + 400 = 1 000');
+  assert.equal(hits(r, syncEv({ deviceBalanceMinor: 401n }), c), 1);
+  assert.equal(hits(r, ev('defund', 5n), ctx([], 1_001n)), 1);
+  assert.equal(hits(r, ev('withdraw', 5n), ctx([], 1_001n)), 0, 'a withdrawal lowers the holding');
+});
+
+test('after the fact (sync, defunding) a hard or soft hit holds instead of refusing; a monitor hit allows', () => {
+  const set = (mode: RuleMode) => ({ version: 1n, rules: [rule('sync.burst', { count: 2n }, mode)] });
+  assert.equal(evaluate(set('hard'), syncEv({ receipts: 2 }), ctx()).decision, 'hold');
+  assert.equal(evaluate(set('soft'), syncEv({ receipts: 2 }), ctx()).decision, 'hold');
+  assert.equal(evaluate(set('monitor'), syncEv({ receipts: 2 }), ctx()).decision, 'allow');
+  assert.equal(evaluate(set('hard'), syncEv({ receipts: 1 }), ctx()).decision, 'allow');
+  const tx = { version: 1n, rules: [rule('online.per_transaction', { limitMinor: 10n })] };
+  assert.equal(evaluate(tx, ev('defund', 11n), ctx()).decision, 'hold', 'the unload record is signed: refusing it would strand the value');
+  assert.equal(evaluate(tx, ev('fund', 11n), ctx()).decision, 'refuse');
+});

@@ -5,25 +5,52 @@
 // at 00:00 UTC, as a customer reads a daily limit); online.monthly, funding.rapid_cycles and
 // structuring use a rolling window of the rule's windowMs ending at the event (no edge to game
 // at the turn of a month). "Online" moves are funding, defunding, deposits and withdrawals; the
-// Σ received of a sync batch is offline value and counts only for sync.burst.
+// Σ received of a sync batch is offline value: it counts for sync.burst, receiving.total,
+// offline.edge, device.new_activity and velocity.devices, never for the online limits.
+//
+// Sync and defunding happen after the fact: the value left (or entered) the SE before the FI saw
+// it, so refusing the sync or the unload record would strand value and not undo anything. There a
+// hard or soft hit gives the decision 'hold': the event is recorded, its alert opened, and the
+// customer gets no new loads or credentials until an operator resolves (hard) or overrides
+// (soft) the alert (src/ledger/fi/compliance.ts checkHolds).
 
 import type { Rule, RuleMode, RuleSet, Severity } from './rules.ts';
 
 export const EVENT_KINDS = ['fund', 'defund', 'deposit', 'withdraw', 'sync'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 const ONLINE: ReadonlySet<EventKind> = new Set(['fund', 'defund', 'deposit', 'withdraw']);
+/** Events the FI learns of after the value moved: a hit holds the customer instead of refusing. */
+export const AFTER_THE_FACT: ReadonlySet<EventKind> = new Set(['sync', 'defund']);
+/** Events of one device (they carry its id): what new-device and velocity rules count. */
+const DEVICE_EVENTS: ReadonlySet<EventKind> = new Set(['fund', 'defund', 'sync']);
 export const DAY_MS = 86_400_000;
 
 export interface PastEvent {
   kind: EventKind;
   amountMinor: bigint;
   atMs: number;
+  /** The device of a fund, defund or sync (hex id). */
+  deviceId?: string;
+  /** A sync's spent-since-last-sync as the balance report states it (an aggregate, DESIGN §3.3). */
+  spentMinor?: bigint;
 }
 
 export interface ProposedEvent extends PastEvent {
   customerId: string;
   /** Receipts in the sync batch (sync events only). */
   receipts?: number;
+  /** Sync only, from the balance report: spending counters used this epoch, and the SE's new balance. */
+  paymentCounter?: bigint;
+  deviceBalanceMinor?: bigint;
+  /** Sync only, from the policy of the device's tier: `L` and the offline-spend-before-sync limit. */
+  paymentsPerEpoch?: bigint;
+  offlineSpendLimitMinor?: bigint;
+}
+
+export interface DeviceFacts {
+  deviceId: string;
+  createdMs: number;
+  reportedBalanceMinor: bigint;
 }
 
 export interface CustomerContext {
@@ -33,6 +60,8 @@ export interface CustomerContext {
   holdingMinor: bigint;
   /** Soft rules an operator has overridden for this event. */
   overrides?: ReadonlySet<string>;
+  /** The customer's devices (all of them, at every FI account of this customer). */
+  devices?: readonly DeviceFacts[];
 }
 
 export interface RuleHit {
@@ -42,13 +71,17 @@ export interface RuleHit {
   detail: string;
 }
 
-export type Decision = 'allow' | 'refuse' | 'override-needed';
+export type Decision = 'allow' | 'refuse' | 'override-needed' | 'hold';
 export interface Evaluation {
   decision: Decision;
   hits: RuleHit[];
 }
 
 const sum = (events: readonly PastEvent[]): bigint => events.reduce((s, e) => s + e.amountMinor, 0n);
+/** Value a device event moved: funded, defunded, or received plus spent offline (a sync). */
+const activity = (events: readonly PastEvent[]): bigint => events.reduce((s, e) => s + e.amountMinor + (e.spentMinor ?? 0n), 0n);
+/** n ≥ band% of the way to limit, i.e. n·100 ≥ limit·(100 − band). */
+const nearEdge = (n: bigint, limit: bigint, band: bigint): boolean => limit > 0n && n * 100n >= limit * (100n - band);
 const utcDay = (ms: number): number => Math.floor(ms / DAY_MS);
 
 function inWindow(history: readonly PastEvent[], e: PastEvent, windowMs: bigint): PastEvent[] {
@@ -74,8 +107,12 @@ function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | nul
       return total > rule.limitMinor ? `online total ${total} in ${rule.windowMs} ms is above the limit ${rule.limitMinor}` : null;
     }
     case 'holding.total': {
-      if (e.kind !== 'fund' && e.kind !== 'deposit') return null;
-      const total = ctx.holdingMinor + (e.kind === 'deposit' ? e.amountMinor : 0n);
+      if (e.kind === 'withdraw') return null;
+      let total = ctx.holdingMinor + (e.kind === 'deposit' ? e.amountMinor : 0n);
+      if (e.kind === 'sync' && e.deviceBalanceMinor !== undefined) {
+        const was = ctx.devices?.find((d) => d.deviceId === e.deviceId)?.reportedBalanceMinor ?? 0n;
+        total += e.deviceBalanceMinor - was;
+      }
       return total > rule.limitMinor ? `holding ${total} across accounts and devices is above the limit ${rule.limitMinor}` : null;
     }
     case 'funding.rapid_cycles': {
@@ -96,6 +133,37 @@ function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | nul
       const receipts = e.receipts ?? 0;
       return e.kind === 'sync' && BigInt(receipts) >= rule.count ? `${receipts} receipts in one sync batch (threshold ${rule.count})` : null;
     }
+    case 'receiving.total': {
+      if (e.kind !== 'sync' && e.kind !== 'deposit') return null;
+      const total = sum(inWindow(past, e, rule.windowMs).filter((h) => h.kind === 'sync' || h.kind === 'deposit')) + e.amountMinor;
+      return total > rule.limitMinor ? `received ${total} (Σ per sync batch and deposits, all devices and accounts) in ${rule.windowMs} ms is above the limit ${rule.limitMinor}` : null;
+    }
+    case 'offline.edge': {
+      if (e.kind !== 'sync') return null;
+      const edges: string[] = [];
+      if (e.paymentCounter !== undefined && e.paymentsPerEpoch !== undefined && nearEdge(e.paymentCounter, e.paymentsPerEpoch, rule.bandPercent)) {
+        edges.push(`${e.paymentCounter} of L = ${e.paymentsPerEpoch} spending counters used`);
+      }
+      if (e.spentMinor !== undefined && e.offlineSpendLimitMinor !== undefined && nearEdge(e.spentMinor, e.offlineSpendLimitMinor, rule.bandPercent)) {
+        edges.push(`${e.spentMinor} spent offline since the last sync of the ${e.offlineSpendLimitMinor} allowed`);
+      }
+      return edges.length > 0 ? `${edges.join('; ')} (within ${rule.bandPercent} % of the edge)` : null;
+    }
+    case 'device.new_activity': {
+      if (!DEVICE_EVENTS.has(e.kind) || e.deviceId === undefined) return null;
+      const device = ctx.devices?.find((d) => d.deviceId === e.deviceId);
+      if (device === undefined || e.atMs - device.createdMs >= Number(rule.windowMs)) return null;
+      const total = activity([...inWindow(past, e, rule.windowMs).filter((h) => h.deviceId === e.deviceId), e]);
+      return total > rule.limitMinor ? `device ${e.deviceId} enrolled ${e.atMs - device.createdMs} ms ago moved ${total}, above ${rule.limitMinor}` : null;
+    }
+    case 'velocity.devices': {
+      if (!DEVICE_EVENTS.has(e.kind) || e.deviceId === undefined) return null;
+      const w = [...inWindow(past, e, rule.windowMs).filter((h) => DEVICE_EVENTS.has(h.kind) && h.deviceId !== undefined), e];
+      const devices = new Set(w.map((h) => h.deviceId)).size;
+      const total = activity(w);
+      if (BigInt(devices) >= rule.count) return `${devices} devices active in ${rule.windowMs} ms (threshold ${rule.count})`;
+      return devices >= 2 && total > rule.limitMinor ? `${devices} devices moved ${total} in ${rule.windowMs} ms, above ${rule.limitMinor}` : null;
+    }
   }
 }
 
@@ -107,8 +175,7 @@ export function evaluate(rules: RuleSet, event: ProposedEvent, ctx: CustomerCont
     if (detail !== null) hits.push({ ruleId: rule.id, mode: rule.mode, severity: rule.severity, detail });
   }
   const overridden = ctx.overrides ?? new Set<string>();
-  const decision: Decision = hits.some((h) => h.mode === 'hard')
-    ? 'refuse'
-    : hits.some((h) => h.mode === 'soft' && !overridden.has(h.ruleId)) ? 'override-needed' : 'allow';
+  const blocking = hits.some((h) => h.mode === 'hard') ? 'refuse' : hits.some((h) => h.mode === 'soft' && !overridden.has(h.ruleId)) ? 'override-needed' : 'allow';
+  const decision: Decision = blocking !== 'allow' && AFTER_THE_FACT.has(event.kind) ? 'hold' : blocking;
   return { decision, hits };
 }

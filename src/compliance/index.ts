@@ -7,6 +7,6 @@ export {
   type Rule, type RuleKind, type RuleMode, type RuleSet, type RulesCodecCode, type Severity, type VerifiedRules,
 } from './rules.ts';
 export {
-  DAY_MS, EVENT_KINDS, evaluate, type CustomerContext, type Decision, type Evaluation, type EventKind, type PastEvent,
+  AFTER_THE_FACT, DAY_MS, EVENT_KINDS, evaluate, type CustomerContext, type Decision, type DeviceFacts, type Evaluation, type EventKind, type PastEvent,
   type ProposedEvent, type RuleHit,
 } from './evaluate.ts';

@@ -26,6 +26,10 @@ const RULE_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export const RULE_KINDS = [
   'online.per_transaction', 'online.daily', 'online.monthly', 'holding.total', 'funding.rapid_cycles', 'structuring', 'sync.burst',
+  'receiving.total',
+  'offline.edge',
+  'device.new_activity',
+  'velocity.devices',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const RULE_MODES = ['hard', 'soft', 'monitor'] as const;
@@ -44,7 +48,7 @@ export interface Rule {
   count: bigint;
   /** A rolling window in milliseconds; 0 if unused. */
   windowMs: bigint;
-  /** Structuring band: amounts within this percentage below limitMinor; 0 if unused. */
+  /** A band in percent: structuring's amounts this far below limitMinor; offline.edge's nearness to L or the offline-spend limit; 0 if unused. */
   bandPercent: bigint;
 }
 
@@ -65,6 +69,10 @@ export const KIND_PARAMS: Readonly<Record<RuleKind, readonly Param[]>> = {
   'funding.rapid_cycles': ['count', 'windowMs'],
   structuring: ['limitMinor', 'count', 'windowMs', 'bandPercent'],
   'sync.burst': ['count'],
+  'receiving.total': ['limitMinor', 'windowMs'],
+  'offline.edge': ['bandPercent'],
+  'device.new_activity': ['limitMinor', 'windowMs'],
+  'velocity.devices': ['limitMinor', 'count', 'windowMs'],
 };
 
 const units = (n: bigint): bigint => n * 100n;
@@ -84,6 +92,10 @@ export const DEFAULT_RULES: RuleSet = {
     { id: 'rapid-cycles', kind: 'funding.rapid_cycles', mode: 'monitor', severity: 'medium', limitMinor: 0n, count: 5n, windowMs: DAY_MS, bandPercent: 0n },
     { id: 'structuring-under-tx-max', kind: 'structuring', mode: 'monitor', severity: 'high', limitMinor: units(100_000n), count: 3n, windowMs: 7n * DAY_MS, bandPercent: 10n },
     { id: 'sync-burst', kind: 'sync.burst', mode: 'monitor', severity: 'low', limitMinor: 0n, count: 64n, windowMs: 0n, bandPercent: 0n },
+    { id: 'receiving-watch', kind: 'receiving.total', mode: 'monitor', severity: 'medium', limitMinor: units(50_000n), count: 0n, windowMs: 30n * DAY_MS, bandPercent: 0n },
+    { id: 'offline-edge', kind: 'offline.edge', mode: 'monitor', severity: 'low', limitMinor: 0n, count: 0n, windowMs: 0n, bandPercent: 10n },
+    { id: 'new-device-activity', kind: 'device.new_activity', mode: 'monitor', severity: 'medium', limitMinor: units(1_000n), count: 0n, windowMs: 7n * DAY_MS, bandPercent: 0n },
+    { id: 'device-velocity', kind: 'velocity.devices', mode: 'monitor', severity: 'medium', limitMinor: units(10_000n), count: 4n, windowMs: DAY_MS, bandPercent: 0n },
   ],
 };
 

@@ -76,8 +76,15 @@ describe('AML/CFT rules at funding, defunding and sync', () => {
     const batches = async () => (await net.fiA.db.query('SELECT batch_id FROM sync_batches WHERE device_id = $1', [payee.deviceId])).length;
     const before = [await batches(), (await loadDevice(net.fiA.db, payee.deviceId)).reportedBalanceMinor];
     for (let i = 0; i < 3; i++) await pay(payer, payee, 10n);
-    await assert.rejects(syncDevice(payee.client, net.fiA, { keyPrefix: 'payee-3' }), (e: unknown) => code('RULE_REFUSED')(e) && (e as Error).message.includes('burst-max'));
-    assert.deepEqual([await batches(), (await loadDevice(net.fiA.db, payee.deviceId)).reportedBalanceMinor], before, 'a refused batch settles nothing');
+    await syncDevice(payee.client, net.fiA, { keyPrefix: 'payee-3' });
+    assert.deepEqual([await batches(), (await loadDevice(net.fiA.db, payee.deviceId)).reportedBalanceMinor], [before[0] as number + 1, (before[1] as bigint) + 30n],
+      'a hard hit at sync does not refuse the batch: the value left the payers\' SEs already');
+    const held = (await net.fiA.alerts(payee.customerId)).find((a) => a.ruleId === 'burst-max')!;
+    assert.deepEqual([held.mode, held.holds, held.status], ['hard', true, 'open']);
+    await deposit(payee.accountId, 10n, 'payee/dep-held');
+    await assert.rejects(load(payee, 10n, 'payee/load-held'), (e: unknown) => code('RULE_REFUSED')(e) && (e as Error).message.includes('burst-max'));
+    await net.fiA.resolveAlert(held.id, 'receipts from a market stall, checked');
+    await load(payee, 10n, 'payee/load-held');
   });
 
   test('an FI installs a CB-signed rule set and refuses one signed by another key', async () => {

@@ -11,9 +11,10 @@
 // the customer's lock).
 
 import { assert } from '../../crypto/assert.ts';
-import { DAY_MS, evaluate, type CustomerContext, type Evaluation, type PastEvent, type ProposedEvent, type RuleHit, type RuleSet } from '../../compliance/index.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { DAY_MS, evaluate, type CustomerContext, type Decision, type Evaluation, type PastEvent, type ProposedEvent, type RuleHit, type RuleSet } from '../../compliance/index.ts';
 import { newId, type RandomBytes } from '../context.ts';
-import { rowBigint, rowNullableString, rowString, type Db, type Queryable, type Tx } from '../db/adapter.ts';
+import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { appendComplianceLog } from './compliance_log.ts';
 import { loadCustomer } from './customers.ts';
@@ -30,6 +31,8 @@ export interface Screened {
   event: ProposedEvent;
   hits: RuleHit[];
   overrides: ReadonlySet<string>;
+  /** 'hold' (a sync or defunding with a hard or soft hit): recorded, and its alerts hold the customer. */
+  decision: Decision;
 }
 
 /** Reasons and assignees are free text an operator types: bounded. */
@@ -51,6 +54,8 @@ export interface Alert {
   assignee: string | null;
   resolutionReason: string | null;
   overrideReason: string | null;
+  /** A hard or soft hit at sync or defunding: while not resolved, the customer gets no loads or credentials. */
+  holds: boolean;
 }
 
 const dedupKey = (ruleId: string, customerId: string, atMs: number): string => `${ruleId}|${customerId}|${Math.floor(atMs / DAY_MS)}`;
@@ -61,30 +66,42 @@ function lookbackMs(rules: RuleSet): number {
 }
 
 async function customerContext(q: Queryable, rules: RuleSet, customerId: string, nowMs: number): Promise<CustomerContext> {
-  const rows = await q.query('SELECT kind, amount_minor, at_ms FROM compliance_events WHERE customer_id = $1 AND at_ms > $2', [customerId, BigInt(nowMs - lookbackMs(rules))]);
-  const history: PastEvent[] = rows.map((r) => ({ kind: rowString(r, 'kind') as PastEvent['kind'], amountMinor: rowBigint(r, 'amount_minor'), atMs: Number(rowBigint(r, 'at_ms')) }));
+  const rows = await q.query('SELECT kind, amount_minor, at_ms, device_id, spent_minor FROM compliance_events WHERE customer_id = $1 AND at_ms > $2', [customerId, BigInt(nowMs - lookbackMs(rules))]);
+  const history: PastEvent[] = rows.map((r) => {
+    const deviceId = rowNullableString(r, 'device_id');
+    const spentMinor = rowBigint(r, 'spent_minor');
+    return {
+      kind: rowString(r, 'kind') as PastEvent['kind'], amountMinor: rowBigint(r, 'amount_minor'), atMs: Number(rowBigint(r, 'at_ms')),
+      ...(deviceId === null ? {} : { deviceId }), ...(spentMinor === 0n ? {} : { spentMinor }),
+    };
+  });
   const total = async (sql: string) => rowBigint((await q.query(sql, [customerId]))[0]!, 'total');
   const accounts = await total('SELECT CAST(COALESCE(SUM(a.balance_minor), 0) AS BIGINT) AS total FROM accounts a JOIN customer_accounts c ON c.account_id = a.id WHERE c.customer_id = $1');
   const devices = await total('SELECT CAST(COALESCE(SUM(reported_balance_minor), 0) AS BIGINT) AS total FROM devices WHERE customer_id = $1');
-  const granted = await q.query('SELECT rule_id FROM compliance_alerts WHERE customer_id = $1 AND override_reason IS NOT NULL AND override_used = 0', [customerId]);
-  return { history, holdingMinor: accounts + devices, overrides: new Set(granted.map((r) => rowString(r, 'rule_id'))) };
+  const granted = await q.query('SELECT rule_id FROM compliance_alerts WHERE customer_id = $1 AND override_reason IS NOT NULL AND override_used = 0 AND holds = 0', [customerId]);
+  const deviceRows = await q.query('SELECT device_id, created_ms, reported_balance_minor FROM devices WHERE customer_id = $1', [customerId]);
+  const facts = deviceRows.map((r) => ({ deviceId: bytesToHex(rowBytes(r, 'device_id')), createdMs: Number(rowBigint(r, 'created_ms')), reportedBalanceMinor: rowBigint(r, 'reported_balance_minor') }));
+  return { history, holdingMinor: accounts + devices, overrides: new Set(granted.map((r) => rowString(r, 'rule_id'))), devices: facts };
 }
 
 /** Opens or bumps the alert of one hit (one per rule, customer and UTC day); returns its id. */
-async function recordHit(tx: Tx, d: ComplianceDeps, customerId: string, hit: RuleHit): Promise<string> {
+async function recordHit(tx: Tx, d: ComplianceDeps, customerId: string, hit: RuleHit, holds = false): Promise<string> {
   const key = dedupKey(hit.ruleId, customerId, d.nowMs);
   const now = BigInt(d.nowMs);
   await tx.run(
-    `INSERT INTO compliance_alerts (id, rule_id, rule_mode, customer_id, severity, dedup_key, detail, first_seen_ms, last_seen_ms, hit_count, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 'open')
-     ON CONFLICT (dedup_key) DO UPDATE SET hit_count = compliance_alerts.hit_count + 1, last_seen_ms = $8, detail = $7`,
-    [newId(d.rng, 'alr'), hit.ruleId, hit.mode, customerId, hit.severity, key, hit.detail, now],
+    `INSERT INTO compliance_alerts (id, rule_id, rule_mode, customer_id, severity, dedup_key, detail, first_seen_ms, last_seen_ms, hit_count, status, holds)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 'open', $9)
+     ON CONFLICT (dedup_key) DO UPDATE SET hit_count = compliance_alerts.hit_count + 1, last_seen_ms = $8, detail = $7,
+       holds = CASE WHEN $9 = 1 THEN 1 ELSE compliance_alerts.holds END,
+       status = CASE WHEN $9 = 1 THEN 'open' ELSE compliance_alerts.status END,
+       resolution_reason = CASE WHEN $9 = 1 THEN NULL ELSE compliance_alerts.resolution_reason END`,
+    [newId(d.rng, 'alr'), hit.ruleId, hit.mode, customerId, hit.severity, key, hit.detail, now, holds ? 1n : 0n],
   );
   const row = (await tx.query('SELECT id, hit_count FROM compliance_alerts WHERE dedup_key = $1', [key]))[0];
   assert(row !== undefined, `alert ${key} was just written but cannot be read back`);
   const id = rowString(row, 'id');
   const first = rowBigint(row, 'hit_count') === 1n;
-  await appendComplianceLog(tx, { atMs: d.nowMs, actor: 'fi', action: first ? 'alert.open' : 'alert.hit', alertId: id, detail: { ruleId: hit.ruleId, mode: hit.mode, detail: hit.detail } });
+  await appendComplianceLog(tx, { atMs: d.nowMs, actor: 'fi', action: first ? 'alert.open' : 'alert.hit', alertId: id, detail: { ruleId: hit.ruleId, mode: hit.mode, detail: hit.detail, ...(holds ? { holds: true } : {}) } });
   return id;
 }
 
@@ -98,12 +115,26 @@ function refusal(result: Evaluation, event: ProposedEvent, overrides: ReadonlySe
   return new LedgerError(code, `Rule ${names} ${what} this ${event.kind} of customer ${event.customerId}${alerts}`);
 }
 
+/**
+ * RULE_REFUSED (a hard rule's) or RULE_OVERRIDE_REQUIRED (a soft one's) while the customer has an
+ * open alert that holds it (a hard or soft hit at sync or defunding): no loads, no credentials.
+ */
+export async function checkHolds(q: Queryable, customerId: string, what: string): Promise<void> {
+  const rows = await q.query("SELECT id, rule_id, rule_mode FROM compliance_alerts WHERE customer_id = $1 AND holds = 1 AND status <> 'resolved' ORDER BY first_seen_ms, id", [customerId]);
+  if (rows.length === 0) return;
+  const hard = rows.filter((r) => rowString(r, 'rule_mode') === 'hard');
+  const named = rows.map((r) => `${rowString(r, 'rule_id')} (alert ${rowString(r, 'id')})`).join(', ');
+  if (hard.length > 0) throw new LedgerError(LedgerErrorCode.ruleRefused, `Customer ${customerId} is held by rule ${named}: no ${what} until an operator resolves the alert`);
+  throw new LedgerError(LedgerErrorCode.ruleOverrideRequired, `Customer ${customerId} is held by rule ${named}: no ${what} until an operator overrides the alert`);
+}
+
 /** Screens a proposed event: throws RULE_REFUSED / RULE_OVERRIDE_REQUIRED (with its alerts written), or returns it to record. */
 export async function screenEvent(d: ComplianceDeps, event: ProposedEvent): Promise<Screened> {
+  if (event.kind === 'fund') await checkHolds(d.db, event.customerId, 'loads');
   const ctx = await customerContext(d.db, d.rules, event.customerId, d.nowMs);
   const result = evaluate(d.rules, event, ctx);
   const overrides = ctx.overrides ?? new Set<string>();
-  if (result.decision === 'allow') return { event, hits: result.hits, overrides };
+  if (result.decision === 'allow' || result.decision === 'hold') return { event, hits: result.hits, overrides, decision: result.decision };
   const alertIds = await d.db.transaction(async (tx) => {
     const ids: string[] = [];
     for (const h of result.hits) ids.push(await recordHit(tx, d, event.customerId, h));
@@ -123,19 +154,20 @@ export async function recheckScreened(tx: Tx, d: ComplianceDeps, s: Screened): P
   const ctx = await customerContext(tx, d.rules, s.event.customerId, d.nowMs);
   const result = evaluate(d.rules, s.event, ctx);
   const overrides = ctx.overrides ?? new Set<string>();
-  if (result.decision !== 'allow') throw refusal(result, s.event, overrides, []);
-  return { event: s.event, hits: result.hits, overrides };
+  if (result.decision !== 'allow' && result.decision !== 'hold') throw refusal(result, s.event, overrides, []);
+  return { event: s.event, hits: result.hits, overrides, decision: result.decision };
 }
 
 /** Records a screened event and its (monitor or overridden) hits inside the move's transaction. */
 export async function recordScreened(tx: Tx, d: ComplianceDeps, s: Screened, reference: string): Promise<void> {
   const e = s.event;
   await tx.run(
-    'INSERT INTO compliance_events (id, customer_id, kind, amount_minor, receipts, at_ms, reference) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [newId(d.rng, 'cev'), e.customerId, e.kind, e.amountMinor, BigInt(e.receipts ?? 0), BigInt(e.atMs), reference],
+    'INSERT INTO compliance_events (id, customer_id, kind, amount_minor, receipts, at_ms, reference, device_id, spent_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [newId(d.rng, 'cev'), e.customerId, e.kind, e.amountMinor, BigInt(e.receipts ?? 0), BigInt(e.atMs), reference, e.deviceId ?? null, e.spentMinor ?? 0n],
   );
   for (const h of s.hits) {
-    const id = await recordHit(tx, d, e.customerId, h);
+    const holds = s.decision === 'hold' && (h.mode === 'hard' || (h.mode === 'soft' && !s.overrides.has(h.ruleId)));
+    const id = await recordHit(tx, d, e.customerId, h, holds);
     if (h.mode !== 'soft' || !s.overrides.has(h.ruleId)) continue;
     const used = await tx.query(
       "SELECT id FROM compliance_alerts WHERE customer_id = $1 AND rule_id = $2 AND override_reason IS NOT NULL AND override_used = 0",
@@ -155,6 +187,7 @@ function alertOf(r: Record<string, unknown>): Alert {
     firstSeenMs: Number(rowBigint(r, 'first_seen_ms')), lastSeenMs: Number(rowBigint(r, 'last_seen_ms')), count: rowBigint(r, 'hit_count'),
     status: rowString(r, 'status') as AlertStatus, assignee: rowNullableString(r, 'assignee'),
     resolutionReason: rowNullableString(r, 'resolution_reason'), overrideReason: rowNullableString(r, 'override_reason'),
+    holds: rowBigint(r, 'holds') === 1n,
   };
 }
 

@@ -28,8 +28,9 @@ import { openReport, settleBatch, syncKey, type BatchResult, type SyncUpload } f
 import { collectReclaimCharges, fileReclaimClaims, settleDueReclaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
 import { VerifyPool } from '../verify/verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
+import { limitsFor } from '../../policy/limits.ts';
 import { verifyRules, type RuleSet } from '../../compliance/index.ts';
-import { changeAlert, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
+import { changeAlert, checkHolds, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from './compliance_log.ts';
 
 /** The CB-signed rule set as the FI receives it (compliance/rules.ts signRules), with the key to check it. */
@@ -187,6 +188,7 @@ export class FinancialIntermediary {
     if (fraud !== undefined) {
       throw new LedgerError(LedgerErrorCode.blocked, `Customer ${customer.id} uploaded a receipt it may not (${fraud.kind}, incident ${fraud.id}): no credential renewal`);
     }
+    if (this.ledger.rules) await checkHolds(this.db, customer.id, 'credential renewal');
     await this.checkSyncedForRenewal(device, epoch);
   }
 
@@ -232,7 +234,12 @@ export class FinancialIntermediary {
     if (compliance === null) return null;
     const { device, report } = await openReport(this.db, input.report);
     if (await keyTaken(this.db, syncKey(device.deviceId, report.batchId))) return null;
-    const event = { kind: 'sync' as const, customerId: device.customerId, amountMinor: report.receivedMinor, receipts: input.payments.length, atMs: compliance.nowMs };
+    const limits = limitsFor(await this.config.cb.currentPolicy(), device.tier);
+    const event = {
+      kind: 'sync' as const, customerId: device.customerId, deviceId: bytesToHex(device.deviceId), amountMinor: report.receivedMinor, receipts: input.payments.length, atMs: compliance.nowMs,
+      spentMinor: report.spentSinceSyncMinor, paymentCounter: report.paymentCounter, deviceBalanceMinor: report.balanceMinor,
+      paymentsPerEpoch: BigInt(limits.paymentsPerEpoch), offlineSpendLimitMinor: limits.offlineSpendBeforeSyncMinor,
+    };
     return screenEvent(compliance, event);
   }
 

@@ -32,7 +32,7 @@ export {
 } from './renewal_gate.ts';
 export { RECORD_BYTES_MAX, RECORD_VERSION, viewRecord, type RecordView } from './payment_records.ts';
 export {
-  COMPLIANCE_TEXT_MAX, changeAlert, listAlerts, recordScreened, screenEvent, screenMove, type Alert, type AlertAction,
+  COMPLIANCE_TEXT_MAX, changeAlert, checkHolds, listAlerts, recordScreened, screenEvent, screenMove, type Alert, type AlertAction,
   type AlertStatus, type ComplianceDeps, type Screened,
 } from './compliance.ts';
 export { appendComplianceLog, verifyComplianceLog, type ComplianceLogCheck, type ComplianceLogEntry } from './compliance_log.ts';

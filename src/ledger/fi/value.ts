@@ -148,7 +148,7 @@ async function screenFunding(d: ValueDeps, input: VoucherRequest): Promise<Scree
   if (d.rules === undefined) return null;
   const device = await loadDevice(d.db, input.deviceId);
   if (input.loadCounter !== undefined && input.loadCounter < device.vouchersIssued) return null;
-  return screenMove(d, input.idempotencyKey, { kind: 'fund', customerId: device.customerId, amountMinor: input.amountMinor, atMs: d.nowMs });
+  return screenMove(d, input.idempotencyKey, { kind: 'fund', customerId: device.customerId, deviceId: hex(device.deviceId), amountMinor: input.amountMinor, atMs: d.nowMs });
 }
 
 /** Debits the device's account, signs a voucher for its next load counter, funds circulation. */
@@ -240,7 +240,7 @@ export async function applyUnloadRecord(d: ValueDeps, record: Uint8Array): Promi
   const u = await checkUnload(d, record);
   const key = `unload:${hex(u.deviceId)}:${u.unloadCounter}`;
   const screened = d.rules === undefined ? null
-    : await screenMove(d, key, { kind: 'defund', customerId: (await loadDevice(d.db, u.deviceId)).customerId, amountMinor: u.amountMinor, atMs: d.nowMs });
+    : await screenMove(d, key, { kind: 'defund', customerId: (await loadDevice(d.db, u.deviceId)).customerId, deviceId: hex(u.deviceId), amountMinor: u.amountMinor, atMs: d.nowMs });
   let r;
   try {
     r = await idempotent(d.db, d.nowMs, key, 'fi.unload', { record: hex(sha256(record)) }, (tx) => unloadFiLeg(tx, d, u, record, key, screened));
