@@ -16,7 +16,7 @@ import { RECLAIM_MIGRATION } from './migration_010.ts';
 import { ACCESS_MIGRATION } from './migration_011.ts';
 import { DEVICE_REQUESTS_MIGRATION } from './migration_012.ts';
 import { COMPLIANCE_MIGRATION } from './migration_013.ts';
-import { RULE_KINDS_MIGRATION } from './migration_017.ts';
+import { RULE_KINDS_MIGRATION } from './migration_014.ts';
 
 export interface Migration {
   version: number;
@@ -123,8 +123,7 @@ CREATE TABLE nullifier_conflicts (
   ACCESS_MIGRATION,
   DEVICE_REQUESTS_MIGRATION,
   COMPLIANCE_MIGRATION,
-  // Until 014–016 are merged this branch runs 017 as 014; on merge: RULE_KINDS_MIGRATION, as is.
-  { ...RULE_KINDS_MIGRATION, version: 14, name: '014_rule_kinds' },
+  RULE_KINDS_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
