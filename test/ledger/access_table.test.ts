@@ -169,6 +169,19 @@ const ROWS: Record<string, Row> = {
   [`POST ${FI}/accounts/:accountId/transfer-out`]: { allow: staff('owner'), right: 'owner', build: (w) => ({ params: { accountId: w.alice.accountId }, body: { toFiId: 'fi-b', amountMinor: '10' } }) },
   [`POST ${FI}/accounts/:accountId/transfer-in`]: { allow: staff(), build: (w) => ({ params: { accountId: w.alice.accountId }, body: { fromFiId: 'fi-b', amountMinor: '10' } }) },
   [`GET ${FI}/distribution/:tier`]: { allow: EVERYONE, build: () => ({ params: { tier: '1' } }) },
+  [`GET ${FI}/compliance/alerts`]: { allow: staff('fiAuditor'), build: () => ({}) },
+  [`GET ${FI}/compliance/log/check`]: { allow: staff('fiAuditor'), build: () => ({}) },
+  [`POST ${FI}/compliance/alerts/:alertId`]: {
+    allow: staff(),
+    // Two deposits take Eve's holding over the default monitor rule's 100 000.00: one open alert.
+    build: async (w) => {
+      await fundFi(w.net, w.net.fiA, 12_000_000n, 'table/alert-fund');
+      for (const k of ['1', '2']) await w.net.fiA.ledger.deposit({ accountId: w.eve.accountId, amountMinor: 6_000_000n, idempotencyKey: `table/eve-deposit-${k}` });
+      const alert = (await w.net.fiA.alerts(w.eve.customerId)).find((a) => a.ruleId === 'holding-watch' && a.status === 'open');
+      assert.ok(alert, 'the deposits raised the holding alert');
+      return { params: { alertId: alert.id }, body: { action: 'assign', text: 'Finn' } };
+    },
+  },
   [`POST ${FI}/enrolment-challenge`]: {
     allow: staff('owner'), right: 'owner',
     build: async (w) => {

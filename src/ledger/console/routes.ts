@@ -56,7 +56,7 @@ function publicRoutes(app: FastifyInstance, nodes: ConsoleNodes): void {
   const pub = { access: rules.public };
   app.get('/console/', { schema: none, config: pub }, (_req, reply) => send(reply, PAGES.signIn));
   app.get('/console/overview', { schema: none, config: pub }, (_req, reply) => send(reply, PAGES.overview));
-  app.get<{ Params: { file: string } }>('/console/assets/:file', { schema: routeSchema({ params: { file: { type: 'string', maxLength: 40, pattern: '^[A-Za-z0-9.]+$', enum: Object.keys(ASSETS) } } }), config: pub }, (req, reply) =>
+  app.get<{ Params: { file: string } }>('/console/assets/:file', { schema: routeSchema({ params: { file: { type: 'string', maxLength: 40, pattern: '^[A-Za-z0-9._]+$', enum: Object.keys(ASSETS) } } }), config: pub }, (req, reply) =>
     send(reply, ASSETS[req.params.file]!),
   );
   const list = [...(nodes.cb ? [{ node: 'cb', base: '/console/cb' }] : []), ...nodes.fis.map((f) => ({ node: f.node.fiId, base: `/console/fi/${f.node.fiId}` }))];

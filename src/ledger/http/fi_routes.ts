@@ -138,6 +138,28 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
   const enrol = { access: { grants: [role('fi-operator'), { customer: bodyField('customerId') }] } };
   return async (app) => {
     gate.install(app);
+    // AML/CFT alerts (docs/compliance.md): staff and auditors read them and the compliance log's
+    // chain check; an FI operator assigns, resolves or overrides one, logged under their operator id.
+    app.get<{ Querystring: { customerId?: string } }>('/compliance/alerts', { schema: routeSchema({ querystring: { customerId: name } }), config: { access: rules.fiAudit } }, (req, reply) =>
+      respond(reply, 200, async () => ({ alerts: await fi.alerts(req.query.customerId) })),
+    );
+    app.get('/compliance/log/check', { schema: none, config: { access: rules.fiAudit } }, (_req, reply) => respond(reply, 200, () => fi.verifyComplianceLog()));
+    app.post<{ Params: { alertId: string } }>('/compliance/alerts/:alertId', {
+      schema: routeSchema({ params: { alertId: name }, body: object({ action: { type: 'string', enum: ['assign', 'resolve', 'override'] }, text: { type: 'string', minLength: 1, maxLength: 500 } }) }),
+      config: { access: rules.fiOperator },
+    }, (req, reply) =>
+      respond(reply, 200, async () => {
+        const b = body(req);
+        const caller = req.caller;
+        const actor = caller?.kind === 'operator' ? caller.operatorId : 'operator';
+        const text = stringField(b, 'text');
+        const alertId = req.params.alertId;
+        const alert = b['action'] === 'assign' ? await fi.assignAlert(alertId, text, actor)
+          : b['action'] === 'resolve' ? await fi.resolveAlert(alertId, text, actor)
+          : await fi.overrideRule(alertId, text, actor);
+        return { alert };
+      }),
+    );
     // The CB's distribution passed through, so a device host needs only its FI's address.
     app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams, config: pub }, (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
     app.post('/enrolment-challenge', { schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed }) }), config: enrol }, (req, reply) =>
