@@ -92,7 +92,9 @@ function lines(title: string, xs: number[], series: { label: string; ys: number[
 }
 
 export function plots(r: FleetReport): Record<string, string> {
-  const xs = r.totals.map((t) => t.atMs / HOUR_MS);
+  // Hours since the first sample (the samples carry the simulated epoch-ms clock).
+  const t0 = r.totals[0]?.atMs ?? 0;
+  const xs = r.totals.map((t) => (t.atMs - t0) / HOUR_MS);
   return {
     'value.svg': lines('Value in SEs vs in accounts (units) over time (h)', xs, [
       { label: 'in SEs', ys: r.totals.map((t) => Number(t.seBalancesMinor) / 100), color: '#c0392b' },
