@@ -237,13 +237,9 @@ export interface OfflinePayment {
   messageBytes: number;
 }
 
-/**
- * One offline payment: the payee requests `amountMinor`, the payer's SE authorizes it, the payee's
- * SE accepts it — all over one radio framing on an in-memory link, no network anywhere.
- */
-export async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<OfflinePayment> {
-  const [a, b] = memoryLinkPair();
-  const counted = (t: MessageTransport, sizes: number[]): MessageTransport => ({
+/** `t`, recording the length of every message it sends into `sizes` (the bytes a payment puts on the link). */
+export function countingTransport(t: MessageTransport, sizes: number[]): MessageTransport {
+  return {
     send: async (m) => {
       sizes.push(m.length);
       return t.send(m);
@@ -251,10 +247,18 @@ export async function payOffline(payer: Device, payee: Device, amountMinor: bigi
     receive: (ms) => t.receive(ms),
     keepAlive: () => t.keepAlive(),
     close: () => t.close(),
-  });
+  };
+}
+
+/**
+ * One offline payment: the payee requests `amountMinor`, the payer's SE authorizes it, the payee's
+ * SE accepts it — all over one radio framing on an in-memory link, no network anywhere.
+ */
+export async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<OfflinePayment> {
+  const [a, b] = memoryLinkPair();
   const sizes: number[] = [];
-  const payerT = counted(payer.transport(a, radio, payee.profile.bleMtu), sizes);
-  const payeeT = counted(payee.transport(b, radio, payer.profile.bleMtu), sizes);
+  const payerT = countingTransport(payer.transport(a, radio, payee.profile.bleMtu), sizes);
+  const payeeT = countingTransport(payee.transport(b, radio, payer.profile.bleMtu), sizes);
   const t0 = performance.now();
   try {
     const [paid, received] = await Promise.all([payer.pay(payerT, { maxAmountMinor: amountMinor }), payee.receive(payeeT, amountMinor)]);

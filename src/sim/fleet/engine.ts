@@ -20,7 +20,7 @@ import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledge
 import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
 import { settlementWindowEndMs } from '../../policy/settlement.ts';
 import { SeError } from '../../se/status.ts';
-import { enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
+import { countingTransport, enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
 import { planPopulation, units, type PlannedDevice, type SpendRule, type TerminalKind } from './population.ts';
 import { EventQueue, SimRandom } from './random.ts';
 import { FleetInvariantBroken, Invariants } from './invariants.ts';
@@ -559,19 +559,10 @@ interface PayResult {
  */
 async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<PayResult> {
   const [a, b] = memoryLinkPair();
-  const counted = (t: MessageTransport, sizes: number[]): MessageTransport => ({
-    send: async (m) => {
-      sizes.push(m.length);
-      return t.send(m);
-    },
-    receive: (ms) => t.receive(ms),
-    keepAlive: () => t.keepAlive(),
-    close: () => t.close(),
-  });
   const out: number[] = [];
   const inn: number[] = [];
-  const payerT = counted(payer.transport(a, radio, payee.profile.bleMtu), out);
-  const payeeT = counted(payee.transport(b, radio, payer.profile.bleMtu), inn);
+  const payerT = countingTransport(payer.transport(a, radio, payee.profile.bleMtu), out);
+  const payeeT = countingTransport(payee.transport(b, radio, payer.profile.bleMtu), inn);
   const epoch = Number((await payer.info()).spendingEpoch);
   const paying = payer.pay(payerT, { maxAmountMinor: amountMinor }).finally(() => payerT.close());
   const receiving = payee.receive(payeeT, amountMinor).finally(() => payeeT.close());
