@@ -1,6 +1,7 @@
 // `tally sim`: the seeded fleet simulator (src/sim/fleet/, issue 13). One process, one seed, the
 // real network on SQLite; a progress bar on stderr when it is a terminal; a summary (or --json,
-// the whole RunRecord) on stdout. SIM_SEED=random picks a seed and prints it; a broken invariant
+// the fleet report of src/sim/analysis/, a pure function of seed and options) on stdout; --out
+// writes the RunRecord, the report and its plots. SIM_SEED=random picks a seed and prints it; a broken invariant
 // exits non-zero with the seed, the simulated time and the step that replay it.
 
 import { randomBytes } from 'node:crypto';
