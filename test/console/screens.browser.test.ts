@@ -13,6 +13,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { addOperator } from '../../src/ledger/access/operators.ts';
 import { fileWarrant } from '../../src/ledger/cb/disclosure.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
+import { recordSyncIncident, SyncIncidentKind } from '../../src/ledger/fi/sync_incidents.ts';
 import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { launch, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
@@ -46,6 +47,11 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     await net.cb.bookIncidentValue({ amountMinor: 2_000n, reference: incidentId, idempotencyKey: `book-${incidentId}` });
     const [incident] = await net.cb.incidents();
     await fileWarrant(net.cb.db, Number(net.world.nowMs), { warrantId: 'w-console', paymentHash: incident!.firstPaymentHash, authority: 'District Court', reason: 'double spend inquiry' });
+    // The writer the sync path calls when it refuses a receipt uploaded twice (fi/sync.ts).
+    await recordSyncIncident(net.fiA.db, {
+      deviceId: payer.deviceId, customerId: payer.customerId, kind: SyncIncidentKind.receiptUploadedTwice, paymentHash: incident!.firstPaymentHash,
+      detail: 'this receipt was already uploaded', nowMs: Number(net.world.nowMs),
+    });
     tokens['cb-operator'] = (await addOperator(net.cb.db, { name: 'Cora Operator', role: 'cb-operator' })).token;
     tokens['cb-auditor'] = (await addOperator(net.cb.db, { name: 'Ada Auditor', role: 'auditor' })).token;
     tokens['fi-operator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
@@ -71,6 +77,7 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     assert.ok(row.includes('fi-a') && row.includes(payer.customerId), 'the bank and its pseudonymous customer id');
     assert.match(row, new RegExp(`${64n * 20_000n}.*2000`), 'exposure L × cap and the booked value');
     assert.equal((await page.textContent('body'))?.includes('mallory'), false, 'the CB has no customer name');
+    assert.equal(await page.locator('#sync-incidents').count(), 0, "an FI's sync refusals stay at the FI");
     await shot(page, `${role}-incidents`);
 
     await openScreen(page, 'policy');
@@ -111,6 +118,7 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     const row = page.locator('#incidents tr', { hasText: incidentId });
     assert.equal(await row.locator('strong').textContent(), 'mallory');
     assert.match((await row.textContent()) ?? '', new RegExp(bytesToHex(payer.deviceId).slice(0, 12)));
+    assert.match((await page.locator('#sync-incidents tbody tr').textContent()) ?? '', /RECEIPT_UPLOADED_TWICE.*mallory/);
     await shot(page, 'fi-operator-incidents');
     await openScreen(page, 'policy');
     assert.deepEqual(await page.locator('.rule-set').evaluateAll((d) => d.map((x) => x.id)), ['rules-fi-a'], 'its own rule set only');
@@ -129,6 +137,7 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     await signIn(page, base, tokens['fi-b-operator']!);
     await openScreen(page, 'incidents');
     assert.equal(await page.locator('#incidents tbody tr').count(), 0);
+    assert.equal(await page.locator('#sync-incidents tbody tr').count(), 0);
     const body = (await page.textContent('body')) ?? '';
     assert.ok(!body.includes(payer.customerId) && !body.includes('mallory') && !body.includes(incidentId));
     for (const s of SCREEN_ROUTES) assert.equal(await statusFrom(page, `/console/fi/fi-a/${s}`, tokens['fi-b-operator']!), 401);

@@ -8,8 +8,8 @@
 //   /console/cb/incidents, /policy, /logs, /banks          — the CB's gate (auditor, CB operator)
 //   /console/fi/<fiId>/whoami, /customers, /me            — that FI's gate (its staff, its customers)
 //   /console/fi/<fiId>/incidents, /policy, /logs          — that FI's gate (auditor, FI operator)
-// An FI's incidents are the CB's incidents naming its customers: served when this server hosts
-// the CB too, else the screen says the CB holds them.
+// An FI's incidents are the CB's incidents naming its customers (served when this server hosts
+// the CB too, else the screen says the CB holds them) and its own incidents found at sync.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CentralBank } from '../cb/central_bank.ts';
@@ -22,7 +22,7 @@ import { none, routeSchema } from '../http/schema.ts';
 import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
-import { banksScreen, cbIncidents, fiIncidents, logsScreen, policyScreen } from './screens.ts';
+import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen } from './screens.ts';
 import { banks, customers } from './views.ts';
 
 export interface ConsoleNodes {
@@ -89,7 +89,9 @@ function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly Financ
 /** An FI's read-only screens: incidents naming its customers, policy and its rules, its admin log. */
 function fiScreens(scope: FastifyInstance, fi: FinancialIntermediary, cb: CentralBank | undefined, nowMs: () => number): void {
   scope.get('/incidents', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
-    respond(reply, 200, async () => ({ fiId: fi.fiId, heldByCb: cb === undefined, incidents: cb === undefined ? [] : await fiIncidents(cb.db, fi.db, fi.fiId) })),
+    respond(reply, 200, async () => ({
+      fiId: fi.fiId, heldByCb: cb === undefined, incidents: cb === undefined ? [] : await fiIncidents(cb.db, fi.db, fi.fiId), syncIncidents: await fiSyncIncidents(fi.db),
+    })),
   );
   scope.get('/policy', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await fi.cb.currentPolicy(), [rulesOf(fi)], nowMs())),

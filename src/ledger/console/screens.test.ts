@@ -14,7 +14,8 @@ import { fileWarrant } from '../cb/disclosure.ts';
 import { syncDevice } from '../clients/device_sync.ts';
 import { brokenSeExposure, devicesPerTier } from '../exposure.ts';
 import { auditNetwork } from '../network_audit.ts';
-import { banksScreen, cbIncidents, fiIncidents, logsScreen, policyScreen, LOG_ENTRIES_SHOWN } from './screens.ts';
+import { recordSyncIncident, SyncIncidentKind } from '../fi/sync_incidents.ts';
+import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen, LOG_ENTRIES_SHOWN } from './screens.ts';
 
 const DOUBLE_SPENT_MINOR = 2_000n;
 
@@ -65,6 +66,18 @@ for (const engine of ENGINES) {
       assert.deepEqual(mine.map((i) => [i.id, i.customerId, i.customerName]), [[incidentId, payer.customerId, 'mallory']]);
       assert.equal('bookedMinor' in mine[0]!, false, 'the booked value is the CB\'s figure');
       assert.deepEqual(await fiIncidents(net.cb.db, net.fiB.db, 'fi-b'), [], 'the payee side names no customer of fi-b');
+    });
+
+    test("an FI's own incidents found at sync show with the customer's name, and only at that FI", async () => {
+      // The writer the sync path calls when it refuses a receipt uploaded twice (fi/sync.ts).
+      await recordSyncIncident(net.fiA.db, {
+        deviceId: payer.deviceId, customerId: payer.customerId, kind: SyncIncidentKind.receiptUploadedTwice, paymentHash: evidenceHash,
+        detail: 'this receipt was already uploaded', nowMs: Number(net.world.nowMs),
+      });
+      const list = await fiSyncIncidents(net.fiA.db);
+      assert.deepEqual(list.map((i) => [i.kind, i.customerId, i.customerName, i.deviceId]), [['RECEIPT_UPLOADED_TWICE', payer.customerId, 'mallory', bytesToHex(payer.deviceId)]]);
+      assert.equal(list[0]!.paymentHash, bytesToHex(evidenceHash).slice(0, 32));
+      assert.deepEqual(await fiSyncIncidents(net.fiB.db), []);
     });
 
     test('the policy screen shows the installed policy and rules, and the exposure tally exposure computes', async () => {

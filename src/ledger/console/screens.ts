@@ -16,7 +16,7 @@ import { verifyDisclosureLog, type DisclosureLogCheck } from '../cb/disclosure.t
 import { currentEpoch } from '../cb/distribution.ts';
 import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Row } from '../db/adapter.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from '../exposure.ts';
-import { CONSOLE_ROWS_MAX } from './views.ts';
+import { CONSOLE_ROWS_MAX, nameOf } from './views.ts';
 
 /** Log entries a logs screen shows, newest first; the chain check still walks the whole log. */
 export const LOG_ENTRIES_SHOWN = 100;
@@ -85,10 +85,37 @@ export async function fiIncidents(cb: Queryable, fi: Queryable, fiId: string): P
     const v = incidentOf(r);
     assert(v.fiId === fiId, `incident ${v.id} names ${v.fiId}, not ${fiId}`);
     const person = v.customerId === null ? [] : await fi.query('SELECT identity_json FROM customers WHERE id = $1', [v.customerId]);
-    const identity = person[0] === undefined ? {} : (JSON.parse(rowString(person[0], 'identity_json')) as Record<string, unknown>);
-    out.push({ ...v, customerName: typeof identity['name'] === 'string' ? identity['name'] : null });
+    out.push({ ...v, customerName: person[0] === undefined ? null : nameOf(rowString(person[0], 'identity_json')) });
   }
   return out;
+}
+
+export interface SyncIncidentView {
+  id: string;
+  /** RECEIPT_NOT_FOR_UPLOADER or RECEIPT_UPLOADED_TWICE (fi/sync_incidents.ts). */
+  kind: string;
+  customerId: string;
+  customerName: string | null;
+  deviceId: string;
+  /** The refused receipt's payment hash, first 16 bytes in hex. */
+  paymentHash: string;
+  detail: string;
+  createdMs: number;
+}
+
+/** An FI's own incidents found at sync (a receipt for another payee, or uploaded twice), newest first, bounded. */
+export async function fiSyncIncidents(fi: Queryable): Promise<SyncIncidentView[]> {
+  const rows = await fi.query(
+    'SELECT s.id, s.kind, s.customer_id, s.device_id, s.payment_hash, s.detail, s.created_ms, c.identity_json FROM sync_incidents s ' +
+      'LEFT JOIN customers c ON c.id = s.customer_id ORDER BY s.created_ms DESC, s.id DESC LIMIT $1',
+    [BigInt(CONSOLE_ROWS_MAX)],
+  );
+  return rows.map((r) => ({
+    id: rowString(r, 'id'), kind: rowString(r, 'kind'), customerId: rowString(r, 'customer_id'),
+    customerName: r['identity_json'] === null || r['identity_json'] === undefined ? null : nameOf(rowString(r, 'identity_json')),
+    deviceId: bytesToHex(rowBytes(r, 'device_id')), paymentHash: bytesToHex(rowBytes(r, 'payment_hash')).slice(0, 32), detail: rowString(r, 'detail'),
+    createdMs: Number(rowBigint(r, 'created_ms')),
+  }));
 }
 
 // ── Policy and rules ─────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,8 @@
 // Tally console: the double-spend incidents screen. At the CB (its staff and auditors): every
 // incident with the named customer's bank, that bank's pseudonymous customer id, the device, the
 // exposure bound L × cap(t) and the value the CB booked for it. At a bank: the incidents naming
-// its own customers, with the customer's name. Read-only; the gate decides every answer.
+// its own customers, with the customer's name, and its own incidents found at sync (a receipt
+// for another payee, or uploaded twice). Read-only; the gate decides every answer.
 'use strict';
 
 (() => {
@@ -10,6 +11,7 @@
   const staff = (who) => who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator');
   const mono = (s) => el('td', { class: 'mono' }, s ?? '—');
   const short = (hex) => (hex === null ? '—' : `${hex.slice(0, 12)}…`);
+  const person = (name, id) => el('td', {}, el('strong', {}, name ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, id ?? '—'));
   const sum = (list, key) => list.reduce((s, i) => s + BigInt(i[key]), 0n);
 
   function cbRows(incidents) {
@@ -22,9 +24,15 @@
   function fiRows(incidents) {
     return incidents.map((i) => [
       mono(i.id), String(i.epoch), String(i.tier),
-      el('td', {}, el('strong', {}, i.customerName ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, i.customerId ?? '—')),
+      person(i.customerName, i.customerId),
       mono(short(i.deviceId)), amount(i.exposureMinor), when(i.createdMs),
     ]);
+  }
+
+  function syncCard(list) {
+    return el('section', { class: 'card', id: 'sync-incidents-card' }, el('h2', {}, 'Refused at sync (receipts that would credit a payment twice)'),
+      table('sync-incidents', ['kind', 'customer', 'device', 'payment', 'detail', 'when'],
+        list.map((i) => [i.kind, person(i.customerName, i.customerId), mono(short(i.deviceId)), mono(`${i.paymentHash.slice(0, 12)}…`), i.detail, when(i.createdMs)])));
   }
 
   screen({
@@ -44,6 +52,7 @@
           el('h2', {}, cb ? 'Double-spend incidents at the CB' : `Double-spend incidents naming customers of ${who.node}`),
           el('p', { id: 'incidents-summary' }, summary), note,
           table('incidents', head, cb ? cbRows(list) : fiRows(list))),
+        ...(cb ? [] : [syncCard(data.syncIncidents)]),
       ];
     },
   });
