@@ -10,20 +10,21 @@
 
   const staff = (who) => who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator');
   const mono = (s) => el('td', { class: 'mono' }, s ?? '—');
+  const id = (s) => el('td', { class: 'mono wrap' }, s);
   const short = (hex) => (hex === null ? '—' : `${hex.slice(0, 12)}…`);
   const person = (name, id) => el('td', {}, el('strong', {}, name ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, id ?? '—'));
   const sum = (list, key) => list.reduce((s, i) => s + BigInt(i[key]), 0n);
 
   function cbRows(incidents) {
     return incidents.map((i) => [
-      mono(i.id), String(i.epoch), String(i.tier), i.fiId ?? (i.uploaderFiId ? `payee at ${i.uploaderFiId}` : 'not named yet'),
+      id(i.id), String(i.epoch), String(i.tier), i.fiId ?? (i.uploaderFiId ? `payee at ${i.uploaderFiId}` : 'not named yet'),
       mono(i.customerId), mono(short(i.deviceId)), amount(i.exposureMinor), BigInt(i.bookedMinor) === 0n ? el('td', {}, 'not booked') : amount(i.bookedMinor), when(i.createdMs),
     ]);
   }
 
   function fiRows(incidents) {
     return incidents.map((i) => [
-      mono(i.id), String(i.epoch), String(i.tier),
+      id(i.id), String(i.epoch), String(i.tier),
       person(i.customerName, i.customerId),
       mono(short(i.deviceId)), amount(i.exposureMinor), when(i.createdMs),
     ]);
