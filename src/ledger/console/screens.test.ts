@@ -10,6 +10,7 @@ import { DEFAULT_RULES } from '../../compliance/index.ts';
 import { ENGINES } from '../../../test/ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
 import { addOperator } from '../access/operators.ts';
+import { createOfflineFiApp } from '../http/apps.ts';
 import { fileWarrant } from '../cb/disclosure.ts';
 import { syncDevice } from '../clients/device_sync.ts';
 import { brokenSeExposure, devicesPerTier } from '../exposure.ts';
@@ -78,6 +79,29 @@ for (const engine of ENGINES) {
       assert.deepEqual(list.map((i) => [i.kind, i.customerId, i.customerName, i.deviceId]), [['RECEIPT_UPLOADED_TWICE', payer.customerId, 'mallory', bytesToHex(payer.deviceId)]]);
       assert.equal(list[0]!.paymentHash, bytesToHex(evidenceHash).slice(0, 32));
       assert.deepEqual(await fiSyncIncidents(net.fiB.db), []);
+    });
+
+    test('an FI served without its CB: the incidents route says the CB holds them and still lists its refusals at sync', async () => {
+      const app = await createOfflineFiApp(net.fiA);
+      try {
+        const { token } = await addOperator(net.fiA.db, { name: 'Ida Auditor', role: 'auditor' });
+        const get = async (url: string) => {
+          const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+          return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+        };
+        const incidents = await get('/console/fi/fi-a/incidents');
+        assert.equal(incidents.status, 200);
+        assert.equal(incidents.body['heldByCb'], true);
+        assert.deepEqual(incidents.body['incidents'], []);
+        assert.equal((incidents.body['syncIncidents'] as unknown[]).length, 1);
+        const policy = await get('/console/fi/fi-a/policy');
+        assert.equal(policy.status, 200);
+        assert.deepEqual((policy.body['ruleSets'] as Array<{ fiId: string }>).map((r) => r.fiId), ['fi-a']);
+        assert.equal((await get('/console/fi/fi-a/logs')).status, 200);
+        assert.equal((await get('/console/cb/incidents')).status, 404, 'no CB node here');
+      } finally {
+        await app.close();
+      }
     });
 
     test('the policy screen shows the installed policy and rules, and the exposure tally exposure computes', async () => {
