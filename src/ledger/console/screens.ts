@@ -74,7 +74,10 @@ export async function cbIncidents(cb: Queryable): Promise<CbIncidentView[]> {
       'FROM incidents i ORDER BY i.created_ms DESC, i.id DESC LIMIT $3',
     ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, BigInt(CONSOLE_ROWS_MAX)],
   );
-  return rows.map((r) => ({ ...incidentOf(r), bookedMinor: -rowBigint(r, 'booked_minor') }));
+  const out = rows.map((r) => ({ ...incidentOf(r), bookedMinor: -rowBigint(r, 'booked_minor') }));
+  // A booking moves value from the incident account into circulation: never the other way.
+  for (const i of out) assert(i.bookedMinor >= 0n, `incident ${i.id}: booked value is negative (${i.bookedMinor})`);
+  return out;
 }
 
 /** The CB's incidents that name a customer of `fiId`, with each customer's name from the FI's records. */
@@ -219,6 +222,7 @@ export async function logsScreen(db: Db, options: { disclosure: boolean }): Prom
   const admin = (await readAdminLog(db, LOG_ENTRIES_SHOWN)).map((e) => ({
     seq: e.seq, atMs: e.atMs, operatorId: e.operatorId, role: e.role, action: e.action, status: e.status, code: e.code, detail: detailText(e.detail),
   }));
+  assert(admin.length <= LOG_ENTRIES_SHOWN, `admin log page over its bound: ${admin.length}`);
   const adminCheck = await verifyAdminLog(db);
   if (!options.disclosure) return { admin: { entries: admin, check: adminCheck }, disclosure: null };
   const rows = await db.query('SELECT seq, created_ms, warrant_id, kind, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT $1', [BigInt(LOG_ENTRIES_SHOWN)]);
@@ -303,5 +307,6 @@ export async function banksScreen(cb: Queryable, hosted: readonly HostedFi[]): P
     const own = await fiSide(fi.db);
     rows.push({ ...b, ...own, inFlightMinor: b.circulationMinor - own.seBalancesMinor });
   }
+  assert(rows.length <= CONSOLE_ROWS_MAX, `banks list over its bound: ${rows.length}`);
   return rows;
 }
