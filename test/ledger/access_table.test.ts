@@ -243,6 +243,14 @@ const ROWS: Record<string, Row> = {
   'GET /console/fi/fi-a/whoami': { allow: staff('fiAuditor', 'owner', 'otherCustomer'), right: 'owner', build: () => ({}) },
   'GET /console/fi/fi-a/customers': { allow: staff('fiAuditor'), build: () => ({}) },
   'GET /console/fi/fi-a/me': { allow: ['owner', 'otherCustomer'], build: () => ({}) },
+  // The read-only screens (console/screens.ts): each node's staff and auditors; no customer, no other node's staff.
+  'GET /console/cb/incidents': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'GET /console/cb/policy': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'GET /console/cb/logs': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'GET /console/cb/banks': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'GET /console/fi/fi-a/incidents': { allow: staff('fiAuditor'), build: () => ({}) },
+  'GET /console/fi/fi-a/policy': { allow: staff('fiAuditor'), build: () => ({}) },
+  'GET /console/fi/fi-a/logs': { allow: staff('fiAuditor'), build: () => ({}) },
 };
 
 function enrolledSubject(w: TableWorld): Subject {

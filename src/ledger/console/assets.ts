@@ -31,6 +31,10 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'console.js': { type: JS, body: own('console.js') },
   'console.css': { type: CSS, body: own('console.css') },
   'screen_alerts.js': { type: JS, body: own('screen_alerts.js') },
+  'screen_incidents.js': { type: JS, body: own('screen_incidents.js') },
+  'screen_policy.js': { type: JS, body: own('screen_policy.js') },
+  'screen_logs.js': { type: JS, body: own('screen_logs.js') },
+  'screen_banks.js': { type: JS, body: own('screen_banks.js') },
   'uPlot.iife.min.js': { type: JS, body: dependency('uplot/dist/uPlot.iife.min.js') },
   'uPlot.min.css': { type: CSS, body: dependency('uplot/dist/uPlot.min.css') },
 };

@@ -5,7 +5,11 @@
 // ambient credential exists for a cross-site request to ride on (no cookie, hence no CSRF). The
 // page asks each node's whoami in turn: a token is known to exactly one node's database.
 //   /console/cb/whoami, /console/cb/circulation           — the CB's gate (auditor, CB operator)
+//   /console/cb/incidents, /policy, /logs, /banks          — the CB's gate (auditor, CB operator)
 //   /console/fi/<fiId>/whoami, /customers, /me            — that FI's gate (its staff, its customers)
+//   /console/fi/<fiId>/incidents, /policy, /logs          — that FI's gate (auditor, FI operator)
+// An FI's incidents are the CB's incidents naming its customers (served when this server hosts
+// the CB too, else the screen says the CB holds them) and its own incidents found at sync.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CentralBank } from '../cb/central_bank.ts';
@@ -18,6 +22,7 @@ import { none, routeSchema } from '../http/schema.ts';
 import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
+import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen } from './screens.ts';
 import { banks, customers } from './views.ts';
 
 export interface ConsoleNodes {
@@ -63,6 +68,37 @@ function publicRoutes(app: FastifyInstance, nodes: ConsoleNodes): void {
   app.get('/console/nodes', { schema: none, config: pub }, (_req, reply) => respond(reply, 200, async () => ({ nodes: list })));
 }
 
+/** The CB's staff: read-only, so no rate limit beyond the gate's; each answer is bounded (screens.ts). */
+const cbStaff: Access = { grants: rules.cbAudit.grants };
+const fiStaff: Access = { grants: rules.fiAudit.grants };
+
+const rulesOf = (fi: FinancialIntermediary) => ({ fiId: fi.fiId, db: fi.db, rules: fi.ledger.rules, rulesSigned: fi.rulesSigned });
+
+/** The CB's read-only screens: incidents, policy and rules, logs, banks. */
+function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly FinancialIntermediary[], nowMs: () => number): void {
+  scope.get('/incidents', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, async () => ({ incidents: await cbIncidents(cb.db) })));
+  scope.get('/policy', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
+    respond(reply, 200, async () => policyScreen(await cb.currentPolicy(), fis.map(rulesOf), nowMs())),
+  );
+  scope.get('/logs', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(cb.db, { disclosure: true })));
+  scope.get('/banks', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
+    respond(reply, 200, async () => ({ banks: await banksScreen(cb.db, fis.map((f) => ({ fiId: f.fiId, db: f.db }))) })),
+  );
+}
+
+/** An FI's read-only screens: incidents naming its customers, policy and its rules, its admin log. */
+function fiScreens(scope: FastifyInstance, fi: FinancialIntermediary, cb: CentralBank | undefined, nowMs: () => number): void {
+  scope.get('/incidents', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
+    respond(reply, 200, async () => ({
+      fiId: fi.fiId, heldByCb: cb === undefined, incidents: cb === undefined ? [] : await fiIncidents(cb.db, fi.db, fi.fiId), syncIncidents: await fiSyncIncidents(fi.db),
+    })),
+  );
+  scope.get('/policy', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
+    respond(reply, 200, async () => policyScreen(await fi.cb.currentPolicy(), [rulesOf(fi)], nowMs())),
+  );
+  scope.get('/logs', { schema: none, config: { access: fiStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(fi.db, { disclosure: false })));
+}
+
 /** Registers the console on `app`; `samples` keeps the circulation chart's series. */
 export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes, options: { samples?: CirculationSamples; nowMs?: () => number } = {}): Promise<void> {
   const samples = options.samples ?? new CirculationSamples();
@@ -81,12 +117,14 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
           return { clean: audit.clean, checkedAtMs: audit.checkedAtMs, totals: audit.totals, violations: audit.violations.length, alarms: audit.alarms.length, banks: await banks(cb.node.db), samples: samples.list() };
         }),
       );
+      cbScreens(scope, cb.node, fis, nowMs);
     }, { prefix: '/console/cb' });
   }
   for (const { node: fi, gate } of nodes.fis) {
     await app.register(async (scope) => {
       gate.install(scope);
       whoami(scope, fi.fiId);
+      fiScreens(scope, fi, cb?.node, nowMs);
       scope.get('/customers', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) =>
         respond(reply, 200, async () => ({ fiId: fi.fiId, customers: await customers(fi.db) })),
       );

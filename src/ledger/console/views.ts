@@ -60,7 +60,8 @@ function deviceOf(r: Row): DeviceView {
   };
 }
 
-function nameOf(identityJson: string): string | null {
+/** The identity record's `name`, if it has a string one. */
+export function nameOf(identityJson: string): string | null {
   const identity = JSON.parse(identityJson) as Record<string, unknown>;
   return typeof identity['name'] === 'string' ? identity['name'] : null;
 }

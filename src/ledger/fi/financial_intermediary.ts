@@ -86,6 +86,8 @@ export class FinancialIntermediary {
   readonly fiId: string;
   readonly publicKey: Uint8Array;
   readonly db: Db;
+  /** Whether the rules it runs came in the CB's signed envelope (and verified), not in process. */
+  readonly rulesSigned: boolean;
   private readonly pool: VerifyPool;
 
   private constructor(
@@ -97,6 +99,7 @@ export class FinancialIntermediary {
     this.fiId = ledger.fiId;
     this.db = ledger.db;
     this.publicKey = config.signingKey.publicKey;
+    this.rulesSigned = config.rules !== null && config.rules !== undefined && 'signed' in config.rules;
     this.pool = new VerifyPool(config.verifyWorkers);
   }
 

@@ -1,0 +1,60 @@
+// Tally console: the double-spend incidents screen. At the CB (its staff and auditors): every
+// incident with the named customer's bank, that bank's pseudonymous customer id, the device, the
+// exposure bound L × cap(t) and the value the CB booked for it. At a bank: the incidents naming
+// its own customers, with the customer's name, and its own incidents found at sync (a receipt
+// for another payee, or uploaded twice). Read-only; the gate decides every answer.
+'use strict';
+
+(() => {
+  const { el, table, amount, when, load, screen } = window.TallyConsole;
+
+  const staff = (who) => who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator');
+  const mono = (s) => el('td', { class: 'mono' }, s ?? '—');
+  const id = (s) => el('td', { class: 'mono wrap' }, s);
+  const short = (hex) => (hex === null ? '—' : `${hex.slice(0, 12)}…`);
+  const person = (name, id) => el('td', {}, el('strong', {}, name ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, id ?? '—'));
+  const sum = (list, key) => list.reduce((s, i) => s + BigInt(i[key]), 0n);
+
+  function cbRows(incidents) {
+    return incidents.map((i) => [
+      id(i.id), String(i.epoch), String(i.tier), i.fiId ?? (i.uploaderFiId ? `payee at ${i.uploaderFiId}` : 'not named yet'),
+      mono(i.customerId), mono(short(i.deviceId)), amount(i.exposureMinor), BigInt(i.bookedMinor) === 0n ? el('td', {}, 'not booked') : amount(i.bookedMinor), when(i.createdMs),
+    ]);
+  }
+
+  function fiRows(incidents) {
+    return incidents.map((i) => [
+      id(i.id), String(i.epoch), String(i.tier),
+      person(i.customerName, i.customerId),
+      mono(short(i.deviceId)), amount(i.exposureMinor), when(i.createdMs),
+    ]);
+  }
+
+  function syncCard(list) {
+    return el('section', { class: 'card', id: 'sync-incidents-card' }, el('h2', {}, 'Refused at sync (receipts that would credit a payment twice)'),
+      table('sync-incidents', ['kind', 'customer', 'device', 'payment', 'detail', 'when'],
+        list.map((i) => [i.kind, person(i.customerName, i.customerId), mono(short(i.deviceId)), mono(`${i.paymentHash.slice(0, 12)}…`), i.detail, when(i.createdMs)])));
+  }
+
+  screen({
+    id: 'incidents', label: 'Incidents',
+    shows: staff,
+    async render(who) {
+      const data = await load(`${who.base}/incidents`);
+      const list = data.incidents;
+      const cb = who.node === 'cb';
+      const summary = `${list.length} incident(s); exposure bound Σ L × cap ${sum(list, 'exposureMinor')}` + (cb ? `; value booked ${sum(list, 'bookedMinor')}` : '');
+      const head = cb
+        ? ['incident (epoch, nullifier)', 'epoch', 'tier', 'bank', 'customer (pseudonymous)', 'device', 'exposure L × cap', 'value booked', 'opened']
+        : ['incident', 'epoch', 'tier', 'customer', 'device', 'exposure L × cap', 'opened'];
+      const note = !cb && data.heldByCb ? el('p', { id: 'incidents-note' }, 'Double-spend incidents are held by the CB, which this server does not host.') : '';
+      return [
+        el('section', { class: 'card', id: 'incidents-card' },
+          el('h2', {}, cb ? 'Double-spend incidents at the CB' : `Double-spend incidents naming customers of ${who.node}`),
+          el('p', { id: 'incidents-summary' }, summary), note,
+          table('incidents', head, cb ? cbRows(list) : fiRows(list))),
+        ...(cb ? [] : [syncCard(data.syncIncidents)]),
+      ];
+    },
+  });
+})();
