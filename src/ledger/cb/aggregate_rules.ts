@@ -40,9 +40,9 @@ export async function fiFacts(q: Queryable, fiId: string, lookbackMs: number, no
   const incidents = await q.query('SELECT created_ms FROM incidents WHERE (fi_id = $1 OR uploader_fi_id = $1) AND created_ms > $2', [fiId, from]);
   // What left the FI's reserve into circulation, less what came back (defunding, reclaims).
   const reserveLegs = await total(q,
-    `SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) AS total FROM journal_entries e
-     WHERE e.account_id = $1 AND e.transaction_id IN (SELECT c.transaction_id FROM journal_entries c WHERE c.account_id = $2)`,
-    [reserve, CB_CIRCULATION_ACCOUNT]);
+    `SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) AS total FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
+     WHERE e.account_id = $1 AND t.kind IN ('cb.fundCirculation', 'cb.defundCirculation', 'cb.reclaim')`,
+    [reserve]);
   const circulation = await total(q, 'SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) AS total FROM accounts WHERE id = $1', [CB_CIRCULATION_ACCOUNT]);
   return {
     fiId,
