@@ -1,5 +1,5 @@
 // The CB's AML/CFT rules on its aggregates per FI (src/ledger/cb/aggregate_rules.ts), through the
-// real CB and FIs (SQLite): an FI's net issuance in a day, its share of the value in flight, and a
+// real CB and FIs (SQLite and PostgreSQL): an FI's net issuance in a day, its share of the value in flight, and a
 // burst of double-spend incidents naming it each raise an alert at the CB at their threshold and
 // not one unit below; the alerts are listed and resolved over HTTP (an auditor reads, only a CB
 // operator resolves), each step in the CB's hash-chained compliance log.
@@ -11,6 +11,7 @@ import { DAY_MS, type Rule, type RuleSet } from '../../src/compliance/index.ts';
 import { addOperator } from '../../src/ledger/access/operators.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
+import { ENGINES } from '../ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 
 const rule = (r: Partial<Rule> & Pick<Rule, 'id' | 'kind'>): Rule => ({ mode: 'monitor', severity: 'high', limitMinor: 0n, count: 0n, windowMs: 0n, bandPercent: 0n, ...r });
@@ -23,10 +24,10 @@ const CB_RULES: RuleSet = {
   ],
 };
 
-describe('the CB\'s aggregate rules per FI', () => {
+for (const engine of ENGINES) describe(`the CB's aggregate rules per FI on ${engine}`, () => {
   let net: OfflineNet;
   before(async () => {
-    net = await openOfflineNet('sqlite', 'cb-aggregates', { cbRules: CB_RULES, verifyWorkers: 1 });
+    net = await openOfflineNet(engine, `cb-aggregates-${engine}`, { cbRules: CB_RULES, verifyWorkers: 1 });
     await fundFi(net, net.fiA, 500_000n, 'issue-a');
   });
   after(async () => net.cleanup());
