@@ -164,6 +164,11 @@ function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | nul
       if (BigInt(devices) >= rule.count) return `${devices} devices active in ${rule.windowMs} ms (threshold ${rule.count})`;
       return devices >= 2 && total > rule.limitMinor ? `${devices} devices moved ${total} in ${rule.windowMs} ms, above ${rule.limitMinor}` : null;
     }
+    // The CB's rules on its aggregates per FI (aggregate.ts): no customer event triggers them.
+    case 'fi.net_issuance':
+    case 'fi.in_flight_share':
+    case 'fi.incident_burst':
+      return null;
   }
 }
 

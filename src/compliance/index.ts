@@ -10,3 +10,4 @@ export {
   AFTER_THE_FACT, DAY_MS, EVENT_KINDS, evaluate, type CustomerContext, type Decision, type DeviceFacts, type Evaluation, type EventKind, type PastEvent,
   type ProposedEvent, type RuleHit,
 } from './evaluate.ts';
+export { AGGREGATE_KINDS, aggregateLookbackMs, evaluateFi, type FiFacts } from './aggregate.ts';

@@ -30,6 +30,10 @@ export const RULE_KINDS = [
   'offline.edge',
   'device.new_activity',
   'velocity.devices',
+  // Evaluated by the CB on its aggregates per FI (aggregate.ts), never by an FI.
+  'fi.net_issuance',
+  'fi.in_flight_share',
+  'fi.incident_burst',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const RULE_MODES = ['hard', 'soft', 'monitor'] as const;
@@ -48,7 +52,10 @@ export interface Rule {
   count: bigint;
   /** A rolling window in milliseconds; 0 if unused. */
   windowMs: bigint;
-  /** A band in percent: structuring's amounts this far below limitMinor; offline.edge's nearness to L or the offline-spend limit; 0 if unused. */
+  /**
+   * A band in percent: structuring's amounts this far below limitMinor; offline.edge's nearness to
+   * L or the offline-spend limit; fi.in_flight_share's share of all value in flight; 0 if unused.
+   */
   bandPercent: bigint;
 }
 
@@ -73,6 +80,9 @@ export const KIND_PARAMS: Readonly<Record<RuleKind, readonly Param[]>> = {
   'offline.edge': ['bandPercent'],
   'device.new_activity': ['limitMinor', 'windowMs'],
   'velocity.devices': ['limitMinor', 'count', 'windowMs'],
+  'fi.net_issuance': ['limitMinor', 'windowMs'],
+  'fi.in_flight_share': ['limitMinor', 'bandPercent'],
+  'fi.incident_burst': ['count', 'windowMs'],
 };
 
 const units = (n: bigint): bigint => n * 100n;
@@ -96,6 +106,9 @@ export const DEFAULT_RULES: RuleSet = {
     { id: 'offline-edge', kind: 'offline.edge', mode: 'monitor', severity: 'low', limitMinor: 0n, count: 0n, windowMs: 0n, bandPercent: 10n },
     { id: 'new-device-activity', kind: 'device.new_activity', mode: 'monitor', severity: 'medium', limitMinor: units(1_000n), count: 0n, windowMs: 7n * DAY_MS, bandPercent: 0n },
     { id: 'device-velocity', kind: 'velocity.devices', mode: 'monitor', severity: 'medium', limitMinor: units(10_000n), count: 4n, windowMs: DAY_MS, bandPercent: 0n },
+    { id: 'fi-net-issuance', kind: 'fi.net_issuance', mode: 'monitor', severity: 'medium', limitMinor: units(100_000_000n), count: 0n, windowMs: DAY_MS, bandPercent: 0n },
+    { id: 'fi-in-flight-share', kind: 'fi.in_flight_share', mode: 'monitor', severity: 'low', limitMinor: units(10_000_000n), count: 0n, windowMs: 0n, bandPercent: 80n },
+    { id: 'fi-incident-burst', kind: 'fi.incident_burst', mode: 'monitor', severity: 'high', limitMinor: 0n, count: 10n, windowMs: DAY_MS, bandPercent: 0n },
   ],
 };
 

@@ -7,6 +7,7 @@
 // radio link. Everything random comes from the run's seed (the ceremony too, which only the
 // simulator may do), so a run can be replayed exactly.
 
+import type { RuleSet } from '../compliance/index.ts';
 import path from 'node:path';
 import { seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
@@ -60,7 +61,11 @@ export interface SimDevice {
   nvmDir: string;
 }
 
-export async function openSimNetwork(opts: { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number }): Promise<SimNetwork> {
+export async function openSimNetwork(opts: {
+  dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number;
+  /** AML/CFT rules of every FI and of the CB (its aggregate kinds); default DEFAULT_RULES. */
+  rules?: RuleSet;
+}): Promise<SimNetwork> {
   makePrivateDir(opts.dataDir);
   // The scenario's first step issues to each FI itself, so the dealing allocates nothing.
   const { network, regulator } = dealNetwork({ fiIds: opts.fiIds, allocationMinor: 0n, rng: seededRng(`${opts.seed}/ceremony`) });
@@ -73,6 +78,7 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
     signingKey: network.cb.signingKey,
     issuerMaster: network.cb.issuerMaster,
     regulatorKey: network.cb.regulatorKey,
+    ...(opts.rules === undefined ? {} : { rules: opts.rules }),
   });
   const fis = new Map<string, FinancialIntermediary>();
   const openFi = async (f: NetworkKeys['fis'][number], rngLabel: string) => {
@@ -85,6 +91,7 @@ export async function openSimNetwork(opts: { dataDir: string; seed: string; fiId
       manufacturers: { [network.manufacturer.name]: network.manufacturer.keys.publicKey },
       cb,
       verifyWorkers: opts.verifyWorkers,
+      ...(opts.rules === undefined ? {} : { rules: opts.rules }),
     });
     await fi.warmUp();
     return fi;

@@ -2,6 +2,7 @@
 // time), notes, a failure type that names the step, and the closing summary table. Output goes
 // through a `write` function so tests can capture it.
 
+import type { AmlRow } from './aml_scenario.ts';
 import type { ScenarioResult } from './scenario.ts';
 
 /** An expected outcome did not happen: which step, and why. */
@@ -65,5 +66,18 @@ export class ScenarioLog {
     this.write(`  ${'-'.repeat(w + 28)}`);
     for (const [k, v] of rows) this.write(`  ${k.padEnd(w)}${v}`);
     this.write(`  ${'-'.repeat(w + 28)}`);
+  }
+
+  /** The AML/CFT scenario's alerts: one row per rule kind. */
+  amlTable(rows: readonly AmlRow[]): void {
+    const head: AmlRow = { kind: 'rule kind' as AmlRow['kind'], ruleId: 'rule id', subject: 'customer', decision: 'decision' };
+    const all = [head, ...rows];
+    const w = (f: (r: AmlRow) => string) => Math.max(...all.map((r) => f(r).length)) + 2;
+    const [wk, wr, ws] = [w((r) => r.kind), w((r) => r.ruleId), w((r) => r.subject)];
+    const line = (r: AmlRow) => `  ${r.kind.padEnd(wk)}${r.ruleId.padEnd(wr)}${r.subject.padEnd(ws)}${r.decision}`;
+    this.write(`\nAML/CFT alerts raised (${rows.length} rule kinds)`);
+    this.write(line(head));
+    this.write(`  ${'-'.repeat(wk + wr + ws + 12)}`);
+    for (const r of rows) this.write(line(r));
   }
 }

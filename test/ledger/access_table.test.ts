@@ -103,6 +103,18 @@ const ROWS: Record<string, Row> = {
   'GET /cb/nullifiers/conflicts': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
   'GET /cb/distribution/:tier': { allow: EVERYONE, build: () => ({ params: { tier: '1' } }) },
   'GET /cb/incidents': { allow: ['cbOperator', 'cbAuditor'], build: () => ({}) },
+  'GET /cb/compliance/alerts': { allow: ['cbAuditor', 'cbOperator'], build: () => ({ query: 'fiId=fi-a' }) },
+  'GET /cb/compliance/log/check': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
+  'POST /cb/compliance/alerts/:alertId/resolve': {
+    allow: ['cbOperator'],
+    // An issuance above the default fi-net-issuance limit (100 000 000.00 a day): one open CB alert.
+    build: async (w) => {
+      await w.net.cb.ledger.issue({ fiId: 'fi-b', amountMinor: 10_000_000_001n, idempotencyKey: 'table/cb-alert-issue' });
+      const alert = (await w.net.cb.complianceAlerts('fi-b')).find((a) => a.ruleId === 'fi-net-issuance' && a.status === 'open');
+      assert.ok(alert, 'the issuance raised the CB alert');
+      return { params: { alertId: alert.id }, body: { reason: 'opening float' } };
+    },
+  },
   'GET /cb/issuer-keys/:epoch': { allow: EVERYONE, build: async (w) => ({ params: { epoch: String((await w.net.cb.distribution(1)).currentEpoch) } }) },
   'GET /cb/info': { allow: EVERYONE, build: () => ({}) },
   'GET /cb/policy': { allow: EVERYONE, build: () => ({}) },

@@ -37,14 +37,14 @@ export interface OfflineNet {
   cleanup(): Promise<void>;
 }
 
-export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number; nullifierPartitions?: number; rules?: RuleSet | null } = {}): Promise<OfflineNet> {
+export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number; nullifierPartitions?: number; rules?: RuleSet | null; cbRules?: RuleSet | null } = {}): Promise<OfflineNet> {
   const world = makeWorld(seed);
   const clock: Clock = { nowMs: () => Number(world.nowMs) };
   const dbs = await Promise.all([freshDb(engine), freshDb(engine), freshDb(engine)]);
   const cb = await CentralBank.open({
     db: dbs[0]!.db, clock, rng: countingRng(`${seed}/cb`),
     signingKey: world.cb, issuerMaster: sha256(new TextEncoder().encode(`issuer/${seed}`)), regulatorKey: world.regulatorKey,
-    nullifierPartitions: opts.nullifierPartitions,
+    nullifierPartitions: opts.nullifierPartitions, ...(opts.cbRules === undefined ? {} : { rules: opts.cbRules }),
   });
   const keyB = p256KeyPair(seededRng(`${seed}/fi-b`));
   const manufacturers = { [MANUFACTURER]: world.manufacturer.publicKey };

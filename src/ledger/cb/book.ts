@@ -44,6 +44,8 @@ export class CbLedger {
   readonly db: Db;
   private readonly clock: Clock;
   private readonly rng: RandomBytes;
+  /** Runs after an issuance or redemption (the CB's aggregate rules, aggregate_rules.ts); none by default. */
+  private afterFiMove: (fiId: string) => Promise<void> = async () => {};
 
   private constructor(deps: NodeDeps) {
     this.db = deps.db;
@@ -64,6 +66,11 @@ export class CbLedger {
     return cb;
   }
 
+  /** Names what runs after each issuance or redemption of an FI (CentralBank.open screens its aggregates). */
+  onFiMove(hook: (fiId: string) => Promise<void>): void {
+    this.afterFiMove = hook;
+  }
+
   /** Opens the reserve account of an FI (a second call with a new key is harmless). */
   async registerFi(input: { fiId: string; idempotencyKey: string }): Promise<{ accountId: string; created: boolean }> {
     const fiId = checkFiId(input.fiId);
@@ -81,6 +88,7 @@ export class CbLedger {
       from: CB_ISSUANCE_ACCOUNT,
       to: cbReserveAccount(checkName(req.fiId, 'FI id')),
     }));
+    await this.afterFiMove(input.fiId);
     return { transactionId: r.transactionId, balanceMinor: r.toBalanceMinor };
   }
 
@@ -90,6 +98,7 @@ export class CbLedger {
       from: cbReserveAccount(checkName(req.fiId, 'FI id')),
       to: CB_ISSUANCE_ACCOUNT,
     }));
+    await this.afterFiMove(input.fiId);
     return { transactionId: r.transactionId, balanceMinor: r.fromBalanceMinor };
   }
 

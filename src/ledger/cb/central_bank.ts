@@ -31,6 +31,9 @@ import { viewRecord, type RecordView } from '../fi/payment_records.ts';
 import { DEVICE_ID_BYTES } from '../fi/devices.ts';
 import { equalBytes } from '../../se/bytes.ts';
 import { signReclaimRefusal } from '../../se/reclaim_messages.ts';
+import { DEFAULT_RULES, checkRules, type RuleHit, type RuleSet } from '../../compliance/index.ts';
+import { listCbAlerts, resolveCbAlert, screenFi, type CbAlert } from './aggregate_rules.ts';
+import { verifyComplianceLog, type ComplianceLogCheck } from '../fi/compliance_log.ts';
 
 export interface CentralBankConfig {
   /** CB P-256 key: signs issuer-key certificates, policies and revocation lists. */
@@ -43,6 +46,8 @@ export interface CentralBankConfig {
   initialPolicy?: PolicyTable;
   /** Hash partitions of the nullifier registry on PostgreSQL (CbLedger.open; absent: plain tables). */
   nullifierPartitions?: number;
+  /** AML/CFT rules whose aggregate kinds (fi.*) the CB evaluates per FI; default DEFAULT_RULES; null: none. */
+  rules?: RuleSet | null;
 }
 
 export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './issuance.ts';
@@ -70,6 +75,8 @@ export class CentralBank {
   readonly keys: IssuerKeys;
   readonly regulatorKey: Uint8Array;
   readonly publicKey: Uint8Array;
+  /** The rule set whose aggregate kinds the CB evaluates per FI (null: none). */
+  readonly rules: RuleSet | null;
   private readonly regulatorPoint: G1Point;
 
   private constructor(
@@ -83,6 +90,7 @@ export class CentralBank {
     this.regulatorKey = config.regulatorKey;
     this.regulatorPoint = G1Point.fromBytes(config.regulatorKey);
     this.publicKey = config.signingKey.publicKey;
+    this.rules = config.rules === undefined ? DEFAULT_RULES : config.rules === null ? null : checkRules(config.rules);
   }
 
   /** Opens the book, migrates, creates the circulation and incident accounts and the first policy. */
@@ -95,7 +103,29 @@ export class CentralBank {
       await ensureAccount(tx, CB_INCIDENT_ACCOUNT, AccountKind.cbIncident, 'cb', clock.nowMs());
       await ensurePolicy(tx, deps.initialPolicy, clock.nowMs());
     });
+    ledger.onFiMove(async (fiId) => { await cb.screenFi(fiId); });
     return cb;
+  }
+
+  /** Evaluates the CB's aggregate rules on one FI and raises an alert per hit (aggregate_rules.ts). */
+  async screenFi(fiId: string): Promise<RuleHit[]> {
+    if (this.rules === null) return [];
+    return screenFi({ db: this.db, rules: this.rules, rng: this.rng, nowMs: this.clock.nowMs() }, fiId);
+  }
+
+  /** The CB's alerts about one FI (or all), oldest first. */
+  complianceAlerts(fiId?: string): Promise<CbAlert[]> {
+    return listCbAlerts(this.db, fiId);
+  }
+
+  /** A CB operator resolves an alert with a reason. */
+  resolveComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator'): Promise<CbAlert> {
+    return resolveCbAlert({ db: this.db, rng: this.rng, nowMs: this.clock.nowMs() }, alertId, operatorId, reason);
+  }
+
+  /** Walks the CB's compliance log chain (the FI's log code, compliance_log.ts). */
+  verifyComplianceLog(): Promise<ComplianceLogCheck> {
+    return verifyComplianceLog(this.db);
   }
 
   async currentPolicy(): Promise<PolicyTable> {
@@ -185,13 +215,17 @@ export class CentralBank {
   }
 
   /** A load voucher's CB leg: the FI's reserve moves into offline circulation. */
-  fundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
-    return this.move('cb.fundCirculation', input, (fiId) => ({ from: cbReserveAccount(fiId), to: CB_CIRCULATION_ACCOUNT }), 'to');
+  async fundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    const r = await this.move('cb.fundCirculation', input, (fiId) => ({ from: cbReserveAccount(fiId), to: CB_CIRCULATION_ACCOUNT }), 'to');
+    await this.screenFi(input.fiId);
+    return r;
   }
 
   /** An unload record's CB leg: value leaves circulation back into the FI's reserve. */
-  defundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
-    return this.move('cb.defundCirculation', input, (fiId) => ({ from: CB_CIRCULATION_ACCOUNT, to: cbReserveAccount(fiId) }), 'to');
+  async defundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    const r = await this.move('cb.defundCirculation', input, (fiId) => ({ from: CB_CIRCULATION_ACCOUNT, to: cbReserveAccount(fiId) }), 'to');
+    await this.screenFi(input.fiId);
+    return r;
   }
 
   /** Books value a double spend created (found as negative in-flight value once all have synced). */
@@ -263,6 +297,10 @@ export class CentralBank {
         : []));
       return { outcomes, incidents: [...incidents.values()], reclaimedMinor, refusals };
     });
+    if (r.value.incidents.length > 0) {
+      const named = new Set([fiId, ...r.value.incidents.flatMap((i) => (i.fiId === null ? [] : [i.fiId]))]);
+      for (const f of named) await this.screenFi(f);
+    }
     return r.value;
   }
 

@@ -84,8 +84,11 @@ async function customerContext(q: Queryable, rules: RuleSet, customerId: string,
   return { history, holdingMinor: accounts + devices, overrides: new Set(granted.map((r) => rowString(r, 'rule_id'))), devices: facts };
 }
 
-/** Opens or bumps the alert of one hit (one per rule, customer and UTC day); returns its id. */
-async function recordHit(tx: Tx, d: ComplianceDeps, customerId: string, hit: RuleHit, holds = false): Promise<string> {
+/**
+ * Opens or bumps the alert of one hit (one per rule, subject and UTC day); returns its id. The
+ * subject is a customer at an FI, and an FI at the CB (its aggregate rules, cb/aggregate_rules.ts).
+ */
+export async function recordHit(tx: Tx, d: Omit<ComplianceDeps, 'rules'>, customerId: string, hit: RuleHit, holds = false, actor = 'fi'): Promise<string> {
   const key = dedupKey(hit.ruleId, customerId, d.nowMs);
   const now = BigInt(d.nowMs);
   await tx.run(
@@ -101,7 +104,7 @@ async function recordHit(tx: Tx, d: ComplianceDeps, customerId: string, hit: Rul
   assert(row !== undefined, `alert ${key} was just written but cannot be read back`);
   const id = rowString(row, 'id');
   const first = rowBigint(row, 'hit_count') === 1n;
-  await appendComplianceLog(tx, { atMs: d.nowMs, actor: 'fi', action: first ? 'alert.open' : 'alert.hit', alertId: id, detail: { ruleId: hit.ruleId, mode: hit.mode, detail: hit.detail, ...(holds ? { holds: true } : {}) } });
+  await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: first ? 'alert.open' : 'alert.hit', alertId: id, detail: { ruleId: hit.ruleId, mode: hit.mode, detail: hit.detail, ...(holds ? { holds: true } : {}) } });
   return id;
 }
 
@@ -218,7 +221,7 @@ export type AlertAction =
   | { action: 'override'; reason: string };
 
 /** Assigns, resolves or (a soft rule's alert only) overrides an alert, logged in the same transaction. */
-export async function changeAlert(d: ComplianceDeps, alertId: string, actor: string, change: AlertAction): Promise<Alert> {
+export async function changeAlert(d: Omit<ComplianceDeps, 'rules'>, alertId: string, actor: string, change: AlertAction): Promise<Alert> {
   return d.db.transaction(async (tx) => {
     const alert = await lockedAlert(tx, alertId);
     if (alert.status === 'resolved') throw new LedgerError(LedgerErrorCode.badRequest, `Alert ${alertId} is resolved already (${alert.resolutionReason})`);

@@ -85,6 +85,22 @@ export function cbOfflineRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync
     gate.install(app);
     app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams, config: pub }, (req, reply) => respond(reply, 200, () => cb.distribution(Number(req.params.tier))));
     app.get('/incidents', { schema: none, config: { access: { grants: [role('cb-operator'), role('auditor')] } } }, (req, reply) => respond(reply, 200, async () => ({ incidents: await cb.incidents() })));
+    // The CB's alerts on its aggregates per FI (cb/aggregate_rules.ts): auditors and CB operators
+    // read them and the log's chain check; a CB operator resolves one, logged under their id.
+    app.get<{ Querystring: { fiId?: string } }>('/compliance/alerts', { schema: routeSchema({ querystring: { fiId: name } }), config: { access: rules.cbAudit } }, (req, reply) =>
+      respond(reply, 200, async () => ({ alerts: await cb.complianceAlerts(req.query.fiId) })),
+    );
+    app.get('/compliance/log/check', { schema: none, config: { access: rules.cbAudit } }, (_req, reply) => respond(reply, 200, () => cb.verifyComplianceLog()));
+    app.post<{ Params: { alertId: string } }>('/compliance/alerts/:alertId/resolve', {
+      schema: routeSchema({ params: { alertId: name }, body: object({ reason: { type: 'string', minLength: 1, maxLength: 500 } }) }),
+      config: { access: rules.cbOperator },
+    }, (req, reply) =>
+      respond(reply, 200, async () => {
+        const caller = req.caller;
+        const actor = caller?.kind === 'operator' ? caller.operatorId : 'cb-operator';
+        return { alert: await cb.resolveComplianceAlert(req.params.alertId, stringField(body(req), 'reason'), actor) };
+      }),
+    );
     app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }), config: pub }, (req, reply) =>
       respond(reply, 200, async () => ({ publicKey: await cb.issuerPublicKey(decimalField(req.params.epoch, 'epoch')) })),
     );
