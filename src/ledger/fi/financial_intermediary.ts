@@ -31,6 +31,7 @@ import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 import { limitsFor } from '../../policy/limits.ts';
 import { verifyRules, type RuleSet } from '../../compliance/index.ts';
 import { changeAlert, checkHolds, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
+import { ComplianceDesk } from './compliance_desk.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from './compliance_log.ts';
 
 /** The CB-signed rule set as the FI receives it (compliance/rules.ts signRules), with the key to check it. */
@@ -86,6 +87,8 @@ export class FinancialIntermediary {
   readonly fiId: string;
   readonly publicKey: Uint8Array;
   readonly db: Db;
+  /** Watchlist, cases and the suspicious-activity export (compliance_desk.ts). */
+  readonly compliance: ComplianceDesk;
   private readonly pool: VerifyPool;
 
   private constructor(
@@ -98,6 +101,7 @@ export class FinancialIntermediary {
     this.db = ledger.db;
     this.publicKey = config.signingKey.publicKey;
     this.pool = new VerifyPool(config.verifyWorkers);
+    this.compliance = new ComplianceDesk(ledger, clock, rng);
   }
 
   static async open(deps: NodeDeps & FinancialIntermediaryConfig): Promise<FinancialIntermediary> {
