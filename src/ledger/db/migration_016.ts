@@ -4,7 +4,8 @@
 // entry at or past it never matches. compliance_cases groups alerts of one customer
 // (compliance_case_alerts: an alert belongs to at most one case) with operators' notes
 // (compliance_case_notes, append-only); every change is also an entry of the chained
-// compliance_log (migration 013).
+// compliance_log (migration 013); log_seq is that entry's sequence number, the order rows are
+// read in (clock readings can tie).
 
 import type { Migration } from './migrations.ts';
 
@@ -23,7 +24,8 @@ CREATE TABLE watchlist_entries (
   expiry_date TEXT NOT NULL,
   expires_ms BIGINT NOT NULL,
   import_id TEXT NOT NULL,
-  imported_ms BIGINT NOT NULL
+  imported_ms BIGINT NOT NULL,
+  line_no BIGINT NOT NULL CHECK (line_no >= 1)
 );
 CREATE INDEX watchlist_entries_by_expiry ON watchlist_entries (expires_ms);
 CREATE TABLE compliance_cases (
@@ -32,6 +34,7 @@ CREATE TABLE compliance_cases (
   status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
   opened_ms BIGINT NOT NULL,
   opened_by TEXT NOT NULL,
+  log_seq BIGINT NOT NULL UNIQUE,
   closed_ms BIGINT,
   close_reason TEXT,
   CHECK ((status = 'closed') = (close_reason IS NOT NULL))
@@ -41,6 +44,7 @@ CREATE TABLE compliance_case_alerts (
   case_id TEXT NOT NULL REFERENCES compliance_cases (id),
   alert_id TEXT NOT NULL UNIQUE REFERENCES compliance_alerts (id),
   added_ms BIGINT NOT NULL,
+  log_seq BIGINT NOT NULL UNIQUE,
   PRIMARY KEY (case_id, alert_id)
 );
 CREATE TABLE compliance_case_notes (
@@ -48,8 +52,9 @@ CREATE TABLE compliance_case_notes (
   case_id TEXT NOT NULL REFERENCES compliance_cases (id),
   at_ms BIGINT NOT NULL,
   author TEXT NOT NULL,
-  text TEXT NOT NULL
+  text TEXT NOT NULL,
+  log_seq BIGINT NOT NULL UNIQUE
 );
-CREATE INDEX compliance_case_notes_by_case ON compliance_case_notes (case_id, at_ms);
+CREATE INDEX compliance_case_notes_by_case ON compliance_case_notes (case_id, log_seq);
 `,
 };

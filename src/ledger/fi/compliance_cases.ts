@@ -53,8 +53,8 @@ function checkText(text: unknown, what: string): string {
 
 async function caseOf(q: Queryable, r: Record<string, unknown>): Promise<ComplianceCase> {
   const id = rowString(r, 'id');
-  const alerts = await q.query('SELECT alert_id FROM compliance_case_alerts WHERE case_id = $1 ORDER BY added_ms, alert_id', [id]);
-  const notes = await q.query('SELECT id, at_ms, author, text FROM compliance_case_notes WHERE case_id = $1 ORDER BY at_ms, id', [id]);
+  const alerts = await q.query('SELECT alert_id FROM compliance_case_alerts WHERE case_id = $1 ORDER BY log_seq', [id]);
+  const notes = await q.query('SELECT id, at_ms, author, text FROM compliance_case_notes WHERE case_id = $1 ORDER BY log_seq', [id]);
   const closedMs = r['closed_ms'] === null ? null : Number(rowBigint(r, 'closed_ms'));
   const status = rowString(r, 'status');
   assert(status === 'open' || status === 'closed', `case ${id} has status ${status}`);
@@ -75,8 +75,8 @@ export async function loadCase(q: Queryable, caseId: string, lock = false): Prom
 /** The cases of one customer (or all), oldest first. */
 export async function listCases(q: Queryable, customerId?: string): Promise<ComplianceCase[]> {
   const rows = customerId === undefined
-    ? await q.query('SELECT * FROM compliance_cases ORDER BY opened_ms, id')
-    : await q.query('SELECT * FROM compliance_cases WHERE customer_id = $1 ORDER BY opened_ms, id', [customerId]);
+    ? await q.query('SELECT * FROM compliance_cases ORDER BY log_seq')
+    : await q.query('SELECT * FROM compliance_cases WHERE customer_id = $1 ORDER BY log_seq', [customerId]);
   const out: ComplianceCase[] = [];
   for (const r of rows) out.push(await caseOf(q, r));
   return out;
@@ -84,8 +84,8 @@ export async function listCases(q: Queryable, customerId?: string): Promise<Comp
 
 async function insertCase(tx: Tx, d: CaseDeps, actor: string, customerId: string, why: string): Promise<string> {
   const id = newId(d.rng, 'case');
-  await tx.run("INSERT INTO compliance_cases (id, customer_id, status, opened_ms, opened_by) VALUES ($1, $2, 'open', $3, $4)", [id, customerId, BigInt(d.nowMs), actor]);
-  await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.open', alertId: id, detail: { customerId, why } });
+  const seq = await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.open', alertId: id, detail: { customerId, why } });
+  await tx.run("INSERT INTO compliance_cases (id, customer_id, status, opened_ms, opened_by, log_seq) VALUES ($1, $2, 'open', $3, $4, $5)", [id, customerId, BigInt(d.nowMs), actor, seq]);
   return id;
 }
 
@@ -99,8 +99,8 @@ async function addAlertTo(tx: Tx, d: CaseDeps, actor: string, c: { id: string; c
   if (owner !== c.customerId) throw new LedgerError(LedgerErrorCode.badRequest, `Alert ${alertId} is of customer ${owner}, case ${c.id} of customer ${c.customerId}`);
   const held = (await tx.query('SELECT case_id FROM compliance_case_alerts WHERE alert_id = $1', [alertId]))[0];
   if (held !== undefined) throw new LedgerError(LedgerErrorCode.badRequest, `Alert ${alertId} is in case ${rowString(held, 'case_id')} already`);
-  await tx.run('INSERT INTO compliance_case_alerts (case_id, alert_id, added_ms) VALUES ($1, $2, $3)', [c.id, alertId, BigInt(d.nowMs)]);
-  await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.add-alert', alertId: c.id, detail: { alertId } });
+  const seq = await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.add-alert', alertId: c.id, detail: { alertId } });
+  await tx.run('INSERT INTO compliance_case_alerts (case_id, alert_id, added_ms, log_seq) VALUES ($1, $2, $3, $4)', [c.id, alertId, BigInt(d.nowMs), seq]);
 }
 
 /** Opens a case for a customer with alerts (optionally some of them in it from the start). */
@@ -131,8 +131,8 @@ export async function addCaseNote(d: CaseDeps, actor: string, caseId: string, te
     const c = await loadCase(tx, caseId, true);
     if (c.notes.length >= CASE_NOTES_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `Case ${caseId} holds ${CASE_NOTES_MAX} notes, the limit`);
     const id = newId(d.rng, 'note');
-    await tx.run('INSERT INTO compliance_case_notes (id, case_id, at_ms, author, text) VALUES ($1, $2, $3, $4, $5)', [id, caseId, BigInt(d.nowMs), actor, body]);
-    await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.note', alertId: caseId, detail: { noteId: id, text: body } });
+    const seq = await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'case.note', alertId: caseId, detail: { noteId: id, text: body } });
+    await tx.run('INSERT INTO compliance_case_notes (id, case_id, at_ms, author, text, log_seq) VALUES ($1, $2, $3, $4, $5, $6)', [id, caseId, BigInt(d.nowMs), actor, body, seq]);
     return loadCase(tx, caseId);
   });
 }
@@ -155,7 +155,7 @@ export async function closeCase(d: CaseDeps, actor: string, caseId: string, reas
  */
 export async function caseOnAssign(tx: Tx, d: CaseDeps, actor: string, alert: { id: string; customerId: string }): Promise<void> {
   if ((await tx.query('SELECT 1 AS one FROM compliance_case_alerts WHERE alert_id = $1', [alert.id])).length > 0) return;
-  const open = (await tx.query("SELECT id FROM compliance_cases WHERE customer_id = $1 AND status = 'open' ORDER BY opened_ms DESC, id DESC", [alert.customerId]))[0];
+  const open = (await tx.query("SELECT id FROM compliance_cases WHERE customer_id = $1 AND status = 'open' ORDER BY log_seq DESC", [alert.customerId]))[0];
   const id = open === undefined ? await insertCase(tx, d, actor, alert.customerId, `first assignment of alert ${alert.id}`) : rowString(open, 'id');
   const n = Number(rowBigint((await tx.query('SELECT CAST(COUNT(*) AS BIGINT) AS n FROM compliance_case_alerts WHERE case_id = $1', [id]))[0]!, 'n'));
   await addAlertTo(tx, d, actor, { id, customerId: alert.customerId, status: 'open', alerts: n }, alert.id);

@@ -68,12 +68,12 @@ export async function importWatchlist(d: { db: Db; rng: RandomBytes; nowMs: numb
     if (kept + entries.length > WATCHLIST_ENTRIES_MAX) {
       throw new LedgerError(LedgerErrorCode.badRequest, `Watchlist would hold ${kept + entries.length} entries, the limit is ${WATCHLIST_ENTRIES_MAX} (nothing imported)`);
     }
-    for (const e of entries) {
+    for (const [i, e] of entries.entries()) {
       const expiresMs = utcDateMs(e.expiryDate)! + DAY_MS;
       await tx.run(
-        `INSERT INTO watchlist_entries (id, name, aliases_json, date_of_birth, country, risk_level, list_source, expiry_date, expires_ms, import_id, imported_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [newId(d.rng, 'wle'), e.name, JSON.stringify(e.aliases), e.dateOfBirth, e.country, e.riskLevel, e.listSource, e.expiryDate, BigInt(expiresMs), importId, BigInt(d.nowMs)],
+        `INSERT INTO watchlist_entries (id, name, aliases_json, date_of_birth, country, risk_level, list_source, expiry_date, expires_ms, import_id, imported_ms, line_no)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [newId(d.rng, 'wle'), e.name, JSON.stringify(e.aliases), e.dateOfBirth, e.country, e.riskLevel, e.listSource, e.expiryDate, BigInt(expiresMs), importId, BigInt(d.nowMs), BigInt(i + 1)],
       );
     }
     const total = kept + entries.length;
@@ -84,7 +84,7 @@ export async function importWatchlist(d: { db: Db; rng: RandomBytes; nowMs: numb
 
 /** Every stored entry (expired ones too: the audit sees what was loaded), in import order. */
 export async function listWatchlist(q: Queryable): Promise<StoredWatchlistEntry[]> {
-  return (await q.query('SELECT * FROM watchlist_entries ORDER BY imported_ms, id')).map(entryOf);
+  return (await q.query('SELECT * FROM watchlist_entries ORDER BY imported_ms, import_id, line_no')).map(entryOf);
 }
 
 /** The name a KYC identity record gives (its `name` field), or null when it gives none. */
