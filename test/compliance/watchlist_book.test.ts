@@ -156,11 +156,11 @@ for (const engine of ENGINES) {
       const actions = (await fi.db.query('SELECT action, actor FROM compliance_log WHERE alert_id = $1 ORDER BY seq', [opened!.id])).map((r) => [r['action'], r['actor']]);
       assert.deepEqual(actions, [['case.open', 'op-case'], ['case.add-alert', 'op-case'], ['case.note', 'op-case'], ['case.note', 'op-note'], ['case.close', 'op-case']]);
       assert.equal((await verifyComplianceLog(fi.db)).ok, true);
-      const seq = (await fi.db.query("SELECT seq FROM compliance_log WHERE action = 'case.note' ORDER BY seq"))[0]!['seq'];
-      const original = (await fi.db.query('SELECT detail FROM compliance_log WHERE seq = $1', [seq]))[0]!['detail'];
+      const seq = rowBigint((await fi.db.query("SELECT seq FROM compliance_log WHERE action = 'case.note' ORDER BY seq"))[0]!, 'seq');
+      const original = String((await fi.db.query('SELECT detail FROM compliance_log WHERE seq = $1', [seq]))[0]!['detail']);
       await fi.db.run('UPDATE compliance_log SET detail = $1 WHERE seq = $2', ['{"text":"nothing to see"}', seq]);
       const broken = await verifyComplianceLog(fi.db);
-      assert.deepEqual([broken.ok, broken.broken?.seq], [false, BigInt(seq as bigint)]);
+      assert.deepEqual([broken.ok, broken.broken?.seq], [false, seq]);
       await fi.db.run('UPDATE compliance_log SET detail = $1 WHERE seq = $2', [original, seq]);
       assert.equal((await verifyComplianceLog(fi.db)).ok, true);
     });
