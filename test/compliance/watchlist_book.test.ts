@@ -87,12 +87,15 @@ for (const engine of ENGINES) {
     test('KYC: a soft hit needs an override; the retry registers and the applicant\'s alerts become the customer\'s', async () => {
       await assert.rejects(register('Softer, Sofia', 'sofia/kyc'), code('RULE_OVERRIDE_REQUIRED', 'wl-soft'));
       const soft = (await listAlerts(fi.db, 'applicant:sofia/kyc')).find((a) => a.ruleId === 'wl-soft')!;
+      const applicantCase = await openCase(d(), 'op-kyc', 'applicant:sofia/kyc', [soft.id]);
       await changeAlert(d(), soft.id, 'op-kyc', { action: 'override', reason: 'a different person: passport seen' });
       const { customerId } = await register('Softer, Sofia', 'sofia/kyc');
+      assert.equal((await loadCase(fi.db, applicantCase.id)).customerId, customerId, 'the applicant\'s case follows the customer');
       assert.deepEqual(await listAlerts(fi.db, 'applicant:sofia/kyc'), []);
       const mine = await listAlerts(fi.db, customerId);
       assert.ok(mine.some((a) => a.id === soft.id), 'the overridden alert follows the customer');
-      assert.equal((await fi.db.query("SELECT COUNT(*) AS n FROM compliance_log WHERE action = 'alert.link'"))[0]!['n'] !== undefined, true);
+      const links = await fi.db.query("SELECT alert_id FROM compliance_log WHERE action = 'alert.link' ORDER BY seq");
+      assert.ok(links.some((r) => r['alert_id'] === soft.id), 'each moved alert is an alert.link entry');
       assert.equal((await verifyComplianceLog(fi.db)).ok, true);
     });
 
