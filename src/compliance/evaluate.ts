@@ -15,8 +15,10 @@
 // (soft) the alert (src/ledger/fi/compliance.ts checkHolds).
 
 import type { Rule, RuleMode, RuleSet, Severity } from './rules.ts';
+import { riskRank, type WatchlistMatch } from './watchlist_match.ts';
 
-export const EVENT_KINDS = ['fund', 'defund', 'deposit', 'withdraw', 'sync'] as const;
+/** 'register' is KYC (a customer's registration): only watchlist.match looks at it, and it is never stored as history. */
+export const EVENT_KINDS = ['fund', 'defund', 'deposit', 'withdraw', 'sync', 'register'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 const ONLINE: ReadonlySet<EventKind> = new Set(['fund', 'defund', 'deposit', 'withdraw']);
 /** Events the FI learns of after the value moved: a hit holds the customer instead of refusing. */
@@ -24,6 +26,8 @@ export const AFTER_THE_FACT: ReadonlySet<EventKind> = new Set(['sync', 'defund']
 /** Events of one device (they carry its id): what new-device and velocity rules count. */
 const DEVICE_EVENTS: ReadonlySet<EventKind> = new Set(['fund', 'defund', 'sync']);
 export const DAY_MS = 86_400_000;
+/** Where the customer's name is screened against the watchlist: KYC and every online move (not sync: no name changes there). */
+const WATCHLIST_SCREENED: ReadonlySet<EventKind> = new Set(['register', 'fund', 'defund', 'deposit', 'withdraw']);
 
 export interface PastEvent {
   kind: EventKind;
@@ -62,6 +66,8 @@ export interface CustomerContext {
   overrides?: ReadonlySet<string>;
   /** The customer's devices (all of them, at every FI account of this customer). */
   devices?: readonly DeviceFacts[];
+  /** The customer's name against the FI's watchlist entries in force (watchlist_match.ts), best first. */
+  watchlist?: readonly WatchlistMatch[];
 }
 
 export interface RuleHit {
@@ -91,6 +97,7 @@ function inWindow(history: readonly PastEvent[], e: PastEvent, windowMs: bigint)
 
 /** The hit's detail when `rule` fires on `e`, or null. */
 function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | null {
+  if (e.kind === 'register' && rule.kind !== 'watchlist.match') return null;
   const online = ONLINE.has(e.kind);
   const past = ctx.history.filter((h) => h.atMs <= e.atMs);
   switch (rule.kind) {
@@ -169,6 +176,12 @@ function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | nul
     case 'fi.in_flight_share':
     case 'fi.incident_burst':
       return null;
+    case 'watchlist.match': {
+      if (!WATCHLIST_SCREENED.has(e.kind)) return null;
+      const m = (ctx.watchlist ?? []).find((w) => BigInt(w.score) >= rule.bandPercent && BigInt(riskRank(w.riskLevel)) >= rule.count);
+      return m === undefined ? null
+        : `name matches watchlist entry ${m.entryId} ${JSON.stringify(m.entryName)} (as ${JSON.stringify(m.matched)}; list ${m.listSource}, risk ${m.riskLevel}) with score ${m.score} (threshold ${rule.bandPercent})`;
+    }
   }
 }
 

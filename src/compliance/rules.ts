@@ -30,6 +30,7 @@ export const RULE_KINDS = [
   'offline.edge',
   'device.new_activity',
   'velocity.devices',
+  'watchlist.match',
   // Evaluated by the CB on its aggregates per FI (aggregate.ts), never by an FI.
   'fi.net_issuance',
   'fi.in_flight_share',
@@ -48,13 +49,14 @@ export interface Rule {
   severity: Severity;
   /** An amount threshold in minor units (a limit, or the cap structuring stays under); 0 if unused. */
   limitMinor: bigint;
-  /** A count threshold (cycles, structured amounts, receipts per sync); 0 if unused. */
+  /** A count threshold (cycles, structured amounts, receipts per sync); watchlist.match: the lowest risk level that hits (1 low, 2 medium, 3 high); 0 if unused. */
   count: bigint;
   /** A rolling window in milliseconds; 0 if unused. */
   windowMs: bigint;
   /**
    * A band in percent: structuring's amounts this far below limitMinor; offline.edge's nearness to
-   * L or the offline-spend limit; fi.in_flight_share's share of all value in flight; 0 if unused.
+   * L or the offline-spend limit; fi.in_flight_share's share of all value in flight;
+   * watchlist.match: the lowest name-match score that hits; 0 if unused.
    */
   bandPercent: bigint;
 }
@@ -83,7 +85,12 @@ export const KIND_PARAMS: Readonly<Record<RuleKind, readonly Param[]>> = {
   'fi.net_issuance': ['limitMinor', 'windowMs'],
   'fi.in_flight_share': ['limitMinor', 'bandPercent'],
   'fi.incident_burst': ['count', 'windowMs'],
+  'watchlist.match': ['count', 'bandPercent'],
 };
+
+/** Watchlist risk levels, lowest first; a watchlist.match rule's `count` is the 1-based rank of the lowest that hits. */
+export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 const units = (n: bigint): bigint => n * 100n;
 const DAY_MS = 86_400_000n;
@@ -109,6 +116,9 @@ export const DEFAULT_RULES: RuleSet = {
     { id: 'fi-net-issuance', kind: 'fi.net_issuance', mode: 'monitor', severity: 'medium', limitMinor: units(100_000_000n), count: 0n, windowMs: DAY_MS, bandPercent: 0n },
     { id: 'fi-in-flight-share', kind: 'fi.in_flight_share', mode: 'monitor', severity: 'low', limitMinor: units(10_000_000n), count: 0n, windowMs: 0n, bandPercent: 80n },
     { id: 'fi-incident-burst', kind: 'fi.incident_burst', mode: 'monitor', severity: 'high', limitMinor: 0n, count: 10n, windowMs: DAY_MS, bandPercent: 0n },
+    // A name scoring 85 or more against an entry of any risk level needs an operator's override
+    // (docs/compliance.md says why 85).
+    { id: 'watchlist-match', kind: 'watchlist.match', mode: 'soft', severity: 'high', limitMinor: 0n, count: 1n, windowMs: 0n, bandPercent: 85n },
   ],
 };
 
@@ -173,6 +183,7 @@ export function ruleProblem(r: Rule): string | null {
     if (!used.includes(p) && r[p] !== 0n) return `rule ${r.id} (${r.kind}) does not use ${p}: it must be 0, got ${r[p]}`;
   }
   if (r.bandPercent >= 100n) return `rule ${r.id}: bandPercent ${r.bandPercent} must be below 100`;
+  if (r.kind === 'watchlist.match' && r.count > BigInt(RISK_LEVELS.length)) return `rule ${r.id} (watchlist.match): count is a risk level 1..${RISK_LEVELS.length}, got ${r.count}`;
   return null;
 }
 

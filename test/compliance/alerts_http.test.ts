@@ -1,4 +1,4 @@
-// The FI's alert routes over HTTP (the embedded app, SQLite): list, assign, resolve, the log's
+// The FI's alert routes over HTTP (the embedded app, SQLite): list, assign (which opens a case), resolve, the log's
 // chain check, and the refusals — an unknown action or empty reason (400, by the schema), an
 // unknown alert (404), a second resolution (400) — each leaving the alert and the log unchanged.
 
@@ -46,7 +46,10 @@ test('an operator lists, assigns and resolves an alert over HTTP, each step in t
   assert.equal(resolved.json().alert.resolutionReason, 'documents seen');
   const check = await call('GET', '/fi/fi-a/compliance/log/check');
   assert.equal(check.json().ok, true);
-  assert.equal(BigInt(check.json().entries), before.entries + 2n);
+  // assign, resolve, and the case the first assignment opened (case.open, case.add-alert)
+  assert.equal(BigInt(check.json().entries), before.entries + 4n);
+  const cases = await call('GET', `/fi/fi-a/compliance/cases?customerId=${assigned.json().alert.customerId}`);
+  assert.deepEqual(cases.json().cases.map((c: { alertIds: string[] }) => c.alertIds), [[alertId]]);
   const actors = (await net.fiA.db.query('SELECT actor FROM compliance_log WHERE alert_id = $1 AND action IN ($2, $3)', [alertId, 'alert.assign', 'alert.resolve'])).map((r) => r['actor']);
   assert.equal(actors.length, 2);
   for (const a of actors) assert.match(String(a), /^op-[0-9a-f]{16}$/, 'logged under the operator id the token names');

@@ -29,6 +29,7 @@ import { DeviceClass, Tier } from '../../src/policy/limits.ts';
 import { fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type OfflineNet, type TestDevice } from './offline_world.ts';
 import type { SeClient } from '../../src/se/client.ts';
 import { enrolSe } from '../../src/sim/network.ts';
+import { recordHit } from '../../src/ledger/fi/compliance.ts';
 
 type CallerName =
   | 'none' | 'cbOperator' | 'cbAuditor' | 'cbRevoked' | 'fiOperator' | 'fiAuditor' | 'fiRevoked' | 'otherFiOperator'
@@ -78,6 +79,9 @@ interface TableWorld {
 const hex = bytesToHex;
 const FI = '/fi/fi-a';
 const staff = (...extra: CallerName[]): CallerName[] => ['fiOperator', ...extra];
+
+/** The case the POST /compliance/cases row opened. */
+const tableCase = (w: TableWorld): string => (w.answers.get(`POST ${FI}/compliance/cases`)!['case'] as { id: string }).id;
 
 async function freshProvisionedSe(w: TableWorld, name: string) {
   const se = openSe(w.net, name).client;
@@ -194,6 +198,29 @@ const ROWS: Record<string, Row> = {
       return { params: { alertId: alert.id }, body: { action: 'assign', text: 'Finn' } };
     },
   },
+  [`POST ${FI}/compliance/watchlist`]: {
+    allow: staff(),
+    build: () => ({ body: { format: 'csv', mode: 'append', data: 'name,aliases,date_of_birth,country,risk_level,list_source,expiry_date\nTable Listed,,,,low,TABLE,2030-12-31\n' } }),
+  },
+  [`GET ${FI}/compliance/watchlist`]: { allow: staff('fiAuditor'), build: () => ({}) },
+  [`GET ${FI}/compliance/cases`]: { allow: staff('fiAuditor'), build: () => ({}) },
+  [`POST ${FI}/compliance/cases`]: { allow: staff(), build: (w) => ({ body: { customerId: w.eve.customerId } }) },
+  [`GET ${FI}/compliance/cases/:caseId`]: { allow: staff('fiAuditor'), build: (w) => ({ params: { caseId: tableCase(w) } }) },
+  [`POST ${FI}/compliance/cases/:caseId/alerts`]: {
+    allow: staff(),
+    // The alert the alerts row assigned joined a case of its own; a monitor hit of another rule gives Eve one in none.
+    build: async (w) => {
+      const d = { db: w.net.fiA.db, rules: w.net.fiA.ledger.rules!, rng: (n: number) => new Uint8Array(randomBytes(n)), nowMs: w.net.clock.nowMs() };
+      await w.net.fiA.db.transaction((tx) => recordHit(tx, d, w.eve.customerId, { ruleId: 'table-watch', mode: 'monitor', severity: 'low', detail: 'raised for the table' }));
+      const inCases = new Set((await w.net.fiA.compliance.cases(w.eve.customerId)).flatMap((c) => c.alertIds));
+      const free = (await w.net.fiA.alerts(w.eve.customerId)).find((a) => !inCases.has(a.id));
+      assert.ok(free, 'Eve has an alert in no case');
+      return { params: { caseId: tableCase(w) }, body: { alertId: free.id } };
+    },
+  },
+  [`POST ${FI}/compliance/cases/:caseId/notes`]: { allow: staff(), build: (w) => ({ params: { caseId: tableCase(w) }, body: { text: 'table note' } }) },
+  [`POST ${FI}/compliance/cases/:caseId/close`]: { allow: staff(), build: (w) => ({ params: { caseId: tableCase(w) }, body: { reason: 'table closes it' } }) },
+  [`GET ${FI}/compliance/cases/:caseId/export`]: { allow: staff('fiAuditor'), build: (w) => ({ params: { caseId: tableCase(w) }, query: 'format=json' }) },
   [`POST ${FI}/enrolment-challenge`]: {
     allow: staff('owner'), right: 'owner',
     build: async (w) => {

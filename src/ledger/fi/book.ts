@@ -24,6 +24,7 @@ import { idempotent } from '../book/idempotency.ts';
 import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../book/journal.ts';
 import { checkRules, DEFAULT_RULES, type RuleSet } from '../../compliance/index.ts';
 import { recheckScreened, recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
+import { recordRegistration, screenRegistration } from './kyc_screen.ts';
 
 /** Customer moves the AML/CFT rules screen, and the event each one is. */
 const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
@@ -70,10 +71,14 @@ export class FiLedger {
   async registerCustomer(input: { tier: number; identity: Record<string, unknown>; idempotencyKey: string }): Promise<{ customerId: string }> {
     const now = this.clock.nowMs();
     const request = { tier: input.tier, identity: input.identity };
+    const d = this.complianceDeps(now);
+    // KYC screening against the watchlist (kyc_screen.ts): a well-formed record only, before the key is taken.
+    const screened = d === null ? null : (checkKyc(input.tier, input.identity), await screenRegistration(d, input.idempotencyKey, input.identity));
     const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.registerCustomer', request, async (tx) => {
       const { tier, identityJson } = checkKyc(input.tier, input.identity);
       const customerId = newId(this.rng, 'cus');
       await insertCustomer(tx, { id: customerId, fiId: this.fiId, tier, identityJson, createdMs: now });
+      if (screened !== null) await recordRegistration(tx, d!, screened, customerId);
       return { customerId };
     });
     return r.value;

@@ -16,8 +16,10 @@ import { DAY_MS, evaluate, type CustomerContext, type Decision, type Evaluation,
 import { newId, type RandomBytes } from '../context.ts';
 import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import { caseOnAssign } from './compliance_cases.ts';
 import { appendComplianceLog } from './compliance_log.ts';
 import { loadCustomer } from './customers.ts';
+import { identityName, screenName } from './watchlist.ts';
 
 export interface ComplianceDeps {
   db: Db;
@@ -78,10 +80,18 @@ async function customerContext(q: Queryable, rules: RuleSet, customerId: string,
   const total = async (sql: string) => rowBigint((await q.query(sql, [customerId]))[0]!, 'total');
   const accounts = await total('SELECT CAST(COALESCE(SUM(a.balance_minor), 0) AS BIGINT) AS total FROM accounts a JOIN customer_accounts c ON c.account_id = a.id WHERE c.customer_id = $1');
   const devices = await total('SELECT CAST(COALESCE(SUM(reported_balance_minor), 0) AS BIGINT) AS total FROM devices WHERE customer_id = $1');
-  const granted = await q.query('SELECT rule_id FROM compliance_alerts WHERE customer_id = $1 AND override_reason IS NOT NULL AND override_used = 0 AND holds = 0', [customerId]);
   const deviceRows = await q.query('SELECT device_id, created_ms, reported_balance_minor FROM devices WHERE customer_id = $1', [customerId]);
   const facts = deviceRows.map((r) => ({ deviceId: bytesToHex(rowBytes(r, 'device_id')), createdMs: Number(rowBigint(r, 'created_ms')), reportedBalanceMinor: rowBigint(r, 'reported_balance_minor') }));
-  return { history, holdingMinor: accounts + devices, overrides: new Set(granted.map((r) => rowString(r, 'rule_id'))), devices: facts };
+  const identity = (await q.query('SELECT identity_json FROM customers WHERE id = $1', [customerId]))[0];
+  const name = identity === undefined ? null : identityName(JSON.parse(rowString(identity, 'identity_json')));
+  const watchlist = await screenName(q, rules, name, nowMs);
+  return { history, holdingMinor: accounts + devices, overrides: await grantedOverrides(q, customerId), devices: facts, watchlist };
+}
+
+/** Soft rules an operator has overridden for the customer's next move (each override is used once). */
+export async function grantedOverrides(q: Queryable, customerId: string): Promise<Set<string>> {
+  const granted = await q.query('SELECT rule_id FROM compliance_alerts WHERE customer_id = $1 AND override_reason IS NOT NULL AND override_used = 0 AND holds = 0', [customerId]);
+  return new Set(granted.map((r) => rowString(r, 'rule_id')));
 }
 
 /**
@@ -108,7 +118,7 @@ export async function recordHit(tx: Tx, d: Omit<ComplianceDeps, 'rules'>, custom
   return id;
 }
 
-function refusal(result: Evaluation, event: ProposedEvent, overrides: ReadonlySet<string>, alertIds: readonly string[]): LedgerError {
+export function refusal(result: Evaluation, event: ProposedEvent, overrides: ReadonlySet<string>, alertIds: readonly string[]): LedgerError {
   const blocking = result.hits.filter((h) => h.mode === 'hard' || (h.mode === 'soft' && !overrides.has(h.ruleId)));
   assert(blocking.length > 0, `a ${result.decision} decision names no blocking hit`);
   const names = blocking.map((h) => `${h.ruleId} (${h.detail})`).join('; ');
@@ -164,7 +174,8 @@ export async function recheckScreened(tx: Tx, d: ComplianceDeps, s: Screened): P
 /** Records a screened event and its (monitor or overridden) hits inside the move's transaction. */
 export async function recordScreened(tx: Tx, d: ComplianceDeps, s: Screened, reference: string): Promise<void> {
   const e = s.event;
-  await tx.run(
+  // A registration is screened (watchlist.match) but is no move: it never enters the history.
+  if (e.kind !== 'register') await tx.run(
     'INSERT INTO compliance_events (id, customer_id, kind, amount_minor, receipts, at_ms, reference, device_id, spent_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
     [newId(d.rng, 'cev'), e.customerId, e.kind, e.amountMinor, BigInt(e.receipts ?? 0), BigInt(e.atMs), reference, e.deviceId ?? null, e.spentMinor ?? 0n],
   );
@@ -229,6 +240,7 @@ export async function changeAlert(d: Omit<ComplianceDeps, 'rules'>, alertId: str
       const assignee = checkText(change.assignee, 'assignee');
       await tx.run("UPDATE compliance_alerts SET status = 'assigned', assignee = $1 WHERE id = $2", [assignee, alertId]);
       await appendComplianceLog(tx, { atMs: d.nowMs, actor, action: 'alert.assign', alertId, detail: { assignee } });
+      await caseOnAssign(tx, d, actor, alert);
     } else if (change.action === 'resolve') {
       const reason = checkText(change.reason, 'resolution reason');
       await tx.run("UPDATE compliance_alerts SET status = 'resolved', resolution_reason = $1 WHERE id = $2", [reason, alertId]);

@@ -1,4 +1,5 @@
 // The FI's compliance log: every alert opened or bumped, every assignment, override and resolution,
+// every case opened, extended, annotated, closed or exported, and every watchlist import,
 // appended once in the same transaction as the change it records, never changed. Chained like the
 // admin log (book/hash_chain.ts): an entry edited, removed or inserted afterwards breaks
 // verifyComplianceLog from that point; the head row pins the tail (keep its hash elsewhere to
@@ -14,7 +15,11 @@ export interface ComplianceLogEntry {
   atMs: number;
   /** 'fi' for what the FI did on its own, else the operator's id. */
   actor: string;
-  action: 'alert.open' | 'alert.hit' | 'alert.assign' | 'alert.override' | 'alert.override-used' | 'alert.resolve';
+  action:
+    | 'alert.open' | 'alert.hit' | 'alert.assign' | 'alert.override' | 'alert.override-used' | 'alert.resolve' | 'alert.link'
+    | 'case.open' | 'case.add-alert' | 'case.note' | 'case.close' | 'case.export'
+    | 'watchlist.import';
+  /** What the entry is about: an alert's id, a case's (case.*) or a watchlist import's (watchlist.import). */
   alertId: string;
   detail: unknown;
 }

@@ -31,6 +31,7 @@ import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 import { limitsFor } from '../../policy/limits.ts';
 import { verifyRules, type RuleSet } from '../../compliance/index.ts';
 import { changeAlert, checkHolds, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
+import { ComplianceDesk } from './compliance_desk.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from './compliance_log.ts';
 
 /** The CB-signed rule set as the FI receives it (compliance/rules.ts signRules), with the key to check it. */
@@ -88,6 +89,8 @@ export class FinancialIntermediary {
   readonly db: Db;
   /** Whether the rules it runs came in the CB's signed envelope (and verified), not in process. */
   readonly rulesSigned: boolean;
+  /** Watchlist, cases and the suspicious-activity export (compliance_desk.ts). */
+  readonly compliance: ComplianceDesk;
   private readonly pool: VerifyPool;
 
   private constructor(
@@ -101,6 +104,7 @@ export class FinancialIntermediary {
     this.publicKey = config.signingKey.publicKey;
     this.rulesSigned = config.rules !== null && config.rules !== undefined && 'signed' in config.rules;
     this.pool = new VerifyPool(config.verifyWorkers);
+    this.compliance = new ComplianceDesk(ledger, clock, rng);
   }
 
   static async open(deps: NodeDeps & FinancialIntermediaryConfig): Promise<FinancialIntermediary> {

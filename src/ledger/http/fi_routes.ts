@@ -14,6 +14,8 @@ import { bodyField, param, role, type Access, type Caller, type Gate } from '../
 import type { FiLedger } from '../fi/book.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import { CASE_ALERTS_MAX, CASE_TEXT_MAX } from '../fi/compliance_cases.ts';
+import { WATCHLIST_BYTES_MAX } from '../../compliance/index.ts';
 import { amountField, body, decimalField, hexField, hexList, idempotencyKey, intField, respond, stringField } from './app.ts';
 import { rules } from './rules.ts';
 import { amount, decimal, limits, list, name, noBody, none, object, routeSchema, smallInt, tierParams, wire } from './schema.ts';
@@ -160,6 +162,51 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
         return { alert };
       }),
     );
+    // Watchlist, cases and the suspicious-activity export (docs/compliance.md): operators write,
+    // staff and auditors read; every write and every export is logged under the caller's id.
+    const actorOf = (req: FastifyRequest): string => (req.caller?.kind === 'operator' ? req.caller.operatorId : 'operator');
+    const caseParams = { caseId: name };
+    type CaseParams = { Params: { caseId: string } };
+    const desk = fi.compliance;
+    app.post('/compliance/watchlist', {
+      schema: routeSchema({ body: object({ format: { type: 'string', enum: ['csv', 'json'] }, mode: { type: 'string', enum: ['replace', 'append'] }, data: { type: 'string', maxLength: WATCHLIST_BYTES_MAX } }) }),
+      config: { access: rules.fiOperator },
+    }, (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        return desk.importWatchlist({ format: b['format'] as 'csv' | 'json', mode: b['mode'] as 'replace' | 'append', data: stringField(b, 'data') }, actorOf(req));
+      }),
+    );
+    app.get('/compliance/watchlist', { schema: none, config: { access: rules.fiAudit } }, (_req, reply) => respond(reply, 200, async () => ({ entries: await desk.watchlist() })));
+    app.get<{ Querystring: { customerId?: string } }>('/compliance/cases', { schema: routeSchema({ querystring: { customerId: name } }), config: { access: rules.fiAudit } }, (req, reply) =>
+      respond(reply, 200, async () => ({ cases: await desk.cases(req.query.customerId) })),
+    );
+    app.post('/compliance/cases', { schema: routeSchema({ body: object({ customerId: name, alertIds: list(name, CASE_ALERTS_MAX) }, ['customerId']), status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
+      respond(reply, 201, async () => {
+        const b = body(req);
+        return { case: await desk.openCase(stringField(b, 'customerId'), (b['alertIds'] as string[] | undefined) ?? [], actorOf(req)) };
+      }),
+    );
+    app.get<CaseParams>('/compliance/cases/:caseId', { schema: routeSchema({ params: caseParams }), config: { access: rules.fiAudit } }, (req, reply) =>
+      respond(reply, 200, async () => ({ case: await desk.case(req.params.caseId) })),
+    );
+    app.post<CaseParams>('/compliance/cases/:caseId/alerts', { schema: routeSchema({ params: caseParams, body: object({ alertId: name }) }), config: { access: rules.fiOperator } }, (req, reply) =>
+      respond(reply, 200, async () => ({ case: await desk.addAlert(req.params.caseId, stringField(body(req), 'alertId'), actorOf(req)) })),
+    );
+    app.post<CaseParams>('/compliance/cases/:caseId/notes', { schema: routeSchema({ params: caseParams, body: object({ text: { type: 'string', minLength: 1, maxLength: CASE_TEXT_MAX } }) }), config: { access: rules.fiOperator } }, (req, reply) =>
+      respond(reply, 200, async () => ({ case: await desk.addNote(req.params.caseId, stringField(body(req), 'text'), actorOf(req)) })),
+    );
+    app.post<CaseParams>('/compliance/cases/:caseId/close', { schema: routeSchema({ params: caseParams, body: object({ reason: { type: 'string', minLength: 1, maxLength: CASE_TEXT_MAX } }) }), config: { access: rules.fiOperator } }, (req, reply) =>
+      respond(reply, 200, async () => ({ case: await desk.close(req.params.caseId, stringField(body(req), 'reason'), actorOf(req)) })),
+    );
+    app.get<CaseParams & { Querystring: { format?: string } }>('/compliance/cases/:caseId/export', {
+      schema: routeSchema({ params: caseParams, querystring: { format: { type: 'string', enum: ['json', 'csv'] } } }),
+      config: { access: rules.fiAudit },
+    }, async (req, reply) => {
+      if (req.query.format !== 'csv') return respond(reply, 200, () => desk.export(req.params.caseId, 'json', actorOf(req)));
+      const csv = await desk.export(req.params.caseId, 'csv', actorOf(req));
+      return reply.code(200).header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${req.params.caseId}.csv"`).send(csv);
+    });
     // The CB's distribution passed through, so a device host needs only its FI's address.
     app.get<{ Params: { tier: string } }>('/distribution/:tier', { schema: tierParams, config: pub }, (req, reply) => respond(reply, 200, () => fi.cb.distribution(Number(req.params.tier))));
     app.post('/enrolment-challenge', { schema: routeSchema({ body: object({ customerId: name, accountId: name, certificate: wire.signed }) }), config: enrol }, (req, reply) =>

@@ -1,0 +1,64 @@
+// The compliance officer's desk of an FI (docs/compliance.md): the watchlist import and list,
+// cases (open, add an alert, note, close) and the suspicious-activity export, each under the
+// operator's id, over the FI's book, clock and ids. Kept apart from FinancialIntermediary so the
+// offline protocol's class stays about the protocol.
+
+import type { Clock, RandomBytes } from '../context.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
+import type { FiLedger } from './book.ts';
+import { addCaseAlert, addCaseNote, closeCase, listCases, loadCase, openCase, type ComplianceCase } from './compliance_cases.ts';
+import { exportCase, exportCsv, type CaseExport } from './compliance_export.ts';
+import { importWatchlist, listWatchlist, type StoredWatchlistEntry, type WatchlistImport, type WatchlistImportResult } from './watchlist.ts';
+
+export class ComplianceDesk {
+  constructor(
+    private readonly ledger: FiLedger,
+    private readonly clock: Clock,
+    private readonly rng: RandomBytes,
+  ) {}
+
+  private deps() {
+    if (this.ledger.rules === null) throw new LedgerError(LedgerErrorCode.badRequest, `FI ${this.ledger.fiId} runs without AML/CFT rules`);
+    return { db: this.ledger.db, rng: this.rng, nowMs: this.clock.nowMs() };
+  }
+
+  importWatchlist(input: WatchlistImport, operatorId: string): Promise<WatchlistImportResult> {
+    return importWatchlist(this.deps(), operatorId, input);
+  }
+
+  watchlist(): Promise<StoredWatchlistEntry[]> {
+    return listWatchlist(this.ledger.db);
+  }
+
+  cases(customerId?: string): Promise<ComplianceCase[]> {
+    return listCases(this.ledger.db, customerId);
+  }
+
+  case(caseId: string): Promise<ComplianceCase> {
+    return loadCase(this.ledger.db, caseId);
+  }
+
+  openCase(customerId: string, alertIds: readonly string[], operatorId: string): Promise<ComplianceCase> {
+    return openCase(this.deps(), operatorId, customerId, alertIds);
+  }
+
+  addAlert(caseId: string, alertId: string, operatorId: string): Promise<ComplianceCase> {
+    return addCaseAlert(this.deps(), operatorId, caseId, alertId);
+  }
+
+  addNote(caseId: string, text: string, operatorId: string): Promise<ComplianceCase> {
+    return addCaseNote(this.deps(), operatorId, caseId, text);
+  }
+
+  close(caseId: string, reason: string, operatorId: string): Promise<ComplianceCase> {
+    return closeCase(this.deps(), operatorId, caseId, reason);
+  }
+
+  /** The case's export, logged as exported by `actor`. */
+  export(caseId: string, format: 'json', actor: string): Promise<CaseExport>;
+  export(caseId: string, format: 'csv', actor: string): Promise<string>;
+  async export(caseId: string, format: 'json' | 'csv', actor: string): Promise<CaseExport | string> {
+    const x = await exportCase(this.ledger.db, caseId, actor, format, this.clock.nowMs());
+    return format === 'csv' ? exportCsv(x) : x;
+  }
+}
