@@ -35,6 +35,7 @@ export const AML_DEMO_RULES: RuleSet = {
     rule('offline-edge', 'offline.edge', 'monitor', { bandPercent: 70n }),
     rule('new-device-watch', 'device.new_activity', 'monitor', { limitMinor: units(1_500), windowMs: 7n * DAY }),
     rule('device-velocity', 'velocity.devices', 'monitor', { limitMinor: units(2_500), count: 3n, windowMs: DAY }),
+    rule('watchlist-screen', 'watchlist.match', 'monitor', { count: 1n, bandPercent: 85n }),
     rule('fi-issuance-day', 'fi.net_issuance', 'monitor', { limitMinor: units(1_500_000), windowMs: DAY }),
     rule('fi-share', 'fi.in_flight_share', 'monitor', { limitMinor: units(1_000), bandPercent: 70n }),
     rule('fi-incident-burst', 'fi.incident_burst', 'monitor', { count: 2n, windowMs: DAY }),
@@ -155,6 +156,12 @@ async function stories(net: SimNetwork, log: ScenarioLog): Promise<AmlRow[]> {
   log.note('Max loads three wallets of his within the day: velocity across devices');
   saw('velocity.devices', 'device-velocity', 'Max', { fi: bankB, customerId: max.customerId });
   saw('fi.in_flight_share', 'fi-share', 'bank-a', { fiId: 'bank-a' });
+
+  const list = 'name,aliases,date_of_birth,country,risk_level,list_source,expiry_date\r\nOlga Marchenko,O. Marchenko,,,high,demo sanctions list,2099-12-31\r\n';
+  await bankA.compliance.importWatchlist({ format: 'csv', mode: 'replace', data: list }, 'demo-operator');
+  const olga = await registerCustomer(bankA, 'Olga Marchenco', Tier.full);
+  log.note('bank-a imports a sanctions list naming Olga Marchenko; "Olga Marchenco" opens an account and her KYC screening matches it (one letter apart)');
+  saw('watchlist.match', 'watchlist-screen', 'Olga', { fi: bankA, customerId: olga.customerId });
 
   await offlineStories(net, log, saw, wallet);
   return rows(net, expected);
