@@ -16,7 +16,10 @@ import { CbLedger, type MoveResult } from './book.ts';
 import { issueTx, registerDeviceTx, type CbIssueRequest, type CbIssueResult, type CbRegisterDeviceRequest } from './issuance.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
 import { rowBigint, rowBytes, type Db, type Tx } from '../db/adapter.ts';
-import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
+import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, revocationVersion, storePolicy, type Distribution } from './distribution.ts';
+import {
+  listDeviceRevocations, reportDeviceRevocationsTx, type CbDeviceRevocationRequest, type CbDeviceRevocationResult, type DeviceRevocation,
+} from './device_revocations.ts';
 import { signPolicy } from '../../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
@@ -46,6 +49,7 @@ export interface CentralBankConfig {
 }
 
 export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './issuance.ts';
+export type { CbDeviceRevocationRequest, CbDeviceRevocationResult, DeviceRevocation } from './device_revocations.ts';
 
 export interface RegisterPaymentsResult {
   outcomes: NullifierOutcome[];
@@ -64,6 +68,7 @@ export type CbOfflinePort = Pick<
   CentralBank,
   | 'registerDevice' | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution'
   | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked' | 'reclaimPayment' | 'bookIncidentValue'
+  | 'reportDeviceRevocations'
 >;
 
 export class CentralBank {
@@ -135,6 +140,24 @@ export class CentralBank {
   async distribution(tier: number): Promise<Distribution> {
     if (!(TIERS as readonly number[]).includes(tier)) throw new LedgerError(LedgerErrorCode.badRequest, `Unknown tier ${tier}`);
     return buildDistribution(this.db, { tier, nowMs: this.clock.nowMs(), keys: this.keys, cbSecretKey: this.config.signingKey.secretKey });
+  }
+
+  /**
+   * An FI froze (revoked: true) or unfroze a customer: its devices' attestation keys go on (or off)
+   * the signed revocation list. A repeat changes nothing and gives the same version.
+   */
+  async reportDeviceRevocations(input: CbDeviceRevocationRequest & { idempotencyKey: string }): Promise<CbDeviceRevocationResult> {
+    const now = this.clock.nowMs();
+    const { idempotencyKey, ...request } = input;
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.reportDeviceRevocations', request, (tx) =>
+      reportDeviceRevocationsTx(tx, request, { nowMs: now, rng: this.rng, version: revocationVersion }),
+    );
+    return r.value;
+  }
+
+  /** The devices on the revocation list, newest first (CB operators). */
+  deviceRevocations(): Promise<DeviceRevocation[]> {
+    return listDeviceRevocations(this.db);
   }
 
   /** True if the customer was identified as a double spender. */

@@ -17,6 +17,7 @@ import { ACCESS_MIGRATION } from './migration_011.ts';
 import { DEVICE_REQUESTS_MIGRATION } from './migration_012.ts';
 import { COMPLIANCE_MIGRATION } from './migration_013.ts';
 import { RULE_KINDS_MIGRATION } from './migration_014.ts';
+import { FREEZE_MIGRATION } from './migration_015.ts';
 
 export interface Migration {
   version: number;
@@ -124,6 +125,7 @@ CREATE TABLE nullifier_conflicts (
   DEVICE_REQUESTS_MIGRATION,
   COMPLIANCE_MIGRATION,
   RULE_KINDS_MIGRATION,
+  FREEZE_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
