@@ -18,7 +18,7 @@ import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, typ
 import { rowBigint, rowBytes, type Db, type Tx } from '../db/adapter.ts';
 import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, revocationVersion, storePolicy, type Distribution } from './distribution.ts';
 import {
-  listDeviceRevocations, reportDeviceRevocationsTx, type CbDeviceRevocationRequest, type CbDeviceRevocationResult, type DeviceRevocation,
+  listDeviceRevocations, refuseRevokedDevice, reportDeviceRevocationsTx, type CbDeviceRevocationRequest, type CbDeviceRevocationResult, type DeviceRevocation,
 } from './device_revocations.ts';
 import { signPolicy } from '../../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
@@ -188,6 +188,10 @@ export class CentralBank {
   async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {
     const now = this.clock.nowMs();
     const { idempotencyKey, ...request } = input;
+    // A frozen customer's device gets no credential even from an FI that asks anyway. Checked before
+    // the key is taken, so the refusal is not stored as its answer: after unfreeze the same request
+    // (same nonce, same SE request) is signed.
+    await refuseRevokedDevice(this.db, request.deviceId);
     const r = await idempotent(this.db, now, idempotencyKey, 'cb.issueCredential', request, async (tx) => {
       checkName(request.fiId, 'FI id');
       checkName(request.customerId, 'customer id');

@@ -98,9 +98,9 @@ export async function listDeviceRevocations(q: Queryable): Promise<DeviceRevocat
   }));
 }
 
-/** FROZEN if the device's attestation key is on the CB's revocation list (issuance refuses it). */
-export async function refuseRevokedDevice(q: Queryable, attestationKey: Uint8Array, deviceId: Uint8Array): Promise<void> {
-  const rows = await q.query('SELECT fi_id, customer_id FROM cb_device_revocations WHERE attestation_key = $1', [attestationKey]);
+/** FROZEN if the device is on the CB's revocation list (issuance refuses it). */
+export async function refuseRevokedDevice(q: Queryable, deviceId: Uint8Array): Promise<void> {
+  const rows = await q.query('SELECT fi_id, customer_id FROM cb_device_revocations WHERE device_id = $1', [deviceId]);
   if (rows.length > 0) {
     throw new LedgerError(
       LedgerErrorCode.frozen,

@@ -29,7 +29,6 @@ import { checkName } from '../context.ts';
 import { rowBytes, rowString, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import type { IssuerKeys } from './issuer_keys.ts';
-import { refuseRevokedDevice } from './device_revocations.ts';
 import { RELATED_KEY_DISTANCE_MAX, RELATED_KEY_LOOKUP_CHUNK } from '../limits.ts';
 
 /** pg_advisory_xact_lock id serialising enrolments, so two related keys cannot both pass the check. */
@@ -196,8 +195,6 @@ export async function issueTx(
     throw new LedgerError(LedgerErrorCode.unknownDevice, `Device ${bytesToHex(req.deviceId)} is not registered at the CB for ${fiId}/${req.customerId}`);
   }
   const kPoint = rowBytes(rows[0]!, 'k_point');
-  // A frozen customer's device gets no credential even from an FI that asked anyway (device_revocations.ts).
-  await refuseRevokedDevice(tx, rowBytes(rows[0]!, 'attestation_key'), req.deviceId);
   const request = checkSignedRequest(req.request, { ...req, attestationKey: rowBytes(rows[0]!, 'attestation_key'), kPoint });
   const hash = requestHashOf(req.request);
   const earlier = await tx.query('SELECT request_hash, response, issuer_key_cert FROM cb_issuances WHERE device_id = $1 AND epoch = $2', [req.deviceId, req.epoch]);

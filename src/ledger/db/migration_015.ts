@@ -1,6 +1,6 @@
 // Migration 015: freeze and unfreeze with their offline effect (docs/compliance.md, Freeze).
 // fi_freeze_log: every freeze and unfreeze an FI applied, with its reason and operator; only ever
-// inserted into (the customers row holds the current flag). cb_device_revocations: the attestation
+// inserted into, numbered in order (the customers row holds the current flag). cb_device_revocations: the attestation
 // keys of devices whose customer is frozen, which the CB puts on every signed revocation list and
 // refuses credentials to; a row is removed at unfreeze. cb_device_revocation_log: one row per key
 // added or removed, only ever inserted into; its count is part of the list version, so every change
@@ -13,7 +13,7 @@ export const FREEZE_MIGRATION: Migration = {
   name: '015_freeze',
   sql: `
 CREATE TABLE fi_freeze_log (
-  id TEXT PRIMARY KEY,
+  seq BIGINT PRIMARY KEY CHECK (seq >= 1),
   customer_id TEXT NOT NULL REFERENCES customers(id),
   frozen BIGINT NOT NULL CHECK (frozen IN (0, 1)),
   reason TEXT NOT NULL CHECK (length(reason) >= 1 AND length(reason) <= 500),

@@ -31,6 +31,9 @@ const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.d
 
 type Direction = 'in' | 'out';
 
+/** pg_advisory_xact_lock id serialising fi_freeze_log numbering ("FRZL" in ASCII). */
+const FREEZE_LOG_LOCK_ID = 0x46525a4cn;
+
 export interface FreezeInput {
   customerId: string;
   frozen: boolean;
@@ -122,8 +125,11 @@ export class FiLedger {
       const reason = checkFreezeReason(input.reason);
       await loadCustomer(tx, customerId, true);
       await setCustomerFrozen(tx, customerId, input.frozen);
-      await tx.run('INSERT INTO fi_freeze_log (id, customer_id, frozen, reason, operator_id, at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
-        newId(this.rng, 'frz'), customerId, input.frozen ? 1n : 0n, reason, checkName(operatorId, 'operator id'), BigInt(now),
+      // Numbered under a lock (PostgreSQL; SQLite's writer is alone anyway) so the log reads in order.
+      if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [FREEZE_LOG_LOCK_ID]);
+      const seq = rowBigint((await tx.query('SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) AS seq FROM fi_freeze_log'))[0]!, 'seq');
+      await tx.run('INSERT INTO fi_freeze_log (seq, customer_id, frozen, reason, operator_id, at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+        seq, customerId, input.frozen ? 1n : 0n, reason, checkName(operatorId, 'operator id'), BigInt(now),
       ]);
       return { customerId, frozen: input.frozen };
     });
@@ -133,8 +139,8 @@ export class FiLedger {
   /** The freeze log of one customer (or all), oldest first. */
   async freezeLog(customerId?: string): Promise<FreezeLogEntry[]> {
     const rows = customerId === undefined
-      ? await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log ORDER BY at_ms, id')
-      : await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log WHERE customer_id = $1 ORDER BY at_ms, id', [customerId]);
+      ? await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log ORDER BY seq')
+      : await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log WHERE customer_id = $1 ORDER BY seq', [customerId]);
     return rows.map((r) => ({
       customerId: rowString(r, 'customer_id'), frozen: rowBigint(r, 'frozen') === 1n, reason: rowString(r, 'reason'),
       operatorId: rowString(r, 'operator_id'), atMs: Number(rowBigint(r, 'at_ms')),
