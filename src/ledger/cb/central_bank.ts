@@ -68,7 +68,7 @@ export type CbOfflinePort = Pick<
   CentralBank,
   | 'registerDevice' | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution'
   | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked' | 'reclaimPayment' | 'bookIncidentValue'
-  | 'reportDeviceRevocations'
+  | 'reportDeviceRevocations' | 'publicKey'
 >;
 
 export class CentralBank {
