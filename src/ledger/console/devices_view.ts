@@ -45,16 +45,23 @@ function nameOf(identityJson: string): string | null {
   return typeof identity['name'] === 'string' ? identity['name'] : null;
 }
 
+interface Listed {
+  version: bigint;
+  keys: Set<string>;
+  /** Why the list an SE would be handed does not verify (an SE would refuse it too), or null. */
+  problem: string | null;
+}
+
 /** Device keys (hex) on the CB's current list for `tier`, and the list's version. */
-async function listedKeys(fi: FinancialIntermediary, tier: number): Promise<{ version: bigint; keys: Set<string> }> {
+async function listedKeys(fi: FinancialIntermediary, tier: number): Promise<Listed> {
   const d = await fi.cb.distribution(tier);
   const v = verifyRevocationList(d.signedRevocationList, fi.cb.publicKey);
-  assert(v.ok, `the CB's revocation list for tier ${tier} does not verify under its key`);
-  return { version: v.value.version, keys: new Set((v.value.devices ?? []).map((k) => bytesToHex(k))) };
+  if (!v.ok) return { version: d.revocationVersion, keys: new Set(), problem: `the CB's revocation list v${d.revocationVersion} for tier ${tier} does not verify (${v.reason}): no device installs it` };
+  return { version: v.value.version, keys: new Set((v.value.devices ?? []).map((k) => bytesToHex(k))), problem: null };
 }
 
 /** Every device of the FI (up to CONSOLE_ROWS_MAX), oldest enrolment first. */
-export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: string; devices: DeviceOfflineView[] }> {
+export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: string; devices: DeviceOfflineView[]; listProblems: string[] }> {
   const rows = await fi.db.query(
     'SELECT d.device_id, d.customer_id, d.public_key, d.tier, d.device_class, d.reported_at_ms, c.identity_json, c.frozen, ' +
       '(SELECT MAX(s.created_ms) FROM sync_batches s WHERE s.device_id = d.device_id) AS fi_sync_ms, ' +
@@ -63,7 +70,7 @@ export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: st
     [BigInt(CONSOLE_ROWS_MAX)],
   );
   const policy = await fi.cb.currentPolicy();
-  const lists = new Map<number, { version: bigint; keys: Set<string> }>();
+  const lists = new Map<number, Listed>();
   const devices: DeviceOfflineView[] = [];
   for (const r of rows) {
     const tier = Number(rowBigint(r, 'tier'));
@@ -87,5 +94,7 @@ export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: st
       revocationVersion: revoked ? list.version.toString() : null,
     });
   }
-  return { fiId: fi.fiId, devices };
+  const listProblems = [...lists.values()].map((l) => l.problem).filter((p): p is string => p !== null);
+  assert(devices.length <= CONSOLE_ROWS_MAX, 'devicesView: bounded by CONSOLE_ROWS_MAX');
+  return { fiId: fi.fiId, devices, listProblems };
 }

@@ -42,7 +42,7 @@
     id: 'devices', label: 'Devices',
     shows: (who) => who.node !== 'cb' && (who.role === 'fi-operator' || who.role === 'auditor'),
     async render(who) {
-      const { devices } = await load(`${who.base}/devices`);
+      const { devices, listProblems } = await load(`${who.base}/devices`);
       const operator = who.role === 'fi-operator';
       const formShown = new Set();
       const rows = devices.map((d) => {
@@ -62,6 +62,7 @@
       return [
         el('section', { class: 'card', id: 'devices-card' },
           el('h2', {}, `Devices at ${who.node}`),
+          ...listProblems.map((p) => el('p', { class: 'error list-problem' }, p)),
           el('p', {}, 'A device pays offline until its newest credential expires with its grace period; a frozen customer\'s devices stop at their first sync after the CB lists them.'),
           table('devices', ['device', 'customer', 'status', 'last sync', 'newest credential epoch', 'can pay offline until', ''], rows)),
       ];
