@@ -62,6 +62,7 @@ function describeInfo(io: Io, label: string, info: InfoResponse): void {
   io.out(`  credential epochs  ${info.credentialEpochs.join(', ') || 'none'}`);
   io.out(`  pending receipts   ${info.receiptCount}${info.pendingBatchId !== null ? ` (batch ${info.pendingBatchId} exported, not yet acknowledged)` : ''}`);
   io.out(`  policy / revocation versions  ${info.policyVersion} / ${info.revocationVersion}`);
+  if (info.deviceRevoked) io.out('  device revoked     the revocation list names this device: it receives, syncs and defunds, but cannot pay');
 }
 
 const showCommand: Command = {

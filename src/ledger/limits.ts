@@ -86,6 +86,13 @@ export const VERIFY_CHUNK_MIN = 16;
 
 /** Revoked nullifiers per published list (the SE's list bound, policy_codec REVOCATION_NULLIFIERS_MAX). */
 export const REVOCATION_LIST_MAX = 1024;
+/**
+ * Revoked device keys per published list and per freeze report (policy_codec REVOCATION_DEVICES_MAX):
+ * the newest are listed; an older one beyond it still gets no credential and stops at its expiry.
+ */
+export const REVOCATION_DEVICES_LIST_MAX = 256;
+/** A freeze or unfreeze reason: 1..500 characters, kept in fi_freeze_log for the supervisor. */
+export const FREEZE_REASON_CHARS_MAX = 500;
 
 assert(SYNC_PAYMENTS_MAX <= NULLIFIER_BATCH_MAX, 'one sync batch must fit one nullifier batch');
 assert(VERIFY_CHUNK_MIN >= 1 && VERIFY_CHUNK_MIN <= VERIFY_CHUNK_MAX, 'verification chunk bounds must be ordered');

@@ -11,6 +11,8 @@ import { seededRng } from '../crypto/rng.ts';
 import { DEFAULT_POLICY, Tier, type PolicyTable } from './limits.ts';
 import {
   PolicyCodecError,
+  REVOCATION_DEVICES_MAX,
+  REVOCATION_LIST_BYTES_MAX,
   REVOCATION_NULLIFIERS_MAX,
   SIGNED_REVOCATION_LIST_BYTES_MAX,
   decodePolicy,
@@ -78,7 +80,52 @@ test('revocation lists round-trip, are sorted on encode and strict on decode', (
   assert.throws(() => decodeRevocationList(raw([new Uint8Array(47)])), codeIs('FIELD'));
   const many = Array.from({ length: REVOCATION_NULLIFIERS_MAX + 1 }, () => new Uint8Array(48));
   assert.throws(() => decodeRevocationList(raw(many)), codeIs('FIELD'));
-  assert.throws(() => decodeRevocationList(new Uint8Array(60_000)), codeIs('LENGTH'));
+  assert.throws(() => decodeRevocationList(new Uint8Array(REVOCATION_LIST_BYTES_MAX + 1)), codeIs('LENGTH'));
+});
+
+const deviceKeys = (n: number): Uint8Array[] => Array.from({ length: n }, () => p256.getPublicKey(p256.keygen(rng(48)).secretKey, true));
+
+test('a v2 revocation list round-trips its devices section, sorted on encode; a v1 list decodes with no devices', () => {
+  const devices = deviceKeys(3);
+  const decoded = decodeRevocationList(encodeRevocationList({ version: 9n, epoch: 4n, nullifiers: [nullifier(1)], devices }));
+  const hex = (l: Uint8Array[]) => l.map((d) => Buffer.from(d).toString('hex'));
+  assert.deepEqual(hex(decoded.devices!), hex(devices).sort());
+  assert.equal(decoded.nullifiers.length, 1);
+  const v1 = encode({ epoch: 3, nullifiers: [nullifier(2)], type: 'tally/revocation-list', v: 1, version: 7 });
+  assert.deepEqual(decodeRevocationList(v1).devices, []);
+  const signed = signRevocationList({ version: 10n, epoch: 4n, nullifiers: [], devices }, cb.secretKey);
+  const ok = verifyRevocationList(signed, cb.publicKey);
+  assert.ok(ok.ok && ok.value.devices!.length === 3);
+});
+
+test('the devices section is bounded, strict and canonical: count, length, order, point, version', () => {
+  const raw = (devices: unknown, v = 2) => encode({ devices, epoch: 3, nullifiers: [], type: 'tally/revocation-list', v, version: 7 });
+  const [a, b] = deviceKeys(2).sort((x, y) => Buffer.compare(x, y));
+  assert.doesNotThrow(() => decodeRevocationList(raw([a, b])));
+  assert.throws(() => decodeRevocationList(raw([b, a])), codeIs('ORDER'));
+  assert.throws(() => decodeRevocationList(raw([a, a])), codeIs('ORDER'));
+  assert.throws(() => decodeRevocationList(raw([a!.slice(0, 32)])), codeIs('FIELD'));
+  assert.throws(() => decodeRevocationList(raw([p256.getPublicKey(p256.keygen(rng(48)).secretKey, false)])), codeIs('FIELD'));
+  const notPoint = new Uint8Array(33).fill(0xff);
+  notPoint[0] = 0x02;
+  assert.throws(() => decodeRevocationList(raw([notPoint])), codeIs('POINT'));
+  assert.throws(() => decodeRevocationList(raw('x')), codeIs('FIELD'));
+  // A v1 list may not carry devices, a v2 list must; v3 is unknown.
+  assert.throws(() => decodeRevocationList(raw([a], 1)), codeIs('FIELD'));
+  assert.throws(() => decodeRevocationList(encode({ epoch: 3, nullifiers: [], type: 'tally/revocation-list', v: 2, version: 7 })), codeIs('FIELD'));
+  assert.throws(() => decodeRevocationList(raw([a], 3)), codeIs('FIELD'));
+  const tooMany = Array.from({ length: REVOCATION_DEVICES_MAX + 1 }, () => a);
+  assert.throws(() => decodeRevocationList(raw(tooMany)), codeIs('FIELD'));
+});
+
+test('a revocation list at both bounds (nullifiers and devices) with u64 fields fits its signed bound', () => {
+  const nullifiers: Uint8Array[] = [];
+  for (let P = G1Point.BASE, i = 0; i < REVOCATION_NULLIFIERS_MAX; i++, P = P.add(G1Point.BASE)) nullifiers.push(P.toBytes());
+  const devices = deviceKeys(REVOCATION_DEVICES_MAX);
+  const signed = signRevocationList({ version: (1n << 64n) - 1n, epoch: (1n << 64n) - 1n, nullifiers, devices }, cb.secretKey);
+  assert.ok(signed.length <= SIGNED_REVOCATION_LIST_BYTES_MAX, `${signed.length} bytes`);
+  const ok = verifyRevocationList(signed, cb.publicKey);
+  assert.ok(ok.ok && ok.value.devices!.length === REVOCATION_DEVICES_MAX);
 });
 
 test('a revocation list of REVOCATION_NULLIFIERS_MAX entries with u64 fields fits its bound and verifies', () => {

@@ -5,7 +5,8 @@
 // Why this shape: devices install these offline from an untrusted host, so the decoder checks
 // length first, then the exact CBOR form (strict decode, then re-encode and compare bytes), then
 // every field's type and bound, then meaning (the policy's limits relate as limits.ts requires;
-// nullifiers are canonical G1 points in strictly ascending byte order). Failures are
+// nullifiers are canonical G1 points and revoked device keys compressed P-256 points, each list in
+// strictly ascending byte order). Failures are
 // PolicyCodecError with a stable code; verify* return a reason and never throw on bad input.
 // This file keeps its own small CBOR/envelope helpers because src/se depends on src/policy, not
 // the other way round.
@@ -17,13 +18,23 @@ import { COUNTER_SET_SIZE_MAX } from '../crypto/counter_set.ts';
 import { RANGE_PROOF_BITS, TIERS, type PolicyTable, type TierLimits } from './limits.ts';
 
 export const POLICY_FORMAT_VERSION = 1;
+/**
+ * Revocation lists are version 2: v1 plus a `devices` section, the attestation keys of devices
+ * whose customer is frozen (an SE naming itself there stops paying). v1 lists (no devices) still
+ * decode, as an empty section, so an SE keeps installing lists from a CB not yet upgraded.
+ */
+export const REVOCATION_LIST_FORMAT_VERSION = 2;
 /** A policy table is 4 tiers × 8 integers: 1 KiB is ample and bounds a hostile one. */
 export const POLICY_BYTES_MAX = 1024;
 /** Nullifiers per revocation list: 1024 × 48 B ≈ 49 KiB, one extended APDU; verifying costs ~1024 subgroup checks. */
 export const REVOCATION_NULLIFIERS_MAX = 1024;
 export const NULLIFIER_BYTES = G1_BYTES;
-/** Header fields take at most 77 bytes (keys, type tag, two u64, the list header); each entry 2 + 48. */
-export const REVOCATION_LIST_BYTES_MAX = 128 + REVOCATION_NULLIFIERS_MAX * (NULLIFIER_BYTES + 2);
+/** Device keys per revocation list: 256 × 33 B ≈ 8.4 KiB; each costs the SE one byte comparison, the decoder one point check. */
+export const REVOCATION_DEVICES_MAX = 256;
+/** A revoked device's key: its compressed P-256 attestation key (what the SE holds of itself). */
+export const DEVICE_KEY_BYTES = 33;
+/** Header fields take at most 86 bytes (keys, type tag, two u64, two list headers); each entry 2 + 48, each device 2 + 33. */
+export const REVOCATION_LIST_BYTES_MAX = 128 + REVOCATION_NULLIFIERS_MAX * (NULLIFIER_BYTES + 2) + REVOCATION_DEVICES_MAX * (DEVICE_KEY_BYTES + 2);
 const SIGNATURE_BYTES = 64;
 const PUBLIC_KEY_BYTES = 33;
 /** {body, sig}: map 1 + 'body' 5 + byte-string header ≤ 5 + 'sig' 4 + header 2 + signature 64 = 81. */
@@ -38,6 +49,8 @@ export interface RevocationList {
   epoch: bigint;
   /** Compressed G1 nullifiers (48 bytes each), strictly ascending byte order. */
   nullifiers: Uint8Array[];
+  /** Compressed P-256 attestation keys of revoked devices (33 bytes each); absent on encode = none; v1 decodes as none. */
+  devices?: Uint8Array[];
 }
 
 export type PolicyCodecCode = 'LENGTH' | 'MALFORMED' | 'NOT_CANONICAL' | 'FIELD' | 'LIMITS' | 'POINT' | 'ORDER';
@@ -91,11 +104,11 @@ function uint(m: Record<string, unknown>, key: string, what: string, max = U64_M
   return b;
 }
 
-function header(m: Record<string, unknown>, type: string): void {
+function header(m: Record<string, unknown>, type: string, versions: readonly number[] = [POLICY_FORMAT_VERSION]): number {
   if (m.type !== type) throw new PolicyCodecError('FIELD', `${type}: wrong type tag ${JSON.stringify(m.type)}`);
-  if (uint(m, 'v', type, 255n) !== BigInt(POLICY_FORMAT_VERSION)) {
-    throw new PolicyCodecError('FIELD', `${type}.v: expected ${POLICY_FORMAT_VERSION}`);
-  }
+  const v = Number(uint(m, 'v', type, 255n));
+  if (!versions.includes(v)) throw new PolicyCodecError('FIELD', `${type}.v: expected ${versions.join(' or ')}, got ${v}`);
+  return v;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,37 +176,63 @@ const compareBytes = (a: Uint8Array, b: Uint8Array): number => {
 
 export function encodeRevocationList(list: RevocationList): Uint8Array {
   const nullifiers = [...list.nullifiers].sort(compareBytes);
-  return cbor({ type: REVOCATION_LIST_TYPE, v: POLICY_FORMAT_VERSION, version: list.version, epoch: list.epoch, nullifiers });
+  const devices = [...(list.devices ?? [])].sort(compareBytes);
+  return cbor({ type: REVOCATION_LIST_TYPE, v: REVOCATION_LIST_FORMAT_VERSION, version: list.version, epoch: list.epoch, nullifiers, devices });
+}
+
+/** Entries of exactly `bytes` bytes, at most `max`, in strictly ascending byte order; `point` checks each. */
+function sortedEntries(raw: unknown, a: { what: string; max: number; bytes: number; point: (b: Uint8Array) => string | null }): Uint8Array[] {
+  if (!Array.isArray(raw) || raw.length > a.max) throw new PolicyCodecError('FIELD', `${a.what}: expected at most ${a.max} entries`);
+  const entries = raw.map((n: unknown, i: number) => {
+    if (!(n instanceof Uint8Array) || n.length !== a.bytes) throw new PolicyCodecError('FIELD', `${a.what}[${i}]: expected ${a.bytes} bytes`);
+    return n;
+  });
+  for (let i = 1; i < entries.length; i++) {
+    if (compareBytes(entries[i - 1]!, entries[i]!) >= 0) {
+      throw new PolicyCodecError('ORDER', `${a.what}[${i}]: not strictly ascending (duplicate or unsorted)`);
+    }
+  }
+  for (const [i, n] of entries.entries()) {
+    const problem = a.point(n);
+    if (problem !== null) throw new PolicyCodecError('POINT', `${a.what}[${i}]: ${problem}`);
+  }
+  return entries;
+}
+
+function g1Problem(n: Uint8Array): string | null {
+  try {
+    G1Point.fromBytes(n);
+    return null;
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+    return e.message;
+  }
+}
+
+function p256Problem(key: Uint8Array): string | null {
+  try {
+    p256.Point.fromBytes(key).assertValidity();
+    return null;
+  } catch {
+    return `not a compressed P-256 point (prefix 0x${(key[0] ?? 0).toString(16).padStart(2, '0')})`;
+  }
 }
 
 export function decodeRevocationList(bytes: Uint8Array): RevocationList {
   const what = REVOCATION_LIST_TYPE;
-  const m = mapWithKeys(decodeCanonical(bytes, REVOCATION_LIST_BYTES_MAX, what), ['type', 'v', 'version', 'epoch', 'nullifiers'], what);
-  header(m, what);
-  const raw = m.nullifiers;
-  if (!Array.isArray(raw) || raw.length > REVOCATION_NULLIFIERS_MAX) {
-    throw new PolicyCodecError('FIELD', `${what}.nullifiers: expected at most ${REVOCATION_NULLIFIERS_MAX} entries`);
+  const value = decodeCanonical(bytes, REVOCATION_LIST_BYTES_MAX, what);
+  const v1Keys = ['type', 'v', 'version', 'epoch', 'nullifiers'];
+  const hasDevices = typeof value === 'object' && value !== null && 'devices' in value;
+  const m = mapWithKeys(value, hasDevices ? [...v1Keys, 'devices'] : v1Keys, what);
+  const v = header(m, what, [POLICY_FORMAT_VERSION, REVOCATION_LIST_FORMAT_VERSION]);
+  if ((v === REVOCATION_LIST_FORMAT_VERSION) !== hasDevices) {
+    throw new PolicyCodecError('FIELD', `${what}: a v${v} list ${hasDevices ? 'has no' : 'needs a'} devices section`);
   }
-  const nullifiers = raw.map((n: unknown, i: number) => {
-    if (!(n instanceof Uint8Array) || n.length !== NULLIFIER_BYTES) {
-      throw new PolicyCodecError('FIELD', `${what}.nullifiers[${i}]: expected ${NULLIFIER_BYTES} bytes`);
-    }
-    return n;
-  });
-  for (let i = 1; i < nullifiers.length; i++) {
-    if (compareBytes(nullifiers[i - 1]!, nullifiers[i]!) >= 0) {
-      throw new PolicyCodecError('ORDER', `${what}.nullifiers[${i}]: not strictly ascending (duplicate or unsorted)`);
-    }
-  }
-  for (const [i, n] of nullifiers.entries()) {
-    try {
-      G1Point.fromBytes(n);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-      throw new PolicyCodecError('POINT', `${what}.nullifiers[${i}]: ${e.message}`);
-    }
-  }
-  return { version: uint(m, 'version', what), epoch: uint(m, 'epoch', what), nullifiers };
+  const nullifiers = sortedEntries(m.nullifiers, { what: `${what}.nullifiers`, max: REVOCATION_NULLIFIERS_MAX, bytes: NULLIFIER_BYTES, point: g1Problem });
+  const devices = hasDevices
+    ? sortedEntries(m.devices, { what: `${what}.devices`, max: REVOCATION_DEVICES_MAX, bytes: DEVICE_KEY_BYTES, point: p256Problem })
+    : [];
+  return { version: uint(m, 'version', what), epoch: uint(m, 'epoch', what), nullifiers, devices };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,6 +95,8 @@ export interface InfoResponse {
   receiptCount: number;
   pendingBatchId: bigint | null;
   issuancePending: boolean;
+  /** The installed revocation list names this device: it refuses to pay (SW DEVICE_REVOKED). */
+  deviceRevoked: boolean;
 }
 export interface GenerateKeysRequest { deviceClass: number; manufacturerCaPublicKey: Uint8Array }
 export interface GenerateKeysResponse { deviceId: Uint8Array; attestationPublicKey: Uint8Array }
@@ -151,7 +153,7 @@ export const COMMANDS = {
       attestationPublicKey: nullable(pub), certificate: nullable(signed), tier: nullable(int(255)), balanceMinor: big(),
       loadCounter: big(), unloadCounter: big(), spentSinceSyncMinor: big(), spendingEpoch: big(), paymentCounter: big(),
       policyVersion: big(), revocationVersion: big(), credentialEpochs: list(big(), 16),
-      receiptCount: int(RECEIPT_LOG_ENTRIES_MAX), pendingBatchId: nullable(big()), issuancePending: bool,
+      receiptCount: int(RECEIPT_LOG_ENTRIES_MAX), pendingBatchId: nullable(big()), issuancePending: bool, deviceRevoked: bool,
     }, 4096),
   }),
   generateKeys: spec<GenerateKeysRequest, GenerateKeysResponse>({

@@ -44,9 +44,10 @@ export function activeCredential(tx: StateTx, nowMs: bigint): CredentialRecord {
 
 /**
  * Checks that the SE may pay `amountMinor` now and returns the credential and the counter to use.
- * Order: credential, receive-only tier, amount, cap, balance, offline spend, counter.
+ * Order: device revoked, credential, receive-only tier, amount, cap, balance, offline spend, counter.
  */
 export function checkSpend(tx: StateTx, amountMinor: bigint, nowMs: bigint): { credential: CredentialRecord; counter: bigint } {
+  if (isDeviceRevoked(tx)) refuse(SW.DEVICE_REVOKED, `revocation list ${tx.get('revocation').version} names this device: it may not pay`);
   const credential = activeCredential(tx, nowMs);
   const limits = tierLimits(tx);
   const wallet = tx.get('wallet');
@@ -85,6 +86,9 @@ export function recordSpend(tx: StateTx, amountMinor: bigint, epoch: bigint, cou
   assert(tx.get('wallet').balanceMinor >= 0n, 'recordSpend: balance went negative');
   assertWalletTotals(tx.get('wallet'), 'recordSpend');
 }
+
+/** The installed revocation list names this SE's own key (DESIGN §7 freeze). */
+export const isDeviceRevoked = (tx: StateTx): boolean => tx.has('revocation') && tx.get('revocation').deviceRevoked;
 
 const isRevoked = (tx: StateTx, nullifier: Uint8Array): boolean =>
   tx.has('revocation') && tx.get('revocation').nullifiers.some((n) => equalBytes(n, nullifier));

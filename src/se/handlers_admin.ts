@@ -49,6 +49,7 @@ function info(tx: StateTx): InfoResponse {
     receiptCount: operational ? receiptCount(tx) : 0,
     pendingBatchId: pending?.batchId ?? null,
     issuancePending: operational ? tx.get('issuance').pending !== null : false,
+    deviceRevoked: tx.has('revocation') && tx.get('revocation').deviceRevoked,
   };
 }
 

@@ -40,7 +40,7 @@ import { SessionError, deriveSession, payeeIdentityOf, paymentContext, paymentCo
 import { generateSessionKeyPair, isCanonicalX25519PublicKey } from '../protocol/session_keys.ts';
 import { isWireError } from '../protocol/wire_error.ts';
 import { equalBytes } from './bytes.ts';
-import { activeCredential, checkReceive, checkSpend, epochAt, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
+import { activeCredential, checkReceive, checkSpend, epochAt, isDeviceRevoked, recordReceipt, recordSpend, refuse, tierLimits } from './enforce.ts';
 import { command, type AnyRegisteredCommand, type HandlerContext } from './handler.ts';
 import { PAYMENT_COMMANDS } from './payment_commands.ts';
 import { credentialForProof } from './payment_inputs.ts';
@@ -250,7 +250,8 @@ export const precomputePaymentCommand = command(PAYMENT_COMMANDS.precomputePayme
   const { tx } = ctx;
   const limits = tierLimits(tx);
   if (req.tokens < 1) refuse(SW.WRONG_DATA, 'ask for at least one token');
-  const canPay = limits.paymentsPerEpoch > 0 && tx.get('credentials').credentials.length > 0;
+  // A revoked device makes no tokens: it cannot pay, and a token it made would only burn a counter's work.
+  const canPay = limits.paymentsPerEpoch > 0 && tx.get('credentials').credentials.length > 0 && !isDeviceRevoked(tx);
   const filled = canPay ? fillTokensIfLive(tx, ctx.rng, ctx.nowMs, req.tokens) : { ready: 0, made: 0, nextBlinding: null };
   return {
     ...filled, capMinor: limits.capMinor, nowMs: ctx.nowMs, policy: encodePolicy(tx.get('policy').table), issuerKeys: knownIssuerKeys(tx),

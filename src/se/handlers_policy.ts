@@ -1,8 +1,11 @@
 // Handlers that install CB-signed documents: the policy table and the revocation list. Each must
 // verify under the CB key installed at personalization and carry a strictly greater version, so
-// a host cannot roll a device back to looser limits or an older list.
+// a host cannot roll a device back to looser limits or an older list. A list naming this SE's own
+// attestation key (its customer is frozen) makes it refuse to pay (enforce.ts checkSpend) until a
+// later list no longer names it; receiving, sync and defunding go on, so no value is stranded.
 
 import { verifyPolicy, verifyRevocationList } from '../policy/policy_codec.ts';
+import { equalBytes } from './bytes.ts';
 import { COMMANDS } from './commands.ts';
 import { refuse } from './enforce.ts';
 import { command, type HandlerContext } from './handler.ts';
@@ -27,6 +30,9 @@ export const installRevocationList = command(COMMANDS.installRevocationList, (ct
   const list = verified.value;
   const current = tx.has('revocation') ? tx.get('revocation').version : 0n;
   if (list.version <= current) refuse(SW.STALE_REVOCATION_LIST, `version ${list.version} is not above ${current}`);
-  tx.set('revocation', { version: list.version, epoch: list.epoch, nullifiers: list.nullifiers });
+  // Only whether the list names this SE is kept: a later list without it (unfreeze) lifts the refusal.
+  const own = tx.get('identity').attestationPublicKey;
+  const deviceRevoked = (list.devices ?? []).some((d) => equalBytes(d, own));
+  tx.set('revocation', { version: list.version, epoch: list.epoch, nullifiers: list.nullifiers, deviceRevoked });
   return { version: list.version };
 });

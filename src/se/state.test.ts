@@ -22,7 +22,7 @@ const SAMPLES: Sections = {
   spending: { epoch: 2900n, counter: 4n },
   requests: { lastCounter: 41n },
   policy: { table: DEFAULT_POLICY },
-  revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)] },
+  revocation: { version: 3n, epoch: 7n, nullifiers: [b(48, 1), b(48, 2)], deviceRevoked: true },
   credentials: { credentials: [{ epoch: 1n, tier: 1, deviceClass: 0, A: b(48), e: b(32), s: b(32), issuerPublicKey: b(96), counterSet: b(160) }] },
   issuance: { pending: { issuerNonce: b(32), sPrime: b(32), startedAtMs: 1n, epoch: 3n, tier: 1, issuerPublicKey: b(96), request: b(600) } },
   receipts: { firstSeq: 3n, nextSeq: 9n },
@@ -91,7 +91,7 @@ test('command codecs round-trip and are bounded by the table', () => {
   const info = {
     phase: 2, deviceId: b(16), deviceClass: 1, attestationPublicKey: b(33), certificate: b(100), tier: 0, balanceMinor: 1n,
     loadCounter: 1n, unloadCounter: 0n, spentSinceSyncMinor: 0n, spendingEpoch: 3n, paymentCounter: 2n, policyVersion: 1n,
-    revocationVersion: 0n, credentialEpochs: [3n], receiptCount: 0, pendingBatchId: null, issuancePending: false,
+    revocationVersion: 0n, credentialEpochs: [3n], receiptCount: 0, pendingBatchId: null, issuancePending: false, deviceRevoked: false,
   };
   assert.deepEqual(COMMANDS.getInfo.response.decode(COMMANDS.getInfo.response.encode(info)), info);
   for (const spec of Object.values(COMMANDS)) {

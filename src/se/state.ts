@@ -23,7 +23,7 @@ import { ISSUER_KEYS_MAX, PAID_REQUEST_IDS_MAX, PENDING_REQUESTS_MAX, RECLAIM_RE
 export const COUNTER_SET_BYTES_MAX = COUNTER_SET_SIZE_MAX * COUNTER_SIGNATURE_BYTES;
 import { DEVICE_ID_BYTES, NAME_CHARS_MAX, SIGNED_MESSAGE_BYTES_MAX } from './messages.ts';
 import { NVM_CELL_BYTES_MAX, type Nvm } from './nvm.ts';
-import { big, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
+import { big, bool, bytes, int, list, nullable, record, recordCodec, text, type RecordCodec } from './schema.ts';
 import { P256_PUBLIC_KEY_BYTES, P256_SECRET_KEY_BYTES } from './signed.ts';
 
 /** The applet's life cycle; every command names the phases it runs in. */
@@ -79,7 +79,13 @@ export interface RequestCounter { lastCounter: bigint }
 /** Spending counters used in `epoch`: the next payment uses counter `counter`. */
 export interface Spending { epoch: bigint; counter: bigint }
 export interface PolicyState { table: PolicyTable }
-export interface RevocationState { version: bigint; epoch: bigint; nullifiers: Uint8Array[] }
+export interface RevocationState {
+  version: bigint;
+  epoch: bigint;
+  nullifiers: Uint8Array[];
+  /** The installed list names this SE's own attestation key (its customer is frozen): it may not pay. */
+  deviceRevoked: boolean;
+}
 export interface CredentialRecord {
   epoch: bigint;
   tier: number;
@@ -246,7 +252,7 @@ export const SECTIONS: { readonly [K in SectionName]: RecordCodec<Sections[K]> }
   requests: recordCodec('requests', { lastCounter: big() }, 64),
   policy: policyCodec,
   revocation: recordCodec('revocation', {
-    version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32),
+    version: big(), epoch: big(), nullifiers: list(bytes(G1_BYTES), U32), deviceRevoked: bool,
   }, NVM_CELL_BYTES_MAX),
   credentials: recordCodec('credentials', { credentials: list(record(credentialSchema), CREDENTIALS_MAX) }, CREDENTIALS_MAX * (COUNTER_SET_BYTES_MAX + 512)),
   spend_token_0: spendTokenCodec(0),

@@ -5,7 +5,7 @@
 // ISO 7816-4 words keep their ISO meaning (9000, 61xx, 6700, 6982, 6985, 6A80, 6A84, 6D00, …).
 // Tally's own refusals sit in ranges ISO leaves to applications, grouped by kind:
 //   63C0        counter exhausted (ISO 63Cx = "counter x"): no spending counter left this epoch
-//   69A1–69A7   value limits and credential validity
+//   69A1–69A8   value limits, credential validity and device revocation
 //   69B1–69B2   nullifier checks
 //   69C1–69C9   signatures and proofs that did not verify (security status, like 6982, but each its own)
 //   69D1–69D8   freshness and replay (counters, versions, batch ids, payment requests)
@@ -36,6 +36,8 @@ export const SW = {
   NO_CREDENTIAL: 0x69a5,
   INSUFFICIENT_BALANCE: 0x69a6,
   RECEIVE_ONLY: 0x69a7,
+  /** The installed revocation list names this device (its customer is frozen): it may receive, sync and defund, not pay. */
+  DEVICE_REVOKED: 0x69a8,
 
   NULLIFIER_SEEN: 0x69b1,
   NULLIFIER_REVOKED: 0x69b2,
@@ -98,6 +100,7 @@ const MESSAGES: Record<SwName, string> = {
   NO_CREDENTIAL: 'no credential for the current epoch',
   INSUFFICIENT_BALANCE: 'insufficient balance',
   RECEIVE_ONLY: 'this tier may only receive (merchant terminal): it cannot pay offline',
+  DEVICE_REVOKED: 'payment not made: the revocation list names this device (its owner is frozen); it may still receive, sync and defund',
   NULLIFIER_SEEN: 'payment refused: its nullifier was already seen by this device (double spend)',
   NULLIFIER_REVOKED: 'payment refused: its nullifier is on the revocation list',
   BAD_VOUCHER_SIGNATURE: 'load voucher signature does not verify under the intermediary key',

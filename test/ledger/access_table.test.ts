@@ -168,14 +168,20 @@ const ROWS: Record<string, Row> = {
     allow: ['institution'],
     build: () => ({ body: { fiId: 'fi-a', epoch: '1', nullifier: hex(randomBytes(48)), paymentHash: hex(randomBytes(32)), amountMinor: '7' } }),
   },
+  // Alice's FI reports her device as unfrozen: it is on no list, so the right call changes nothing either.
+  'POST /cb/device-revocations': {
+    allow: ['institution'],
+    build: async (w) => ({ body: { fiId: 'fi-a', customerId: w.alice.customerId, revoked: false, deviceKeys: [hex((await w.net.fiA.device(w.alice.deviceId)).publicKey)] } }),
+  },
+  'GET /cb/device-revocations': { allow: ['cbOperator', 'cbAuditor'], build: () => ({}) },
   'POST /cb/incidents/book': { allow: ['cbOperator', 'institution', 'otherInstitution'], build: () => ({ body: { amountMinor: '1', reference: 'table-test' } }) },
   // The FI.
   [`GET ${FI}/health`]: { allow: EVERYONE, build: () => ({}) },
   [`GET ${FI}/audit`]: { allow: ['fiAuditor', 'fiOperator'], build: () => ({}) },
   [`POST ${FI}/customers`]: { allow: staff(), build: () => ({ body: { tier: 1, identity: { name: 'Dora' } } }) },
   [`GET ${FI}/customers/:customerId`]: { allow: staff('owner'), right: 'owner', build: (w) => ({ params: { customerId: w.alice.customerId } }) },
-  [`POST ${FI}/customers/:customerId/freeze`]: { allow: staff(), build: (w) => ({ params: { customerId: w.eve.customerId } }) },
-  [`POST ${FI}/customers/:customerId/unfreeze`]: { allow: staff(), build: (w) => ({ params: { customerId: w.eve.customerId } }) },
+  [`POST ${FI}/customers/:customerId/freeze`]: { allow: staff(), build: (w) => ({ params: { customerId: w.eve.customerId }, body: { reason: 'access table: freeze' } }) },
+  [`POST ${FI}/customers/:customerId/unfreeze`]: { allow: staff(), build: (w) => ({ params: { customerId: w.eve.customerId }, body: { reason: 'access table: unfreeze' } }) },
   [`POST ${FI}/customers/:customerId/accounts`]: { allow: staff(), build: (w) => ({ params: { customerId: w.eve.customerId } }) },
   [`GET ${FI}/accounts/:accountId`]: { allow: staff('owner', 'device'), right: 'owner', build: (w) => ({ params: { accountId: w.alice.accountId } }) },
   [`POST ${FI}/treasury/credit`]: { allow: staff(), build: () => ({ body: { amountMinor: '10', reference: 'table' } }) },
@@ -281,6 +287,7 @@ const ROWS: Record<string, Row> = {
   'GET /console/cb/circulation': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
   'GET /console/fi/fi-a/whoami': { allow: staff('fiAuditor', 'owner', 'otherCustomer'), right: 'owner', build: () => ({}) },
   'GET /console/fi/fi-a/customers': { allow: staff('fiAuditor'), build: () => ({}) },
+  'GET /console/fi/fi-a/devices': { allow: staff('fiAuditor'), build: () => ({}) },
   'GET /console/fi/fi-a/me': { allow: ['owner', 'otherCustomer'], build: () => ({}) },
   // The read-only screens (console/screens.ts): each node's staff and auditors; no customer, no other node's staff.
   'GET /console/cb/incidents': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },

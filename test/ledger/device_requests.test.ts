@@ -146,9 +146,9 @@ for (const engine of ENGINES) {
       const next = (await bob.client.getInfo()).loadCounter;
       const voucher = (amountMinor: bigint, loadCounter: bigint, key: string) => signed(bob.client, 'POST', url, { amountMinor: amountMinor.toString(), loadCounter: loadCounter.toString() }, key);
       const start = await balance(bob);
-      await net.fiA.ledger.setFrozen({ customerId: bob.customerId, frozen: true, idempotencyKey: 'freeze-bob' });
+      await net.fiA.ledger.setFrozen({ customerId: bob.customerId, frozen: true, reason: 'test', idempotencyKey: 'freeze-bob' });
       assert.deepEqual(outcome(await send(app, await voucher(1_000n, next, 'v-frozen'))), [403, 'FROZEN']);
-      await net.fiA.ledger.setFrozen({ customerId: bob.customerId, frozen: false, idempotencyKey: 'unfreeze-bob' });
+      await net.fiA.ledger.setFrozen({ customerId: bob.customerId, frozen: false, reason: 'test', idempotencyKey: 'unfreeze-bob' });
       const rows: Array<[string, bigint, bigint, [number, string]]> = [
         ['over the holding limit', holding() + 1n, next, [400, 'AMOUNT_INVALID']],
         ['more than the account holds', start + 1n, next, [409, 'INSUFFICIENT_FUNDS']],

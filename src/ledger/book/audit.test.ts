@@ -52,7 +52,7 @@ for (const engine of ENGINES) {
       }
       if (op.kind === 'freeze') {
         const p = people[op.who]!;
-        last.run = () => p.fi.setFrozen({ customerId: p.customerId, frozen: op.frozen, idempotencyKey: key });
+        last.run = () => p.fi.setFrozen({ customerId: p.customerId, frozen: op.frozen, reason: 'test', idempotencyKey: key });
         await last.run();
         model.get(p.accountId)!.frozen = op.frozen;
         return;

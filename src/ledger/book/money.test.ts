@@ -128,7 +128,7 @@ for (const engine of ENGINES) {
       const gus = await newCustomer(net.fiA, 'gus');
       const hal = await newCustomer(net.fiA, 'hal');
       await net.fiA.deposit({ accountId: hal.accountId, amountMinor: 10n, idempotencyKey: 'dep-hal' });
-      await net.fiA.setFrozen({ customerId: gus.customerId, frozen: true, idempotencyKey: 'freeze-gus' });
+      await net.fiA.setFrozen({ customerId: gus.customerId, frozen: true, reason: 'test', idempotencyKey: 'freeze-gus' });
       await net.fiA.deposit({ accountId: gus.accountId, amountMinor: 10n, idempotencyKey: 'dep-gus' }); // credits still land
       const rows: Array<[string, { key: string; amount: bigint; account: string }, string]> = [
         ['all wrong', { key: 'dep-hal', amount: 0n, account: 'acc_missing' }, 'IDEMPOTENCY_MISMATCH'],
@@ -152,7 +152,7 @@ for (const engine of ENGINES) {
       const c = await net.fiB.customer(customerId);
       assert.deepEqual({ tier: c.tier, identity: c.identity, frozen: c.frozen, fiId: c.fiId }, { tier: 2, identity: { name: 'Ivy', doc: 'X1' }, frozen: false, fiId: 'fi-b' });
       await assert.rejects(net.fiB.registerCustomer({ tier: 9, identity: {}, idempotencyKey: 'kyc-bad' }), code('BAD_REQUEST'));
-      await net.fiB.setFrozen({ customerId, frozen: true, idempotencyKey: 'frz-ivy' });
+      await net.fiB.setFrozen({ customerId, frozen: true, reason: 'test', idempotencyKey: 'frz-ivy' });
       await assert.rejects(net.fiB.openAccount({ customerId, idempotencyKey: 'open-ivy' }), code('FROZEN'));
       await assert.rejects(net.fiB.openAccount({ customerId: 'cus_none', idempotencyKey: 'open-none' }), code('UNKNOWN_ACCOUNT'));
     });

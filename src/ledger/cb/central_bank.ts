@@ -16,7 +16,10 @@ import { CbLedger, type MoveResult } from './book.ts';
 import { issueTx, registerDeviceTx, type CbIssueRequest, type CbIssueResult, type CbRegisterDeviceRequest } from './issuance.ts';
 import { checkAmount, checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
 import { rowBigint, rowBytes, type Db, type Tx } from '../db/adapter.ts';
-import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, storePolicy, type Distribution } from './distribution.ts';
+import { buildDistribution, currentEpoch, ensurePolicy, latestPolicy, policyByVersion, revocationVersion, storePolicy, type Distribution } from './distribution.ts';
+import {
+  listDeviceRevocations, refuseRevokedDevice, reportDeviceRevocationsTx, type CbDeviceRevocationRequest, type CbDeviceRevocationResult, type DeviceRevocation,
+} from './device_revocations.ts';
 import { signPolicy } from '../../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
@@ -51,6 +54,7 @@ export interface CentralBankConfig {
 }
 
 export type { CbIssueRequest, CbIssueResult, CbRegisterDeviceRequest } from './issuance.ts';
+export type { CbDeviceRevocationRequest, CbDeviceRevocationResult, DeviceRevocation } from './device_revocations.ts';
 
 export interface RegisterPaymentsResult {
   outcomes: NullifierOutcome[];
@@ -69,6 +73,7 @@ export type CbOfflinePort = Pick<
   CentralBank,
   | 'registerDevice' | 'issueCredential' | 'fundCirculation' | 'defundCirculation' | 'registerPayments' | 'distribution'
   | 'issuerPublicKey' | 'regulatorKey' | 'currentPolicy' | 'policyAt' | 'isBlocked' | 'reclaimPayment' | 'bookIncidentValue'
+  | 'reportDeviceRevocations' | 'publicKey'
 >;
 
 export class CentralBank {
@@ -167,6 +172,24 @@ export class CentralBank {
     return buildDistribution(this.db, { tier, nowMs: this.clock.nowMs(), keys: this.keys, cbSecretKey: this.config.signingKey.secretKey });
   }
 
+  /**
+   * An FI froze (revoked: true) or unfroze a customer: its devices' attestation keys go on (or off)
+   * the signed revocation list. A repeat changes nothing and gives the same version.
+   */
+  async reportDeviceRevocations(input: CbDeviceRevocationRequest & { idempotencyKey: string }): Promise<CbDeviceRevocationResult> {
+    const now = this.clock.nowMs();
+    const { idempotencyKey, ...request } = input;
+    const r = await idempotent(this.db, now, idempotencyKey, 'cb.reportDeviceRevocations', request, (tx) =>
+      reportDeviceRevocationsTx(tx, request, { nowMs: now, rng: this.rng, version: revocationVersion }),
+    );
+    return r.value;
+  }
+
+  /** The devices on the revocation list, newest first (CB operators). */
+  deviceRevocations(): Promise<DeviceRevocation[]> {
+    return listDeviceRevocations(this.db);
+  }
+
   /** True if the customer was identified as a double spender. */
   async isBlocked(fiId: string, customerId: string): Promise<boolean> {
     const rows = await this.db.query('SELECT 1 AS one FROM blocked_customers WHERE fi_id = $1 AND customer_id = $2', [fiId, customerId]);
@@ -195,6 +218,10 @@ export class CentralBank {
   async issueCredential(input: CbIssueRequest & { idempotencyKey: string }): Promise<CbIssueResult> {
     const now = this.clock.nowMs();
     const { idempotencyKey, ...request } = input;
+    // A frozen customer's device gets no credential even from an FI that asks anyway. Checked before
+    // the key is taken, so the refusal is not stored as its answer: after unfreeze the same request
+    // (same nonce, same SE request) is signed.
+    await refuseRevokedDevice(this.db, request.deviceId);
     const r = await idempotent(this.db, now, idempotencyKey, 'cb.issueCredential', request, async (tx) => {
       checkName(request.fiId, 'FI id');
       checkName(request.customerId, 'customer id');

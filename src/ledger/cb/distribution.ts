@@ -1,7 +1,8 @@
 // What the CB signs and serves at every sync (DESIGN §2.4, §7): the policy table, the issuer-key
 // certificates of the current and next epoch, and the revocation list. Policies live in the
 // `policies` table and only move forward (a new version must be greater); the revocation list is
-// built from `revocation_entries`, which only grow, and its version is 1 + their count, so a
+// built from `revocation_entries`, `reclaims` and `cb_device_revocations` (device_revocations.ts),
+// its version is 1 + the rows of the three append-only tables behind them, so a
 // later list always carries a greater version and the SE (which refuses a stale version) can
 // install every list it is handed in order.
 
@@ -13,6 +14,7 @@ import { signIssuerKeyCert } from '../../se/messages.ts';
 import { rowBigint, rowBytes, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import type { IssuerKeys } from './issuer_keys.ts';
+import { revokedDeviceKeys } from './device_revocations.ts';
 import { REVOCATION_LIST_MAX, SQL_BIGINT_MAX } from '../limits.ts';
 
 export interface IssuerKeyCertEntry {
@@ -70,12 +72,15 @@ export function currentEpoch(policy: PolicyTable, tier: number, nowMs: number): 
 }
 
 export async function revocationVersion(q: Queryable): Promise<bigint> {
-  // Double spends (revocation_entries) and reclaimed payments (reclaims, src/ledger/fi/reclaim.ts): both only grow.
-  const rows = await q.query('SELECT CAST((SELECT COUNT(*) FROM revocation_entries) + (SELECT COUNT(*) FROM reclaims) AS BIGINT) AS n');
+  // Double spends (revocation_entries), reclaimed payments (reclaims, src/ledger/fi/reclaim.ts) and
+  // device keys added or removed (cb_device_revocation_log, device_revocations.ts): all only grow.
+  const rows = await q.query(
+    'SELECT CAST((SELECT COUNT(*) FROM revocation_entries) + (SELECT COUNT(*) FROM reclaims) + (SELECT COUNT(*) FROM cb_device_revocation_log) AS BIGINT) AS n',
+  );
   return 1n + rowBigint(rows[0]!, 'n');
 }
 
-/** The newest REVOCATION_LIST_MAX revoked nullifiers, signed, for a device of `tier`. */
+/** The newest REVOCATION_LIST_MAX revoked nullifiers and newest revoked device keys, signed, for a device of `tier`. */
 export async function buildDistribution(
   q: Queryable,
   args: { tier: number; nowMs: number; keys: IssuerKeys; cbSecretKey: Uint8Array },
@@ -101,6 +106,7 @@ export async function buildDistribution(
   );
   const version = await revocationVersion(q);
   const nullifiers = rows.map((r) => rowBytes(r, 'nullifier'));
+  const devices = await revokedDeviceKeys(q);
   return {
     tier: args.tier,
     currentEpoch: epoch,
@@ -108,6 +114,6 @@ export async function buildDistribution(
     signedPolicy: signPolicy(policy, args.cbSecretKey),
     issuerKeys,
     revocationVersion: version,
-    signedRevocationList: signRevocationList({ version, epoch, nullifiers }, args.cbSecretKey),
+    signedRevocationList: signRevocationList({ version, epoch, nullifiers, devices }, args.cbSecretKey),
   };
 }

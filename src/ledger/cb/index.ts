@@ -8,6 +8,9 @@ export {
   type CentralBankConfig, type RegisterPaymentsResult,
 } from './central_bank.ts';
 export {
+  listDeviceRevocations, revokedDeviceKeys, type CbDeviceRevocationRequest, type CbDeviceRevocationResult, type DeviceRevocation,
+} from './device_revocations.ts';
+export {
   checkNullifierBatch, insertNullifiers, insertNullifiersTx, listNullifierConflicts, type NullifierConflict,
   type NullifierInsertResult, type NullifierOutcome, type NullifierRecord, type RecordedConflict,
 } from './nullifiers.ts';

@@ -64,6 +64,29 @@ for (const engine of ENGINES) {
       assert.equal(res.status, 400);
     });
 
+    test('a freeze reaches the CB over HTTPS: the device key is listed, replays and unfreeze behave, another FI cannot name it', async () => {
+      const dev = await newDevice(net, fiC, 'frozen-over-https');
+      const key = (await fiC.device(dev.deviceId)).publicKey;
+      const listed = async () => (await net.cb.deviceRevocations()).map((d) => Buffer.from(d.attestationKey).toString('hex'));
+      const hexKey = Buffer.from(key).toString('hex');
+      const r = await fiC.setFrozen({ customerId: dev.customerId, frozen: true, reason: 'over https', idempotencyKey: 'https-freeze' });
+      assert.deepEqual([r.frozen, r.devices], [true, 1]);
+      assert.ok((await listed()).includes(hexKey));
+      assert.equal((await net.cb.distribution(dev.tier)).revocationVersion, r.revocationVersion);
+      const again = await fiC.setFrozen({ customerId: dev.customerId, frozen: true, reason: 'over https', idempotencyKey: 'https-freeze' });
+      assert.equal(again.revocationVersion, r.revocationVersion);
+      // fi-c's certificate may not speak for fi-a, and a key of another customer is UNKNOWN_DEVICE.
+      const client = (fiC as unknown as { config: { cb: CbHttpClient } }).config.cb;
+      await assert.rejects(client.reportDeviceRevocations({ fiId: 'fi-a', customerId: dev.customerId, revoked: false, deviceKeys: [key], idempotencyKey: 'https-wrong-fi' }),
+        (e: unknown) => e instanceof LedgerError && e.code === 'FORBIDDEN');
+      await assert.rejects(client.reportDeviceRevocations({ fiId: 'fi-c', customerId: 'cus_someone_else', revoked: false, deviceKeys: [key], idempotencyKey: 'https-wrong-customer' }),
+        (e: unknown) => e instanceof LedgerError && e.code === 'UNKNOWN_DEVICE');
+      assert.ok((await listed()).includes(hexKey), 'refused calls changed nothing');
+      const u = await fiC.setFrozen({ customerId: dev.customerId, frozen: false, reason: 'cleared', idempotencyKey: 'https-unfreeze' });
+      assert.ok(!(await listed()).includes(hexKey));
+      assert.ok(u.revocationVersion! > r.revocationVersion!);
+    });
+
     test('issuance, vouchers, sync and a double spend go through the CB routes', async () => {
       await fundFi(net, fiC, 500_000n, 'issue-c');
       const payer = await newDevice(net, fiC, 'payer', { depositMinor: 10_000n });

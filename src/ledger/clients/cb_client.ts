@@ -8,7 +8,9 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { PolicyTable } from '../../policy/limits.ts';
 import { verifyPolicy } from '../../policy/policy_codec.ts';
 import type { MoveResult } from '../cb/book.ts';
-import type { CbIssueRequest, CbIssueResult, CbOfflinePort, CbRegisterDeviceRequest, RegisterPaymentsResult } from '../cb/central_bank.ts';
+import type {
+  CbDeviceRevocationRequest, CbDeviceRevocationResult, CbIssueRequest, CbIssueResult, CbOfflinePort, CbRegisterDeviceRequest, RegisterPaymentsResult,
+} from '../cb/central_bank.ts';
 import type { CbReclaimOutcome, CbReclaimRequest } from '../fi/reclaim.ts';
 import type { Distribution } from '../cb/distribution.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
@@ -115,6 +117,13 @@ export class CbHttpClient implements CbOfflinePort {
     const outcomes = o.enums('outcomes', NULLIFIER_OUTCOMES);
     sameLength(o.where, 'outcomes', outcomes.length, input.records.length);
     return { outcomes, incidents: o.objects('incidents').map(incidentFromWire), reclaimedMinor: o.decimals('reclaimedMinor'), refusals: o.hexList('refusals') };
+  }
+
+  async reportDeviceRevocations(input: CbDeviceRevocationRequest & { idempotencyKey: string }): Promise<CbDeviceRevocationResult> {
+    const o = await this.post('/device-revocations', {
+      fiId: input.fiId, customerId: input.customerId, revoked: input.revoked, deviceKeys: input.deviceKeys.map(bytesToHex),
+    }, input.idempotencyKey);
+    return { changed: o.int('changed'), revocationVersion: o.big('revocationVersion') };
   }
 
   async bookIncidentValue(input: { amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<MoveResult> {

@@ -6,7 +6,7 @@
 // page asks each node's whoami in turn: a token is known to exactly one node's database.
 //   /console/cb/whoami, /console/cb/circulation           — the CB's gate (auditor, CB operator)
 //   /console/cb/incidents, /policy, /logs, /banks          — the CB's gate (auditor, CB operator)
-//   /console/fi/<fiId>/whoami, /customers, /me            — that FI's gate (its staff, its customers)
+//   /console/fi/<fiId>/whoami, /customers, /devices, /me  — that FI's gate (its staff, its customers)
 //   /console/fi/<fiId>/incidents, /policy, /logs          — that FI's gate (auditor, FI operator)
 // An FI's incidents are the CB's incidents naming its customers (served when this server hosts
 // the CB too, else the screen says the CB holds them) and its own incidents found at sync.
@@ -24,6 +24,7 @@ import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
 import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen } from './screens.ts';
 import { banks, customers } from './views.ts';
+import { devicesView } from './devices_view.ts';
 
 export interface ConsoleNodes {
   cb?: { node: CentralBank; gate: Gate };
@@ -128,6 +129,8 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
       scope.get('/customers', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) =>
         respond(reply, 200, async () => ({ fiId: fi.fiId, customers: await customers(fi.db) })),
       );
+      // Devices with their offline end (devices_view.ts); an FI operator freezes from this screen through the FI's own routes.
+      scope.get('/devices', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) => respond(reply, 200, () => devicesView(fi)));
       scope.get('/me', { schema: none, config: { access: ownCustomer } }, (req, reply) =>
         respond(reply, 200, async () => ({ fiId: fi.fiId, customer: (await customers(fi.db, operatorOf(req).customerId!))[0] ?? null })),
       );

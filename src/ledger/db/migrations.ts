@@ -17,6 +17,7 @@ import { ACCESS_MIGRATION } from './migration_011.ts';
 import { DEVICE_REQUESTS_MIGRATION } from './migration_012.ts';
 import { COMPLIANCE_MIGRATION } from './migration_013.ts';
 import { RULE_KINDS_MIGRATION } from './migration_014.ts';
+import { FREEZE_MIGRATION } from './migration_015.ts';
 import { WATCHLIST_MIGRATION } from './migration_016.ts';
 
 export interface Migration {
@@ -125,8 +126,7 @@ CREATE TABLE nullifier_conflicts (
   DEVICE_REQUESTS_MIGRATION,
   COMPLIANCE_MIGRATION,
   RULE_KINDS_MIGRATION,
-  // 015 is the freeze log's (fi_freeze_log); this empty stand-in keeps the numbering whole until it is registered here.
-  { version: 15, name: '015_reserved', sql: '' },
+  FREEZE_MIGRATION,
   WATCHLIST_MIGRATION,
 ];
 

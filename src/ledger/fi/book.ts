@@ -17,7 +17,8 @@ import {
   setCustomerFrozen,
   type Customer,
 } from './customers.ts';
-import { rowString, type Db, type Tx } from '../db/adapter.ts';
+import { rowBigint, rowString, type Db, type Tx } from '../db/adapter.ts';
+import { FREEZE_REASON_CHARS_MAX } from '../limits.ts';
 import { migrate } from '../db/migrations.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
@@ -30,6 +31,36 @@ import { recordRegistration, screenRegistration } from './kyc_screen.ts';
 const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
 
 type Direction = 'in' | 'out';
+
+/** pg_advisory_xact_lock id serialising fi_freeze_log numbering ("FRZL" in ASCII). */
+const FREEZE_LOG_LOCK_ID = 0x46525a4cn;
+
+export interface FreezeInput {
+  customerId: string;
+  frozen: boolean;
+  /** Why (1..FREEZE_REASON_CHARS_MAX characters, not only blanks): kept in fi_freeze_log. */
+  reason: string;
+  /** The operator who decided it (default 'operator', for in-process callers). */
+  operatorId?: string;
+  idempotencyKey: string;
+}
+
+export interface FreezeLogEntry {
+  customerId: string;
+  frozen: boolean;
+  reason: string;
+  operatorId: string;
+  atMs: number;
+}
+
+/** BAD_REQUEST unless `reason` is a string of 1..FREEZE_REASON_CHARS_MAX characters with something besides blanks. */
+export function checkFreezeReason(reason: unknown): string {
+  if (typeof reason !== 'string' || reason.trim().length === 0 || [...reason].length > FREEZE_REASON_CHARS_MAX) {
+    const got = typeof reason === 'string' ? `${[...reason].length} characters${reason.trim().length === 0 ? ', all blank' : ''}` : typeof reason;
+    throw new LedgerError(LedgerErrorCode.badRequest, `A freeze or unfreeze needs a reason of 1..${FREEZE_REASON_CHARS_MAX} characters (got ${got})`);
+  }
+  return reason;
+}
 
 interface MoveSpec {
   operation: string;
@@ -84,18 +115,41 @@ export class FiLedger {
     return r.value;
   }
 
-  /** Freezes or unfreezes a customer (AML): a frozen customer cannot move money out. */
-  async setFrozen(input: { customerId: string; frozen: boolean; idempotencyKey: string }): Promise<{ customerId: string; frozen: boolean }> {
+  /**
+   * Freezes or unfreezes a customer (AML): a frozen customer cannot move money out. Every accepted
+   * call is appended to fi_freeze_log with its reason and operator, in the same transaction. The
+   * offline effect (the CB's device revocation list) is FinancialIntermediary.setFrozen's.
+   */
+  async setFrozen(input: FreezeInput): Promise<{ customerId: string; frozen: boolean }> {
     const now = this.clock.nowMs();
-    const request = { customerId: input.customerId, frozen: input.frozen };
+    const operatorId = input.operatorId ?? 'operator';
+    const request = { customerId: input.customerId, frozen: input.frozen, reason: input.reason, operatorId };
     const r = await idempotent(this.db, now, input.idempotencyKey, 'fi.setFrozen', request, async (tx) => {
       const customerId = checkName(input.customerId, 'customer id');
       if (typeof input.frozen !== 'boolean') throw new LedgerError(LedgerErrorCode.badRequest, 'frozen must be true or false');
+      const reason = checkFreezeReason(input.reason);
       await loadCustomer(tx, customerId, true);
       await setCustomerFrozen(tx, customerId, input.frozen);
+      // Numbered under a lock (PostgreSQL; SQLite's writer is alone anyway) so the log reads in order.
+      if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [FREEZE_LOG_LOCK_ID]);
+      const seq = rowBigint((await tx.query('SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) AS seq FROM fi_freeze_log'))[0]!, 'seq');
+      await tx.run('INSERT INTO fi_freeze_log (seq, customer_id, frozen, reason, operator_id, at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+        seq, customerId, input.frozen ? 1n : 0n, reason, checkName(operatorId, 'operator id'), BigInt(now),
+      ]);
       return { customerId, frozen: input.frozen };
     });
     return r.value;
+  }
+
+  /** The freeze log of one customer (or all), oldest first. */
+  async freezeLog(customerId?: string): Promise<FreezeLogEntry[]> {
+    const rows = customerId === undefined
+      ? await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log ORDER BY seq')
+      : await this.db.query('SELECT customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log WHERE customer_id = $1 ORDER BY seq', [customerId]);
+    return rows.map((r) => ({
+      customerId: rowString(r, 'customer_id'), frozen: rowBigint(r, 'frozen') === 1n, reason: rowString(r, 'reason'),
+      operatorId: rowString(r, 'operator_id'), atMs: Number(rowBigint(r, 'at_ms')),
+    }));
   }
 
   /** Opens a (zero-balance) account for a registered, unfrozen customer. */

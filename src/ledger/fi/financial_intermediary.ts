@@ -5,16 +5,17 @@
 // signed distribution and a credential renewal offer in every answer. Proofs are verified in a
 // pool of worker threads owned by this object; close() stops them.
 
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { P256KeyPair } from '../../se/signed.ts';
 import type { CbOfflinePort } from '../cb/central_bank.ts';
 import { checkName, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
 import { loadCustomer, ownerOfAccount } from './customers.ts';
-import type { Db, Queryable } from '../db/adapter.ts';
+import { rowBytes, type Db, type Queryable } from '../db/adapter.ts';
 import { checkAttestation, checkDeviceTier, enrolmentChallenge, listDevices, loadDevice, type DeviceRow } from './devices.ts';
 import { currentEpoch, type Distribution } from '../cb/distribution.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
-import { FiLedger } from './book.ts';
+import { FiLedger, type FreezeInput, type FreezeLogEntry } from './book.ts';
 import { issueCredentialFor, startIssuanceFor, type IssuanceDeps, type IssuanceStart, type IssuedCredential } from './issuance.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from '../exposure.ts';
 import { fiFlows, type FiFlows } from '../flows.ts';
@@ -22,7 +23,7 @@ import {
   applyUnloadRecord, createLoadVoucher, issuedVoucher, openCarriedUnloads, resumeValueSagas, type IssuedVoucher, type UnloadResult, type ValueDeps, type VoucherRequest, type VoucherResult,
 } from './value.ts';
 import { idempotent } from '../book/idempotency.ts';
-import { SYNC_UNLOADS_MAX } from '../limits.ts';
+import { REVOCATION_DEVICES_LIST_MAX, SYNC_UNLOADS_MAX } from '../limits.ts';
 import { checkRenewalGate, recordCredentialGrant } from './renewal_gate.ts';
 import { openReport, settleBatch, syncKey, type BatchResult, type SyncUpload } from './sync.ts';
 import { collectReclaimCharges, fileReclaimClaims, settleDueReclaims, settleReclaim, type FiledClaim, type ReclaimDeps, type ReclaimFiling } from './reclaim.ts';
@@ -74,6 +75,15 @@ export interface SyncResult extends BatchResult {
   reclaim: ReclaimFiling | null;
   distribution: Distribution;
   renewal: Renewal;
+}
+
+export interface FreezeResult {
+  customerId: string;
+  frozen: boolean;
+  /** Devices of the customer reported to the CB. */
+  devices: number;
+  /** The CB revocation list version that first reflects this freeze (null: the customer has no devices). */
+  revocationVersion: bigint | null;
 }
 
 export interface SyncRequest extends SyncUpload {
@@ -248,6 +258,34 @@ export class FinancialIntermediary {
       paymentsPerEpoch: BigInt(limits.paymentsPerEpoch), offlineSpendLimitMinor: limits.offlineSpendBeforeSyncMinor,
     };
     return screenEvent(compliance, event);
+  }
+
+  /**
+   * Freezes or unfreezes a customer (the book's setFrozen, logged with reason and operator) and
+   * reports the customer's devices to the CB, which puts their keys on (or takes them off) the
+   * signed revocation list: a frozen customer's SEs stop paying offline at their next sync. A retry
+   * under the same key replays the book's answer and repeats the CB report under its own derived
+   * key, so a crash between the two is finished by the retry.
+   */
+  async setFrozen(input: FreezeInput): Promise<FreezeResult> {
+    const result = await this.ledger.setFrozen(input);
+    const rows = await this.db.query('SELECT public_key FROM devices WHERE customer_id = $1 ORDER BY created_ms, device_id', [result.customerId]);
+    const keys = rows.map((r) => rowBytes(r, 'public_key'));
+    const keyBase = `${this.fiId}/freeze/${bytesToHex(sha256(new TextEncoder().encode(input.idempotencyKey))).slice(0, 32)}`;
+    let revocationVersion: bigint | null = null;
+    for (let i = 0; i < keys.length; i += REVOCATION_DEVICES_LIST_MAX) {
+      const answer = await this.config.cb.reportDeviceRevocations({
+        fiId: this.fiId, customerId: result.customerId, revoked: result.frozen, deviceKeys: keys.slice(i, i + REVOCATION_DEVICES_LIST_MAX),
+        idempotencyKey: `${keyBase}/${i / REVOCATION_DEVICES_LIST_MAX}`,
+      });
+      revocationVersion = answer.revocationVersion;
+    }
+    return { ...result, devices: keys.length, revocationVersion };
+  }
+
+  /** The freeze log of one customer (or all), oldest first. */
+  freezeLog(customerId?: string): Promise<FreezeLogEntry[]> {
+    return this.ledger.freezeLog(customerId);
   }
 
   /** The compliance alerts of one customer (or all), oldest first. */

@@ -3,9 +3,9 @@
 // and unloads (value.ts), sync, balance-report totals, the renewal gate and payment records.
 // What other parts may use; inside src/ledger files import by path.
 
-export { FiLedger } from './book.ts';
+export { FiLedger, checkFreezeReason, type FreezeInput, type FreezeLogEntry } from './book.ts';
 export {
-  FinancialIntermediary, type FinancialIntermediaryConfig, type SignedRules, type Renewal, type SyncRequest, type SyncResult,
+  FinancialIntermediary, type FinancialIntermediaryConfig, type FreezeResult, type SignedRules, type Renewal, type SyncRequest, type SyncResult,
 } from './financial_intermediary.ts';
 export {
   checkKyc, insertCustomer, linkAccount, loadCustomer, ownerOfAccount, setCustomerFrozen, type Customer,

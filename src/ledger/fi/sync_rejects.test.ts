@@ -141,7 +141,7 @@ for (const engine of ENGINES) {
       const genuine = await newDevice(net, net.fiA, 'mallory-2', { customer });
       const cert = (await genuine.client.getInfo()).certificate!;
       await assert.rejects(enrol(cert, badChain, genuine.client), code('ATTESTATION_INVALID'));
-      await net.fiA.ledger.setFrozen({ customerId: customer.customerId, frozen: true, idempotencyKey: 'freeze-mallory' });
+      await net.fiA.ledger.setFrozen({ customerId: customer.customerId, frozen: true, reason: 'test', idempotencyKey: 'freeze-mallory' });
       await assert.rejects(net.fiA.startIssuance({ deviceId: genuine.deviceId }), code('FROZEN'));
       await assert.rejects(net.fiA.createLoadVoucher({ deviceId: genuine.deviceId, amountMinor: 1n, idempotencyKey: 'frozen-load' }), code('FROZEN'));
     });

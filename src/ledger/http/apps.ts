@@ -103,7 +103,7 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   await app.register(cbOfflineRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
   const fiGates = nodes.fis.map((fi) => ({ node: fi, gate: gates.fi(fi) }));
   for (const { node: fi, gate } of fiGates) {
-    await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+    await app.register(fiRoutes(fi.ledger, gate, (input) => fi.setFrozen(input)), { prefix: `/fi/${fi.fiId}` });
     await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   }
   // The operators' console (src/ledger/console) behind the same gates, one per node.
@@ -122,7 +122,7 @@ export async function createOfflineFiApp(fi: FinancialIntermediary, options: Off
   const app = ledgerApp(options);
   addOpenApiRoute(app, OPENAPI_TITLES.fi(fi.fiId));
   const gate = gatesOf({ fis: [fi] }, options).fi(fi);
-  await app.register(fiRoutes(fi.ledger, gate), { prefix: `/fi/${fi.fiId}` });
+  await app.register(fiRoutes(fi.ledger, gate, (input) => fi.setFrozen(input)), { prefix: `/fi/${fi.fiId}` });
   await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   await registerConsole(app, { fis: [{ node: fi, gate }] });
   return app;

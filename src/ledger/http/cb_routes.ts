@@ -1,7 +1,7 @@
 // The CB's routes: its book (FI reserves, issue and redeem, FI→FI settlement, the nullifier
 // registry, the audit) and its offline side (distribution, issuer keys, policy, incidents, and the
 // calls its FIs make for their devices: registration, credentials, circulation, payments,
-// reclaims). Both are Fastify plugins behind the node's gate; http/apps.ts mounts them. Every POST
+// reclaims, device revocations at freeze). Both are Fastify plugins behind the node's gate; http/apps.ts mounts them. Every POST
 // needs an Idempotency-Key header; amounts and integers are decimal strings, bytes lower-case hex.
 
 import type { FastifyPluginAsync } from 'fastify';
@@ -12,6 +12,7 @@ import type { NullifierRecord } from '../cb/nullifiers.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { amountField, body, decimalField, hexField, hexList, idempotencyKey, intField, respond, stringField } from './app.ts';
 import { rules } from './rules.ts';
+import { REVOCATION_DEVICES_LIST_MAX } from '../limits.ts';
 import { amount, decimal, limits, list, name, none, object, routeSchema, smallInt, tierParams, wire } from './schema.ts';
 
 /** The CB's book routes. */
@@ -165,6 +166,22 @@ export function cbOfflineRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync
           paymentHash: hexField(b['paymentHash'], 'paymentHash'), amountMinor: amountField(b, 'amountMinor'), idempotencyKey: idempotencyKey(req),
         });
       }),
+    );
+    // An FI froze or unfroze a customer: its devices' keys go on or off the signed revocation list.
+    app.post('/device-revocations', {
+      config: forFi,
+      schema: routeSchema({ body: object({ fiId: name, customerId: name, revoked: { type: 'boolean' }, deviceKeys: list(wire.attestationKey, REVOCATION_DEVICES_LIST_MAX) }) }),
+    }, (req, reply) =>
+      respond(reply, 200, () => {
+        const b = body(req);
+        if (typeof b['revoked'] !== 'boolean') throw new LedgerError(LedgerErrorCode.badRequest, 'revoked must be true or false');
+        return cb.reportDeviceRevocations({
+          fiId: stringField(b, 'fiId'), customerId: stringField(b, 'customerId'), revoked: b['revoked'], deviceKeys: hexList(b, 'deviceKeys'), idempotencyKey: idempotencyKey(req),
+        });
+      }),
+    );
+    app.get('/device-revocations', { schema: none, config: { access: { grants: [role('cb-operator'), role('auditor')] } } }, (req, reply) =>
+      respond(reply, 200, async () => ({ devices: await cb.deviceRevocations() })),
     );
     app.post('/incidents/book', { schema: routeSchema({ body: object({ amountMinor: amount, reference: name }) }), config: { access: { grants: [role('cb-operator'), { anyInstitution: true }] } } }, (req, reply) =>
       respond(reply, 200, () => {

@@ -11,7 +11,8 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { SIGNED_MESSAGE_BYTES_MAX, decodeBalanceReport, decodeUnloadRecord } from '../../se/messages.ts';
 import { peekEnvelopeBody } from '../../se/signed.ts';
 import { bodyField, param, role, type Access, type Caller, type Gate } from '../access/gate.ts';
-import type { FiLedger } from '../fi/book.ts';
+import type { FiLedger, FreezeInput } from '../fi/book.ts';
+import { FREEZE_REASON_CHARS_MAX } from '../limits.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { CASE_ALERTS_MAX, CASE_TEXT_MAX } from '../fi/compliance_cases.ts';
@@ -25,8 +26,16 @@ const accountParams = { params: { accountId: name } };
 type AccountParams = { Params: { accountId: string } };
 type CustomerParams = { Params: { customerId: string } };
 
-/** An FI's book routes. */
-export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
+/** What a freeze or unfreeze answers: the book's, plus the offline side's report to the CB when there is one. */
+export type Freeze = (input: FreezeInput) => Promise<{ customerId: string; frozen: boolean }>;
+
+const freezeBody = object({ reason: { type: 'string', minLength: 1, maxLength: FREEZE_REASON_CHARS_MAX } });
+
+/**
+ * An FI's book routes. `freeze` applies a freeze or unfreeze: the book's own by default; an FI with
+ * an offline side passes FinancialIntermediary.setFrozen, which also reports the devices to the CB.
+ */
+export function fiRoutes(fi: FiLedger, gate: Gate, freeze: Freeze = (input) => fi.setFrozen(input)): FastifyPluginAsync {
   const ownerOfAccount = (req: FastifyRequest) => fi.accountOwner((req.params as { accountId: string }).accountId);
   const staffOrOwner = (logged = false): Access => ({ grants: [role('fi-operator'), { customer: ownerOfAccount }], logged });
   // A device reads the balance of the account it is enrolled on (its vouchers debit it).
@@ -48,8 +57,13 @@ export function fiRoutes(fi: FiLedger, gate: Gate): FastifyPluginAsync {
     );
     app.get<CustomerParams>('/customers/:customerId', { schema: routeSchema(customerParams), config: { access: { grants: [role('fi-operator'), { customer: param('customerId') }], logged: true } } }, (req, reply) => respond(reply, 200, () => fi.customer(req.params.customerId)));
     for (const [path, frozen] of [['freeze', true], ['unfreeze', false]] as const) {
-      app.post<CustomerParams>(`/customers/:customerId/${path}`, { schema: routeSchema({ ...customerParams, body: noBody }), config: { access: rules.fiOperator } }, (req, reply) =>
-        respond(reply, 200, () => fi.setFrozen({ customerId: req.params.customerId, frozen, idempotencyKey: idempotencyKey(req) })),
+      // The body's reason and the caller's operator id go to fi_freeze_log (docs/compliance.md, Freeze).
+      app.post<CustomerParams>(`/customers/:customerId/${path}`, { schema: routeSchema({ ...customerParams, body: freezeBody }), config: { access: rules.fiOperator } }, (req, reply) =>
+        respond(reply, 200, () => {
+          const caller = req.caller;
+          const operatorId = caller?.kind === 'operator' ? caller.operatorId : 'operator';
+          return freeze({ customerId: req.params.customerId, frozen, reason: stringField(body(req), 'reason'), operatorId, idempotencyKey: idempotencyKey(req) });
+        }),
       );
     }
     app.post<CustomerParams>('/customers/:customerId/accounts', { schema: routeSchema({ ...customerParams, body: noBody, status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
