@@ -68,7 +68,7 @@ export const simCommand: Command = {
       mkdirSync(out, { recursive: true });
       const { wallMs: _w, ...deterministic } = record;
       writeFileSync(path.join(out, 'run.json'), `${toJson(deterministic)}\n`);
-      writeReport(report, out);
+      await writeReport(report, out);
     }
     if (json) {
       // The report only: a pure function of the seed and options (wall times stay out of it).
