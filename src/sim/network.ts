@@ -64,9 +64,21 @@ export interface SimDevice {
   nvmDir: string;
 }
 
-export async function openSimNetwork(opts: { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number; database?: SimDatabase }): Promise<SimNetwork> {
+type SimNetworkOptions = { dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number; database?: SimDatabase };
+
+export async function openSimNetwork(opts: SimNetworkOptions): Promise<SimNetwork> {
   makePrivateDir(opts.dataDir);
   const databases = await prepareNodeDatabases(opts.database ?? { engine: 'sqlite' }, { seed: opts.seed, dataDir: opts.dataDir, nodes: ['cb', ...opts.fiIds] });
+  try {
+    return await openNodes(opts, databases);
+  } catch (e) {
+    // A node that failed to open leaves no database behind on the server (DROP … WITH (FORCE) ends its connections).
+    await databases.release().catch(() => {});
+    throw e;
+  }
+}
+
+async function openNodes(opts: SimNetworkOptions, databases: NodeDatabases): Promise<SimNetwork> {
   // The scenario's first step issues to each FI itself, so the dealing allocates nothing.
   const { network, regulator } = dealNetwork({ fiIds: opts.fiIds, allocationMinor: 0n, rng: seededRng(`${opts.seed}/ceremony`) });
   const clock = new SimClock(SIM_START_MS);
