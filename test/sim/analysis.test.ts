@@ -168,3 +168,17 @@ test('a plot renders to the same bytes whatever was rendered before it', async (
   assert.match(first, /^<svg /);
   assert.ok(labels(first).some((l) => l.includes('where: in SEs')) && labels(first).some((l) => l.includes('where: in accounts')), 'both series drawn');
 });
+
+test('the syncs plot draws one bar per hour of the run with that hour’s count', async () => {
+  const r = analyse(record(3, false));
+  const svg = (await plots(r))['syncs_per_hour.svg'];
+  const bars = labels(svg).filter((l) => l.startsWith('hour of the run: '));
+  assert.equal(bars.length, r.syncsPerHour.length);
+  assert.ok(r.syncsPerHour.some((n) => n > 0));
+  r.syncsPerHour.forEach((n, hour) => assert.ok(bars.includes(`hour of the run: ${hour} – ${hour + 1}; syncs: ${n}`), `hour ${hour}: ${n} syncs`));
+  // Each bar rises from zero: its drawn height (the path's v) is its count times one scale.
+  const heights = [...svg.matchAll(/aria-label="hour of the run: (\d+) – \d+; syncs: (\d+)"[^>]* d="M[^h]*h[^v]*v([\d.]+)h/g)].map((m) => ({ n: Number(m[2]), h: Number(m[3]) }));
+  assert.equal(heights.length, r.syncsPerHour.length, 'every bar drawn as a rectangle');
+  const perSync = heights.find((x) => x.n > 0)!.h / heights.find((x) => x.n > 0)!.n;
+  for (const x of heights) assert.ok(Math.abs(x.h - x.n * perSync) < 1e-6, `a bar of ${x.n} syncs is ${x.h} px high, expected ${x.n * perSync}`);
+});

@@ -49,6 +49,8 @@ export function plotSpecs(r: FleetReport): Record<PlotFile, TopLevelSpec> {
   ]);
   const linking: Row[] = r.privacy.adversaries.map((a) => ({ adversary: a.adversary.split(' (')[0]!, advantage: a.advantage }));
   const pair = { domain: ['analytic', 'observed'], range: SERIES_COLOURS };
+  // One tick a simulated day on the hourly axis.
+  const dayTicks = Array.from({ length: Math.floor(r.syncsPerHour.length / 24) + 1 }, (_, d) => d * 24);
   return {
     'value.svg': {
       ...base('Value in SEs vs in accounts over time', value),
@@ -63,14 +65,15 @@ export function plotSpecs(r: FleetReport): Record<PlotFile, TopLevelSpec> {
       ...base('Syncs per hour', r.syncsPerHour.map((n, hour) => ({ hour, end: hour + 1, syncs: n }))),
       mark: { type: 'bar', color: '#4a7ab5' },
       encoding: {
-        x: { field: 'hour', type: 'quantitative', title: 'hour of the run' },
+        // Pre-binned: each bar spans its hour [hour, hour + 1).
+        x: { field: 'hour', type: 'quantitative', bin: { binned: true, step: 1 }, title: 'hour of the run', axis: { values: dayTicks } },
         x2: { field: 'end' },
         y: { field: 'syncs', type: 'quantitative', title: 'syncs' },
       },
     },
     'tap_latency.svg': {
       ...base('Tap latency per payer class (cost model + link), ms', tap),
-      mark: { type: 'boxplot', extent: 'min-max', size: 28 },
+      mark: { type: 'boxplot', extent: 'min-max', size: 28, median: { color: 'black' } },
       encoding: {
         x: { field: 'class', type: 'nominal', title: 'payer class', axis: { labelAngle: 0 } },
         y: { field: 'ms', type: 'quantitative', title: 'tap ms', scale: { zero: false } },
