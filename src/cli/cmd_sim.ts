@@ -1,5 +1,5 @@
 // `tally sim`: the seeded fleet simulator (src/sim/fleet/, issue 13). One process, one seed, the
-// real network on SQLite; a progress bar on stderr when it is a terminal; a summary (or --json,
+// real network on SQLite (or, with --db postgres://…, a database per node on that server); a progress bar on stderr when it is a terminal; a summary (or --json,
 // the fleet report of src/sim/analysis/, a pure function of seed and options) on stdout; --out
 // writes the RunRecord, the report and its plots. SIM_SEED=random picks a seed and prints it; a broken invariant
 // exits non-zero with the seed, the simulated time and the step that replay it.
@@ -8,21 +8,35 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { runFleet, FleetInvariantBroken } from '../sim/fleet/engine.ts';
+import { FLEET_FI_IDS, runFleet, FleetInvariantBroken } from '../sim/fleet/engine.ts';
 import { analyse, reportJson, writeReport, type FleetReport } from '../sim/analysis/index.ts';
 import type { RunRecord } from '../sim/fleet/types.ts';
+import { simDatabaseName, type SimDatabase } from '../sim/node_databases.ts';
 import { CliError, flag, optionInt, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
+import { parseDatabase } from './parse_db.ts';
+
+/** `--db`: the embedded SQLite (a file per node in the run's directory) or a PostgreSQL server. */
+function simDatabase(db: string | undefined, keep: boolean): SimDatabase {
+  if (db === undefined || db === 'sqlite') {
+    if (keep) throw new CliError('USAGE', '--keep-db keeps PostgreSQL databases; it needs --db postgres://…');
+    return { engine: 'sqlite' };
+  }
+  const spec = parseDatabase(db);
+  if (spec.engine !== 'postgres') throw new CliError('USAGE', `--db ${db}: the simulator takes sqlite (a file per node in its own directory) or postgres://…, not one SQLite file`);
+  return { engine: 'postgres', serverUrl: spec.connectionString, keep };
+}
 
 export const simCommand: Command = {
   name: 'sim',
   summary: 'Run the seeded fleet simulator: a city of devices over days, with faults, checking every invariant.',
-  usage: 'tally sim [--customers N] [--days D] [--seed S] [--db postgres://…] [--json] [--out DIR]',
+  usage: 'tally sim [--customers N] [--days D] [--seed S] [--db sqlite|postgres://…] [--keep-db] [--json] [--out DIR]',
   options: [
     { name: 'customers', value: true, help: 'customers in the city (default 10)' },
     { name: 'days', value: true, help: 'simulated days (default 2)' },
     { name: 'seed', value: true, help: 'seed of the run (default: $SIM_SEED, "random" picks one; else "sim")' },
-    { name: 'db', value: true, help: 'ledger database (only the embedded SQLite for now)' },
+    { name: 'db', value: true, help: 'ledger databases: sqlite (default, a file per node) or postgres://user@host:port/db, a server on which each node gets its own database tally_sim_<seed hash>_<node>, dropped at the end' },
+    { name: 'keep-db', value: false, help: 'keep the PostgreSQL databases of the run (their names go to stderr)' },
     { name: 'out', value: true, help: 'directory to write run.json (the RunRecord), report.md, report.html, report.json and the SVG plots into' },
     JSON_OPTION,
   ],
@@ -30,8 +44,7 @@ export const simCommand: Command = {
     const customers = optionInt(p, 'customers') ?? 10;
     const days = optionInt(p, 'days') ?? 2;
     if (customers < 1 || days < 1) throw new CliError('USAGE', '--customers and --days must be at least 1');
-    const db = optionString(p, 'db');
-    if (db !== undefined && db !== 'sqlite') throw new CliError('USAGE', `--db ${db}: the simulator runs on the embedded SQLite only so far`);
+    const database = simDatabase(optionString(p, 'db'), flag(p, 'keep-db'));
     let seed = optionString(p, 'seed') ?? process.env['SIM_SEED'] ?? 'sim';
     if (seed === 'random') {
       seed = randomBytes(8).toString('hex');
@@ -46,7 +59,7 @@ export const simCommand: Command = {
     let record: RunRecord;
     try {
       record = await runFleet({
-        customers, days, seed,
+        customers, days, seed, database,
         onProgress: (done, total, payments) => {
           bar?.setTotal(total);
           bar?.update(done, { payments });
@@ -61,6 +74,10 @@ export const simCommand: Command = {
       throw e;
     }
     bar?.stop();
+    if (database.engine === 'postgres' && database.keep === true) {
+      const names = ['cb', ...FLEET_FI_IDS].map((n) => simDatabaseName(seed, n));
+      io.err(`--keep-db: the ledger databases ${names.join(', ')} stay on ${new URL(database.serverUrl).host}`);
+    }
     const wallMs = performance.now() - t0;
     const report = analyse(record);
     const out = optionString(p, 'out');
@@ -68,7 +85,7 @@ export const simCommand: Command = {
       mkdirSync(out, { recursive: true });
       const { wallMs: _w, ...deterministic } = record;
       writeFileSync(path.join(out, 'run.json'), `${toJson(deterministic)}\n`);
-      writeReport(report, out);
+      await writeReport(report, out);
     }
     if (json) {
       // The report only: a pure function of the seed and options (wall times stay out of it).

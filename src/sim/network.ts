@@ -1,5 +1,6 @@
 // The whole Tally network in one process, for the end-to-end scenario and the simulator: a CB and
-// any number of FIs on their own SQLite files under one data directory, the institutions' keys
+// any number of FIs, each on its own SQLite file under one data directory or its own database on a
+// PostgreSQL server (node_databases.ts), the institutions' keys
 // dealt by the same ceremony as `tally network init` (src/ledger/ceremony.ts: manufacturer CA, CB,
 // FIs, a 2-of-3 regulator escrow key), one fake clock, and devices — real simulated SEs with
 // file-backed NVM — that are manufactured, personalised, attested, enrolled, credentialed and
@@ -12,11 +13,12 @@ import path from 'node:path';
 import { seededRng, type RegulatorKey } from '../crypto/index.ts';
 import { Device, type DeviceProfile } from '../device/index.ts';
 import {
-  CentralBank, FinancialIntermediary, dealNetwork, installDistribution, openSqlite, type Clock, type Db, type NetworkKeys,
+  CentralBank, FinancialIntermediary, dealNetwork, installDistribution, type Clock, type Db, type NetworkKeys,
 } from '../ledger/index.ts';
 import { memoryLinkPair, type MessageTransport } from '../protocol/index.ts';
 import { makePrivateDir, signAttestationCert } from '../se/index.ts';
 import type { SeClient } from '../se/client.ts';
+import { prepareNodeDatabases, type NodeDatabases, type SimDatabase } from './node_databases.ts';
 
 /** 2027-01-15T08:00:00Z: the simulated network's clock starts here, so epochs are reproducible. */
 export const SIM_START_MS = 1_800_000_000_000n;
@@ -45,7 +47,9 @@ export interface SimNetwork {
   cb: CentralBank;
   cbDb: Db;
   fis: Map<string, FinancialIntermediary>;
-  /** Crash and restart of one FI node: closes it and its SQLite file, then opens both again (same keys, state from disk). */
+  /** Where the nodes keep their books. */
+  databases: NodeDatabases;
+  /** Crash and restart of one FI node: closes it and its database, then opens both again (same keys, state from disk). */
   reopenFi(fiId: string, rngLabel: string): Promise<FinancialIntermediary>;
   close(): Promise<void>;
 }
@@ -61,16 +65,29 @@ export interface SimDevice {
   nvmDir: string;
 }
 
-export async function openSimNetwork(opts: {
-  dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number;
+type SimNetworkOptions = {
+  dataDir: string; seed: string; fiIds: readonly string[]; verifyWorkers?: number; database?: SimDatabase;
   /** AML/CFT rules of every FI and of the CB (its aggregate kinds); default DEFAULT_RULES. */
   rules?: RuleSet;
-}): Promise<SimNetwork> {
+};
+
+export async function openSimNetwork(opts: SimNetworkOptions): Promise<SimNetwork> {
   makePrivateDir(opts.dataDir);
+  const databases = await prepareNodeDatabases(opts.database ?? { engine: 'sqlite' }, { seed: opts.seed, dataDir: opts.dataDir, nodes: ['cb', ...opts.fiIds] });
+  try {
+    return await openNodes(opts, databases);
+  } catch (e) {
+    // A node that failed to open leaves no database behind on the server (DROP … WITH (FORCE) ends its connections).
+    await databases.release().catch(() => {});
+    throw e;
+  }
+}
+
+async function openNodes(opts: SimNetworkOptions, databases: NodeDatabases): Promise<SimNetwork> {
   // The scenario's first step issues to each FI itself, so the dealing allocates nothing.
   const { network, regulator } = dealNetwork({ fiIds: opts.fiIds, allocationMinor: 0n, rng: seededRng(`${opts.seed}/ceremony`) });
   const clock = new SimClock(SIM_START_MS);
-  const cbDb = openSqlite({ filename: path.join(opts.dataDir, 'cb.sqlite') });
+  const cbDb = databases.open('cb');
   const cb = await CentralBank.open({
     db: cbDb,
     clock: clock.ledger,
@@ -83,7 +100,7 @@ export async function openSimNetwork(opts: {
   const fis = new Map<string, FinancialIntermediary>();
   const openFi = async (f: NetworkKeys['fis'][number], rngLabel: string) => {
     const fi = await FinancialIntermediary.open({
-      db: openSqlite({ filename: path.join(opts.dataDir, `${f.fiId}.sqlite`) }),
+      db: databases.open(f.fiId),
       clock: clock.ledger,
       rng: seededRng(`${opts.seed}/${rngLabel}`),
       fiId: f.fiId,
@@ -110,6 +127,7 @@ export async function openSimNetwork(opts: {
     cb,
     cbDb,
     fis,
+    databases,
     reopenFi: async (fiId, rngLabel) => {
       const keys = network.fis.find((f) => f.fiId === fiId);
       const old = fis.get(fiId);
@@ -127,6 +145,7 @@ export async function openSimNetwork(opts: {
         await fi.db.close();
       }
       await cbDb.close();
+      await databases.release();
     },
   };
 }

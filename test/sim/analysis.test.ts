@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { estimate, stepOps } from '../../src/device/cost_model.ts';
 import { PROFILES } from '../../src/device/profiles.ts';
 import { DEFAULT_POLICY, Tier } from '../../src/policy/limits.ts';
-import { analyse, linkMs, linkingAttack, maxOfflineDays, payerEnergyMj, tapCostMs, writeReport } from '../../src/sim/analysis/index.ts';
+import { analyse, linkMs, linkingAttack, maxOfflineDays, payerEnergyMj, plots, plotSpecs, renderSvg, tapCostMs, writeReport } from '../../src/sim/analysis/index.ts';
 import type { PaymentRecord, RunRecord, SyncRecord } from '../../src/sim/fleet/types.ts';
 
 const HOUR = 3_600_000;
@@ -116,13 +116,13 @@ test('the linking attack finds nothing in random timing and links a payer that a
   assert.ok(linked.adversaries.slice(1).some((fi) => fi.advantage > 0.05), 'an FI sees its own customers’ batches');
 });
 
-test('the report is byte-identical across two runs of the analysis', () => {
+test('the report is byte-identical across two runs of the analysis', async () => {
   const d1 = mkdtempSync(join(tmpdir(), 'simx-'));
   const d2 = mkdtempSync(join(tmpdir(), 'simx-'));
   try {
-    const files = writeReport(analyse(record(3, false)), d1);
-    if (process.env.SIMX_KEEP) writeReport(analyse(record(3, false)), process.env.SIMX_KEEP);
-    assert.deepEqual(writeReport(analyse(record(3, false)), d2), files);
+    const files = await writeReport(analyse(record(3, false)), d1);
+    if (process.env.SIMX_KEEP) await writeReport(analyse(record(3, false)), process.env.SIMX_KEEP);
+    assert.deepEqual(await writeReport(analyse(record(3, false)), d2), files);
     assert.ok(files.includes('report.md') && files.includes('report.html') && files.includes('tap_latency.svg'));
     for (const f of files) assert.equal(readFileSync(join(d1, f), 'utf8'), readFileSync(join(d2, f), 'utf8'), f);
     assert.match(readFileSync(join(d1, 'report.md'), 'utf8'), /\| watch \|/);
@@ -130,4 +130,55 @@ test('the report is byte-identical across two runs of the analysis', () => {
     rmSync(d1, { recursive: true, force: true });
     rmSync(d2, { recursive: true, force: true });
   }
+});
+
+/** The aria-label texts Vega writes on each mark of an SVG (the data each mark draws). */
+const labels = (svg: string) => [...svg.matchAll(/aria-label="([^"]*)"/g)].map((m) => m[1]!);
+
+test('the tap latency plot draws each class’s distribution (min, quartiles, max), not only its mean', async () => {
+  const r = analyse(record(3, false));
+  const watch = r.classes.find((c) => c.profile === 'watch')!;
+  watch.tapSamples = [10, 20, 30, 40, 50, 60, 70, 80, 90];
+  const svg = (await plots(r))['tap_latency.svg'];
+  const box = labels(svg).find((l) => l.startsWith('payer class: watch;'));
+  assert.ok(box !== undefined, 'a box for the watch class');
+  const shown = Object.fromEntries(box.split('; ').map((kv) => kv.split(': ') as [string, string]));
+  assert.deepEqual([shown['Min of tap ms'], shown['Q1 of tap ms'], shown['Median of tap ms'], shown['Q3 of tap ms'], shown['Max of tap ms']], ['10', '30', '50', '70', '90']);
+  assert.ok(!labels(svg).some((l) => l.startsWith('payer class: pos;')), 'a class that never paid draws no box');
+});
+
+test('the offline plot sets the analytic bound beside the observed period, and only where one was observed', async () => {
+  const r = analyse(record(3, false));
+  const bars = labels((await plots(r))['offline_period.svg']).filter((l) => l.startsWith('profile: '));
+  const drawn = bars.map((l) => Object.fromEntries(l.split('; ').map((kv) => kv.split(': ') as [string, string])));
+  assert.deepEqual(drawn.map((b) => `${b['profile']} ${b['figure']}`).sort(), ['pos analytic', 'watch analytic', 'watch observed'], 'no observed bar for a profile never forced offline');
+  assert.equal(drawn.find((b) => b['figure'] === 'observed')!['days'], '3');
+  for (const b of drawn.filter((x) => x['figure'] === 'analytic')) {
+    const analytic = r.classes.find((c) => c.profile === b['profile'])!.maxOfflineDays.analytic;
+    assert.ok(Math.abs(Number(b['days']) - analytic) < 0.01, `${b['profile']}: drawn ${b['days']}, analytic ${analytic}`);
+  }
+});
+
+test('a plot renders to the same bytes whatever was rendered before it', async () => {
+  const specs = plotSpecs(analyse(record(5, false)));
+  const first = await renderSvg(specs['value.svg']);
+  await renderSvg(specs['offline_period.svg']);
+  await renderSvg(specs['tap_latency.svg']);
+  assert.equal(await renderSvg(specs['value.svg']), first);
+  assert.match(first, /^<svg /);
+  assert.ok(labels(first).some((l) => l.includes('where: in SEs')) && labels(first).some((l) => l.includes('where: in accounts')), 'both series drawn');
+});
+
+test('the syncs plot draws one bar per hour of the run with that hour’s count', async () => {
+  const r = analyse(record(3, false));
+  const svg = (await plots(r))['syncs_per_hour.svg'];
+  const bars = labels(svg).filter((l) => l.startsWith('hour of the run: '));
+  assert.equal(bars.length, r.syncsPerHour.length);
+  assert.ok(r.syncsPerHour.some((n) => n > 0));
+  r.syncsPerHour.forEach((n, hour) => assert.ok(bars.includes(`hour of the run: ${hour} – ${hour + 1}; syncs: ${n}`), `hour ${hour}: ${n} syncs`));
+  // Each bar rises from zero: its drawn height (the path's v) is its count times one scale.
+  const heights = [...svg.matchAll(/aria-label="hour of the run: (\d+) – \d+; syncs: (\d+)"[^>]* d="M[^h]*h[^v]*v([\d.]+)h/g)].map((m) => ({ n: Number(m[2]), h: Number(m[3]) }));
+  assert.equal(heights.length, r.syncsPerHour.length, 'every bar drawn as a rectangle');
+  const perSync = heights.find((x) => x.n > 0)!.h / heights.find((x) => x.n > 0)!.n;
+  for (const x of heights) assert.ok(Math.abs(x.h - x.n * perSync) < 1e-6, `a bar of ${x.n} syncs is ${x.h} px high, expected ${x.n * perSync}`);
 });

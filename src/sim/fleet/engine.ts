@@ -20,6 +20,7 @@ import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledge
 import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
 import { settlementWindowEndMs } from '../../policy/settlement.ts';
 import { SeError } from '../../se/status.ts';
+import type { SimDatabase } from '../node_databases.ts';
 import { countingTransport, enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
 import { planPopulation, units, type PlannedDevice, type SpendRule, type TerminalKind } from './population.ts';
 import { EventQueue, SimRandom } from './random.ts';
@@ -58,6 +59,8 @@ export interface FleetOptions {
   seed: string;
   /** Directory for the databases and SE memories (default: a fresh temporary one, removed after). */
   dataDir?: string;
+  /** Where the ledger nodes keep their books (default: SQLite files in dataDir). */
+  database?: SimDatabase;
   faults?: Partial<FaultRates>;
   /** Called after each step with the steps done and the current estimate of all steps. */
   onProgress?: (done: number, total: number, payments: number) => void;
@@ -104,6 +107,9 @@ const FORCING: Partial<Record<string, SyncRecord['reason']>> = {
 
 const codeOf = (e: unknown): string => (e instanceof SeError ? e.code : e instanceof LedgerError ? e.code : (e as Error).message);
 
+/** The fleet's FIs (with the CB, the ledger nodes of a run). */
+export const FLEET_FI_IDS: readonly string[] = ['bank-a', 'bank-b'];
+
 export async function runFleet(options: FleetOptions): Promise<RunRecord> {
   const faults: FaultRates = { ...DEFAULT_FAULTS, ...options.faults };
   if (!Number.isInteger(options.days) || options.days < 1) throw new RangeError('--days must be a positive integer');
@@ -118,8 +124,7 @@ export async function runFleet(options: FleetOptions): Promise<RunRecord> {
       wall[phase] = (wall[phase] ?? 0) + (performance.now() - t0);
     }
   };
-  const fiIds = ['bank-a', 'bank-b'];
-  const net = await timed('open', () => openSimNetwork({ dataDir, seed: options.seed, fiIds, verifyWorkers: options.verifyWorkers ?? 1 }));
+  const net = await timed('open', () => openSimNetwork({ dataDir, seed: options.seed, fiIds: FLEET_FI_IDS, verifyWorkers: options.verifyWorkers ?? 1, database: options.database }));
   try {
     const engine = new Engine(net, options, faults, timed);
     const record = await engine.run();
@@ -153,7 +158,7 @@ class Engine {
     this.endMs = SIM_START_MS + BigInt(options.days) * DAY_MS;
     this.record = {
       seed: options.seed,
-      options: { customers: options.customers, days: options.days, db: 'sqlite' },
+      options: { customers: options.customers, days: options.days, db: options.database?.engine ?? 'sqlite' },
       startMs: Number(SIM_START_MS),
       endMs: Number(this.endMs),
       devices: [], payments: [], syncs: [], totals: [], faults: [], offlineRuns: [],
