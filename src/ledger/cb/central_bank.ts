@@ -22,6 +22,7 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { listIncidents, recordConflict, type Incident } from './incidents.ts';
 import { IssuerKeys } from './issuer_keys.ts';
+import type { EscrowAuthority } from './disclosure.ts';
 import { ensureAccount } from '../book/journal.ts';
 import { SYNC_PAYMENTS_MAX } from '../limits.ts';
 import { postTwoLegMove } from '../book/moves.ts';
@@ -41,6 +42,11 @@ export interface CentralBankConfig {
   regulatorKey: Uint8Array;
   /** Policy stored on first open (DEFAULT_POLICY if absent). */
   initialPolicy?: PolicyTable;
+  /**
+   * The regulator escrow key's quorum t and its holders' public verification keys VK_i (public
+   * data: the shares stay with their holders). Absent: the CB checks and discloses no warrant.
+   */
+  escrowAuthority?: EscrowAuthority;
   /** Hash partitions of the nullifier registry on PostgreSQL (CbLedger.open; absent: plain tables). */
   nullifierPartitions?: number;
 }
@@ -96,6 +102,17 @@ export class CentralBank {
       await ensurePolicy(tx, deps.initialPolicy, clock.nowMs());
     });
     return cb;
+  }
+
+  /** The escrow authority warrants are checked against; BAD_REQUEST when this CB was given none. */
+  escrow(): EscrowAuthority {
+    const a = this.config.escrowAuthority;
+    if (a === undefined) throw new LedgerError(LedgerErrorCode.badRequest, 'This CB was started without the escrow key holders\' verification keys; it discloses nothing');
+    return a;
+  }
+
+  nowMs(): number {
+    return this.clock.nowMs();
   }
 
   async currentPolicy(): Promise<PolicyTable> {

@@ -67,7 +67,7 @@ function entryHash(prev: Uint8Array, seq: bigint, warrantId: string, kind: strin
   return h.digest();
 }
 
-async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string, body: Record<string, unknown>): Promise<void> {
+export async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string, body: Record<string, unknown>): Promise<void> {
   const last = await tx.query<{ seq: bigint; entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT 1');
   const prev: Uint8Array = last[0]?.entry_hash ?? GENESIS;
   const seq = (last[0] ? rowBigint(last[0], 'seq') : 0n) + 1n;
@@ -78,7 +78,7 @@ async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string,
   );
 }
 
-function checkText(name: string, s: string): void {
+export function checkText(name: string, s: string): void {
   if (typeof s !== 'string' || s.length === 0 || s.length > WARRANT_TEXT_CHARS_MAX) {
     throw new LedgerError('BAD_REQUEST', `${name} must be 1..${WARRANT_TEXT_CHARS_MAX} characters`);
   }
@@ -136,7 +136,18 @@ export async function answerWarrant(db: Db, opts: { share: RegulatorKeyShare; wa
     if (w.status !== 'open') throw new LedgerError(LedgerErrorCode.badRequest, `warrant ${opts.warrantId} is ${w.status}, expected open`);
     return readWarrantedEscrow(tx, w.paymentHash);
   });
-  const partial = partialDecrypt({ ...partialRequest(opts.warrantId, escrow), share: opts.share, rng: opts.rng });
+  return partialForEscrow({ share: opts.share, warrantId: opts.warrantId, escrow, rng: opts.rng });
+}
+
+/**
+ * The pure half of answering a warrant: holder `share.index`'s D_i = y_i·E1 of `escrow` with its
+ * proof bound to the warrant id and the payment id, encoded. Reads nothing: the holder's own node
+ * calls it with the escrow it checked against the payment id (escrowOfRecord), so the share never
+ * has to sit where the CB's database is.
+ */
+export function partialForEscrow(opts: { share: RegulatorKeyShare; warrantId: string; escrow: StoredEscrow; rng: Rng }): Uint8Array {
+  checkText('warrant id', opts.warrantId);
+  const partial = partialDecrypt({ ...partialRequest(opts.warrantId, opts.escrow), share: opts.share, rng: opts.rng });
   return partialDecryptionToBytes(partial);
 }
 
