@@ -31,6 +31,7 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'console.js': { type: JS, body: own('console.js') },
   'console.css': { type: CSS, body: own('console.css') },
   'screen_alerts.js': { type: JS, body: own('screen_alerts.js') },
+  'screen_warrants.js': { type: JS, body: own('screen_warrants.js') },
   'uPlot.iife.min.js': { type: JS, body: dependency('uplot/dist/uPlot.iife.min.js') },
   'uPlot.min.css': { type: CSS, body: dependency('uplot/dist/uPlot.min.css') },
 };
