@@ -260,8 +260,10 @@ for (const engine of ENGINES) {
       const w = 'court-2027-0044';
       assert.equal((await send(cbBase, 'POST', '/cb/warrants', t['regulator']!, { warrantId: w, paymentHash: hex(second.paymentHash), authority: 'Court', reason: 'r' })).status, 201);
       // The CB's database holds another payment's record under this payment's hash.
-      const [a, b] = await Promise.all([first, second].map(async (p) => (await net.cb.db.query<{ record: Uint8Array }>('SELECT record FROM payment_evidence WHERE payment_hash = $1', [p.paymentHash]))[0]!.record));
-      assert.throws(() => escrowOfRecord(second.paymentHash, a!), (e: unknown) => e instanceof LedgerError && e.code === 'EVIDENCE_INVALID');
+      const recordOf = async (p: { paymentHash: Uint8Array }) => (await net.cb.db.query<{ record: Uint8Array }>('SELECT record FROM payment_evidence WHERE payment_hash = $1', [p.paymentHash]))[0]!.record;
+      const a = await recordOf(first);
+      const b = await recordOf(second);
+      assert.throws(() => escrowOfRecord(second.paymentHash, a), (e: unknown) => e instanceof LedgerError && e.code === 'EVIDENCE_INVALID');
       await net.cb.db.run('UPDATE payment_evidence SET record = $1 WHERE payment_hash = $2', [a, second.paymentHash]);
       try {
         const r = await send(holders[0]!.base, 'POST', `/holder/1/warrants/${w}/approve`, holders[0]!.token);
@@ -275,7 +277,7 @@ for (const engine of ENGINES) {
       const posted: unknown[] = [];
       const lying = await createHolderApp({
         db: holders[0]!.db.db, share: regulator.shares[0]!, rng: seededRng('lying-cb'),
-        cb: { ...honest, escrow: async (id) => ({ ...(await honest.escrow(id)), record: a! }), postPartial: async (...args) => posted.push(args) },
+        cb: { ...honest, escrow: async (id) => ({ ...(await honest.escrow(id)), record: a }), postPartial: async (...args) => posted.push(args) },
       });
       try {
         const r = await lying.inject({ method: 'POST', url: `/holder/1/warrants/${w}/approve`, headers: { authorization: `Bearer ${holders[0]!.token}` } });
@@ -285,7 +287,7 @@ for (const engine of ENGINES) {
         await lying.close();
       }
       // A partial made without the route's help, for the right escrow, counts.
-      const partial = partialDecryptionToBytes(partialDecrypt({ share: regulator.shares[1]!, ...escrowOfRecord(second.paymentHash, b!), warrantId: new TextEncoder().encode(w), rng: seededRng('manual') }));
+      const partial = partialDecryptionToBytes(partialDecrypt({ share: regulator.shares[1]!, ...escrowOfRecord(second.paymentHash, b), warrantId: new TextEncoder().encode(w), rng: seededRng('manual') }));
       const r = await send(cbBase, 'POST', `/cb/warrants/${w}/holders/2/partial`, t['holder2']!, { partial: hex(partial) });
       assert.deepEqual(r.body['warrant'].approvals, [2]);
     });
