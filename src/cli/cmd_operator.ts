@@ -81,7 +81,7 @@ const listCommand: Command = {
   async run(p, io) {
     const ops = await withNodeDatabase(p, listOperators);
     if (flag(p, 'json')) io.out(toJson(ops));
-    else for (const o of ops) io.out(`${o.operatorId}  ${o.role.padEnd(11)}  ${o.name}${o.customerId === null ? '' : ` (customer ${o.customerId})`}${o.revokedMs === null ? '' : `  REVOKED ${new Date(o.revokedMs).toISOString()}`}`);
+    else for (const o of ops) io.out(`${o.operatorId}  ${o.role.padEnd(11)}  ${o.name}${o.customerId === null ? '' : ` (customer ${o.customerId})`}${o.holderIndex === null ? '' : ` (holder ${o.holderIndex})`}${o.revokedMs === null ? '' : `  REVOKED ${new Date(o.revokedMs).toISOString()}`}`);
     return 0;
   },
 };
