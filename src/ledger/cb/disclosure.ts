@@ -161,28 +161,36 @@ export async function submitPartial(
   authority: EscrowAuthority,
   input: { warrantId: string; partial: Uint8Array },
 ): Promise<{ accepted: boolean; partials: number }> {
-  return db.transaction(async (tx) => {
-    const w = await openWarrant(tx, input.warrantId);
-    let partial: PartialDecryption | null = null;
-    try {
-      partial = partialDecryptionFromBytes(input.partial);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-    }
-    const request = partialRequest(input.warrantId, await readWarrantedEscrow(tx, w.paymentHash));
-    const vk = partial ? authority.verificationKeys[partial.index - 1] : undefined;
-    const valid = partial !== null && vk !== undefined && verifyPartialDecryption({ ...request, partial, verificationKey: vk });
-    if (!valid) {
-      await appendLog(tx, nowMs, input.warrantId, 'refused', { holder: partial?.index ?? null, why: 'partial decryption or its proof is invalid' });
-      return { accepted: false, partials: await countPartials(tx, input.warrantId) };
-    }
-    await tx.run(
-      'INSERT INTO warrant_partials (warrant_id, holder_index, partial, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (warrant_id, holder_index) DO NOTHING',
-      [input.warrantId, BigInt(partial!.index), input.partial, BigInt(nowMs)],
-    );
-    await appendLog(tx, nowMs, input.warrantId, 'partial', { holder: partial!.index });
-    return { accepted: true, partials: await countPartials(tx, input.warrantId) };
-  });
+  return db.transaction((tx) => submitPartialTx(tx, nowMs, authority, input));
+}
+
+/** submitPartial() inside the caller's transaction. */
+export async function submitPartialTx(
+  tx: Tx,
+  nowMs: number,
+  authority: EscrowAuthority,
+  input: { warrantId: string; partial: Uint8Array },
+): Promise<{ accepted: boolean; partials: number }> {
+  const w = await openWarrant(tx, input.warrantId);
+  let partial: PartialDecryption | null = null;
+  try {
+    partial = partialDecryptionFromBytes(input.partial);
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+  }
+  const request = partialRequest(input.warrantId, await readWarrantedEscrow(tx, w.paymentHash));
+  const vk = partial ? authority.verificationKeys[partial.index - 1] : undefined;
+  const valid = partial !== null && vk !== undefined && verifyPartialDecryption({ ...request, partial, verificationKey: vk });
+  if (!valid) {
+    await appendLog(tx, nowMs, input.warrantId, 'refused', { holder: partial?.index ?? null, why: 'partial decryption or its proof is invalid' });
+    return { accepted: false, partials: await countPartials(tx, input.warrantId) };
+  }
+  await tx.run(
+    'INSERT INTO warrant_partials (warrant_id, holder_index, partial, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (warrant_id, holder_index) DO NOTHING',
+    [input.warrantId, BigInt(partial!.index), input.partial, BigInt(nowMs)],
+  );
+  await appendLog(tx, nowMs, input.warrantId, 'partial', { holder: partial!.index });
+  return { accepted: true, partials: await countPartials(tx, input.warrantId) };
 }
 
 async function countPartials(tx: Tx, warrantId: string): Promise<number> {

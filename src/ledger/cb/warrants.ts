@@ -15,7 +15,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { CryptoDecodeError, PAYMENT_ID_BYTES, equalBytes, partialDecryptionFromBytes } from '../../crypto/index.ts';
 import { rowBigint, type Db, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
-import { appendLog, checkText, submitPartial, type EscrowAuthority } from './disclosure.ts';
+import { appendLog, checkText, submitPartialTx, type EscrowAuthority } from './disclosure.ts';
 import { readWarrantedEscrow } from './escrow_evidence.ts';
 
 /** Warrants one listing returns, newest first (each carries its partials and refusals). */
@@ -127,7 +127,9 @@ async function holderAnswers(tx: Tx, warrantId: string, holder: number) {
  */
 export async function postPartial(db: Db, nowMs: number, authority: EscrowAuthority, input: { warrantId: string; holder: number; partial: Uint8Array }) {
   checkHolder(authority, input.holder);
-  const replay = await db.transaction(async (tx) => {
+  // One transaction for the checks and the write, so two posts of one holder cannot both count;
+  // a failed proof's log entry commits before the refusal is thrown.
+  const outcome = await db.transaction(async (tx) => {
     await openRow(tx, input.warrantId);
     let index: number;
     try {
@@ -139,14 +141,16 @@ export async function postPartial(db: Db, nowMs: number, authority: EscrowAuthor
     if (index !== input.holder) throw new LedgerError(LedgerErrorCode.badRequest, `holder ${input.holder} posted a partial of holder ${index}`);
     const prior = await holderAnswers(tx, input.warrantId, input.holder);
     if (prior.refusal !== null) throw new LedgerError(LedgerErrorCode.idempotencyMismatch, `holder ${input.holder} already refused warrant ${input.warrantId}`);
-    if (prior.partial !== null && !equalBytes(prior.partial, input.partial)) {
-      throw new LedgerError(LedgerErrorCode.idempotencyMismatch, `holder ${input.holder} already answered warrant ${input.warrantId} with another partial`);
+    if (prior.partial !== null) {
+      if (!equalBytes(prior.partial, input.partial)) {
+        throw new LedgerError(LedgerErrorCode.idempotencyMismatch, `holder ${input.holder} already answered warrant ${input.warrantId} with another partial`);
+      }
+      return 'replay';
     }
-    return prior.partial !== null;
+    return (await submitPartialTx(tx, nowMs, authority, input)).accepted ? 'accepted' : 'refused';
   });
-  if (!replay) {
-    const r = await submitPartial(db, nowMs, authority, { warrantId: input.warrantId, partial: input.partial });
-    if (!r.accepted) throw new LedgerError(LedgerErrorCode.proofInvalid, `holder ${input.holder}'s partial decryption or its proof does not verify for warrant ${input.warrantId}`);
+  if (outcome === 'refused') {
+    throw new LedgerError(LedgerErrorCode.proofInvalid, `holder ${input.holder}'s partial decryption or its proof does not verify for warrant ${input.warrantId}`);
   }
   return warrantState(db, authority, input.warrantId);
 }
