@@ -180,6 +180,11 @@ for (const engine of ENGINES) {
       const log = await send(cbBase, 'GET', '/cb/disclosure/log', t['auditor']!);
       assert.deepEqual(log.body['check'], { intact: true, entries: 5, brokenAt: null }); // warrant, partial, refused, partial, disclosed
       assert.deepEqual(log.body['entries'].map((e: { kind: string }) => e.kind).reverse(), ['warrant', 'partial', 'refused', 'partial', 'disclosed']);
+      // Key holders see that the warrant was disclosed, not whom it named.
+      const holderView = await send(holders[0]!.base, 'GET', '/holder/1/warrants', holders[0]!.token);
+      const seen = holderView.body['warrants'].find((x: { warrantId: string }) => x.warrantId === w);
+      assert.deepEqual([seen.status, seen.disclosed], ['disclosed', null]);
+      assert.equal((await send(cbBase, 'GET', `/cb/warrants/${w}`, t['holder2']!)).body['warrant'].disclosed, null);
       // A disclosed warrant takes no more answers.
       const late = await send(holders[2]!.base, 'POST', `/holder/3/warrants/${w}/approve`, holders[2]!.token);
       assert.deepEqual([late.status, late.body['error'].code], [400, 'BAD_REQUEST']);

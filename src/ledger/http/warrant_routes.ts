@@ -1,16 +1,16 @@
 // The CB's warrant routes (docs/compliance.md, cb/warrants.ts), mounted under /cb behind the CB's
 // gate: a regulator files a warrant and discloses once the quorum is in; escrow key holder i —
 // and only holder i — posts its partial decryption or a refusal for itself; regulators, holders
-// and auditors read the warrants' state; regulators and auditors read the disclosure log and its
-// chain check. The warrant routes are idempotent by their natural keys (the warrant id; the
-// warrant and the holder), so a retry is answered as the first call was and no Idempotency-Key
-// is needed.
+// and auditors read the warrants' state (a key holder without the disclosed identity);
+// regulators and auditors read the disclosure log and its chain check. The warrant routes are
+// idempotent by their natural keys (the warrant id; the warrant and the holder), so a retry is
+// answered as the first call was and no Idempotency-Key is needed.
 
 import type { FastifyPluginAsync } from 'fastify';
-import { param, role, type Access, type Gate } from '../access/gate.ts';
+import { param, role, type Access, type Caller, type Gate } from '../access/gate.ts';
 import type { CentralBank } from '../cb/central_bank.ts';
 import { WARRANT_TEXT_CHARS_MAX, disclose, fileWarrant, verifyDisclosureLog } from '../cb/disclosure.ts';
-import { listWarrants, postPartial, readDisclosureLog, refuseWarrant, warrantEscrow, warrantState, warrantedPayment } from '../cb/warrants.ts';
+import { listWarrants, postPartial, readDisclosureLog, refuseWarrant, warrantEscrow, warrantState, warrantedPayment, type WarrantState } from '../cb/warrants.ts';
 import { body, hexField, respond, stringField } from './app.ts';
 import { hex, noBody, object, routeSchema, wire } from './schema.ts';
 
@@ -30,6 +30,11 @@ const holderParams = { warrantId: text, holder: { type: 'string', pattern: '^[1-
 
 interface WarrantParams { warrantId: string }
 interface HolderParams { warrantId: string; holder: string }
+
+/** A key holder answers warrants; who was disclosed is the regulator's (and the log's auditors') to read. */
+function forCaller(caller: Caller | undefined, w: WarrantState): WarrantState {
+  return caller?.kind === 'operator' && caller.role === 'key-holder' ? { ...w, disclosed: null } : w;
+}
 
 export function warrantRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync {
   return async (app) => {
@@ -53,11 +58,11 @@ export function warrantRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync {
         return { warrant: await warrantState(cb.db, authority, warrantId) };
       }),
     );
-    app.get('/warrants', { schema: routeSchema({}), config: { access: readers } }, (_req, reply) =>
-      respond(reply, 200, async () => ({ warrants: await listWarrants(cb.db, cb.escrow()) })),
+    app.get('/warrants', { schema: routeSchema({}), config: { access: readers } }, (req, reply) =>
+      respond(reply, 200, async () => ({ warrants: (await listWarrants(cb.db, cb.escrow())).map((w) => forCaller(req.caller, w)) })),
     );
     app.get<{ Params: WarrantParams }>('/warrants/:warrantId', { schema: routeSchema({ params: warrantParams }), config: { access: readers } }, (req, reply) =>
-      respond(reply, 200, async () => ({ warrant: await warrantState(cb.db, cb.escrow(), req.params.warrantId) })),
+      respond(reply, 200, async () => ({ warrant: forCaller(req.caller, await warrantState(cb.db, cb.escrow(), req.params.warrantId)) })),
     );
     app.get<{ Params: WarrantParams }>('/warrants/:warrantId/escrow', { schema: routeSchema({ params: warrantParams }), config: { access: { grants: [role('key-holder')], logged: true } } }, (req, reply) =>
       respond(reply, 200, async () => {
