@@ -34,25 +34,26 @@ async function withNodeDatabase<T>(p: Parsed, fn: (db: Db) => Promise<T>): Promi
 const addCommand: Command = {
   name: 'add',
   summary: 'Make an operator (or a customer credential) and print its token once.',
-  usage: `tally operator add --db DB --role ${OPERATOR_ROLES.join('|')} --name NAME [--customer ID] [--token-file FILE] [--json]`,
+  usage: `tally operator add --db DB --role ${OPERATOR_ROLES.join('|')} --name NAME [--customer ID] [--holder I] [--token-file FILE] [--json]`,
   options: [
     DB_OPTION,
     { name: 'role', value: true, help: `one of ${OPERATOR_ROLES.join(', ')}` },
     { name: 'name', value: true, help: 'the person (or system) the token is for, as the admin log names it' },
     { name: 'customer', value: true, help: 'with --role customer: the customer id at this FI' },
+    { name: 'holder', value: true, help: 'with --role key-holder: the escrow key holder index i (1..n) this token answers warrants for' },
     { name: 'token-file', value: true, help: 'write the token to this file (mode 0600) instead of printing it' },
     JSON_OPTION,
   ],
   async run(p, io) {
     const made = await withNodeDatabase(p, (db) =>
-      addOperator(db, { name: requireString(p, 'name'), role: requireString(p, 'role'), customerId: optionString(p, 'customer') }),
+      addOperator(db, { name: requireString(p, 'name'), role: requireString(p, 'role'), customerId: optionString(p, 'customer'), holderIndex: optionInt(p, 'holder') }),
     );
     const file = optionString(p, 'token-file');
     if (file !== undefined) writePrivateFileAtomic(file, `${made.token}\n`);
     const shown = file === undefined ? { token: made.token } : { tokenFile: file };
     if (flag(p, 'json')) io.out(toJson({ ...made.record, ...shown }));
     else {
-      io.out(`operator ${made.record.operatorId} (${made.record.role}${made.record.customerId === null ? '' : ` of ${made.record.customerId}`}) for ${made.record.name}`);
+      io.out(`operator ${made.record.operatorId} (${made.record.role}${made.record.customerId === null ? '' : ` of ${made.record.customerId}`}${made.record.holderIndex === null ? '' : ` ${made.record.holderIndex}`}) for ${made.record.name}`);
       io.out(file === undefined ? `token (shown once; send as "Authorization: Bearer <token>"): ${made.token}` : `token written to ${file} (mode 0600)`);
     }
     return 0;
@@ -80,7 +81,7 @@ const listCommand: Command = {
   async run(p, io) {
     const ops = await withNodeDatabase(p, listOperators);
     if (flag(p, 'json')) io.out(toJson(ops));
-    else for (const o of ops) io.out(`${o.operatorId}  ${o.role.padEnd(11)}  ${o.name}${o.customerId === null ? '' : ` (customer ${o.customerId})`}${o.revokedMs === null ? '' : `  REVOKED ${new Date(o.revokedMs).toISOString()}`}`);
+    else for (const o of ops) io.out(`${o.operatorId}  ${o.role.padEnd(11)}  ${o.name}${o.customerId === null ? '' : ` (customer ${o.customerId})`}${o.holderIndex === null ? '' : ` (holder ${o.holderIndex})`}${o.revokedMs === null ? '' : `  REVOKED ${new Date(o.revokedMs).toISOString()}`}`);
     return 0;
   },
 };

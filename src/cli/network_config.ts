@@ -9,8 +9,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { RegulatorKey } from '../crypto/index.ts';
-import { dealNetwork, isFiId, type NetworkFi, type NetworkKeys } from '../ledger/index.ts';
+import { G1Point, type RegulatorKey } from '../crypto/index.ts';
+import { dealNetwork, isFiId, type EscrowAuthority, type NetworkFi, type NetworkKeys } from '../ledger/index.ts';
 import { writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
 import { CliError } from './args.ts';
 import { parseNetworkTls, type NetworkTls } from './network_tls.ts';
@@ -47,7 +47,12 @@ export function networkToJson(c: NetworkConfig): unknown {
     version: NETWORK_FILE_VERSION,
     warning: 'DEMO KEY CEREMONY: secret keys of every institution in one file. For tests and demos only; never for real money.',
     manufacturer: { name: c.manufacturer.name, ...keysToJson(c.manufacturer.keys) },
-    cb: { ...keysToJson(c.cb.signingKey), issuerMaster: bytesToHex(c.cb.issuerMaster), regulatorKey: bytesToHex(c.cb.regulatorKey) },
+    cb: {
+      ...keysToJson(c.cb.signingKey), issuerMaster: bytesToHex(c.cb.issuerMaster), regulatorKey: bytesToHex(c.cb.regulatorKey),
+      ...(c.cb.escrowAuthority === undefined ? {} : {
+        escrow: { threshold: c.cb.escrowAuthority.threshold, verificationKeys: c.cb.escrowAuthority.verificationKeys.map((k) => bytesToHex(k.toBytes())) },
+      }),
+    },
     fis: c.fis.map((f) => ({ fiId: f.fiId, ...keysToJson(f.signingKey), allocationMinor: f.allocationMinor.toString() })),
     tls: c.tls,
   };
@@ -78,6 +83,25 @@ function objOf(file: string, v: unknown, what: string): Record<string, unknown> 
 
 const pairOf = (file: string, o: Record<string, unknown>): P256KeyPair => ({ publicKey: hexOf(file, o, 'publicKey', 33), secretKey: hexOf(file, o, 'secretKey', 32) });
 
+/** The escrow key holders' verification keys and quorum (`cb.escrow`), if the file has them. */
+function escrowOf(file: string, cb: Record<string, unknown>): { escrowAuthority?: EscrowAuthority } {
+  if (cb['escrow'] === undefined) return {};
+  const e = objOf(file, cb['escrow'], 'cb.escrow');
+  const keys = e['verificationKeys'];
+  const t = e['threshold'];
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > 255) throw bad(file, 'cb.escrow.verificationKeys must be a list of 1..255 keys');
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 1 || t > keys.length) throw bad(file, `cb.escrow.threshold must be 1..${keys.length}`);
+  const verificationKeys = keys.map((k, i) => {
+    try {
+      return G1Point.fromBytes(hexOf(file, { k }, 'k', 48));
+    } catch (err) {
+      if (err instanceof CliError) throw bad(file, `cb.escrow.verificationKeys[${i}] must be 48 bytes of lower-case hex`);
+      throw bad(file, `cb.escrow.verificationKeys[${i}] is not a point: ${(err as Error).message}`);
+    }
+  });
+  return { escrowAuthority: { threshold: t, verificationKeys } };
+}
+
 export function readNetwork(file: string): NetworkConfig {
   let raw: unknown;
   try {
@@ -102,7 +126,7 @@ export function readNetwork(file: string): NetworkConfig {
   });
   return {
     manufacturer: { name: m['name'], keys: pairOf(file, m) },
-    cb: { signingKey: pairOf(file, cb), issuerMaster: hexOf(file, cb, 'issuerMaster', 32), regulatorKey: hexOf(file, cb, 'regulatorKey', 48) },
+    cb: { signingKey: pairOf(file, cb), issuerMaster: hexOf(file, cb, 'issuerMaster', 32), regulatorKey: hexOf(file, cb, 'regulatorKey', 48), ...escrowOf(file, cb) },
     fis,
     tls: parseNetworkTls(file, o['tls'], fis.map((f) => f.fiId)),
   };

@@ -51,6 +51,7 @@ const cbConfig = (net: NetworkConfig, db: string) => ({
   signingKey: net.cb.signingKey,
   issuerMaster: net.cb.issuerMaster,
   regulatorKey: net.cb.regulatorKey,
+  escrowAuthority: net.cb.escrowAuthority,
 });
 
 export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?: number }): Promise<ServedNetwork> {

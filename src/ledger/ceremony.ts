@@ -11,6 +11,7 @@ import { dealRegulatorKey, systemRng, type RegulatorKey, type Rng } from '../cry
 import { p256KeyPair, type P256KeyPair } from '../se/index.ts';
 import { FI_ID_PATTERN } from './context.ts';
 import { LedgerError, LedgerErrorCode } from './errors.ts';
+import type { EscrowAuthority } from './cb/disclosure.ts';
 
 export const REGULATOR_THRESHOLD = 2;
 export const REGULATOR_HOLDERS = 3;
@@ -34,7 +35,8 @@ export interface NetworkFi {
 /** Every institution's keys: what the CB, the FIs and the manufacturer each hold. */
 export interface NetworkKeys {
   manufacturer: { name: string; keys: P256KeyPair };
-  cb: { signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array };
+  /** `escrowAuthority`: the holders' public verification keys and quorum, for the CB's warrant checks. */
+  cb: { signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; escrowAuthority?: EscrowAuthority };
   fis: NetworkFi[];
 }
 
@@ -62,7 +64,10 @@ export function dealNetwork(opts: { fiIds: readonly string[]; allocationMinor: b
   const regulator = dealRegulatorKey({ threshold: REGULATOR_THRESHOLD, holders: REGULATOR_HOLDERS, rng });
   const network: NetworkKeys = {
     manufacturer: { name: DEMO_MANUFACTURER, keys: p256KeyPair(rng) },
-    cb: { signingKey: p256KeyPair(rng), issuerMaster: rng(ISSUER_MASTER_BYTES), regulatorKey: regulator.publicKey.toBytes() },
+    cb: {
+      signingKey: p256KeyPair(rng), issuerMaster: rng(ISSUER_MASTER_BYTES), regulatorKey: regulator.publicKey.toBytes(),
+      escrowAuthority: { threshold: regulator.threshold, verificationKeys: regulator.shares.map((x) => x.verificationKey) },
+    },
     fis: opts.fiIds.map((fiId) => ({ fiId, signingKey: p256KeyPair(rng), allocationMinor: opts.allocationMinor })),
   };
   assert(network.fis.length === opts.fiIds.length && regulator.shares.length === REGULATOR_HOLDERS, 'dealNetwork: one key per FI and one share per holder');

@@ -30,12 +30,17 @@ import { fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type
 import type { SeClient } from '../../src/se/client.ts';
 import { enrolSe } from '../../src/sim/network.ts';
 import { recordHit } from '../../src/ledger/fi/compliance.ts';
+import { dealRegulatorKey, seededRng, type RegulatorKey } from '../../src/crypto/index.ts';
+import { escrowOfRecord } from '../../src/ledger/cb/escrow_evidence.ts';
+import { partialForEscrow } from '../../src/ledger/cb/disclosure.ts';
+import { postPartial } from '../../src/ledger/cb/warrants.ts';
 
 type CallerName =
   | 'none' | 'cbOperator' | 'cbAuditor' | 'cbRevoked' | 'fiOperator' | 'fiAuditor' | 'fiRevoked' | 'otherFiOperator'
-  | 'owner' | 'otherCustomer' | 'device' | 'otherDevice' | 'otherFiDevice' | 'institution' | 'otherInstitution' | 'revokedInstitution';
+  | 'owner' | 'otherCustomer' | 'device' | 'otherDevice' | 'otherFiDevice' | 'institution' | 'otherInstitution' | 'revokedInstitution'
+  | 'cbRegulator' | 'holder1' | 'holder2';
 const CALLERS: readonly CallerName[] = [
-  'none', 'cbOperator', 'cbAuditor', 'cbRevoked', 'fiOperator', 'fiAuditor', 'fiRevoked', 'otherFiOperator',
+  'none', 'cbOperator', 'cbAuditor', 'cbRevoked', 'fiOperator', 'fiAuditor', 'fiRevoked', 'otherFiOperator', 'cbRegulator', 'holder1', 'holder2',
   'owner', 'otherCustomer', 'device', 'otherDevice', 'otherFiDevice', 'institution', 'otherInstitution', 'revokedInstitution',
 ];
 const EVERYONE = CALLERS;
@@ -74,6 +79,8 @@ interface TableWorld {
   enrolled?: { se: SeClient; deviceId: Uint8Array };
   freshSe?: { se: SeClient; certificate: Uint8Array; deviceId: Uint8Array };
   tokens: Record<string, string>;
+  /** The regulator escrow key the SEs escrow under; its shares make the key holders' partials. */
+  regulator: RegulatorKey;
 }
 
 const hex = bytesToHex;
@@ -175,6 +182,29 @@ const ROWS: Record<string, Row> = {
   },
   'GET /cb/device-revocations': { allow: ['cbOperator', 'cbAuditor'], build: () => ({}) },
   'POST /cb/incidents/book': { allow: ['cbOperator', 'institution', 'otherInstitution'], build: () => ({ body: { amountMinor: '1', reference: 'table-test' } }) },
+  // Warrants (cb/warrants.ts): the payment the /cb/payments row registered is the warranted one.
+  'POST /cb/warrants': {
+    allow: ['cbRegulator'],
+    build: async (w) => ({ body: { warrantId: WARRANT, paymentHash: hex((await warrantedRecord(w)).paymentHash), authority: 'District Court', reason: 'table' } }),
+  },
+  'GET /cb/warrants': { allow: ['cbRegulator', 'holder1', 'holder2', 'cbAuditor'], build: () => ({}) },
+  'GET /cb/warrants/:warrantId': { allow: ['cbRegulator', 'holder1', 'holder2', 'cbAuditor'], build: () => ({ params: { warrantId: WARRANT } }) },
+  'GET /cb/warrants/:warrantId/escrow': { allow: ['holder1', 'holder2'], build: () => ({ params: { warrantId: WARRANT } }) },
+  'POST /cb/warrants/:warrantId/holders/:holder/partial': {
+    allow: ['holder1'],
+    build: async (w) => ({ params: { warrantId: WARRANT, holder: '1' }, body: { partial: hex(await holderPartial(w, 1)) } }),
+  },
+  'POST /cb/warrants/:warrantId/holders/:holder/refusal': { allow: ['holder2'], build: () => ({ params: { warrantId: WARRANT, holder: '2' }, body: { reason: 'not satisfied' } }) },
+  'POST /cb/warrants/:warrantId/disclose': {
+    allow: ['cbRegulator'],
+    // Holder 3 answers outside the table's callers, so the quorum of 2 is in.
+    build: async (w) => {
+      const authority = w.net.cb.escrow();
+      await postPartial(w.net.cb.db, 1, authority, { warrantId: WARRANT, holder: 3, partial: await holderPartial(w, 3) });
+      return { params: { warrantId: WARRANT } };
+    },
+  },
+  'GET /cb/disclosure/log': { allow: ['cbRegulator', 'cbAuditor'], build: () => ({}) },
   // The FI.
   [`GET ${FI}/health`]: { allow: EVERYONE, build: () => ({}) },
   [`GET ${FI}/audit`]: { allow: ['fiAuditor', 'fiOperator'], build: () => ({}) },
@@ -283,7 +313,7 @@ const ROWS: Record<string, Row> = {
   'GET /console/overview': { allow: EVERYONE, build: () => ({}) },
   'GET /console/assets/:file': { allow: EVERYONE, build: () => ({ params: { file: 'console.js' } }) },
   'GET /console/nodes': { allow: EVERYONE, build: () => ({}) },
-  'GET /console/cb/whoami': { allow: ['cbOperator', 'cbAuditor'], right: 'cbAuditor', build: () => ({}) },
+  'GET /console/cb/whoami': { allow: ['cbOperator', 'cbAuditor', 'cbRegulator', 'holder1', 'holder2'], right: 'cbAuditor', build: () => ({}) },
   'GET /console/cb/circulation': { allow: ['cbAuditor', 'cbOperator'], build: () => ({}) },
   'GET /console/fi/fi-a/whoami': { allow: staff('fiAuditor', 'owner', 'otherCustomer'), right: 'owner', build: () => ({}) },
   'GET /console/fi/fi-a/customers': { allow: staff('fiAuditor'), build: () => ({}) },
@@ -298,6 +328,20 @@ const ROWS: Record<string, Row> = {
   'GET /console/fi/fi-a/policy': { allow: staff('fiAuditor'), build: () => ({}) },
   'GET /console/fi/fi-a/logs': { allow: staff('fiAuditor'), build: () => ({}) },
 };
+
+const WARRANT = 'table-warrant';
+
+async function warrantedRecord(w: TableWorld): Promise<{ paymentHash: Uint8Array; record: Uint8Array }> {
+  const rows = await w.net.cb.db.query<{ payment_hash: Uint8Array; record: Uint8Array }>('SELECT payment_hash, record FROM payment_evidence ORDER BY created_ms, payment_hash LIMIT 1');
+  assert.ok(rows[0], 'the /cb/payments row registered a payment');
+  return { paymentHash: rows[0].payment_hash, record: rows[0].record };
+}
+
+/** Holder i's partial for the table's warrant, as holder i's own node computes it. */
+async function holderPartial(w: TableWorld, i: number): Promise<Uint8Array> {
+  const { paymentHash, record } = await warrantedRecord(w);
+  return partialForEscrow({ share: w.regulator.shares[i - 1]!, warrantId: WARRANT, escrow: escrowOfRecord(paymentHash, record), rng: seededRng(`table/holder-${i}`) });
+}
 
 function enrolledSubject(w: TableWorld): Subject {
   return { device: w.enrolled!, customerToken: w.tokens['alice']! };
@@ -337,7 +381,8 @@ describe('every route × every caller, over HTTPS with the network CA', () => {
   const certs: Record<string, IssuedCertificate> = {};
 
   before(async () => {
-    net = await openOfflineNet('sqlite', 'access-table', { verifyWorkers: 0 });
+    const regulator = dealRegulatorKey({ threshold: 2, holders: 3, rng: seededRng('access-table/regulator') });
+    net = await openOfflineNet('sqlite', 'access-table', { verifyWorkers: 0, regulator });
     await fundFi(net, net.fiA, 1_000_000n, 'fund-a');
     await fundFi(net, net.fiB, 1_000_000n, 'fund-b');
     const alice = await newDevice(net, net.fiA, 'alice', { depositMinor: 50_000n });
@@ -354,6 +399,9 @@ describe('every route × every caller, over HTTPS with the network CA', () => {
       otherFiOperator: (await addOperator(net.fiB.db, { name: 'Other FI operator', role: 'fi-operator' })).token,
       alice: (await addOperator(net.fiA.db, { name: 'Alice', role: 'customer', customerId: alice.customerId })).token,
       bob: (await addOperator(net.fiA.db, { name: 'Bob', role: 'customer', customerId: bob.customerId })).token,
+      cbRegulator: (await addOperator(net.cb.db, { name: 'Regulator', role: 'regulator' })).token,
+      holder1: (await addOperator(net.cb.db, { name: 'Key holder 1', role: 'key-holder', holderIndex: 1 })).token,
+      holder2: (await addOperator(net.cb.db, { name: 'Key holder 2', role: 'key-holder', holderIndex: 2 })).token,
     };
     for (const [name, db, role] of [['cbRevoked', net.cb.db, 'cb-operator'], ['fiRevoked', net.fiA.db, 'fi-operator']] as const) {
       const made = await addOperator(db, { name, role });
@@ -380,7 +428,7 @@ describe('every route × every caller, over HTTPS with the network CA', () => {
       },
     );
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    w = { net, alice, bob, carol, eve, answers: new Map(), tokens };
+    w = { net, alice, bob, carol, eve, answers: new Map(), tokens, regulator };
   });
   after(async () => {
     for (const a of agents.values()) a.destroy();

@@ -7,6 +7,7 @@
 import type { RuleSet } from '../../src/compliance/index.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { seededRng } from '../../src/crypto/rng.ts';
+import type { RegulatorKey } from '../../src/crypto/escrow.ts';
 import { DeviceClass, Tier } from '../../src/policy/limits.ts';
 import { Applet } from '../../src/se/applet.ts';
 import { SeClient, transmitTo } from '../../src/se/client.ts';
@@ -37,14 +38,21 @@ export interface OfflineNet {
   cleanup(): Promise<void>;
 }
 
-export async function openOfflineNet(engine: Engine, seed: string, opts: { verifyWorkers?: number; nullifierPartitions?: number; rules?: RuleSet | null; cbRules?: RuleSet | null } = {}): Promise<OfflineNet> {
-  const world = makeWorld(seed);
+export async function openOfflineNet(
+  engine: Engine,
+  seed: string,
+  opts: { verifyWorkers?: number; nullifierPartitions?: number; rules?: RuleSet | null; cbRules?: RuleSet | null; regulator?: RegulatorKey } = {},
+): Promise<OfflineNet> {
+  // With a dealt regulator key, SEs escrow under it and the CB knows its holders' verification keys.
+  const regulator = opts.regulator;
+  const world: World = regulator === undefined ? makeWorld(seed) : { ...makeWorld(seed), regulatorKey: regulator.publicKey.toBytes() };
   const clock: Clock = { nowMs: () => Number(world.nowMs) };
   const dbs = await Promise.all([freshDb(engine), freshDb(engine), freshDb(engine)]);
   const cb = await CentralBank.open({
     db: dbs[0]!.db, clock, rng: countingRng(`${seed}/cb`),
     signingKey: world.cb, issuerMaster: sha256(new TextEncoder().encode(`issuer/${seed}`)), regulatorKey: world.regulatorKey,
     nullifierPartitions: opts.nullifierPartitions, ...(opts.cbRules === undefined ? {} : { rules: opts.cbRules }),
+    ...(regulator === undefined ? {} : { escrowAuthority: { threshold: regulator.threshold, verificationKeys: regulator.shares.map((x) => x.verificationKey) } }),
   });
   const keyB = p256KeyPair(seededRng(`${seed}/fi-b`));
   const manufacturers = { [MANUFACTURER]: world.manufacturer.publicKey };

@@ -48,10 +48,10 @@ export async function rightCallers(net: OfflineNet, devices: Record<string, Test
     return { db: fi.db, fiId: fi.fiId };
   };
   const tokens = new Map<string, string>();
-  const tokenFor = async (db: Db, role: OperatorRole, key: string) => {
+  const tokenFor = async (db: Db, role: OperatorRole, key: string, holderIndex?: number) => {
     let t = tokens.get(key);
     if (t === undefined) {
-      t = (await addOperator(db, { name: `fuzz ${role}`, role })).token;
+      t = (await addOperator(db, { name: `fuzz ${role}`, role, ...(role === 'key-holder' ? { holderIndex: holderIndex ?? 1 } : {}) })).token;
       tokens.set(key, t);
     }
     return t;
@@ -83,6 +83,12 @@ export async function rightCallers(net: OfflineNet, devices: Record<string, Test
     for (const g of route.access.grants) {
       if ('anyone' in g) return { headers: {}, certFi: null };
       if ('role' in g) return { headers: { authorization: `Bearer ${await tokenFor(db, g.role, `${fiId ?? 'cb'}/${g.role}`)}` }, certFi: null };
+      if ('keyHolder' in g) {
+        // The holder the path names (…/holders/<i>/…); a path with no valid index has no right caller but holder 1.
+        const i = Number(/\/holders\/([1-9][0-9]{0,2})\//.exec(url)?.[1] ?? '1');
+        const index = i <= 255 ? i : 1;
+        return { headers: { authorization: `Bearer ${await tokenFor(db, 'key-holder', `${fiId ?? 'cb'}/key-holder/${index}`, index)}` }, certFi: null };
+      }
       if ('customer' in g && fiId !== null) return { headers: { authorization: `Bearer ${await customerToken(db, fiId)}` }, certFi: null };
       if ('device' in g && fiId !== null) return { headers: await signedHeaders(devices[fiId]!.client, method, url, body), certFi: null };
       if ('institution' in g || 'anyInstitution' in g) return { headers: {}, certFi: 'fi-a' };

@@ -25,7 +25,7 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { authenticateToken } from './operators.ts';
 import { RateLimiter, type RateClass, type RateLimits } from './rate_limit.ts';
 
-export const OPERATOR_ROLES = ['cb-operator', 'fi-operator', 'auditor', 'regulator', 'customer'] as const;
+export const OPERATOR_ROLES = ['cb-operator', 'fi-operator', 'auditor', 'regulator', 'customer', 'key-holder'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
 /** A person with a token of this node: staff in a role, or a customer (then `customerId` is set). */
@@ -35,6 +35,8 @@ export interface OperatorCaller {
   name: string;
   role: OperatorRole;
   customerId: string | null;
+  /** A key holder's index i of the regulator's t-of-n escrow key (null for every other role). */
+  holderIndex: number | null;
 }
 
 /** An FI node, by the client certificate the network CA issued it. */
@@ -79,6 +81,8 @@ export type Grant =
   | { anyone: true }
   /** Staff of this node in this role (a node knows only its own staff's tokens). */
   | { role: Exclude<OperatorRole, 'customer'> }
+  /** Escrow key holder i, where i is read from the request (null: no such holder, so nobody). */
+  | { keyHolder: From<string | null> }
   /** The customer the request's target belongs to (null: no such target, so nobody). */
   | { customer: From<string | null> }
   /** The FI node the request acts for (its certificate must name that FI). */
@@ -125,7 +129,7 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
 function describeCaller(c: Caller): string {
   switch (c.kind) {
     case 'anonymous': return 'an unauthenticated caller';
-    case 'operator': return c.role === 'customer' ? `customer ${c.customerId}` : `${c.role} ${c.name}`;
+    case 'operator': return c.role === 'customer' ? `customer ${c.customerId}` : c.role === 'key-holder' ? `key holder ${c.holderIndex} ${c.name}` : `${c.role} ${c.name}`;
     case 'institution': return `FI node ${c.fiId}`;
     case 'device': return 'a device';
   }
@@ -150,6 +154,10 @@ async function identify(req: FastifyRequest, auth: Authenticator): Promise<Calle
 async function granted(g: Grant, caller: Caller, req: FastifyRequest): Promise<boolean> {
   if ('anyone' in g) return true;
   if ('role' in g) return caller.kind === 'operator' && caller.role === g.role;
+  if ('keyHolder' in g) {
+    if (caller.kind !== 'operator' || caller.role !== 'key-holder' || caller.holderIndex === null) return false;
+    return (await g.keyHolder(req, caller)) === String(caller.holderIndex);
+  }
   if ('customer' in g) {
     if (caller.kind !== 'operator' || caller.role !== 'customer' || caller.customerId === null) return false;
     return (await g.customer(req, caller)) === caller.customerId;

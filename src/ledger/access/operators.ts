@@ -1,5 +1,5 @@
 // The people who may call a node, each with their own token: staff in a role (CB operator, FI
-// operator, auditor, regulator key holder) or a customer of an FI (its own accounts and devices).
+// operator, auditor, regulator, escrow key holder i) or a customer of an FI (its own accounts and devices).
 // A token is `tly1.<operator id>.<secret>` with a 256-bit secret from the system CSPRNG; the node
 // stores only SHA-256(secret) — a slow password hash buys nothing against a 256-bit secret — and
 // compares in constant time. Made and revoked with `tally operator add / revoke` on the node's
@@ -16,6 +16,8 @@ import { rowBytes, rowNullableString, rowString, rowBigint, type Db, type Querya
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 
 export const TOKEN_PREFIX = 'tly1';
+/** Holder indexes of the escrow key (warrant_partials' CHECK: 1..255). */
+export const HOLDER_INDEX_MAX = 255;
 const TOKEN_RE = /^tly1\.(op-[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
 
 export interface OperatorRecord {
@@ -23,6 +25,8 @@ export interface OperatorRecord {
   name: string;
   role: OperatorRole;
   customerId: string | null;
+  /** The escrow key holder index i of a key-holder operator, else null. */
+  holderIndex: number | null;
   createdMs: number;
   revokedMs: number | null;
 }
@@ -46,9 +50,11 @@ const secretHash = (secret: string): Uint8Array => sha256(new TextEncoder().enco
 
 function recordOf(r: Record<string, unknown>): OperatorRecord {
   const revoked = r['revoked_ms'];
+  const holder = r['holder_index'];
   return {
     operatorId: rowString(r, 'operator_id'), name: rowString(r, 'name'), role: checkRole(rowString(r, 'role')),
-    customerId: rowNullableString(r, 'customer_id'), createdMs: Number(rowBigint(r, 'created_ms')),
+    customerId: rowNullableString(r, 'customer_id'),
+    holderIndex: holder === null || holder === undefined ? null : Number(rowBigint(r, 'holder_index')), createdMs: Number(rowBigint(r, 'created_ms')),
     revokedMs: revoked === null || revoked === undefined ? null : Number(rowBigint(r, 'revoked_ms')),
   };
 }
@@ -67,7 +73,7 @@ export const CLI_ACTOR: AdminActor = { operatorId: 'cli', role: 'node-admin' };
  */
 export async function addOperator(
   db: Db,
-  input: { name: string; role: string; customerId?: string; nowMs?: number; rng?: RandomBytes; actor?: AdminActor },
+  input: { name: string; role: string; customerId?: string; holderIndex?: number; nowMs?: number; rng?: RandomBytes; actor?: AdminActor },
 ): Promise<NewOperator> {
   const role = checkRole(input.role);
   const name = input.name.normalize('NFC');
@@ -78,6 +84,13 @@ export async function addOperator(
   if ((role === 'customer') !== (customerId !== null)) {
     throw new LedgerError(LedgerErrorCode.badRequest, role === 'customer' ? 'a customer credential must name its customer' : `a ${role} credential names no customer`);
   }
+  const holderIndex = input.holderIndex ?? null;
+  if ((role === 'key-holder') !== (holderIndex !== null)) {
+    throw new LedgerError(LedgerErrorCode.badRequest, role === 'key-holder' ? 'a key-holder credential must name its holder index' : `a ${role} credential names no holder index`);
+  }
+  if (holderIndex !== null && (!Number.isSafeInteger(holderIndex) || holderIndex < 1 || holderIndex > HOLDER_INDEX_MAX)) {
+    throw new LedgerError(LedgerErrorCode.badRequest, `holder index must be 1..${HOLDER_INDEX_MAX}, got ${holderIndex}`);
+  }
   if (customerId !== null && (await db.query('SELECT id FROM customers WHERE id = $1', [customerId])).length === 0) {
     throw new LedgerError(LedgerErrorCode.unknownAccount, `No customer ${customerId} at this node`);
   }
@@ -86,12 +99,12 @@ export async function addOperator(
   const operatorId = `op-${bytesToHex(rng(8))}`;
   const secret = Buffer.from(rng(32)).toString('base64url');
   await db.run(
-    'INSERT INTO operators (operator_id, name, role, customer_id, token_hash, created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)',
-    [operatorId, name, role, customerId, secretHash(secret), BigInt(nowMs)],
+    'INSERT INTO operators (operator_id, name, role, customer_id, token_hash, created_ms, revoked_ms, holder_index) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)',
+    [operatorId, name, role, customerId, secretHash(secret), BigInt(nowMs), holderIndex === null ? null : BigInt(holderIndex)],
   );
   const actor = input.actor ?? CLI_ACTOR;
-  await appendAdminLog(db, { atMs: nowMs, ...actor, action: 'operator add', detail: { operatorId, name, role, customerId }, status: 201, code: null });
-  return { record: { operatorId, name, role, customerId, createdMs: nowMs, revokedMs: null }, token: `${TOKEN_PREFIX}.${operatorId}.${secret}` };
+  await appendAdminLog(db, { atMs: nowMs, ...actor, action: 'operator add', detail: { operatorId, name, role, customerId, holderIndex }, status: 201, code: null });
+  return { record: { operatorId, name, role, customerId, holderIndex, createdMs: nowMs, revokedMs: null }, token: `${TOKEN_PREFIX}.${operatorId}.${secret}` };
 }
 
 /** Revokes an operator's token at once; revoking twice is a no-op that says so. */
@@ -124,5 +137,5 @@ export async function authenticateToken(q: Queryable, token: string): Promise<Op
   const ok = timingSafeEqual(Buffer.from(rowBytes(r, 'token_hash')), Buffer.from(secretHash(m[2]!)));
   const record = recordOf(r);
   if (!ok || record.revokedMs !== null) return null;
-  return { kind: 'operator', operatorId: record.operatorId, name: record.name, role: record.role, customerId: record.customerId };
+  return { kind: 'operator', operatorId: record.operatorId, name: record.name, role: record.role, customerId: record.customerId, holderIndex: record.holderIndex };
 }

@@ -25,6 +25,7 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { listIncidents, recordConflict, type Incident } from './incidents.ts';
 import { IssuerKeys } from './issuer_keys.ts';
+import type { EscrowAuthority } from './disclosure.ts';
 import { ensureAccount } from '../book/journal.ts';
 import { SYNC_PAYMENTS_MAX } from '../limits.ts';
 import { postTwoLegMove } from '../book/moves.ts';
@@ -47,6 +48,11 @@ export interface CentralBankConfig {
   regulatorKey: Uint8Array;
   /** Policy stored on first open (DEFAULT_POLICY if absent). */
   initialPolicy?: PolicyTable;
+  /**
+   * The regulator escrow key's quorum t and its holders' public verification keys VK_i (public
+   * data: the shares stay with their holders). Absent: the CB checks and discloses no warrant.
+   */
+  escrowAuthority?: EscrowAuthority;
   /** Hash partitions of the nullifier registry on PostgreSQL (CbLedger.open; absent: plain tables). */
   nullifierPartitions?: number;
   /** AML/CFT rules whose aggregate kinds (fi.*) the CB evaluates per FI; default DEFAULT_RULES; null: none. */
@@ -131,6 +137,17 @@ export class CentralBank {
   /** Walks the CB's compliance log chain (the FI's log code, compliance_log.ts). */
   verifyComplianceLog(): Promise<ComplianceLogCheck> {
     return verifyComplianceLog(this.db);
+  }
+
+  /** The escrow authority warrants are checked against; BAD_REQUEST when this CB was given none. */
+  escrow(): EscrowAuthority {
+    const a = this.config.escrowAuthority;
+    if (a === undefined) throw new LedgerError(LedgerErrorCode.badRequest, 'This CB was started without the escrow key holders\' verification keys; it discloses nothing');
+    return a;
+  }
+
+  nowMs(): number {
+    return this.clock.nowMs();
   }
 
   async currentPolicy(): Promise<PolicyTable> {

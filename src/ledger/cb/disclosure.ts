@@ -67,7 +67,7 @@ function entryHash(prev: Uint8Array, seq: bigint, warrantId: string, kind: strin
   return h.digest();
 }
 
-async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string, body: Record<string, unknown>): Promise<void> {
+export async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string, body: Record<string, unknown>): Promise<void> {
   const last = await tx.query<{ seq: bigint; entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT 1');
   const prev: Uint8Array = last[0]?.entry_hash ?? GENESIS;
   const seq = (last[0] ? rowBigint(last[0], 'seq') : 0n) + 1n;
@@ -78,7 +78,7 @@ async function appendLog(tx: Tx, nowMs: number, warrantId: string, kind: string,
   );
 }
 
-function checkText(name: string, s: string): void {
+export function checkText(name: string, s: string): void {
   if (typeof s !== 'string' || s.length === 0 || s.length > WARRANT_TEXT_CHARS_MAX) {
     throw new LedgerError('BAD_REQUEST', `${name} must be 1..${WARRANT_TEXT_CHARS_MAX} characters`);
   }
@@ -136,7 +136,18 @@ export async function answerWarrant(db: Db, opts: { share: RegulatorKeyShare; wa
     if (w.status !== 'open') throw new LedgerError(LedgerErrorCode.badRequest, `warrant ${opts.warrantId} is ${w.status}, expected open`);
     return readWarrantedEscrow(tx, w.paymentHash);
   });
-  const partial = partialDecrypt({ ...partialRequest(opts.warrantId, escrow), share: opts.share, rng: opts.rng });
+  return partialForEscrow({ share: opts.share, warrantId: opts.warrantId, escrow, rng: opts.rng });
+}
+
+/**
+ * The pure half of answering a warrant: holder `share.index`'s D_i = y_i·E1 of `escrow` with its
+ * proof bound to the warrant id and the payment id, encoded. Reads nothing: the holder's own node
+ * calls it with the escrow it checked against the payment id (escrowOfRecord), so the share never
+ * has to sit where the CB's database is.
+ */
+export function partialForEscrow(opts: { share: RegulatorKeyShare; warrantId: string; escrow: StoredEscrow; rng: Rng }): Uint8Array {
+  checkText('warrant id', opts.warrantId);
+  const partial = partialDecrypt({ ...partialRequest(opts.warrantId, opts.escrow), share: opts.share, rng: opts.rng });
   return partialDecryptionToBytes(partial);
 }
 
@@ -150,28 +161,36 @@ export async function submitPartial(
   authority: EscrowAuthority,
   input: { warrantId: string; partial: Uint8Array },
 ): Promise<{ accepted: boolean; partials: number }> {
-  return db.transaction(async (tx) => {
-    const w = await openWarrant(tx, input.warrantId);
-    let partial: PartialDecryption | null = null;
-    try {
-      partial = partialDecryptionFromBytes(input.partial);
-    } catch (e) {
-      if (!(e instanceof CryptoDecodeError)) throw e;
-    }
-    const request = partialRequest(input.warrantId, await readWarrantedEscrow(tx, w.paymentHash));
-    const vk = partial ? authority.verificationKeys[partial.index - 1] : undefined;
-    const valid = partial !== null && vk !== undefined && verifyPartialDecryption({ ...request, partial, verificationKey: vk });
-    if (!valid) {
-      await appendLog(tx, nowMs, input.warrantId, 'refused', { holder: partial?.index ?? null, why: 'partial decryption or its proof is invalid' });
-      return { accepted: false, partials: await countPartials(tx, input.warrantId) };
-    }
-    await tx.run(
-      'INSERT INTO warrant_partials (warrant_id, holder_index, partial, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (warrant_id, holder_index) DO NOTHING',
-      [input.warrantId, BigInt(partial!.index), input.partial, BigInt(nowMs)],
-    );
-    await appendLog(tx, nowMs, input.warrantId, 'partial', { holder: partial!.index });
-    return { accepted: true, partials: await countPartials(tx, input.warrantId) };
-  });
+  return db.transaction((tx) => submitPartialTx(tx, nowMs, authority, input));
+}
+
+/** submitPartial() inside the caller's transaction. */
+export async function submitPartialTx(
+  tx: Tx,
+  nowMs: number,
+  authority: EscrowAuthority,
+  input: { warrantId: string; partial: Uint8Array },
+): Promise<{ accepted: boolean; partials: number }> {
+  const w = await openWarrant(tx, input.warrantId);
+  let partial: PartialDecryption | null = null;
+  try {
+    partial = partialDecryptionFromBytes(input.partial);
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+  }
+  const request = partialRequest(input.warrantId, await readWarrantedEscrow(tx, w.paymentHash));
+  const vk = partial ? authority.verificationKeys[partial.index - 1] : undefined;
+  const valid = partial !== null && vk !== undefined && verifyPartialDecryption({ ...request, partial, verificationKey: vk });
+  if (!valid) {
+    await appendLog(tx, nowMs, input.warrantId, 'refused', { holder: partial?.index ?? null, why: 'partial decryption or its proof is invalid' });
+    return { accepted: false, partials: await countPartials(tx, input.warrantId) };
+  }
+  await tx.run(
+    'INSERT INTO warrant_partials (warrant_id, holder_index, partial, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (warrant_id, holder_index) DO NOTHING',
+    [input.warrantId, BigInt(partial!.index), input.partial, BigInt(nowMs)],
+  );
+  await appendLog(tx, nowMs, input.warrantId, 'partial', { holder: partial!.index });
+  return { accepted: true, partials: await countPartials(tx, input.warrantId) };
 }
 
 async function countPartials(tx: Tx, warrantId: string): Promise<number> {

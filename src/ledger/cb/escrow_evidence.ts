@@ -45,6 +45,21 @@ function decodeEscrow(record: Uint8Array, paymentId: Uint8Array): { E1: G1Point;
   }
 }
 
+/**
+ * (E1, E2) of a payment record that must hash to `paymentId` (EVIDENCE_INVALID otherwise, or when
+ * it does not decode). Pure: a key holder's own node runs it on the record the CB sends, so what
+ * it decrypts is bound to the warranted payment id whoever handed it the bytes.
+ */
+export function escrowOfRecord(paymentId: Uint8Array, record: Uint8Array): StoredEscrow {
+  if (!(paymentId instanceof Uint8Array) || paymentId.length !== PAYMENT_ID_BYTES) {
+    throw new LedgerError(LedgerErrorCode.badRequest, `payment id must be ${PAYMENT_ID_BYTES} bytes, got ${paymentId?.length}`);
+  }
+  if (!equalBytes(sha256(record), paymentId)) {
+    throw new LedgerError(LedgerErrorCode.evidenceInvalid, `record of payment ${hex(paymentId)} hashes to ${hex(sha256(record))}`);
+  }
+  return { paymentId, ...decodeEscrow(record, paymentId) };
+}
+
 /** Indexes the E1 of every evidence row not yet in escrow_index. */
 async function refreshEscrowIndex(tx: Tx): Promise<void> {
   for (;;) {
@@ -79,11 +94,7 @@ export async function readWarrantedEscrow(tx: Tx, paymentId: Uint8Array): Promis
   }
   const rows = await tx.query<{ record: Uint8Array }>('SELECT record FROM payment_evidence WHERE payment_hash = $1', [paymentId]);
   if (rows.length === 0) throw new LedgerError(LedgerErrorCode.badRequest, `no settled payment ${hex(paymentId)} at the CB`);
-  const record = rows[0]!.record;
-  if (!equalBytes(sha256(record), paymentId)) {
-    throw new LedgerError(LedgerErrorCode.evidenceInvalid, `stored record of payment ${hex(paymentId)} hashes to ${hex(sha256(record))}`);
-  }
-  const { E1, E2 } = decodeEscrow(record, paymentId);
+  const { E1, E2 } = escrowOfRecord(paymentId, rows[0]!.record);
   await refreshEscrowIndex(tx);
   const sharing = await tx.query<{ payment_hash: Uint8Array; record: Uint8Array }>(
     'SELECT i.payment_hash, e.record FROM escrow_index i JOIN payment_evidence e ON e.payment_hash = i.payment_hash ' +

@@ -23,6 +23,11 @@ export {
 } from './incidents.ts';
 export { ISSUER_KEY_DST, ISSUER_MASTER_BYTES_MIN, IssuerKeys, type IssuerKey } from './issuer_keys.ts';
 export {
-  WARRANT_TEXT_CHARS_MAX, answerWarrant, disclose, fileWarrant, submitPartial, verifyDisclosureLog,
+  WARRANT_TEXT_CHARS_MAX, answerWarrant, disclose, fileWarrant, partialForEscrow, submitPartial, verifyDisclosureLog,
   type DisclosedIdentity, type DisclosureLogCheck, type EscrowAuthority,
 } from './disclosure.ts';
+export { escrowOfRecord, type StoredEscrow } from './escrow_evidence.ts';
+export {
+  DISCLOSURE_LOG_READ_MAX, WARRANTS_LISTED_MAX, listWarrants, postPartial, readDisclosureLog, refuseWarrant, warrantEscrow, warrantState,
+  warrantedPayment, type DisclosureLogEntry, type HolderRefusal, type WarrantEscrow, type WarrantState,
+} from './warrants.ts';

@@ -37,6 +37,7 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'screen_banks.js': { type: JS, body: own('screen_banks.js') },
   'screen_cases.js': { type: JS, body: own('screen_cases.js') },
   'screen_devices.js': { type: JS, body: own('screen_devices.js') },
+  'screen_warrants.js': { type: JS, body: own('screen_warrants.js') },
   'uPlot.iife.min.js': { type: JS, body: dependency('uplot/dist/uPlot.iife.min.js') },
   'uPlot.min.css': { type: CSS, body: dependency('uplot/dist/uPlot.min.css') },
 };

@@ -10,6 +10,7 @@
 //   /console/fi/<fiId>/incidents, /policy, /logs          — that FI's gate (auditor, FI operator)
 // An FI's incidents are the CB's incidents naming its customers (served when this server hosts
 // the CB too, else the screen says the CB holds them) and its own incidents found at sync.
+//   /console/holder/<i>/whoami                             — escrow key holder i's own node's gate
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CentralBank } from '../cb/central_bank.ts';
@@ -29,11 +30,13 @@ import { devicesView } from './devices_view.ts';
 export interface ConsoleNodes {
   cb?: { node: CentralBank; gate: Gate };
   fis: readonly { node: FinancialIntermediary; gate: Gate }[];
+  /** Escrow key holders' own nodes (http/holder_routes.ts), each with its gate. */
+  holders?: readonly { index: number; gate: Gate }[];
 }
 
 /** Any caller holding a token of the node: staff in any role, or a customer. */
 const anyOperator: Access = {
-  grants: [role('cb-operator'), role('fi-operator'), role('auditor'), role('regulator'), { customer: (_req, c) => (c.kind === 'operator' ? c.customerId : null) }],
+  grants: [role('cb-operator'), role('fi-operator'), role('auditor'), role('regulator'), role('key-holder'), { customer: (_req, c) => (c.kind === 'operator' ? c.customerId : null) }],
 };
 /** A customer of the node, for their own data. */
 const ownCustomer: Access = { grants: [{ customer: (_req, c) => (c.kind === 'operator' ? c.customerId : null) }] };
@@ -48,11 +51,11 @@ function operatorOf(req: FastifyRequest): Extract<Caller, { kind: 'operator' }> 
   return c;
 }
 
-function whoami(app: FastifyInstance, node: string): void {
-  app.get('/whoami', { schema: none, config: { access: anyOperator } }, (req, reply) =>
+function whoami(app: FastifyInstance, node: string, access: Access = anyOperator): void {
+  app.get('/whoami', { schema: none, config: { access } }, (req, reply) =>
     respond(reply, 200, async () => {
       const c = operatorOf(req);
-      return { node, name: c.name, role: c.role, customerId: c.customerId };
+      return { node, name: c.name, role: c.role, customerId: c.customerId, holderIndex: c.holderIndex };
     }),
   );
 }
@@ -65,7 +68,8 @@ function publicRoutes(app: FastifyInstance, nodes: ConsoleNodes): void {
   app.get<{ Params: { file: string } }>('/console/assets/:file', { schema: routeSchema({ params: { file: { type: 'string', maxLength: 40, pattern: '^[A-Za-z0-9._]+$', enum: Object.keys(ASSETS) } } }), config: pub }, (req, reply) =>
     send(reply, ASSETS[req.params.file]!),
   );
-  const list = [...(nodes.cb ? [{ node: 'cb', base: '/console/cb' }] : []), ...nodes.fis.map((f) => ({ node: f.node.fiId, base: `/console/fi/${f.node.fiId}` }))];
+  const list = [...(nodes.cb ? [{ node: 'cb', base: '/console/cb' }] : []), ...nodes.fis.map((f) => ({ node: f.node.fiId, base: `/console/fi/${f.node.fiId}` })),
+    ...(nodes.holders ?? []).map((h) => ({ node: `holder-${h.index}`, base: `/console/holder/${h.index}` }))];
   app.get('/console/nodes', { schema: none, config: pub }, (_req, reply) => respond(reply, 200, async () => ({ nodes: list })));
 }
 
@@ -120,6 +124,12 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
       );
       cbScreens(scope, cb.node, fis, nowMs);
     }, { prefix: '/console/cb' });
+  }
+  for (const { index, gate } of nodes.holders ?? []) {
+    await app.register(async (scope) => {
+      gate.install(scope);
+      whoami(scope, `holder-${index}`, { grants: [{ keyHolder: () => String(index) }] });
+    }, { prefix: `/console/holder/${index}` });
   }
   for (const { node: fi, gate } of nodes.fis) {
     await app.register(async (scope) => {

@@ -19,6 +19,7 @@ import { COMPLIANCE_MIGRATION } from './migration_013.ts';
 import { RULE_KINDS_MIGRATION } from './migration_014.ts';
 import { FREEZE_MIGRATION } from './migration_015.ts';
 import { WATCHLIST_MIGRATION } from './migration_016.ts';
+import { KEY_HOLDER_MIGRATION } from './migration_017.ts';
 
 export interface Migration {
   version: number;
@@ -128,6 +129,7 @@ CREATE TABLE nullifier_conflicts (
   RULE_KINDS_MIGRATION,
   FREEZE_MIGRATION,
   WATCHLIST_MIGRATION,
+  KEY_HOLDER_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */

@@ -20,6 +20,11 @@ import { registerConsole } from '../console/index.ts';
 import { ledgerApp, respond } from './app.ts';
 import { cbOfflineRoutes, cbRoutes } from './cb_routes.ts';
 import { fiOfflineRoutes, fiRoutes } from './fi_routes.ts';
+import { holderRoutes, type CbWarrantPort } from './holder_routes.ts';
+import { warrantRoutes } from './warrant_routes.ts';
+import { systemRng, type RegulatorKeyShare, type Rng } from '../../crypto/index.ts';
+import type { Db } from '../db/adapter.ts';
+import { migrate } from '../db/migrations.ts';
 import { addOpenApiRoute } from './openapi.ts';
 import { rules } from './rules.ts';
 import { routeSchema } from './schema.ts';
@@ -101,6 +106,7 @@ export async function createOfflineEmbeddedApp(nodes: { cb: CentralBank; fis: re
   const gates = gatesOf(nodes, options);
   await app.register(cbRoutes(nodes.cb.ledger, gates.cb!), { prefix: '/cb' });
   await app.register(cbOfflineRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
+  await app.register(warrantRoutes(nodes.cb, gates.cb!), { prefix: '/cb' });
   const fiGates = nodes.fis.map((fi) => ({ node: fi, gate: gates.fi(fi) }));
   for (const { node: fi, gate } of fiGates) {
     await app.register(fiRoutes(fi.ledger, gate, (input) => fi.setFrozen(input)), { prefix: `/fi/${fi.fiId}` });
@@ -125,5 +131,25 @@ export async function createOfflineFiApp(fi: FinancialIntermediary, options: Off
   await app.register(fiRoutes(fi.ledger, gate, (input) => fi.setFrozen(input)), { prefix: `/fi/${fi.fiId}` });
   await app.register(fiOfflineRoutes(fi, gate), { prefix: `/fi/${fi.fiId}` });
   await registerConsole(app, { fis: [{ node: fi, gate }] });
+  return app;
+}
+
+/** The title of an escrow key holder's node's OpenAPI document. */
+export const holderTitle = (index: number): string => `Tally escrow key holder ${index}`;
+
+/**
+ * Escrow key holder i's own node: /holder/<i>/... behind a gate over `db` (its own database, where
+ * `tally operator add --role key-holder --holder <i>` makes its tokens), its console, and
+ * /openapi.json. It holds `share` and reaches the CB through `cb` (cbWarrantClient with holder i's
+ * CB token).
+ */
+export async function createHolderApp(opts: AppOptions & { db: Db; share: RegulatorKeyShare; cb: CbWarrantPort; rng?: Rng; nowMs?: () => number }): Promise<FastifyInstance> {
+  const nowMs = opts.nowMs ?? Date.now;
+  await migrate(opts.db, nowMs);
+  const app = ledgerApp(opts);
+  addOpenApiRoute(app, holderTitle(opts.share.index));
+  const gate = nodeGate(opts.db, {}, { limits: opts.rateLimits, nowMs });
+  await app.register(holderRoutes({ share: opts.share, cb: opts.cb, gate, rng: opts.rng ?? systemRng }), { prefix: `/holder/${opts.share.index}` });
+  await registerConsole(app, { fis: [], holders: [{ index: opts.share.index, gate }] });
   return app;
 }

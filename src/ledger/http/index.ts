@@ -3,11 +3,13 @@
 // What other parts may use; inside src/ledger files import by path.
 
 export {
-  OPENAPI_TITLES, createCbApp, createEmbeddedApp, createFiApp, createOfflineEmbeddedApp, createOfflineFiApp,
+  OPENAPI_TITLES, createCbApp, createEmbeddedApp, createFiApp, createHolderApp, createOfflineEmbeddedApp, createOfflineFiApp, holderTitle,
   type AppOptions, type OfflineAppOptions,
 } from './apps.ts';
 export { cbOfflineRoutes, cbRoutes } from './cb_routes.ts';
 export { fiOfflineRoutes, fiRoutes } from './fi_routes.ts';
+export { cbWarrantClient, holderRoutes, type CbWarrantPort } from './holder_routes.ts';
+export { warrantRoutes } from './warrant_routes.ts';
 export { rules } from './rules.ts';
 export { none } from './schema.ts';
 export {

@@ -139,7 +139,7 @@ function security(access: Access): Record<string, string[]>[] {
   let open = false;
   for (const g of access.grants) {
     if ('anyone' in g) open = true;
-    else if ('role' in g || 'customer' in g) schemes.add('bearerToken');
+    else if ('role' in g || 'customer' in g || 'keyHolder' in g) schemes.add('bearerToken');
     else if ('institution' in g || 'anyInstitution' in g) schemes.add('fiCertificate');
     else schemes.add('deviceSignature');
   }
@@ -150,6 +150,7 @@ function grantWords(g: Grant): string {
   if ('anyone' in g) return 'anyone';
   if ('role' in g) return g.role;
   if ('customer' in g) return 'customer (its own)';
+  if ('keyHolder' in g) return 'key-holder (the holder index it names)';
   if ('institution' in g) return 'FI node (itself)';
   if ('anyInstitution' in g) return 'any FI node';
   return 'device (itself)';

@@ -9,6 +9,7 @@
 // listen beyond loopback; a CB then tells FI nodes by their client certificates (tls/). A separate
 // FI reaches an https CB with its own certificate (`cbTls`).
 
+import type { EscrowAuthority } from '../cb/disclosure.ts';
 import type { FastifyInstance } from 'fastify';
 import type { PolicyTable } from '../../policy/limits.ts';
 import type { P256KeyPair } from '../../se/signed.ts';
@@ -97,7 +98,11 @@ async function closeAll(app: FastifyInstance | undefined, fis: FinancialIntermed
 
 /** A CB and its FIs in one process, one database each. */
 export async function serveOfflineNetwork(config: ListenOptions & {
-  cb: { database: DatabaseSpec; signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; initialPolicy?: PolicyTable; nullifierPartitions?: number };
+  cb: {
+    database: DatabaseSpec; signingKey: P256KeyPair; issuerMaster: Uint8Array; regulatorKey: Uint8Array; initialPolicy?: PolicyTable; nullifierPartitions?: number;
+    /** The escrow key holders' verification keys and quorum (absent: the warrant routes answer BAD_REQUEST). */
+    escrowAuthority?: EscrowAuthority;
+  };
   fis: readonly OfflineFiConfig[];
   manufacturers: Readonly<Record<string, Uint8Array>>;
 }): Promise<RunningOfflineNetwork> {
