@@ -38,6 +38,7 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'screen_cases.js': { type: JS, body: own('screen_cases.js') },
   'screen_devices.js': { type: JS, body: own('screen_devices.js') },
   'screen_warrants.js': { type: JS, body: own('screen_warrants.js') },
+  'screen_watchlist.js': { type: JS, body: own('screen_watchlist.js') },
   'uPlot.iife.min.js': { type: JS, body: dependency('uplot/dist/uPlot.iife.min.js') },
   'uPlot.min.css': { type: CSS, body: dependency('uplot/dist/uPlot.min.css') },
 };
