@@ -43,6 +43,8 @@ interface DoubleSpend {
   payees: string[];
   fault: FaultRecord;
   identified: boolean;
+  /** The device the incident must name, when the run knows which one spent (a broken SE, a colluding payer). */
+  deviceId?: Uint8Array;
 }
 
 export class Invariants {
@@ -77,9 +79,12 @@ export class Invariants {
     return this.cheaters.has(customerId);
   }
 
-  doubleSpent(customerId: string, first: PaymentRecord, second: PaymentRecord, payees: string[], fault: FaultRecord): void {
+  doubleSpent(customerId: string, first: PaymentRecord, second: PaymentRecord, payees: string[], fault: FaultRecord, deviceId?: Uint8Array): void {
     this.cheaters.add(customerId);
-    this.doubleSpends.push({ customerId, nullifier: first.nullifier, amountMinor: second.amountMinor, atMs: BigInt(second.atMs), payees, fault, identified: false });
+    this.doubleSpends.push({
+      customerId, nullifier: first.nullifier, amountMinor: second.amountMinor, atMs: BigInt(second.atMs), payees, fault, identified: false,
+      ...(deviceId === undefined ? {} : { deviceId }),
+    });
   }
 
   synced(device: string, atMs: bigint, nullifiers: readonly string[]): void {
@@ -94,16 +99,22 @@ export class Invariants {
   async afterSync(step: number, atMs: bigint): Promise<void> {
     const incidents = await this.net.cb.incidents();
     const named = new Set<string>();
+    const devices = new Map<string, string | null>();
     for (const i of incidents) {
       if (i.customerId === null) continue;
       if (!this.cheaters.has(i.customerId)) {
         this.broken(step, atMs, 'no-honest-device-identified', `incident ${i.id} names customer ${this.customerOf.get(i.customerId) ?? i.customerId}, who never double spent`);
       }
       named.add(`${i.customerId}/${bytesToHex(i.nullifier)}`);
+      devices.set(bytesToHex(i.nullifier), i.deviceId === null ? null : bytesToHex(i.deviceId));
     }
     for (const ds of this.doubleSpends) {
       if (ds.identified) continue;
       if (named.has(`${ds.customerId}/${ds.nullifier}`)) {
+        const device = devices.get(ds.nullifier);
+        if (ds.deviceId !== undefined && device !== bytesToHex(ds.deviceId)) {
+          this.broken(step, atMs, 'double-spend-identified', `the incident for nullifier ${ds.nullifier.slice(0, 16)}… names device ${device ?? 'none'}, not the spending device ${bytesToHex(ds.deviceId).slice(0, 16)}…`);
+        }
         ds.identified = true;
         ds.fault.result = 'identified';
         continue;
