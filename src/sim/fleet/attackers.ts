@@ -40,18 +40,21 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
   const k = state.get('identity').k;
   const policy = state.get('policy').table;
   const regulatorKey = state.get('anchors').regulatorKey;
-  const cred = state.get('credentials').credentials.find((c) => c.epoch === info.spendingEpoch);
+  // The epoch it spends in: that of its spending counter once it paid in it, else the current one.
+  const epochOf = (tier: number) => (info.paymentCounter > 0n ? info.spendingEpoch : a.now / limitsFor(policy, tier).epochMs);
+  const cred = state.get('credentials').credentials.find((c) => c.epoch === epochOf(c.tier));
   if (cred === undefined) return void a.fault('broken-se', 'no-credential', d.plan.name);
   const limits = limitsFor(policy, cred.tier);
   const bound = brokenSeExposure(policy, new Map([[cred.tier, 1n]])).tiers.find((t) => t.tier === cred.tier)!.perDeviceMinor;
-  const forge = async (payee: Live, counter: number, amountMinor: bigint) => {
+  /** A payment proved outside the SE, under the payer's cap(t) or a cap of the attacker's choosing. */
+  const forge = async (payee: Live, counter: number, amountMinor: bigint, capMinor = limits.capMinor) => {
     const rng = a.rng(`${d.plan.name}/forge-${counter}-${amountMinor}`);
     const request = decodePaymentRequest(await payee.device.se.buildPaymentRequest(amountMinor));
     const keys = generateSessionKeyPair(rng);
     const session = deriveSession({ role: 'payer', own: keys, peerPublicKey: request.payeeSessionKey, requestId: request.requestId });
     const context = paymentContextOf(request, keys.publicKey);
     const proved = provePayment({
-      params: paymentParamsFor(cred.issuerPublicKey, regulatorKey, limits),
+      params: paymentParamsFor(cred.issuerPublicKey, regulatorKey, { ...limits, capMinor }),
       credential: { ...credentialForProof(cred, k), counterSet: decodeCounterSet(cred.counterSet, limits.paymentsPerEpoch) },
       counter, amountMinor, context, rng,
     });
@@ -66,7 +69,7 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
   const record = (payee: Live, amountMinor: bigint, nullifier: string): PaymentRecord => {
     const rec: PaymentRecord = {
       step: a.step, atMs: Number(a.now), payerDevice: d.plan.name, payeeDevice: payee.plan.name, payerProfile: d.plan.profile,
-      payeeProfile: payee.plan.profile, amountMinor, epoch: Number(info.spendingEpoch), nullifier, link: 'nfc', mtu: 0,
+      payeeProfile: payee.plan.profile, amountMinor, epoch: Number(cred.epoch), nullifier, link: 'nfc', mtu: 0,
       bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'paid', workload: 'broken-se',
     };
     a.recordPayment(rec);
@@ -78,7 +81,7 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
   let lossMinor = 0n;
   let replays = 0;
   for (let n = Number(info.paymentCounter) - 1; n >= 0 && replays < REPLAYS_MAX; n--) {
-    const N = hex(computeNullifier(scalarFromBytes(k), BigInt(n), info.spendingEpoch).toBytes());
+    const N = hex(computeNullifier(scalarFromBytes(k), BigInt(n), cred.epoch).toBytes());
     const firsts = a.paidWith(N);
     if (firsts.length !== 1 || firsts[0]!.payerDevice !== d.plan.name) continue; // spent at one payee, by this device, once
     const first = firsts[0]!;
@@ -101,16 +104,21 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
     a.inv.doubleSpent(d.sim.customerId, first, second, [first.payeeDevice, payee.plan.name], f, d.sim.deviceId);
   }
 
-  // What the proofs forbid: above cap(t), and a counter past L. Neither may be taken.
+  // What the proofs forbid: above cap(t) (proved under the largest cap the policy names, or cap(t) + 1
+  // when cap(t) is the largest), and a counter past L. Neither may be taken.
   const target = a.rand.pick([...a.terminalsOf('pos'), ...a.terminalsOf('vending')]);
-  for (const [counter, amountMinor, what] of [[Number(info.paymentCounter), limits.capMinor + 1n, 'above-cap'], [limits.paymentsPerEpoch, limits.capMinor, 'counter-past-L']] as const) {
+  const capMax = Object.values(policy.tiers).reduce((m, t) => (t.capMinor > m ? t.capMinor : m), limits.capMinor + 1n);
+  const attempts = [[Number(info.paymentCounter), capMax, 'above-cap'], [limits.paymentsPerEpoch, limits.capMinor, 'counter-past-L']] as const;
+  for (const [counter, amountMinor, what] of attempts) {
     let taken: string | null = null;
     try {
-      taken = await forge(target, counter, amountMinor);
+      taken = await forge(target, counter, amountMinor, amountMinor > limits.capMinor ? amountMinor : limits.capMinor);
     } catch {
       // The proof cannot be made, or the payee refuses it: what must happen.
     }
-    if (taken !== null) a.broken('broken-se-bound', `${target.plan.name} took a forged payment ${what} (counter ${counter}, ${amountMinor}) from ${d.plan.name}`);
+    if (taken !== null) {
+      a.broken('broken-se-bound', `${target.plan.name} took a forged payment ${what} (counter ${counter}, ${amountMinor}; cap(t) ${limits.capMinor}, L ${limits.paymentsPerEpoch}) from ${d.plan.name}: its loss is no longer bounded by ${CREDENTIALS_WITHOUT_SYNC_MAX} × L × cap = ${bound}`);
+    }
   }
 
   // A clone of the chip asks for credentials past the renewal gate (the next epoch is the last one offered).

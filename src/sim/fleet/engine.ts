@@ -54,9 +54,9 @@ export interface FaultRates {
   resendAfterLoss: number;
   /** Per payment and per sync: power fails in the middle of one of its SE commands (an NVM write torn or cut), then the SE restarts. */
   powerCut: number;
-  /** Per simulated day: an attacker extracts a wallet SE's secrets and spends from the cloned state beyond the SE's limits. */
+  /** Per simulated day, on average: an attacker extracts a payer SE's secrets and spends from the cloned state beyond the SE's limits. */
   brokenSe: number;
-  /** Per simulated day: an untrusted host around an honest SE tries a tampered amount, a replayed payment or a swapped payee. */
+  /** Per simulated day, on average: an untrusted host around an honest wallet SE tries a tampered amount, a replayed payment or a swapped payee. */
   hostAttack: number;
   /** Per wallet payment: the payer and a payee collude on a double spend (the payee takes it knowingly and holds its receipts back). */
   collusion: number;
@@ -342,8 +342,10 @@ class Engine implements FleetArena {
     }
     const wallets = () => [...this.lives.values()].filter((d) => d.plan.profile === 'wallet' && !this.inv.isCheater(d.sim.customerId)).map((d) => d.plan.name);
     // Drawn only when enabled, so runs without these faults replay as before they existed.
-    if (this.faults.brokenSe > 0 && this.rand.chance(this.faults.brokenSe) && wallets().length > 0) this.queue.push(at(8, 22), { kind: 'broken-se', device: this.rand.pick(wallets()) });
-    if (this.faults.hostAttack > 0 && this.rand.chance(this.faults.hostAttack) && wallets().length > 0) this.queue.push(at(8, 22), { kind: 'host-attack', device: this.rand.pick(wallets()) });
+    // A broken SE: any payer with its own link (a wallet, a car, a meter), so every tier's cap is tried.
+    const linked = [...this.lives.values()].filter((d) => d.plan.role === 'payer' && d.plan.syncEveryDays !== null && !this.inv.isCheater(d.sim.customerId)).map((d) => d.plan.name);
+    for (let i = this.faults.brokenSe > 0 && linked.length > 0 ? this.draw(this.faults.brokenSe) : 0; i > 0; i--) this.queue.push(at(8, 22), { kind: 'broken-se', device: this.rand.pick(linked) });
+    for (let i = this.faults.hostAttack > 0 && wallets().length > 0 ? this.draw(this.faults.hostAttack) : 0; i > 0; i--) this.queue.push(at(8, 22), { kind: 'host-attack', device: this.rand.pick(wallets()) });
     if (this.rand.chance(this.faults.fiRestart)) this.queue.push(at(0, 24), { kind: 'restart', fiId: this.rand.pick([...this.net.fis.keys()]) });
     this.queue.push(t0 + DAY_MS, { kind: 'day', day: day + 1 });
   }
