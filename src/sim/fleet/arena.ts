@@ -67,6 +67,8 @@ export interface FleetArena {
   credited(payee: Live, nullifier: string, amountMinor: bigint): void;
   /** Paid payments of this run that revealed `nullifier` (hex). */
   paidWith(nullifier: string): PaymentRecord[];
+  /** How many times `name` was counted before in this run (then counts this one). */
+  next(name: string): number;
   /** A randomness stream for an attacker's own proofs and keys, from the run's seed and this step. */
   rng(label: string): Rng;
 }

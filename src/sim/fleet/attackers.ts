@@ -2,8 +2,10 @@
 //
 // - A broken SE: its owner extracts the chip's secrets (k, the credential, the policy) from an image
 //   of its NVM and spends outside the SE, where no balance or limit applies: it replays counters the
-//   SE already spent, at cap(t) each whatever the balance, at terminals that have not seen them; it
-//   tries what the proofs forbid (above cap, counter L); and it asks its FI, through a clone of the
+//   SE already spent, whatever the balance, at terminals that have not seen them (at the first
+//   spend's amount: a terminal cannot defund value the CB has not booked back into circulation, so
+//   larger replays would stop honest merchants until the incident is booked); it tries what the
+//   proofs forbid (above cap, counter L); and it asks its FI, through a clone of the
 //   chip, for credentials beyond the renewal gate. Each replay is a double spend the ledger must
 //   pin on this device and customer, and the loss attributed to it must stay within the printed
 //   bound (src/ledger/exposure.ts: CREDENTIALS_WITHOUT_SYNC_MAX × L × cap(t)).
@@ -77,7 +79,7 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
     return rec;
   };
 
-  // Replays of spent counters at cap(t), each at a terminal that has not seen its nullifier.
+  // Replays of spent counters, each at a terminal that has not seen its nullifier.
   let lossMinor = 0n;
   let replays = 0;
   for (let n = Number(info.paymentCounter) - 1; n >= 0 && replays < REPLAYS_MAX; n--) {
@@ -90,15 +92,15 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
     if (other.length === 0) continue;
     const payee = a.rand.pick(other);
     try {
-      const got = await forge(payee, n, limits.capMinor);
+      const got = await forge(payee, n, first.amountMinor);
       if (got !== N) a.broken('broken-se-bound', `${d.plan.name}: a forged payment at counter ${n} revealed another nullifier than the SE's`);
     } catch (e) {
       if (!(e instanceof SeError)) throw e;
       a.fault('broken-se', `replay-refused:${e.code}`, d.plan.name);
       continue;
     }
-    const second = record(payee, limits.capMinor, N);
-    lossMinor += limits.capMinor;
+    const second = record(payee, first.amountMinor, N);
+    lossMinor += first.amountMinor;
     replays++;
     const f = a.fault('broken-se', 'pending', d.plan.name);
     a.inv.doubleSpent(d.sim.customerId, first, second, [first.payeeDevice, payee.plan.name], f, d.sim.deviceId);
@@ -138,12 +140,14 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
   if (lossMinor > bound || exposure > bound) {
     a.broken('broken-se-bound', `${d.plan.name} (customer ${a.inv.customerOf.get(d.sim.customerId)}): loss ${lossMinor} and ${live} live credential(s) (exposure ${exposure}) against the printed bound ${CREDENTIALS_WITHOUT_SYNC_MAX} × L ${limits.paymentsPerEpoch} × cap ${limits.capMinor} = ${bound}`);
   }
-  a.fault('broken-se', replays > 0 ? `replayed-${replays}` : 'nothing-to-replay', d.plan.name);
+  a.fault('broken-se', replays > 0 ? `replayed-${replays}` : `nothing-to-replay-of-${info.paymentCounter}`, d.plan.name);
 }
 
 /** An untrusted host around its honest SE tries one of three attacks; each must be refused with no state change. */
 export async function hostAttack(a: FleetArena, payer: Live): Promise<void> {
-  const kind = a.rand.pick(['tampered-amount', 'replayed-payment', 'swapped-payee'] as const);
+  // In turn, so a short run sees each of them.
+  const kinds = ['tampered-amount', 'replayed-payment', 'swapped-payee'] as const;
+  const kind = kinds[a.next('host-attack') % kinds.length]!;
   const [shop, other] = pickTwo(a, 'pos');
   const amountMinor = 100n * BigInt(a.rand.int(2, 20));
   const refused = async (what: string, attempt: () => Promise<unknown>, devices: Live[]) => {

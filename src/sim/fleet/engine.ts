@@ -6,7 +6,8 @@
 // schedule each payer's payments (per its spending policy) and each device's syncs (link model:
 // phones daily, rural phones every third day, wearables when their owner's phone syncs, cars
 // every other day, meters and terminals daily), and play the queue. Faults are drawn with their
-// rates as the queue plays (faults.ts names them). Invariants (invariants.ts) are checked after
+// rates as the queue plays (FaultRates names them; powercut.ts and attackers.ts drive the SE power
+// cuts, broken SEs, host attacks and colluding payees through the FleetArena of arena.ts). Invariants (invariants.ts) are checked after
 // every sync (the cheap ones) and at every simulated midnight and at the end (the full network
 // audit); the first broken one throws FleetInvariantBroken with the seed, time and step.
 
@@ -140,6 +141,7 @@ class Engine implements FleetArena {
   readonly seed: string;
   step = 0;
   private restarts = 0;
+  private readonly counters = new Map<string, number>();
   private snapshots = 0;
   private readonly endMs: bigint;
 
@@ -212,6 +214,12 @@ class Engine implements FleetArena {
 
   paidWith(nullifier: string): PaymentRecord[] {
     return this.record.payments.filter((p) => p.outcome === 'paid' && p.nullifier === nullifier);
+  }
+
+  next(name: string): number {
+    const n = this.counters.get(name) ?? 0;
+    this.counters.set(name, n + 1);
+    return n;
   }
 
   rng(label: string): Rng {
@@ -306,8 +314,12 @@ class Engine implements FleetArena {
         return this.timed('fault', () => this.restartFi(e.fiId));
       case 'skew':
         return this.timed('fault', () => this.skewClock(this.lives.get(e.device)!));
-      case 'broken-se':
-        return this.timed('fault', () => brokenSeAttack(this, this.live(e.device)));
+      case 'broken-se': {
+        // The attacker prefers a chip that has spent in this run: it has counters to replay.
+        const spent = new Set(this.record.payments.filter((p) => p.outcome === 'paid').map((p) => p.payerDevice));
+        const ready = [...this.lives.values()].filter((d) => spent.has(d.plan.name) && d.plan.role === 'payer' && d.plan.syncEveryDays !== null && !this.inv.isCheater(d.sim.customerId));
+        return this.timed('fault', () => brokenSeAttack(this, ready.length > 0 ? this.rand.pick(ready) : this.live(e.device)));
+      }
       case 'host-attack':
         return this.timed('fault', () => hostAttack(this, this.live(e.device)));
     }

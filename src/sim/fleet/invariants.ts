@@ -15,6 +15,11 @@
 // reclaimed by its payer's first sync after the settlement window. After every device synced twice, the audit runs quiescent: in flight must be
 // exactly the value the double spends created, which the CB books against their incidents; then
 // the books must be clean and in flight zero (every stranded payment was reclaimed or settled).
+// Where a fault is injected (powercut.ts, attackers.ts), at once: a power cut leaves the payment
+// whole or reclaimable (power-cut-atomic); a host attack is refused with no state change
+// (host-attack-refused); a broken SE takes nothing above cap(t) or past L, and its loss and live
+// credentials stay within the printed bound (broken-se-bound). A double spend whose spending device
+// is known (a broken SE, a colluding payer) must have an incident naming that very device.
 // The first broken invariant throws FleetInvariantBroken: seed, simulated time, step, which, why.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
