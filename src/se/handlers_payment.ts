@@ -170,6 +170,13 @@ function alreadyPaid(tx: StateTx, pending: PendingRequest, hash: Uint8Array, pro
   refuse(SW.REQUEST_ALREADY_PAID, 'request already paid by another payment');
 }
 
+/**
+ * Set only by test/sim/faults.test.ts: the payee also takes a proof made under any tier's cap, not
+ * only under the payer's own cap(t), the planted weakness the fleet simulator's broken-SE bound
+ * must catch (an IoT-tier broken SE then spends above its cap).
+ */
+export const payeeVerifyTestSeam = { anyTierCap: false };
+
 /** Verifies the payer's proof under this SE's policy for the payer's disclosed tier. */
 function verifyPayer(ctx: HandlerContext, statement: PaymentStatement, proof: PaymentProof): void {
   const { tx } = ctx;
@@ -178,10 +185,11 @@ function verifyPayer(ctx: HandlerContext, statement: PaymentStatement, proof: Pa
     refuse(SW.BAD_PAYMENT_PROOF, `payer tier ${statement.tier}, epoch ${statement.epoch} cannot pay now`);
   }
   const regulatorKey = G1Point.fromBytes(tx.get('anchors').regulatorKey);
-  const ok = candidateIssuerKeys(tx, statement.epoch).some((issuerKey) => {
-    const params = { issuerKey, regulatorKey, capMinor: limits.capMinor, paymentsPerEpoch: limits.paymentsPerEpoch };
+  const caps = payeeVerifyTestSeam.anyTierCap ? [limits.capMinor, ...Object.values(tx.get('policy').table.tiers).map((t) => t.capMinor)] : [limits.capMinor];
+  const ok = candidateIssuerKeys(tx, statement.epoch).some((issuerKey) => caps.some((capMinor) => {
+    const params = { issuerKey, regulatorKey, capMinor, paymentsPerEpoch: limits.paymentsPerEpoch };
     return verifyPayment(params, statement, proof, ctx.rng).ok;
-  });
+  }));
   if (!ok) refuse(SW.BAD_PAYMENT_PROOF, 'payment proof does not verify');
 }
 

@@ -6,7 +6,8 @@
 // schedule each payer's payments (per its spending policy) and each device's syncs (link model:
 // phones daily, rural phones every third day, wearables when their owner's phone syncs, cars
 // every other day, meters and terminals daily), and play the queue. Faults are drawn with their
-// rates as the queue plays (faults.ts names them). Invariants (invariants.ts) are checked after
+// rates as the queue plays (FaultRates names them; powercut.ts and attackers.ts drive the SE power
+// cuts, broken SEs, host attacks and colluding payees through the FleetArena of arena.ts). Invariants (invariants.ts) are checked after
 // every sync (the cheap ones) and at every simulated midnight and at the end (the full network
 // audit); the first broken one throws FleetInvariantBroken with the seed, time and step.
 
@@ -14,7 +15,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { decodePaymentProof, seededRng } from '../../crypto/index.ts';
+import { seededRng, type Rng } from '../../crypto/index.ts';
 import { Device, PROFILES } from '../../device/index.ts';
 import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledger/index.ts';
 import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
@@ -26,6 +27,10 @@ import { planPopulation, units, type PlannedDevice, type SpendRule, type Termina
 import { EventQueue, SimRandom } from './random.ts';
 import { FleetInvariantBroken, Invariants } from './invariants.ts';
 import type { FaultRecord, PaymentRecord, RunRecord, SyncRecord } from './types.ts';
+import { nullifierOf, type FleetArena, type Live, type PaidOnce } from './arena.ts';
+import { brokenSeAttack, colludingDoubleSpend, hostAttack } from './attackers.ts';
+import { payWithPowerCut, syncWithPowerCut } from './powercut.ts';
+import type { NvmBackend } from '../../se/index.ts';
 import { Tier } from '../../policy/limits.ts';
 
 export const DAY_MS = 86_400_000n;
@@ -49,9 +54,17 @@ export interface FaultRates {
   linkLost: number;
   /** Of those, the share the payer re-sends at once over a new link; the rest stay stranded until reclaimed. */
   resendAfterLoss: number;
+  /** Per payment and per sync: power fails in the middle of one of its SE commands (an NVM write torn or cut), then the SE restarts. */
+  powerCut: number;
+  /** Per simulated day, on average: an attacker extracts a payer SE's secrets and spends from the cloned state beyond the SE's limits. */
+  brokenSe: number;
+  /** Per simulated day, on average: an untrusted host around an honest wallet SE tries a tampered amount, a replayed payment or a swapped payee. */
+  hostAttack: number;
+  /** Per wallet payment: the payer and a payee collude on a double spend (the payee takes it knowingly and holds its receipts back). */
+  collusion: number;
 }
 
-export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7, clockSkew: 0.3 };
+export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7, clockSkew: 0.3, powerCut: 0.005, brokenSe: 0.05, hostAttack: 0.3, collusion: 0.002 };
 
 export interface FleetOptions {
   customers: number;
@@ -79,22 +92,9 @@ type Ev =
   | { kind: 'sync'; device: string; reason: SyncRecord['reason'] }
   | { kind: 'hostile'; terminal: string }
   | { kind: 'restart'; fiId: string }
-  | { kind: 'skew'; device: string };
-
-interface Live {
-  plan: PlannedDevice;
-  sim: SimDevice;
-  device: Device;
-  /** Ground truth received since the last sync: nullifiers and amounts. */
-  pendingNullifiers: string[];
-  pendingMinor: bigint;
-  lastSyncMs: bigint;
-  syncs: number;
-  /** Set when something forced a sync (the offline run ended). */
-  forced: boolean;
-  /** Left offline until something forces a sync. */
-  holdout: boolean;
-}
+  | { kind: 'skew'; device: string }
+  | { kind: 'broken-se'; device: string }
+  | { kind: 'host-attack'; device: string };
 
 const FORCING: Partial<Record<string, SyncRecord['reason']>> = {
   LOG_FULL: 'receipt-log-full',
@@ -136,25 +136,28 @@ export async function runFleet(options: FleetOptions): Promise<RunRecord> {
   }
 }
 
-class Engine {
-  private readonly rand: SimRandom;
+class Engine implements FleetArena {
+  readonly rand: SimRandom;
   private readonly queue = new EventQueue<Ev>();
-  private readonly live = new Map<string, Live>();
+  private readonly lives = new Map<string, Live>();
   private readonly terminals = new Map<TerminalKind, string[]>();
   private readonly record: RunRecord;
-  private readonly inv: Invariants;
-  private step = 0;
+  readonly inv: Invariants;
+  readonly seed: string;
+  step = 0;
   private restarts = 0;
+  private readonly counters = new Map<string, number>();
   private snapshots = 0;
   private readonly endMs: bigint;
 
   constructor(
-    private readonly net: SimNetwork,
+    readonly net: SimNetwork,
     private readonly options: FleetOptions,
     private readonly faults: FaultRates,
     private readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>,
   ) {
     this.rand = new SimRandom(`${options.seed}/fleet`);
+    this.seed = options.seed;
     this.endMs = SIM_START_MS + BigInt(options.days) * DAY_MS;
     this.record = {
       seed: options.seed,
@@ -170,11 +173,70 @@ class Engine {
     return this.net.fis.get(fiId)!;
   }
 
-  private get now(): bigint {
+  get now(): bigint {
     return this.net.clock.nowMs;
   }
 
-  private fault(kind: string, result: string, device?: string): FaultRecord {
+  live(name: string): Live {
+    const d = this.lives.get(name);
+    if (d === undefined) throw new RangeError(`no device ${name} in this fleet`);
+    return d;
+  }
+
+  devices(): Live[] {
+    return [...this.lives.values()];
+  }
+
+  terminalsOf(kind: TerminalKind): Live[] {
+    return (this.terminals.get(kind) ?? []).map((n) => this.live(n));
+  }
+
+  broken(invariant: string, why: string): never {
+    throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, invariant, why);
+  }
+
+  restartSe(d: Live, tag: string, backend?: NvmBackend): Device {
+    const where = path.relative(this.net.dataDir, d.sim.nvmDir);
+    const nvm = backend === undefined ? { kind: 'file' as const, dir: d.sim.nvmDir } : { kind: 'backend' as const, backend };
+    d.device = new Device({ profile: PROFILES[d.plan.profile], name: d.plan.name, nvm, rng: seededRng(`${this.options.seed}/se/${d.plan.name}/${where}/${tag}-${this.step}`), clock: d.seClock });
+    d.sim = { ...d.sim, device: d.device };
+    return d.device;
+  }
+
+  imageOf(d: Live): string {
+    const image = path.join(this.net.dataDir, 'devices', `${d.plan.name}-image-${this.snapshots++}`);
+    cpSync(d.sim.nvmDir, image, { recursive: true });
+    return image;
+  }
+
+  openImage(d: Live, dir: string): Device {
+    return openDevice(this.net, `${d.plan.name}-clone`, PROFILES[d.plan.profile], dir);
+  }
+
+  recordPayment(rec: PaymentRecord): void {
+    this.record.payments.push(rec);
+  }
+
+  paidWith(nullifier: string): PaymentRecord[] {
+    return this.record.payments.filter((p) => p.outcome === 'paid' && p.nullifier === nullifier);
+  }
+
+  next(name: string): number {
+    const n = this.counters.get(name) ?? 0;
+    this.counters.set(name, n + 1);
+    return n;
+  }
+
+  rng(label: string): Rng {
+    return seededRng(`${this.options.seed}/attacker/${label}/${this.step}`);
+  }
+
+  credited(payee: Live, nullifier: string, amountMinor: bigint): void {
+    payee.pendingNullifiers.push(nullifier);
+    payee.pendingMinor += amountMinor;
+  }
+
+  fault(kind: string, result: string, device?: string): FaultRecord {
     const f: FaultRecord = { step: this.step, atMs: Number(this.now), kind, result, ...(device === undefined ? {} : { device }) };
     this.record.faults.push(f);
     return f;
@@ -220,8 +282,8 @@ class Engine {
       const owner = owners.get(d.owner)!;
       const sim = await enrolDevice(net, this.fi(d.fiId), { name: d.name, profile: PROFILES[d.profile], owner });
       const holdout = d.role === 'payer' && this.rand.chance(this.options.holdouts ?? 0.1);
-      const live: Live = { plan: d, sim, device: sim.device, pendingNullifiers: [], pendingMinor: 0n, lastSyncMs: this.now, syncs: 0, forced: false, holdout };
-      this.live.set(d.name, live);
+      const live: Live = { plan: d, sim, device: sim.device, seClock: net.clock.se, pendingNullifiers: [], pendingMinor: 0n, lastSyncMs: this.now, syncs: 0, forced: false, holdout, holdUntilMs: 0n };
+      this.lives.set(d.name, live);
       this.record.devices.push({ id: d.name, profile: d.profile, owner: d.owner, fiId: d.fiId });
       if (d.terminal !== undefined) this.terminals.set(d.terminal, [...(this.terminals.get(d.terminal) ?? []), d.name]);
       if (d.policy !== undefined) await this.topUp(live, 'fund');
@@ -248,15 +310,23 @@ class Engine {
       case 'day':
         return this.timed('check', () => this.newDay(e.day));
       case 'pay':
-        return this.timed('pay', () => this.pay(this.live.get(e.device)!, e.rule));
+        return this.timed('pay', () => this.pay(this.lives.get(e.device)!, e.rule));
       case 'sync':
-        return this.timed('sync', () => this.syncOne(this.live.get(e.device)!, e.reason));
+        return this.timed('sync', () => this.syncOne(this.lives.get(e.device)!, e.reason));
       case 'hostile':
-        return this.timed('fault', () => this.hostilePeer(this.live.get(e.terminal)!));
+        return this.timed('fault', () => this.hostilePeer(this.lives.get(e.terminal)!));
       case 'restart':
         return this.timed('fault', () => this.restartFi(e.fiId));
       case 'skew':
-        return this.timed('fault', () => this.skewClock(this.live.get(e.device)!));
+        return this.timed('fault', () => this.skewClock(this.lives.get(e.device)!));
+      case 'broken-se': {
+        // The attacker prefers a chip that has spent in this run: it has counters to replay.
+        const spent = new Set(this.record.payments.filter((p) => p.outcome === 'paid').map((p) => p.payerDevice));
+        const ready = [...this.lives.values()].filter((d) => spent.has(d.plan.name) && d.plan.role === 'payer' && d.plan.syncEveryDays !== null && !this.inv.isCheater(d.sim.customerId));
+        return this.timed('fault', () => brokenSeAttack(this, ready.length > 0 ? this.rand.pick(ready) : this.live(e.device)));
+      }
+      case 'host-attack':
+        return this.timed('fault', () => hostAttack(this, this.live(e.device)));
     }
   }
 
@@ -265,7 +335,7 @@ class Engine {
     const sample = await this.inv.full(this.step, this.now, false);
     this.record.totals.push({ atMs: Number(this.now), ...sample });
     const at = (fromH: number, toH: number) => t0 + BigInt(this.rand.int(fromH * 60, toH * 60 - 1)) * 60_000n;
-    for (const d of this.live.values()) {
+    for (const d of this.lives.values()) {
       for (const rule of d.plan.policy?.rules ?? []) {
         const n = this.draw(rule.perDay);
         for (let i = 0; i < n; i++) this.queue.push(at(7, 22), { kind: 'pay', device: d.plan.name, rule });
@@ -284,9 +354,15 @@ class Engine {
       this.queue.push(at(0, 24), { kind: 'hostile', terminal: this.rand.pick([...this.terminals.values()].flat()) });
     }
     if (this.rand.chance(this.faults.clockSkew)) {
-      const payers = [...this.live.values()].filter((d) => d.plan.role === 'payer').map((d) => d.plan.name);
+      const payers = [...this.lives.values()].filter((d) => d.plan.role === 'payer').map((d) => d.plan.name);
       this.queue.push(at(0, 24), { kind: 'skew', device: this.rand.pick(payers) });
     }
+    const wallets = () => [...this.lives.values()].filter((d) => d.plan.profile === 'wallet' && !this.inv.isCheater(d.sim.customerId)).map((d) => d.plan.name);
+    // Drawn only when enabled, so runs without these faults replay as before they existed.
+    // A broken SE: any payer with its own link (a wallet, a car, a meter), so every tier's cap is tried.
+    const linked = [...this.lives.values()].filter((d) => d.plan.role === 'payer' && d.plan.syncEveryDays !== null && !this.inv.isCheater(d.sim.customerId)).map((d) => d.plan.name);
+    for (let i = this.faults.brokenSe > 0 && linked.length > 0 ? this.draw(this.faults.brokenSe) : 0; i > 0; i--) this.queue.push(at(8, 22), { kind: 'broken-se', device: this.rand.pick(linked) });
+    for (let i = this.faults.hostAttack > 0 && wallets().length > 0 ? this.draw(this.faults.hostAttack) : 0; i > 0; i--) this.queue.push(at(8, 22), { kind: 'host-attack', device: this.rand.pick(wallets()) });
     if (this.rand.chance(this.faults.fiRestart)) this.queue.push(at(0, 24), { kind: 'restart', fiId: this.rand.pick([...this.net.fis.keys()]) });
     this.queue.push(t0 + DAY_MS, { kind: 'day', day: day + 1 });
   }
@@ -306,7 +382,7 @@ class Engine {
     return h % every;
   }
 
-  private radioFor(payer: Live, payee: Live): 'nfc' | 'ble' {
+  radioFor(payer: Live, payee: Live): 'nfc' | 'ble' {
     const p = PROFILES[payer.plan.profile].radios;
     const q = PROFILES[payee.plan.profile].radios;
     const both = p.filter((r) => q.includes(r));
@@ -323,23 +399,25 @@ class Engine {
   }
 
   private async pay(payer: Live, rule: SpendRule): Promise<void> {
-    const payee = this.live.get(this.rand.pick(this.terminals.get(rule.payee)!))!;
+    const payee = this.lives.get(this.rand.pick(this.terminals.get(rule.payee)!))!;
     const amount = this.amount(rule, payer.plan.policy!.maxPaymentMinor);
     const cheat = payer.plan.profile === 'wallet' && !this.inv.isCheater(payer.sim.customerId) && this.rand.chance(this.faults.restoredSnapshot);
     let image: string | null = null;
     if (cheat) {
-      image = path.join(this.net.dataDir, 'devices', `${payer.plan.name}-image-${this.snapshots++}`);
-      cpSync(payer.sim.nvmDir, image, { recursive: true });
+      image = this.imageOf(payer);
     }
     if (image === null && this.rand.chance(this.faults.linkLost)) return this.payLinkLost(payer, payee, amount, rule.workload);
-    const rec = await this.payOnce(payer, payer.device, payee, amount, rule.workload);
+    if (image === null && this.faults.powerCut > 0 && this.rand.chance(this.faults.powerCut)) return payWithPowerCut(this, payer, payee, amount, rule.workload);
+    const collude = image === null && payer.plan.profile === 'wallet' && !this.inv.isCheater(payer.sim.customerId) && this.faults.collusion > 0 && this.rand.chance(this.faults.collusion);
+    if (collude) return colludingDoubleSpend(this, payer, rule.payee, amount, rule.workload);
+    const { rec } = await this.payOnce(payer, payer.device, payee, amount, rule.workload);
     if (image === null || rec.outcome !== 'paid') return;
     // The restored image spends the same counter again, at another terminal of the same kind if
     // there is one (the first terminal refuses it offline: it has seen the nullifier).
     const others = this.terminals.get(rule.payee)!.filter((t) => t !== payee.plan.name);
-    const second = this.live.get(others.length > 0 ? this.rand.pick(others) : payee.plan.name)!;
+    const second = this.lives.get(others.length > 0 ? this.rand.pick(others) : payee.plan.name)!;
     const clone = openDevice(this.net, `${payer.plan.name}-clone`, PROFILES.wallet, image);
-    const again = await this.payOnce(payer, clone, second, amount, rule.workload);
+    const { rec: again } = await this.payOnce(payer, clone, second, amount, rule.workload);
     const f = this.fault('restored-snapshot', again.outcome === 'paid' ? 'pending' : `refused-offline`, payer.plan.name);
     if (again.outcome === 'paid') this.inv.doubleSpent(payer.sim.customerId, rec, again, [payee.plan.name, second.plan.name], f);
   }
@@ -391,7 +469,7 @@ class Engine {
     this.fault('link-lost', 'recovered', payer.plan.name);
   }
 
-  private async payOnce(payer: Live, device: Device, payee: Live, amount: bigint, workload: string): Promise<PaymentRecord> {
+  async payOnce(payer: Live, device: Device, payee: Live, amount: bigint, workload: string): Promise<PaidOnce> {
     const radio = this.radioFor(payer, payee);
     const mtu = radio === 'ble' ? Math.min(PROFILES[payer.plan.profile].bleMtu, PROFILES[payee.plan.profile].bleMtu) : 0;
     const r = await payOffline(device, payee.device, amount, radio);
@@ -404,9 +482,8 @@ class Engine {
     };
     this.record.payments.push(rec);
     if (r.error === null) {
-      payee.pendingNullifiers.push(nullifier);
-      payee.pendingMinor += amount;
-      return rec;
+      this.credited(payee, nullifier, amount);
+      return { rec, payment: r.payment };
     }
     const reason = FORCING[r.error];
     // The device that must sync is the one whose limit was hit: the payee for a full log or holding limit, else the payer.
@@ -421,23 +498,25 @@ class Engine {
       // (unless left offline on purpose: then its owner syncs it on its own within the hour).
       if (stuck.plan.syncEveryDays !== null || stuck.holdout) this.queue.push(this.now + HOUR_MS, { kind: 'sync', device: stuck.plan.name, reason });
     }
-    return rec;
+    return { rec, payment: null };
   }
 
   private async syncOne(d: Live, reason: SyncRecord['reason']): Promise<void> {
     if (d.plan.via !== undefined) return this.syncDevice(d, reason);
     await this.syncDevice(d, reason);
     // Wearables sync through their owner's phone while it has a link.
-    for (const w of this.live.values()) if (w.plan.via === d.plan.name && (!w.holdout || w.forced)) await this.syncDevice(w, 'link');
+    for (const w of this.lives.values()) if (w.plan.via === d.plan.name && (!w.holdout || w.forced)) await this.syncDevice(w, 'link');
   }
 
   private async syncDevice(d: Live, reason: SyncRecord['reason']): Promise<void> {
     const fi = this.fi(d.plan.fiId);
     const key = `${d.plan.name}/sync-${d.syncs}`;
     const terminal = d.plan.role === 'terminal';
+    if (reason === 'scheduled' && this.now < d.holdUntilMs) return void this.fault('held-back-sync', 'skipped', d.plan.name);
     const receiptsBefore = (await d.device.se.getInfo()).receiptCount;
     try {
-      await syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key });
+      if (this.faults.powerCut > 0 && this.rand.chance(this.faults.powerCut)) await syncWithPowerCut(this, d, () => syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key }));
+      else await syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key });
       if (this.rand.chance(this.faults.duplicateSync)) {
         await syncDevice(d.device.se, fi, { defundAll: terminal, keyPrefix: key });
         this.fault('duplicate-sync', 'absorbed', d.plan.name);
@@ -497,9 +576,8 @@ class Engine {
   private async skewClock(d: Live): Promise<void> {
     const skewMs = BigInt(this.rand.int(-30, 30)) * 60_000n;
     const clock = this.net.clock;
-    const where = path.relative(this.net.dataDir, d.sim.nvmDir);
-    d.device = new Device({ profile: PROFILES[d.plan.profile], name: d.plan.name, nvm: { kind: 'file', dir: d.sim.nvmDir }, rng: seededRng(`${this.options.seed}/se/${d.plan.name}/${where}/skew-${this.step}`), clock: () => clock.nowMs + skewMs });
-    d.sim = { ...d.sim, device: d.device };
+    d.seClock = () => clock.nowMs + skewMs;
+    this.restartSe(d, 'skew');
     this.fault('clock-skew', `${skewMs / 60_000n} min`, d.plan.name);
   }
 
@@ -511,10 +589,12 @@ class Engine {
   /** End of the run: every device syncs (twice, so reclaims and defunds settle), then the quiescent audit. */
   private async quiesce(): Promise<void> {
     this.step++;
+    // Colluding payees hold nothing back at the end: every receipt reaches the ledger.
+    for (const d of this.lives.values()) d.holdUntilMs = 0n;
     for (let round = 0; round < 2; round++) {
-      for (const d of this.live.values()) if (d.plan.via === undefined) await this.syncOne(d, 'scheduled');
+      for (const d of this.lives.values()) if (d.plan.via === undefined) await this.syncOne(d, 'scheduled');
       // Wearables left offline on purpose come home too.
-      for (const d of this.live.values()) if (d.plan.via !== undefined && d.holdout) await this.syncDevice(d, 'scheduled');
+      for (const d of this.lives.values()) if (d.plan.via !== undefined && d.holdout) await this.syncDevice(d, 'scheduled');
     }
     // Stranded payments: past their settlement window, the payer's next sync reclaims them.
     const stranded = this.inv.strandedPayers();
@@ -522,7 +602,7 @@ class Engine {
       const policy = await this.net.cb.currentPolicy();
       let end = this.now;
       for (const name of stranded) {
-        const d = this.live.get(name)!;
+        const d = this.lives.get(name)!;
         for (const k of await d.device.se.getUnconfirmedPayments()) {
           const w = settlementWindowEndMs(policy, d.sim.tier, k.epoch);
           if (w >= end) end = w + HOUR_MS;
@@ -530,7 +610,7 @@ class Engine {
       }
       this.net.clock.nowMs = end;
       for (const name of stranded) {
-        const d = this.live.get(name)!;
+        const d = this.lives.get(name)!;
         await this.syncDevice(d, 'scheduled');
         if ((await d.device.se.getUnconfirmedPayments()).length > 0) {
           throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'stranded-reclaimable', `${name} still holds a stranded payment after its settlement window and a sync`);
@@ -543,10 +623,6 @@ class Engine {
   }
 }
 
-function nullifierOf(payment: Uint8Array): string {
-  const wire = decodePayment(payment);
-  return bytesToHex(decodePaymentProof(wire.proof, new Uint8Array(0)).statement.N.toBytes());
-}
 
 interface PayResult {
   payment: Uint8Array | null;

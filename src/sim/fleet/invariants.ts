@@ -15,6 +15,11 @@
 // reclaimed by its payer's first sync after the settlement window. After every device synced twice, the audit runs quiescent: in flight must be
 // exactly the value the double spends created, which the CB books against their incidents; then
 // the books must be clean and in flight zero (every stranded payment was reclaimed or settled).
+// Where a fault is injected (powercut.ts, attackers.ts), at once: a power cut leaves the payment
+// whole or reclaimable (power-cut-atomic); a host attack is refused with no state change
+// (host-attack-refused); a broken SE takes nothing above cap(t) or past L, and its loss and live
+// credentials stay within the printed bound (broken-se-bound). A double spend whose spending device
+// is known (a broken SE, a colluding payer) must have an incident naming that very device.
 // The first broken invariant throws FleetInvariantBroken: seed, simulated time, step, which, why.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -43,6 +48,8 @@ interface DoubleSpend {
   payees: string[];
   fault: FaultRecord;
   identified: boolean;
+  /** The device the incident must name, when the run knows which one spent (a broken SE, a colluding payer). */
+  deviceId?: Uint8Array;
 }
 
 export class Invariants {
@@ -77,9 +84,12 @@ export class Invariants {
     return this.cheaters.has(customerId);
   }
 
-  doubleSpent(customerId: string, first: PaymentRecord, second: PaymentRecord, payees: string[], fault: FaultRecord): void {
+  doubleSpent(customerId: string, first: PaymentRecord, second: PaymentRecord, payees: string[], fault: FaultRecord, deviceId?: Uint8Array): void {
     this.cheaters.add(customerId);
-    this.doubleSpends.push({ customerId, nullifier: first.nullifier, amountMinor: second.amountMinor, atMs: BigInt(second.atMs), payees, fault, identified: false });
+    this.doubleSpends.push({
+      customerId, nullifier: first.nullifier, amountMinor: second.amountMinor, atMs: BigInt(second.atMs), payees, fault, identified: false,
+      ...(deviceId === undefined ? {} : { deviceId }),
+    });
   }
 
   synced(device: string, atMs: bigint, nullifiers: readonly string[]): void {
@@ -94,16 +104,22 @@ export class Invariants {
   async afterSync(step: number, atMs: bigint): Promise<void> {
     const incidents = await this.net.cb.incidents();
     const named = new Set<string>();
+    const devices = new Map<string, string | null>();
     for (const i of incidents) {
       if (i.customerId === null) continue;
       if (!this.cheaters.has(i.customerId)) {
         this.broken(step, atMs, 'no-honest-device-identified', `incident ${i.id} names customer ${this.customerOf.get(i.customerId) ?? i.customerId}, who never double spent`);
       }
       named.add(`${i.customerId}/${bytesToHex(i.nullifier)}`);
+      devices.set(bytesToHex(i.nullifier), i.deviceId === null ? null : bytesToHex(i.deviceId));
     }
     for (const ds of this.doubleSpends) {
       if (ds.identified) continue;
       if (named.has(`${ds.customerId}/${ds.nullifier}`)) {
+        const device = devices.get(ds.nullifier);
+        if (ds.deviceId !== undefined && device !== bytesToHex(ds.deviceId)) {
+          this.broken(step, atMs, 'double-spend-identified', `the incident for nullifier ${ds.nullifier.slice(0, 16)}… names device ${device ?? 'none'}, not the spending device ${bytesToHex(ds.deviceId).slice(0, 16)}…`);
+        }
         ds.identified = true;
         ds.fault.result = 'identified';
         continue;
