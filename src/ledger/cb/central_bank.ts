@@ -9,6 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { G1Point } from '../../crypto/index.ts';
+import { CryptoDecodeError } from '../../crypto/group.ts';
 import { TIERS, limitsFor, type PolicyTable } from '../../policy/limits.ts';
 import type { P256KeyPair } from '../../se/signed.ts';
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
@@ -72,6 +73,20 @@ export interface RegisterPaymentsResult {
   reclaimedMinor: bigint[];
   /** CB-signed refusals (reclaim_messages.ts), one per reclaimed record, for the uploading payee SE. */
   refusals: Uint8Array[];
+}
+
+/**
+ * BAD_REQUEST unless `nullifier` is a canonical G1 point. A reclaimed nullifier goes on the signed
+ * revocation list, whose codec (and every SE) refuses a list holding anything else: one bad entry
+ * would stop the list for the whole network.
+ */
+function checkNullifierPoint(nullifier: Uint8Array): void {
+  try {
+    G1Point.fromBytes(nullifier);
+  } catch (e) {
+    if (!(e instanceof CryptoDecodeError)) throw e;
+    throw new LedgerError(LedgerErrorCode.badRequest, `The reclaimed nullifier is not a G1 point: ${e.message}`);
+  }
 }
 
 /** What an FI needs from the CB; CentralBank implements it, an HTTP client can too. */
@@ -361,6 +376,7 @@ export class CentralBank {
       checkName(request.fiId, 'FI id');
       checkAmount(request.amountMinor);
       checkNullifierBatch([{ epoch: request.epoch, nullifier: request.nullifier, paymentHash: request.paymentHash }]);
+      checkNullifierPoint(request.nullifier);
       return cbReclaimTx(tx, this.rng, now, request, idempotencyKey);
     });
     return r.value;
