@@ -30,7 +30,7 @@ import { fundFi, load, newCustomer, newDevice, openOfflineNet, openSe, pay, type
 import type { SeClient } from '../../src/se/client.ts';
 import { enrolSe } from '../../src/sim/network.ts';
 import { recordHit } from '../../src/ledger/fi/compliance.ts';
-import { dealRegulatorKey, seededRng, type RegulatorKey } from '../../src/crypto/index.ts';
+import { G1Point, dealRegulatorKey, seededRng, type RegulatorKey } from '../../src/crypto/index.ts';
 import { escrowOfRecord } from '../../src/ledger/cb/escrow_evidence.ts';
 import { partialForEscrow } from '../../src/ledger/cb/disclosure.ts';
 import { postPartial } from '../../src/ledger/cb/warrants.ts';
@@ -173,7 +173,8 @@ const ROWS: Record<string, Row> = {
   },
   'POST /cb/reclaims': {
     allow: ['institution'],
-    build: () => ({ body: { fiId: 'fi-a', epoch: '1', nullifier: hex(randomBytes(48)), paymentHash: hex(randomBytes(32)), amountMinor: '7' } }),
+    // A nullifier must be a G1 point (it goes on the signed revocation list): a fresh random one.
+    build: () => ({ body: { fiId: 'fi-a', epoch: '1', nullifier: hex(G1Point.BASE.mul(BigInt(`0x${hex(randomBytes(16))}`) + 1n).toBytes()), paymentHash: hex(randomBytes(32)), amountMinor: '7' } }),
   },
   // Alice's FI reports her device as unfrozen: it is on no list, so the right call changes nothing either.
   'POST /cb/device-revocations': {
