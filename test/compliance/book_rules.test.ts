@@ -79,7 +79,14 @@ for (const engine of ENGINES) {
       const overridden = await changeAlert(deps(), alert.id, 'op-1', { action: 'override', reason: 'salary paid in cash, documented' });
       assert.equal(overridden.status, 'resolved');
       assert.equal((await fi.deposit({ accountId: c.accountId, amountMinor: 1n, idempotencyKey: k })).balanceMinor, 1n);
-      await assert.rejects(fi.deposit({ accountId: c.accountId, amountMinor: 1n, idempotencyKey: key('dep') }), code('RULE_OVERRIDE_REQUIRED'), 'the override was used');
+      const k2 = key('dep');
+      await assert.rejects(fi.deposit({ accountId: c.accountId, amountMinor: 1n, idempotencyKey: k2 }), code('RULE_OVERRIDE_REQUIRED'), 'the override was used');
+      // The refusal names the day's alert again, reopened: an operator can override it once more.
+      const reopened = (await listAlerts(fi.db, c.customerId)).find((a) => a.ruleId === 'day-max')!;
+      assert.deepEqual([reopened.id, reopened.status, reopened.overrideReason], [alert.id, 'open', null]);
+      await changeAlert(deps(), alert.id, 'op-1', { action: 'override', reason: 'second cash salary instalment, documented' });
+      assert.equal((await fi.deposit({ accountId: c.accountId, amountMinor: 1n, idempotencyKey: k2 })).balanceMinor, 2n);
+      await assert.rejects(fi.deposit({ accountId: c.accountId, amountMinor: 1n, idempotencyKey: key('dep') }), code('RULE_OVERRIDE_REQUIRED'), 'the second override was used too');
       clock.advance(DAY_MS);
     });
 

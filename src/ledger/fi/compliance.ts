@@ -97,8 +97,10 @@ export async function grantedOverrides(q: Queryable, customerId: string): Promis
 /**
  * Opens or bumps the alert of one hit (one per rule, subject and UTC day); returns its id. The
  * subject is a customer at an FI, and an FI at the CB (its aggregate rules, cb/aggregate_rules.ts).
+ * `holds` (a blocking hit after the fact) and `blocks` (a hit refusing the request) reopen a
+ * resolved alert; `blocks` also clears a used override, so the operator can override it again.
  */
-export async function recordHit(tx: Tx, d: Omit<ComplianceDeps, 'rules'>, customerId: string, hit: RuleHit, holds = false, actor = 'fi'): Promise<string> {
+export async function recordHit(tx: Tx, d: Omit<ComplianceDeps, 'rules'>, customerId: string, hit: RuleHit, holds = false, actor = 'fi', blocks = false): Promise<string> {
   const key = dedupKey(hit.ruleId, customerId, d.nowMs);
   const now = BigInt(d.nowMs);
   await tx.run(
@@ -106,9 +108,11 @@ export async function recordHit(tx: Tx, d: Omit<ComplianceDeps, 'rules'>, custom
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 'open', $9)
      ON CONFLICT (dedup_key) DO UPDATE SET hit_count = compliance_alerts.hit_count + 1, last_seen_ms = $8, detail = $7,
        holds = CASE WHEN $9 = 1 THEN 1 ELSE compliance_alerts.holds END,
-       status = CASE WHEN $9 = 1 THEN 'open' ELSE compliance_alerts.status END,
-       resolution_reason = CASE WHEN $9 = 1 THEN NULL ELSE compliance_alerts.resolution_reason END`,
-    [newId(d.rng, 'alr'), hit.ruleId, hit.mode, customerId, hit.severity, key, hit.detail, now, holds ? 1n : 0n],
+       status = CASE WHEN $9 = 1 OR $10 = 1 THEN 'open' ELSE compliance_alerts.status END,
+       resolution_reason = CASE WHEN $9 = 1 OR $10 = 1 THEN NULL ELSE compliance_alerts.resolution_reason END,
+       override_reason = CASE WHEN $10 = 1 THEN NULL ELSE compliance_alerts.override_reason END,
+       override_used = CASE WHEN $10 = 1 THEN 0 ELSE compliance_alerts.override_used END`,
+    [newId(d.rng, 'alr'), hit.ruleId, hit.mode, customerId, hit.severity, key, hit.detail, now, holds ? 1n : 0n, blocks ? 1n : 0n],
   );
   const row = (await tx.query('SELECT id, hit_count FROM compliance_alerts WHERE dedup_key = $1', [key]))[0];
   assert(row !== undefined, `alert ${key} was just written but cannot be read back`);
@@ -150,7 +154,9 @@ export async function screenEvent(d: ComplianceDeps, event: ProposedEvent): Prom
   if (result.decision === 'allow' || result.decision === 'hold') return { event, hits: result.hits, overrides, decision: result.decision };
   const alertIds = await d.db.transaction(async (tx) => {
     const ids: string[] = [];
-    for (const h of result.hits) ids.push(await recordHit(tx, d, event.customerId, h));
+    // A hit that refuses this request reopens its alert of the day even if it was resolved or its
+    // override used: the refusal names that alert, and an operator must be able to act on it again.
+    for (const h of result.hits) ids.push(await recordHit(tx, d, event.customerId, h, false, 'fi', h.mode === 'hard' || (h.mode === 'soft' && !overrides.has(h.ruleId))));
     return ids;
   });
   throw refusal(result, event, overrides, alertIds);
