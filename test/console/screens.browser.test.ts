@@ -70,7 +70,8 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
   async function cbScreens(role: 'cb-operator' | 'cb-auditor'): Promise<void> {
     const { page, errors } = await tab(browser);
     await signIn(page, base, tokens[role]!);
-    assert.deepEqual(await navOf(page), ['overview', 'incidents', 'policy', 'logs', 'banks']);
+    // The CB's auditors also read the warrants (not a CB operator's business: the regulator's and the key holders').
+    assert.deepEqual(await navOf(page), ['overview', 'alerts', 'incidents', 'policy', 'logs', 'banks', ...(role === 'cb-auditor' ? ['warrants'] : [])]);
 
     await openScreen(page, 'incidents');
     const row = (await page.locator('#incidents tr', { hasText: incidentId }).textContent()) ?? '';
@@ -113,7 +114,7 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
   test("an FI operator sees its customers' incidents by name, its policy, rules and admin log; no banks, no CB log", async () => {
     const { page, errors } = await tab(browser);
     await signIn(page, base, tokens['fi-operator']!);
-    assert.deepEqual(await navOf(page), ['overview', 'alerts', 'incidents', 'policy', 'logs']);
+    assert.deepEqual(await navOf(page), ['overview', 'alerts', 'incidents', 'policy', 'logs', 'cases', 'devices', 'watchlist']);
     await openScreen(page, 'incidents');
     const row = page.locator('#incidents tr', { hasText: incidentId });
     assert.equal(await row.locator('strong').textContent(), 'mallory');
