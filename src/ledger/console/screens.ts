@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Rule, RuleSet } from '../../compliance/index.ts';
-import { TIERS, limitsFor, type PolicyTable } from '../../policy/limits.ts';
+import { TIERS, limitsFor, type PolicyTable, type TierLimits } from '../../policy/limits.ts';
 import { readAdminLog, verifyAdminLog, type AdminLogCheck } from '../access/admin_log.ts';
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT } from '../book/accounts.ts';
 import { verifyDisclosureLog, type DisclosureLogCheck } from '../cb/disclosure.ts';
@@ -123,17 +123,9 @@ export async function fiSyncIncidents(fi: Queryable): Promise<SyncIncidentView[]
 
 // ── Policy and rules ─────────────────────────────────────────────────────────────────────────
 
-export interface TierPolicyView {
+/** One tier's limits (policy/limits.ts TierLimits) and the epoch now under its epoch length. */
+export interface TierPolicyView extends TierLimits {
   tier: number;
-  capMinor: bigint;
-  holdingLimitMinor: bigint;
-  paymentsPerEpoch: number;
-  offlineSpendBeforeSyncMinor: bigint;
-  epochMs: bigint;
-  graceMs: bigint;
-  dailyOnlineLimitMinor: bigint;
-  monthlyOnlineLimitMinor: bigint;
-  /** The epoch now, under this tier's epoch length. */
   currentEpoch: bigint;
 }
 
@@ -161,12 +153,8 @@ export interface RulesOf {
 
 function tierViews(policy: PolicyTable, nowMs: number): TierPolicyView[] {
   return TIERS.map((tier) => {
-    const l = limitsFor(policy, tier);
-    return {
-      tier, capMinor: l.capMinor, holdingLimitMinor: l.holdingLimitMinor, paymentsPerEpoch: l.paymentsPerEpoch, offlineSpendBeforeSyncMinor: l.offlineSpendBeforeSyncMinor,
-      epochMs: l.epochMs, graceMs: l.graceMs, dailyOnlineLimitMinor: l.dailyOnlineLimitMinor, monthlyOnlineLimitMinor: l.monthlyOnlineLimitMinor,
-      currentEpoch: currentEpoch(policy, tier, nowMs),
-    };
+    const l: TierLimits = limitsFor(policy, tier);
+    return { tier, ...l, currentEpoch: currentEpoch(policy, tier, nowMs) };
   });
 }
 
