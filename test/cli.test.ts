@@ -70,6 +70,40 @@ test('serve refuses options that do not go together', async () => {
   await usageError(['serve', '--network', 'n.json', '--role', 'fi', '--fi-id', 'a', '--db', 'sqlite:x'], /--cb-url is required with --role fi/);
   await usageError(['serve', '--network', 'n.json', '--role', 'all', '--db', 'sqlite:x', '--db-dir', 'd'], /--db does not go with --role all/);
   await usageError(['serve', '--network', 'n.json', '--role', 'cb'], /--db is required/);
+  await usageError(['serve', '--role', 'key-holder', '--db', 'sqlite:x'], /--role key-holder needs --network/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'key-holder', '--db', 'sqlite:x', '--cb-url', 'https://x/cb', '--cb-token-file', 't'], /--share is required with --role key-holder/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'key-holder', '--share', 's', '--db', 'sqlite:x', '--cb-url', 'https://x/cb', '--cb-token-file', 't', '--tls'], /--tls does not go with --role key-holder/);
+  await usageError(['serve', '--network', 'n.json', '--role', 'cb', '--db', 'sqlite:x', '--share', 's'], /--share goes with --role key-holder only/);
+});
+
+test('a key holder node starts only with its own network\'s share, intact, and an https CB', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-cli-holder-'));
+  try {
+    const [one, two] = [path.join(dir, 'one'), path.join(dir, 'two')];
+    for (const d of [one, two]) assert.equal((await cli(['network', 'init', '--dir', d, '--fi', 'bank-a'])).code, 0);
+    const tokenFile = path.join(dir, 'holder.token');
+    writeFileSync(tokenFile, `tly1.op-0123456789abcdef.${'A'.repeat(43)}\n`, { mode: 0o600 });
+    const serve = (share: string, cbUrl = 'https://127.0.0.1:9/cb') =>
+      ['serve', '--network', path.join(one, 'network.json'), '--role', 'key-holder', '--share', share, '--cb-url', cbUrl, '--cb-token-file', tokenFile, '--db', `sqlite:${path.join(dir, 'h.sqlite')}`];
+    const share = (d: string, i: number) => path.join(d, `regulator-holder-${i}.json`);
+    await usageError(serve(share(two, 1)), /verificationKey is not holder 1's in .*a share of another network/);
+    await usageError(serve(share(one, 1), 'http://127.0.0.1:9/cb'), /--cb-url must be https/);
+    const edited = (change: (o: Record<string, unknown>) => void) => {
+      const o = JSON.parse(readFileSync(share(one, 2), 'utf8')) as Record<string, unknown>;
+      change(o);
+      const f = path.join(dir, 'edited.json');
+      writeFileSync(f, JSON.stringify(o));
+      return f;
+    };
+    await usageError(serve(edited((o) => (o['index'] = 1))), /verificationKey is not holder 1's/);
+    await usageError(serve(edited((o) => (o['index'] = 4))), /index must be 1\.\.3/);
+    await usageError(serve(edited((o) => (o['secret'] = `${'0'.repeat(63)}1`))), /its secret does not match its verificationKey/);
+    await usageError(serve(edited((o) => (o['secret'] = 'f'.repeat(64)))), /secret is not a scalar/);
+    await usageError(serve(edited((o) => (o['kind'] = 'x'))), /kind must be tally-regulator-share/);
+    assert.equal(existsSync(path.join(dir, 'h.sqlite')), false, 'no database made for a refused share');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--help prints the usage of each level and exits 0', async () => {

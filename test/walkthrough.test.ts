@@ -4,7 +4,9 @@
 // pays the POS 12.34 over TCP between two device processes (after refusing a request above its --max); the ledger restarts on the same
 // databases and ports; both devices sync; every book audits clean, the POS's merchant account holds
 // the 12.34, and the same databases served as one process (--role all) pass the network audit
-// with nothing in flight.
+// with nothing in flight. Between the sync and the one-process run, a regulator's warrant for the
+// till's payment is answered by three key-holder processes (two approve, one refuses) and the payer
+// disclosed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,7 +96,7 @@ async function stop(b: Background): Promise<void> {
 const urlOf = (line: string): string => /listening on (https?:\/\/\S+)/.exec(line)?.[1] ?? assert.fail(`no URL in '${line}'`);
 const portOf = (url: string): string => new URL(url).port;
 
-test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 300_000 }, async () => {
+test('README walk-through: separate CB, FI and device processes; offline payment over TCP; sync; clean audits', { timeout: 600_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tally-walkthrough-'));
   const net = path.join(tmp, 'net');
   const data = path.join(tmp, 'data');
@@ -173,6 +175,61 @@ test('README walk-through: separate CB, FI and device processes; offline payment
     const wrong = await tallyRun(['audit', '--url', cbUrl, '--ca', ca, '--token-file', token('bank-a-auditor')]);
     assert.equal(wrong.status, 1, wrong.stderr);
     assert.match(wrong.stderr, /HTTP 401/);
+
+    // 5b. A warrant for the till's payment, named by the nullifier its receipt showed: holders 1
+    // and 2 approve from their own nodes (each with its share and its token at the CB), holder 3
+    // refuses, the regulator discloses the payer, the disclosure log's chain holds.
+    const cbDb = `sqlite:${path.join(data, 'cb.sqlite')}`;
+    await ok(['operator', 'add', '--db', cbDb, '--role', 'regulator', '--name', 'Regulator', '--token-file', token('regulator')]);
+    const holderDb = (i: number) => `sqlite:${path.join(data, `holder-${i}.sqlite`)}`;
+    for (const i of [1, 2, 3]) {
+      await ok(['operator', 'add', '--db', cbDb, '--role', 'key-holder', '--holder', String(i), '--name', `Holder ${i} at the CB`, '--token-file', token(`holder-${i}-at-cb`)]);
+      await ok(['operator', 'add', '--db', holderDb(i), '--role', 'key-holder', '--holder', String(i), '--name', `Holder ${i}`, '--token-file', token(`holder-${i}`)]);
+    }
+    const serveHolder = (i: number) => tallyStart([
+      'serve', '--network', networkFile, '--role', 'key-holder', '--share', path.join(net, `regulator-holder-${i}.json`), '--cb-url', cbUrl,
+      '--cb-token-file', token(`holder-${i}-at-cb`), '--db', holderDb(i), '--port', '0',
+    ]);
+    // A holder node whose CB token is not holder 1's (an auditor's, holder 2's) does not start.
+    const misconfigured = await tallyRun(['serve', '--network', networkFile, '--role', 'key-holder', '--share', path.join(net, 'regulator-holder-1.json'),
+      '--cb-url', cbUrl, '--cb-token-file', token('cb-auditor'), '--db', holderDb(1), '--port', '0']);
+    assert.equal(misconfigured.status, 1, misconfigured.stderr);
+    assert.match(misconfigured.stderr, /key holder 1 cannot read the CB's warrants.*as auditor, not as key holder 1/);
+    const swapped = await tallyRun(['serve', '--network', networkFile, '--role', 'key-holder', '--share', path.join(net, 'regulator-holder-1.json'),
+      '--cb-url', cbUrl, '--cb-token-file', token('holder-2-at-cb'), '--db', holderDb(1), '--port', '0']);
+    assert.equal(swapped.status, 1, swapped.stderr);
+    assert.match(swapped.stderr, /as key-holder 2, not as key holder 1/);
+    const holders = await Promise.all([1, 2, 3].map((i) => serveHolder(i)));
+    const holderUrl = holders.map((h) => urlOf(h.firstLine));
+    assert.match(holderUrl[0]!, /^http:\/\/127\.0\.0\.1:\d+\/holder\/1$/);
+    const warrant = (args: string[]) => tallyRun(['warrant', ...args]);
+    const atCb = (who: string) => ['--url', cbUrl, '--ca', ca, '--token-file', token(who)];
+    const filed = JSON.parse(await ok(['warrant', 'file', ...atCb('regulator'), '--id', 'W-2026-1', '--nullifier', String(receipt['nullifier']),
+      '--authority', 'District Court, case 41/2026', '--reason', 'payment to a shop under investigation', '--json'])) as { warrant: { paymentHash: string; approvals: number[] } };
+    assert.deepEqual(filed.warrant.approvals, []);
+    // Only the regulator files: an auditor's token is refused, and nothing is filed.
+    const byAuditor = await warrant(['file', ...atCb('cb-auditor'), '--id', 'W-other', '--nullifier', String(receipt['nullifier']), '--authority', 'x', '--reason', 'y']);
+    assert.equal(byAuditor.status, 1);
+    assert.match(byAuditor.stderr, /HTTP 403/);
+    await ok(['warrant', 'approve', '--url', holderUrl[0]!, '--token-file', token('holder-1'), '--id', 'W-2026-1']);
+    // Holder 2's token is not one of holder 1's node, and the quorum is not in yet.
+    const wrongHolder = await warrant(['approve', '--url', holderUrl[0]!, '--token-file', token('holder-2'), '--id', 'W-2026-1']);
+    assert.equal(wrongHolder.status, 1);
+    assert.match(wrongHolder.stderr, /HTTP 401/);
+    const early = await warrant(['disclose', ...atCb('regulator'), '--id', 'W-2026-1']);
+    assert.equal(early.status, 1);
+    assert.match(early.stderr, /refused \(HTTP 4\d\d\)/);
+    assert.match(await ok(['warrant', 'refuse', '--url', holderUrl[2]!, '--token-file', token('holder-3'), '--id', 'W-2026-1', '--reason', 'the warrant names no offence']), /refused by holder 3: the warrant names no offence/);
+    assert.match(await ok(['warrant', 'approve', '--url', holderUrl[1]!, '--token-file', token('holder-2'), '--id', 'W-2026-1']), /approvals 2\/2 of 3 holders \(1, 2\)/);
+    const walletId = (JSON.parse(await ok(['device', 'show', '--dir', wallet, '--json'])) as { device: { deviceId: string } }).device.deviceId;
+    const disclosed = JSON.parse(await ok(['warrant', 'disclose', ...atCb('regulator'), '--id', 'W-2026-1', '--json'])) as { disclosed: { fiId: string; deviceId: string } };
+    assert.equal(disclosed.disclosed.fiId, 'bank-a');
+    assert.equal(disclosed.disclosed.deviceId, walletId, 'the payer is Alice\'s wallet');
+    assert.match(await ok(['warrant', 'log', ...atCb('cb-auditor')]), /chain intact/);
+    // A key holder reads the warrant without the disclosed identity.
+    assert.doesNotMatch(await ok(['warrant', 'list', '--url', holderUrl[1]!, '--token-file', token('holder-2')]), /payer/);
+    await Promise.all(holders.map(stop));
+
     await Promise.all([stop(cb), stop(fiA), stop(fiB)]);
 
     const all = await tallyStart(['serve', '--network', networkFile, '--role', 'all', '--db-dir', data, '--port', '0', '--json', '--verify-workers', '1']);

@@ -78,6 +78,9 @@ test('device receive reports a re-sent payment for an earlier request, keeps the
     assert.deepEqual([earlier['amountMinor'], earlier['resent'], earlier['openAmountMinor']], ['300', false, '50']);
     assert.notEqual(earlier['requestId'], earlier['openRequestId']);
     assert.deepEqual([received['amountMinor'], received['requestId'], received['balanceMinor']], ['50', earlier['openRequestId'], '350']);
+    // Each credited payment is named by its nullifier (a compressed G1 point), distinct per payment.
+    for (const l of [earlier, received]) assert.match(String(l['nullifier']), /^[0-9a-f]{96}$/);
+    assert.notEqual(earlier['nullifier'], received['nullifier']);
     assert.equal(paid.amountMinor, 50n, 'the second payer paid the request that stayed open');
 
     // A new sale of 0.50, but only a repeat of the wallet's last payment (the earlier 0.50, receipted,

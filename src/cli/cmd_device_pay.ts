@@ -81,7 +81,7 @@ async function serveOneSale(
       });
       const fields = {
         amountMinor: out.amountMinor, amount: formatAmount(out.amountMinor), resent: out.resent,
-        requestId: bytesToHex(out.requestId), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt),
+        requestId: bytesToHex(out.requestId), balanceMinor: out.balanceMinor, receipt: bytesToHex(out.receipt), nullifier: bytesToHex(out.nullifier),
       };
       if (out.forCurrentRequest) {
         emit({ event: 'received', ...fields });

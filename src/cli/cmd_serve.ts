@@ -3,6 +3,7 @@
 //     (--role cb, HTTPS with mutual TLS), one FI reaching its CB over HTTPS with its certificate
 //     (--role fi), or the CB and every FI in one process (--role all); devices enrol, fund and sync
 //     here (serve_network.ts);
+//   --role key-holder: one escrow key holder's node answering warrants with its share;
 //   without --network: a bare double-entry book (CB or FI) with the book routes only, no keys.
 // A node that serves TLS may listen on any address; one that serves plain HTTP, loopback only.
 // The first stdout line names the URL clients use (with --json: one JSON line, event "listening").
@@ -26,16 +27,19 @@ export const serveCommand: Command = {
     'tally serve --network FILE --role cb --db DB [--host H] [--port P]         (HTTPS, mutual TLS)',
     '       tally serve --network FILE --role fi --fi-id ID --cb-url https://... --db DB [--tls] [--port P]',
     '       tally serve --network FILE --role all --db-dir DIR [--tls] [--port P]',
+    '       tally serve --network FILE --role key-holder --share SHARE.json --cb-url https://... --cb-token-file F --db DB [--port P]',
     '       tally serve --role cb|fi [--fi-id ID] --db DB [--port P]        (bare book node, no devices)',
     '   DB is sqlite:PATH or postgres://user@host:port/db',
   ].join('\n'),
   options: [
     { name: 'network', value: true, help: 'network.json from `tally network init`' },
-    { name: 'role', value: true, help: 'cb, fi or all (all needs --network)' },
+    { name: 'role', value: true, help: 'cb, fi, all or key-holder (all and key-holder need --network)' },
     { name: 'fi-id', value: true, help: 'identifier of the FI (role fi)' },
-    { name: 'cb-url', value: true, help: 'root of the CB node, e.g. https://127.0.0.1:8080/cb (role fi with --network)' },
+    { name: 'cb-url', value: true, help: 'root of the CB node, e.g. https://127.0.0.1:8080/cb (roles fi and key-holder)' },
+    { name: 'share', value: true, help: 'role key-holder: this holder\'s share file (regulator-holder-<i>.json from `tally network init`)' },
+    { name: 'cb-token-file', value: true, help: 'role key-holder: file with holder i\'s token at the CB (`tally operator add --role key-holder --holder i` on the CB\'s database)' },
     { name: 'tls', value: false, help: 'serve HTTPS with the node\'s certificate from the network (roles fi, all; role cb always does)' },
-    { name: 'db', value: true, help: 'sqlite:PATH or postgres://user@host:port/db (roles cb, fi)' },
+    { name: 'db', value: true, help: 'sqlite:PATH or postgres://user@host:port/db (roles cb, fi, key-holder)' },
     { name: 'db-dir', value: true, help: 'directory for cb.sqlite and <fi-id>.sqlite (role all)' },
     { name: 'verify-workers', value: true, help: 'proof-verification threads per FI (default: one per core)' },
     { name: 'host', value: true, help: 'address to listen on (a non-loopback one only when the node serves TLS)', default: '127.0.0.1' },

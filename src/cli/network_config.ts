@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { G1Point, type RegulatorKey } from '../crypto/index.ts';
+import { G1Point, pedersenG, scalarFromBytes, type RegulatorKey, type RegulatorKeyShare } from '../crypto/index.ts';
 import { dealNetwork, isFiId, type EscrowAuthority, type NetworkFi, type NetworkKeys } from '../ledger/index.ts';
 import { writePrivateFileAtomic, type P256KeyPair } from '../se/index.ts';
 import { CliError } from './args.ts';
@@ -139,3 +139,49 @@ export function fiOf(c: NetworkConfig, fiId: string, file = 'the network file'):
 }
 
 export const regulatorShareFile = (dir: string, index: number): string => path.join(dir, `regulator-holder-${index}.json`);
+
+export const REGULATOR_SHARE_KIND = 'tally-regulator-share';
+
+/**
+ * One key holder's share file (`tally network init` writes DIR/regulator-holder-<i>.json), checked
+ * before a holder node serves with it: the secret is a canonical scalar whose y_i·G is the file's
+ * VK_i, and VK_i is the network's escrow verification key for index i, so a node never answers
+ * warrants with a share the CB would refuse (or with another network's share).
+ */
+export function readRegulatorShare(file: string, net: NetworkConfig, networkFile = 'the network file'): RegulatorKeyShare {
+  const no = (what: string) => new CliError('USAGE', `${file} is not a usable regulator key share: ${what}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError('USAGE', `cannot read share file ${file}: ${(e as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw no('expected a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (o['kind'] !== REGULATOR_SHARE_KIND) throw no(`kind must be ${REGULATOR_SHARE_KIND}`);
+  const authority = net.cb.escrowAuthority;
+  if (authority === undefined) throw new CliError('USAGE', `${networkFile} names no escrow key holders (cb.escrow): it has no warrants to answer`);
+  const index = o['index'];
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1 || index > authority.verificationKeys.length) {
+    throw no(`index must be 1..${authority.verificationKeys.length} (the network's holders)`);
+  }
+  const hex = (key: string, bytes: number): Uint8Array => {
+    const v = o[key];
+    if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/.test(v) || v.length !== 2 * bytes) throw no(`${key} must be ${bytes} bytes of lower-case hex`);
+    return hexToBytes(v);
+  };
+  let secret: bigint;
+  try {
+    secret = scalarFromBytes(hex('secret', 32));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw no(`secret is not a scalar: ${(e as Error).message}`);
+  }
+  const vk = hex('verificationKey', 48);
+  const derived = pedersenG().mul(secret);
+  if (bytesToHex(derived.toBytes()) !== bytesToHex(vk)) throw no('its secret does not match its verificationKey');
+  if (bytesToHex(authority.verificationKeys[index - 1]!.toBytes()) !== bytesToHex(vk)) {
+    throw no(`its verificationKey is not holder ${index}'s in ${networkFile} (a share of another network, or another holder's index)`);
+  }
+  return { index, secret, verificationKey: derived };
+}

@@ -10,15 +10,15 @@ import { CliError, optionString, type OptionSpec, type Parsed } from './args.ts'
 export const TOKEN_FILE_OPTION: OptionSpec = { name: 'token-file', value: true, help: 'file holding your token (from `tally operator add --token-file`)' };
 export const CA_OPTION: OptionSpec = { name: 'ca', value: true, help: 'the network CA (DIR/tls/ca.pem) for an https node' };
 
-/** The token in `--token-file`, if given. */
-export function tokenOf(p: Parsed): string | undefined {
-  const file = optionString(p, 'token-file');
+/** The token in `--token-file` (or the option `name`), if given. */
+export function tokenOf(p: Parsed, name = 'token-file'): string | undefined {
+  const file = optionString(p, name);
   if (file === undefined) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new CliError('USAGE', `cannot read --token-file ${file}: ${(e as Error).message}`);
+    throw new CliError('USAGE', `cannot read --${name} ${file}: ${(e as Error).message}`);
   }
   if (!/^tly1\.[A-Za-z0-9._-]+$/.test(text)) throw new CliError('USAGE', `${file} does not hold a Tally token`);
   return text;

@@ -7,5 +7,6 @@ import { networkCommand } from './cmd_network.ts';
 import { exposureCommand } from './cmd_exposure.ts';
 import { operatorCommand } from './cmd_operator.ts';
 import { simCommand } from './cmd_sim.ts';
+import { warrantCommand } from './cmd_warrant.ts';
 
-export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand, exposureCommand, operatorCommand, simCommand];
+export const extraCommands: Command[] = [networkCommand, deviceCommand, demoCommand, exposureCommand, operatorCommand, simCommand, warrantCommand];

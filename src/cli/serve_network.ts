@@ -8,12 +8,17 @@
 // client certificates and follows the revocation list; an FI reaches it over https with its own
 // certificate and trusts only the CB's. With --tls an FI node, or the all-in-one process (whose
 // FIs are in process and need no certificate to reach their CB), serves HTTPS too.
+// --role key-holder runs one escrow key holder's node (docs/compliance.md "Warrants"): its share
+// file, its own database of operators, and its token at the CB; it reaches the CB over HTTPS
+// trusting only the network CA and listens on loopback.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { serveOfflineFi, serveOfflineNetwork, type CentralBank, type DatabaseSpec, type FinancialIntermediary } from '../ledger/index.ts';
+import { LedgerError, serveHolder, serveOfflineFi, serveOfflineNetwork, type CentralBank, type DatabaseSpec, type FinancialIntermediary } from '../ledger/index.ts';
 import { makePrivateDir } from '../se/index.ts';
 import { CliError, flag, optionInt, optionString, requireString, type Parsed } from './args.ts';
-import { fiOf, readNetwork, type NetworkConfig, type NetworkFi } from './network_config.ts';
+import { fiOf, readNetwork, readRegulatorShare, type NetworkConfig, type NetworkFi } from './network_config.ts';
+import { tokenOf } from './node_access.ts';
 import { nodeTlsFiles } from './network_tls.ts';
 import { parseDatabase } from './parse_db.ts';
 
@@ -97,7 +102,27 @@ export async function serveNetworkRole(p: Parsed, listen: { host?: string; port?
     const lines = [`network listening on ${node.url}`, `  cb: ${node.url}/cb`, ...Object.entries(fiUrls).map(([id, u]) => `  fi ${id}: ${u}`), `  network audit: ${auditUrl}`];
     return { url: node.url, lines, event: { event: 'listening', role, url: node.url, cbUrl: `${node.url}/cb`, fiUrls, auditUrl }, close: node.close };
   }
-  throw new CliError('USAGE', `--role must be cb, fi or all, got '${role}'`);
+  if (role === 'key-holder') return serveKeyHolder(p, file, net, listen);
+  throw new CliError('USAGE', `--role must be cb, fi, all or key-holder, got '${role}'`);
+}
+
+async function serveKeyHolder(p: Parsed, file: string, net: NetworkConfig, listen: { host?: string; port?: number }): Promise<ServedNetwork> {
+  const share = readRegulatorShare(requireString(p, 'share'), net, file);
+  const cbUrl = requireString(p, 'cb-url').replace(/\/+$/, '');
+  if (!cbUrl.startsWith('https://')) throw new CliError('USAGE', `--cb-url must be https:// (the CB serves TLS), got '${cbUrl}'`);
+  let node;
+  try {
+    node = await serveHolder({
+      ...listen, share, database: databaseAt(requireString(p, 'db')), cbUrl, cbToken: tokenOf(p, 'cb-token-file')!,
+      cbCa: readFileSync(path.join(path.dirname(file), net.tls.ca), 'utf8'),
+    });
+  } catch (e) {
+    if (e instanceof LedgerError) throw new CliError('FAILED', e.message);
+    throw e;
+  }
+  const url = `${node.url}/holder/${share.index}`;
+  const lines = [`key holder ${share.index} listening on ${url}`, `  console: ${node.url}/console/`, ...(node.warning === undefined ? [] : [`  warning: ${node.warning}`])];
+  return { url, lines, event: { event: 'listening', role: 'key-holder', holder: share.index, url, cbUrl, ...(node.warning === undefined ? {} : { warning: node.warning }) }, close: node.close };
 }
 
 /** Options that only make sense with --network, checked so a misplaced one is not silently ignored. */
@@ -111,9 +136,16 @@ export function checkNetworkOptions(p: Parsed, withNetwork: boolean): void {
   };
   if (!withNetwork) {
     if (role === 'all') throw new CliError('USAGE', '--role all needs --network FILE');
-    for (const n of ['cb-url', 'db-dir', 'verify-workers', 'tls']) refuse(n, 'needs --network');
+    if (role === 'key-holder') throw new CliError('USAGE', '--role key-holder needs --network FILE (its escrow verification keys and CA)');
+    for (const n of ['cb-url', 'db-dir', 'verify-workers', 'tls', 'share', 'cb-token-file']) refuse(n, 'needs --network');
     return;
   }
+  if (role === 'key-holder') {
+    for (const n of ['share', 'cb-url', 'cb-token-file', 'db']) need(n, 'with --role key-holder');
+    for (const n of ['db-dir', 'fi-id', 'tls', 'verify-workers']) refuse(n, 'does not go with --role key-holder (a holder node listens on loopback and verifies no payments)');
+    return;
+  }
+  for (const n of ['share', 'cb-token-file']) refuse(n, 'goes with --role key-holder only');
   if (role === 'all') {
     need('db-dir', 'with --role all');
     refuse('db', 'does not go with --role all (use --db-dir)');

@@ -9,13 +9,13 @@
 // as the applet object), and the CLI, simulator and tests all need the same wiring.
 
 import { systemRng, type Rng } from '../crypto/rng.ts';
-import { warmUpPaymentVerifier } from '../crypto/index.ts';
+import { decodePaymentProof, warmUpPaymentVerifier } from '../crypto/index.ts';
 import { Tier } from '../policy/limits.ts';
 import {
   PayeeReady, PayerAwaitingRequest, PayerLinkLost, exchangeTimingOf, resumePayer, waitFor,
   type ExchangeTiming, type PayeeDone, type PayerDone, type PaymentRequest,
 } from '../protocol/index.ts';
-import { bleTransport, encodeReceipt, negotiateBleMtu, nfcTransport, type FrameLink, type MessageTransport } from '../protocol/index.ts';
+import { bleTransport, decodePayment, encodeReceipt, negotiateBleMtu, nfcTransport, type FrameLink, type MessageTransport } from '../protocol/index.ts';
 import { Applet, FileBackend, MemoryBackend, SeClient, transmitTo, type InfoResponse, type NvmBackend, type SyncBatch } from '../se/index.ts';
 import type { CostedHardware } from './cost_model.ts';
 import { exchangeTimingFor, type LinkTimingOptions } from './link_timing.ts';
@@ -84,6 +84,11 @@ export interface ReceiveOutcome {
   forCurrentRequest: boolean;
   /** The encoded request sent on this link. */
   request: Uint8Array;
+  /**
+   * The payment's nullifier N: its public id at the ledger once synced, and what a merchant quotes
+   * to name one payment (a regulator's warrant names a payment by it).
+   */
+  nullifier: Uint8Array;
 }
 
 function backendOf(spec: NvmSpec): NvmBackend {
@@ -203,6 +208,8 @@ export class Device {
     return {
       amountMinor: done.amountMinor, receipt: done.receipt, resent: done.resent, balanceMinor: await this.balanceMinor(),
       requestId: done.requestId, forCurrentRequest: done.forCurrentRequest, request: awaiting.request,
+      // The SE verified this payment, so its proof decodes; the statement is read, not checked, here.
+      nullifier: decodePaymentProof(decodePayment(done.payment).proof, new Uint8Array(0)).statement.N.toBytes(),
     };
   }
 

@@ -24,6 +24,8 @@ export interface CbWarrantPort {
   escrow(warrantId: string): Promise<{ paymentId: Uint8Array; record: Uint8Array; authority: string; reason: string }>;
   postPartial(warrantId: string, holder: number, partial: Uint8Array): Promise<unknown>;
   refuse(warrantId: string, holder: number, reason: string): Promise<unknown>;
+  /** Who the CB takes this node's token for (its console's whoami): must be key holder i. */
+  whoami(): Promise<{ role: string; holderIndex: number | null }>;
 }
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
@@ -31,8 +33,8 @@ const HEX = /^(?:[0-9a-f]{2})*$/;
 /** The CB's warrant routes over HTTP: `cbBase` is the CB's prefix (…/cb), `token` holder i's CB token. */
 export function cbWarrantClient(opts: { cbBase: string; token: string; fetchFn?: typeof fetch }): CbWarrantPort {
   const fetchFn = opts.fetchFn ?? fetch;
-  async function call(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<Record<string, unknown>> {
-    const res = await fetchFn(`${opts.cbBase}${path}`, {
+  async function call(method: 'GET' | 'POST', path: string, payload?: unknown, url = `${opts.cbBase}${path}`): Promise<Record<string, unknown>> {
+    const res = await fetchFn(url, {
       method,
       headers: { authorization: `Bearer ${opts.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
       body: payload === undefined ? undefined : JSON.stringify(payload),
@@ -64,6 +66,15 @@ export function cbWarrantClient(opts: { cbBase: string; token: string; fetchFn?:
     },
     postPartial: async (warrantId, holder, partial) => (await call('POST', `/warrants/${seg(warrantId)}/holders/${holder}/partial`, { partial: Buffer.from(partial).toString('hex') }))['warrant'],
     refuse: async (warrantId, holder, reason) => (await call('POST', `/warrants/${seg(warrantId)}/holders/${holder}/refusal`, { reason }))['warrant'],
+    async whoami() {
+      // The CB node serves its console beside its routes: …/cb → …/console/cb/whoami.
+      const o = await call('GET', '/whoami', undefined, new URL('../console/cb/whoami', `${opts.cbBase}/`).href);
+      const [role, holderIndex] = [o['role'], o['holderIndex']];
+      if (typeof role !== 'string' || (holderIndex !== null && typeof holderIndex !== 'number')) {
+        throw new LedgerError(LedgerErrorCode.answerInvalid, 'CB whoami: role must be a string and holderIndex a number or null');
+      }
+      return { role, holderIndex };
+    },
   };
 }
 

@@ -13,7 +13,7 @@ export { warrantRoutes } from './warrant_routes.ts';
 export { rules } from './rules.ts';
 export { none } from './schema.ts';
 export {
-  serveNode, serveOfflineFi, serveOfflineNetwork, type ListenOptions, type NodeRole, type OfflineFiConfig,
+  serveHolder, serveNode, serveOfflineFi, serveOfflineNetwork, type HolderNodeConfig, type ListenOptions, type NodeRole, type OfflineFiConfig,
   type RunningNode, type RunningOfflineNetwork, type ServeOptions,
 } from './serve.ts';
 export { ListenAddressError, isLoopbackHost, requireLoopbackListen } from './listen_address.ts';

@@ -7,7 +7,9 @@
 // voucher or unload a crash interrupted before they listen. Keys are passed in: where they come
 // from is the operator's business. With `tls` a node serves HTTPS with its certificate and may
 // listen beyond loopback; a CB then tells FI nodes by their client certificates (tls/). A separate
-// FI reaches an https CB with its own certificate (`cbTls`).
+// FI reaches an https CB with its own certificate (`cbTls`). serveHolder runs one escrow key
+// holder's node (/holder/<i>/...): its own database and operators, its share, and the CB's warrant
+// routes reached as key holder i with that holder's CB token, trusting only the network CA.
 
 import type { EscrowAuthority } from '../cb/disclosure.ts';
 import type { FastifyInstance } from 'fastify';
@@ -18,9 +20,12 @@ import { CbHttpClient } from '../clients/cb_client.ts';
 import type { Clock, RandomBytes } from '../context.ts';
 import type { Db } from '../db/adapter.ts';
 import { openDatabase, type DatabaseSpec } from '../db/open.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { FinancialIntermediary } from '../fi/financial_intermediary.ts';
-import { openServerTls, tlsFetch, type NodeTls, type ServerTls, type TlsFiles, type TlsFetch } from '../tls/index.ts';
-import { createCbApp, createFiApp, createOfflineEmbeddedApp, createOfflineFiApp } from './apps.ts';
+import type { RegulatorKeyShare } from '../../crypto/index.ts';
+import { caFetch, openServerTls, tlsFetch, type NodeTls, type ServerTls, type TlsFiles, type TlsFetch } from '../tls/index.ts';
+import { createCbApp, createFiApp, createHolderApp, createOfflineEmbeddedApp, createOfflineFiApp } from './apps.ts';
+import { cbWarrantClient } from './holder_routes.ts';
 import { requireLoopbackListen } from './listen_address.ts';
 
 export type NodeRole = { role: 'cb' } | { role: 'fi'; fiId: string };
@@ -158,4 +163,73 @@ export async function serveOfflineFi(config: ListenOptions & OfflineFiConfig & {
     await closeAll(undefined, fi ? [fi] : [], [db], links);
     throw err;
   }
+}
+
+export interface HolderNodeConfig {
+  share: RegulatorKeyShare;
+  database: DatabaseSpec;
+  /** The CB's warrant prefix, e.g. https://cb:8080/cb. */
+  cbUrl: string;
+  /** Holder i's bearer token at the CB (`tally operator add --role key-holder --holder i` on the CB's database). */
+  cbToken: string;
+  /** The network CA the CB's certificate chains to; absent: plain fetch (a loopback test CB only). */
+  cbCa?: string;
+}
+
+/**
+ * Holder `share.index`'s own node. It listens on loopback only (plain HTTP: the holder's operators
+ * sign in on the holder's machine); what leaves it is the partial decryption or the refusal, posted
+ * to the CB over HTTPS. At start it asks the CB who its token is and for the warrant listing, so a
+ * token that is not key holder i's at the CB stops the node before it serves.
+ */
+export async function serveHolder(config: Omit<ListenOptions, 'tls' | 'verifyWorkers'> & HolderNodeConfig): Promise<RunningNode & { warning?: string }> {
+  requireLoopbackListen(config.host, false);
+  const link = config.cbCa === undefined ? undefined : caFetch(config.cbCa);
+  const cb = cbWarrantClient({ cbBase: config.cbUrl.replace(/\/+$/, ''), token: config.cbToken, fetchFn: link });
+  let warning: string | undefined;
+  try {
+    const me = await cb.whoami();
+    if (me.role !== 'key-holder' || me.holderIndex !== config.share.index) {
+      throw new LedgerError(LedgerErrorCode.forbidden, `the CB knows this token as ${me.role}${me.holderIndex === null ? '' : ` ${me.holderIndex}`}, not as key holder ${config.share.index}`);
+    }
+    await cb.warrants();
+  } catch (e) {
+    if (!unreachable(e)) {
+      link?.close();
+      const why = `key holder ${config.share.index} cannot read the CB's warrants at ${config.cbUrl}: ${(e as Error).message}`;
+      throw e instanceof LedgerError ? new LedgerError(e.code, why) : new Error(why, { cause: e });
+    }
+    // Unreachable (not refused, not a certificate failure): the node still starts, and each route
+    // says so until the CB answers.
+    warning = `the CB at ${config.cbUrl} did not answer (${(e as Error).message}); approvals and refusals will fail until it does`;
+  }
+  const db = openDatabase(config.database);
+  try {
+    const app = await createHolderApp({ db, share: config.share, cb, logger: config.logger });
+    const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 });
+    return {
+      url,
+      ...(warning === undefined ? {} : { warning }),
+      close: async () => {
+        await app.close();
+        await db.close();
+        link?.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    link?.close();
+    throw err;
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** A network error that says the CB is not there (yet), as opposed to one that refused us. */
+function unreachable(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 4; x = (x as Error & { cause?: unknown }).cause, depth++) {
+    const code = (x as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+  }
+  return false;
 }
