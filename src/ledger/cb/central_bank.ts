@@ -37,6 +37,7 @@ import { DEVICE_ID_BYTES } from '../fi/devices.ts';
 import { equalBytes } from '../../se/bytes.ts';
 import { signReclaimRefusal } from '../../se/reclaim_messages.ts';
 import { DEFAULT_RULES, checkRules, type RuleHit, type RuleSet } from '../../compliance/index.ts';
+import { keyed } from '../fi/keyed.ts';
 import { listCbAlerts, resolveCbAlert, screenFi, type CbAlert } from './aggregate_rules.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from '../fi/compliance_log.ts';
 
@@ -145,8 +146,10 @@ export class CentralBank {
   }
 
   /** A CB operator resolves an alert with a reason. */
-  resolveComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator'): Promise<CbAlert> {
-    return resolveCbAlert({ db: this.db, rng: this.rng, nowMs: this.clock.nowMs() }, alertId, operatorId, reason);
+  resolveComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator', key?: string): Promise<CbAlert> {
+    const d = { db: this.db, rng: this.rng, nowMs: this.clock.nowMs() };
+    if (key === undefined) return resolveCbAlert(d, alertId, operatorId, reason);
+    return keyed(d.db, d.nowMs, key, 'cb.alert.resolve', { alertId, operatorId, reason }, (db) => resolveCbAlert({ ...d, db }, alertId, operatorId, reason));
   }
 
   /** Walks the CB's compliance log chain (the FI's log code, compliance_log.ts). */

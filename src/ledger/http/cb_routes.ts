@@ -99,7 +99,7 @@ export function cbOfflineRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync
       respond(reply, 200, async () => {
         const caller = req.caller;
         const actor = caller?.kind === 'operator' ? caller.operatorId : 'cb-operator';
-        return { alert: await cb.resolveComplianceAlert(req.params.alertId, stringField(body(req), 'reason'), actor) };
+        return { alert: await cb.resolveComplianceAlert(req.params.alertId, stringField(body(req), 'reason'), actor, idempotencyKey(req)) };
       }),
     );
     app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }), config: pub }, (req, reply) =>

@@ -6,14 +6,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, screen, refresh } = window.TallyConsole;
-
-  /** A fresh idempotency key per submission (a retried click of the same form is a new decision). */
-  const newKey = () => {
-    const b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    return `console-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
-  };
+  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
 
   function freezeForm(fiId, customerId, frozen) {
     const action = frozen ? 'unfreeze' : 'freeze';
