@@ -17,13 +17,13 @@ import type { CentralBank } from '../cb/central_bank.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { role, type Access, type Caller, type Gate } from '../access/gate.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
-import { respond } from '../http/app.ts';
+import { decimalField, respond } from '../http/app.ts';
 import { rules } from '../http/rules.ts';
-import { none, routeSchema } from '../http/schema.ts';
+import { decimal, none, routeSchema } from '../http/schema.ts';
 import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
-import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen } from './screens.ts';
+import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen, type LogsQuery } from './screens.ts';
 import { banks, customers } from './views.ts';
 import { devicesView } from './devices_view.ts';
 
@@ -79,13 +79,24 @@ const fiStaff: Access = { grants: rules.fiAudit.grants };
 
 const rulesOf = (fi: FinancialIntermediary) => ({ fiId: fi.fiId, db: fi.db, rules: fi.ledger.rules, rulesSigned: fi.rulesSigned });
 
+// The logs screen pages each log: `limit` entries (1..LOG_ENTRIES_SHOWN), each log below its own cursor.
+type LogsQuerystring = { Querystring: { limit?: string; adminBefore?: string; complianceBefore?: string; disclosureBefore?: string } };
+const logsSchema = routeSchema({ querystring: { limit: decimal, adminBefore: decimal, complianceBefore: decimal, disclosureBefore: decimal } });
+const seqOrAbsent = (v: string | undefined, what: string): bigint | undefined => (v === undefined ? undefined : decimalField(v, what));
+function logsQuery(q: LogsQuerystring['Querystring']): LogsQuery {
+  return {
+    limit: q.limit === undefined ? undefined : Number(decimalField(q.limit, 'limit')),
+    adminBefore: seqOrAbsent(q.adminBefore, 'adminBefore'), complianceBefore: seqOrAbsent(q.complianceBefore, 'complianceBefore'), disclosureBefore: seqOrAbsent(q.disclosureBefore, 'disclosureBefore'),
+  };
+}
+
 /** The CB's read-only screens: incidents, policy and rules, logs, banks. */
 function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly FinancialIntermediary[], nowMs: () => number): void {
   scope.get('/incidents', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, async () => ({ incidents: await cbIncidents(cb.db) })));
   scope.get('/policy', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await cb.currentPolicy(), fis.map(rulesOf), nowMs())),
   );
-  scope.get('/logs', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(cb.db, { disclosure: true })));
+  scope.get<LogsQuerystring>('/logs', { schema: logsSchema, config: { access: cbStaff } }, (req, reply) => respond(reply, 200, () => logsScreen(cb.db, { disclosure: true, ...logsQuery(req.query) })));
   scope.get('/banks', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
     respond(reply, 200, async () => ({ banks: await banksScreen(cb.db, fis.map((f) => ({ fiId: f.fiId, db: f.db }))) })),
   );
@@ -101,7 +112,7 @@ function fiScreens(scope: FastifyInstance, fi: FinancialIntermediary, cb: Centra
   scope.get('/policy', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await fi.cb.currentPolicy(), [rulesOf(fi)], nowMs())),
   );
-  scope.get('/logs', { schema: none, config: { access: fiStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(fi.db, { disclosure: false })));
+  scope.get<LogsQuerystring>('/logs', { schema: logsSchema, config: { access: fiStaff } }, (req, reply) => respond(reply, 200, () => logsScreen(fi.db, { disclosure: false, ...logsQuery(req.query) })));
 }
 
 /** Registers the console on `app`; `samples` keeps the circulation chart's series. */
