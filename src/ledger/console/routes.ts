@@ -24,7 +24,7 @@ import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
 import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen, type LogsQuery } from './screens.ts';
-import { banks, customers } from './views.ts';
+import { banks, customers, CONSOLE_ROWS_MAX } from './views.ts';
 import { devicesView } from './devices_view.ts';
 
 export interface ConsoleNodes {
@@ -79,6 +79,18 @@ const fiStaff: Access = { grants: rules.fiAudit.grants };
 
 const rulesOf = (fi: FinancialIntermediary) => ({ fiId: fi.fiId, db: fi.db, rules: fi.ledger.rules, rulesSigned: fi.rulesSigned });
 
+// The incidents lists page by `limit` rows (1..CONSOLE_ROWS_MAX) below the incident `before` (at an FI, `syncBefore` for its sync incidents).
+type IncidentsQuerystring = { Querystring: { limit?: string; before?: string; syncBefore?: string } };
+const rowId = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const incidentsSchema = routeSchema({ querystring: { limit: decimal, before: rowId, syncBefore: rowId } });
+/** Reads one row more than asked, to tell whether more exist: [the rows, more]. */
+async function paged<T>(limit: string | undefined, read: (limit: number) => Promise<T[]>): Promise<[T[], boolean]> {
+  const l = limit === undefined ? CONSOLE_ROWS_MAX : Number(decimalField(limit, 'limit'));
+  if (l < 1 || l > CONSOLE_ROWS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${CONSOLE_ROWS_MAX}`);
+  const rows = await read(l + 1);
+  return [rows.slice(0, l), rows.length > l];
+}
+
 // The logs screen pages each log: `limit` entries (1..LOG_ENTRIES_SHOWN), each log below its own cursor.
 type LogsQuerystring = { Querystring: { limit?: string; adminBefore?: string; complianceBefore?: string; disclosureBefore?: string } };
 const logsSchema = routeSchema({ querystring: { limit: decimal, adminBefore: decimal, complianceBefore: decimal, disclosureBefore: decimal } });
@@ -92,7 +104,12 @@ function logsQuery(q: LogsQuerystring['Querystring']): LogsQuery {
 
 /** The CB's read-only screens: incidents, policy and rules, logs, banks. */
 function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly FinancialIntermediary[], nowMs: () => number): void {
-  scope.get('/incidents', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, async () => ({ incidents: await cbIncidents(cb.db) })));
+  scope.get<IncidentsQuerystring>('/incidents', { schema: incidentsSchema, config: { access: cbStaff } }, (req, reply) =>
+    respond(reply, 200, async () => {
+      const [incidents, more] = await paged(req.query.limit, (limit) => cbIncidents(cb.db, { limit, before: req.query.before }));
+      return { incidents, more };
+    }),
+  );
   scope.get('/policy', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await cb.currentPolicy(), fis.map(rulesOf), nowMs())),
   );
@@ -104,10 +121,13 @@ function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly Financ
 
 /** An FI's read-only screens: incidents naming its customers, policy and its rules, its admin log. */
 function fiScreens(scope: FastifyInstance, fi: FinancialIntermediary, cb: CentralBank | undefined, nowMs: () => number): void {
-  scope.get('/incidents', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
-    respond(reply, 200, async () => ({
-      fiId: fi.fiId, heldByCb: cb === undefined, incidents: cb === undefined ? [] : await fiIncidents(cb.db, fi.db, fi.fiId), syncIncidents: await fiSyncIncidents(fi.db),
-    })),
+  scope.get<IncidentsQuerystring>('/incidents', { schema: incidentsSchema, config: { access: fiStaff } }, (req, reply) =>
+    respond(reply, 200, async () => {
+      const q = req.query;
+      const [incidents, more] = cb === undefined ? [[], false] : await paged(q.limit, (limit) => fiIncidents(cb.db, fi.db, fi.fiId, { limit, before: q.before }));
+      const [syncIncidents, syncMore] = await paged(q.limit, (limit) => fiSyncIncidents(fi.db, { limit, before: q.syncBefore }));
+      return { fiId: fi.fiId, heldByCb: cb === undefined, incidents, more, syncIncidents, syncMore };
+    }),
   );
   scope.get('/policy', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await fi.cb.currentPolicy(), [rulesOf(fi)], nowMs())),

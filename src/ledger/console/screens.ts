@@ -14,7 +14,7 @@ import { readAdminLog, verifyAdminLog, type AdminLogCheck } from '../access/admi
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT } from '../book/accounts.ts';
 import { verifyDisclosureLog, type DisclosureLogCheck } from '../cb/disclosure.ts';
 import { currentEpoch } from '../cb/distribution.ts';
-import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Row } from '../db/adapter.ts';
+import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Row, type SqlValue } from '../db/adapter.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from '../exposure.ts';
 import { CONSOLE_ROWS_MAX, nameOf } from './views.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from '../fi/compliance_log.ts';
@@ -66,15 +66,40 @@ function incidentOf(r: Row): IncidentView {
   };
 }
 
+/**
+ * Which rows of a list ordered newest first by (created_ms, id) a screen reads: at most `limit`
+ * (1..CONSOLE_ROWS_MAX + 1: a route asks one more to tell whether more exist; default
+ * CONSOLE_ROWS_MAX), below the row `before` names (its id) when given.
+ */
+export interface RowsQuery {
+  limit?: number;
+  before?: string;
+}
+
+/** The keyset condition for `before` on table alias `a` (params from $n), or '' with no cursor; NOT_FOUND for an unknown id. */
+async function keyset(q: Queryable, table: string, a: string, before: string | undefined, n: number): Promise<{ sql: string; params: SqlValue[] }> {
+  if (before === undefined) return { sql: '', params: [] };
+  const row = (await q.query(`SELECT created_ms FROM ${table} WHERE id = $1`, [before]))[0];
+  if (row === undefined) throw new LedgerError(LedgerErrorCode.notFound, `No ${table} row ${before} to page from`);
+  return { sql: ` AND (${a}.created_ms < $${n} OR (${a}.created_ms = $${n} AND ${a}.id < $${n + 1}))`, params: [rowBigint(row, 'created_ms'), before] };
+}
+
+function rowsLimit(limit: number | undefined): bigint {
+  const l = limit ?? CONSOLE_ROWS_MAX;
+  if (!Number.isInteger(l) || l < 1 || l > CONSOLE_ROWS_MAX + 1) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${CONSOLE_ROWS_MAX}`);
+  return BigInt(l);
+}
+
 /** Every incident at the CB (newest first, bounded), with the value booked for it. */
-export async function cbIncidents(cb: Queryable): Promise<CbIncidentView[]> {
+export async function cbIncidents(cb: Queryable, page: RowsQuery = {}): Promise<CbIncidentView[]> {
   // The booking is a journal transaction of kind cb.bookIncidentValue whose reference is the
   // incident id; its entry on the incident account is the negative of the value.
+  const k = await keyset(cb, 'incidents', 'i', page.before, 4);
   const rows = await cb.query(
     `SELECT ${INCIDENT_COLUMNS}, (SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) FROM journal_transactions t ` +
       'JOIN journal_entries e ON e.transaction_id = t.id WHERE t.kind = $1 AND t.reference = i.id AND e.account_id = $2) AS booked_minor ' +
-      'FROM incidents i ORDER BY i.created_ms DESC, i.id DESC LIMIT $3',
-    ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, BigInt(CONSOLE_ROWS_MAX)],
+      `FROM incidents i WHERE 1 = 1${k.sql} ORDER BY i.created_ms DESC, i.id DESC LIMIT $3`,
+    ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, rowsLimit(page.limit), ...k.params],
   );
   const out = rows.map((r) => ({ ...incidentOf(r), bookedMinor: -rowBigint(r, 'booked_minor') }));
   // A booking moves value from the incident account into circulation: never the other way.
@@ -83,8 +108,9 @@ export async function cbIncidents(cb: Queryable): Promise<CbIncidentView[]> {
 }
 
 /** The CB's incidents that name a customer of `fiId`, with each customer's name from the FI's records. */
-export async function fiIncidents(cb: Queryable, fi: Queryable, fiId: string): Promise<FiIncidentView[]> {
-  const rows = await cb.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents i WHERE i.fi_id = $1 ORDER BY i.created_ms DESC, i.id DESC LIMIT $2`, [fiId, BigInt(CONSOLE_ROWS_MAX)]);
+export async function fiIncidents(cb: Queryable, fi: Queryable, fiId: string, page: RowsQuery = {}): Promise<FiIncidentView[]> {
+  const k = await keyset(cb, 'incidents', 'i', page.before, 3);
+  const rows = await cb.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents i WHERE i.fi_id = $1${k.sql} ORDER BY i.created_ms DESC, i.id DESC LIMIT $2`, [fiId, rowsLimit(page.limit), ...k.params]);
   const out: FiIncidentView[] = [];
   for (const r of rows) {
     const v = incidentOf(r);
@@ -109,11 +135,12 @@ export interface SyncIncidentView {
 }
 
 /** An FI's own incidents found at sync (a receipt for another payee, or uploaded twice), newest first, bounded. */
-export async function fiSyncIncidents(fi: Queryable): Promise<SyncIncidentView[]> {
+export async function fiSyncIncidents(fi: Queryable, page: RowsQuery = {}): Promise<SyncIncidentView[]> {
+  const k = await keyset(fi, 'sync_incidents', 's', page.before, 2);
   const rows = await fi.query(
     'SELECT s.id, s.kind, s.customer_id, s.device_id, s.payment_hash, s.detail, s.created_ms, c.identity_json FROM sync_incidents s ' +
-      'LEFT JOIN customers c ON c.id = s.customer_id ORDER BY s.created_ms DESC, s.id DESC LIMIT $1',
-    [BigInt(CONSOLE_ROWS_MAX)],
+      `LEFT JOIN customers c ON c.id = s.customer_id WHERE 1 = 1${k.sql} ORDER BY s.created_ms DESC, s.id DESC LIMIT $1`,
+    [rowsLimit(page.limit), ...k.params],
   );
   return rows.map((r) => ({
     id: rowString(r, 'id'), kind: rowString(r, 'kind'), customerId: rowString(r, 'customer_id'),
