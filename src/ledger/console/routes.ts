@@ -13,6 +13,7 @@
 //   /console/holder/<i>/whoami                             — escrow key holder i's own node's gate
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { CentralBank } from '../cb/central_bank.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { role, type Access, type Caller, type Gate } from '../access/gate.ts';
@@ -171,7 +172,16 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
         respond(reply, 200, async () => ({ fiId: fi.fiId, customers: await customers(fi.db) })),
       );
       // Devices with their offline end (devices_view.ts); an FI operator freezes from this screen through the FI's own routes.
-      scope.get('/devices', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) => respond(reply, 200, () => devicesView(fi)));
+      // Paged: `limit` devices (1..CONSOLE_ROWS_MAX) after the device `after` (hex id), `more` when devices follow.
+      scope.get<{ Querystring: { limit?: string; after?: string } }>('/devices', {
+        schema: routeSchema({ querystring: { limit: decimal, after: { type: 'string', pattern: '^([0-9a-f]{2}){1,64}$' } } }),
+        config: { access: { grants: rules.fiAudit.grants } },
+      }, (req, reply) =>
+        respond(reply, 200, () => devicesView(fi, {
+          limit: req.query.limit === undefined ? undefined : Number(decimalField(req.query.limit, 'limit')),
+          after: req.query.after === undefined ? undefined : hexToBytes(req.query.after),
+        })),
+      );
       scope.get('/me', { schema: none, config: { access: ownCustomer } }, (req, reply) =>
         respond(reply, 200, async () => ({ fiId: fi.fiId, customer: (await customers(fi.db, operatorOf(req).customerId!))[0] ?? null })),
       );

@@ -5,7 +5,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { devicesView } from './devices_view.ts';
 import { DEFAULT_RULES } from '../../compliance/index.ts';
 import { ENGINES } from '../../../test/ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
@@ -120,6 +121,23 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('the devices list pages oldest enrolment first after a device; more says whether devices follow', async () => {
+      const all = await devicesView(net.fiA);
+      assert.ok(all.devices.length >= 2, 'mallory and payee-a');
+      assert.equal(all.more, false);
+      const paged: string[] = [];
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = await devicesView(net.fiA, { limit: 1, after });
+        paged.push(...page.devices.map((d) => d.deviceId));
+        if (!page.more) break;
+        after = hexToBytes(page.devices[0]!.deviceId);
+      }
+      assert.deepEqual(paged, all.devices.map((d) => d.deviceId));
+      await assert.rejects(devicesView(net.fiA, { after: new Uint8Array(16) }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
+      await assert.rejects(devicesView(net.fiA, { limit: 501 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
+    });
+
     test('an FI served without its CB: the incidents route says the CB holds them and still lists its refusals at sync', async () => {
       const app = await createOfflineFiApp(net.fiA);
       try {
@@ -142,6 +160,23 @@ for (const engine of ENGINES) {
         await app.close();
         await net.fiA.db.run("DELETE FROM sync_incidents WHERE detail LIKE 'paging %'");
       }
+    });
+
+    test('the devices list pages oldest enrolment first after a device; more says whether devices follow', async () => {
+      const all = await devicesView(net.fiA);
+      assert.ok(all.devices.length >= 2, 'mallory and payee-a');
+      assert.equal(all.more, false);
+      const paged: string[] = [];
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = await devicesView(net.fiA, { limit: 1, after });
+        paged.push(...page.devices.map((d) => d.deviceId));
+        if (!page.more) break;
+        after = hexToBytes(page.devices[0]!.deviceId);
+      }
+      assert.deepEqual(paged, all.devices.map((d) => d.deviceId));
+      await assert.rejects(devicesView(net.fiA, { after: new Uint8Array(16) }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
+      await assert.rejects(devicesView(net.fiA, { limit: 501 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
     });
 
     test('the policy screen shows the installed policy and rules, and the exposure tally exposure computes', async () => {
