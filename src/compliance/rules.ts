@@ -183,6 +183,12 @@ export function ruleProblem(r: Rule): string | null {
     if (!used.includes(p) && r[p] !== 0n) return `rule ${r.id} (${r.kind}) does not use ${p}: it must be 0, got ${r[p]}`;
   }
   if (r.bandPercent >= 100n) return `rule ${r.id}: bandPercent ${r.bandPercent} must be below 100`;
+  // The CB can refuse only before a move, on facts it has then: the issuance it is asked for. A
+  // share of the value in flight and a count of incidents exist only after the move that makes
+  // them (a funding, a sync), so those kinds can alert and nothing more.
+  if ((r.kind === 'fi.in_flight_share' || r.kind === 'fi.incident_burst') && r.mode !== 'monitor') {
+    return `rule ${r.id} (${r.kind}) must be monitor, not ${r.mode}: what it measures exists only after the move, so the CB can alert on it but not refuse`;
+  }
   if (r.kind === 'watchlist.match' && r.count > BigInt(RISK_LEVELS.length)) return `rule ${r.id} (watchlist.match): count is a risk level 1..${RISK_LEVELS.length}, got ${r.count}`;
   return null;
 }

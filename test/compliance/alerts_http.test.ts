@@ -30,8 +30,9 @@ after(async () => {
   await net?.cleanup();
 });
 
+let sent = 0;
 const call = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-  app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
+  app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `test-${++sent}` }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
 
 test('an operator lists, assigns and resolves an alert over HTTP, each step in the chained log under their id', async () => {
   const listed = await call('GET', '/fi/fi-a/compliance/alerts');

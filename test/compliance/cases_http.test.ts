@@ -31,8 +31,9 @@ after(async () => {
   await net?.cleanup();
 });
 
+let sent = 0;
 const call = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-  app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
+  app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `test-${++sent}` }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
 const HEADER = 'name,aliases,date_of_birth,country,risk_level,list_source,expiry_date';
 
 test('a watchlist import with a bad line is refused naming it; a good one is listed', async () => {

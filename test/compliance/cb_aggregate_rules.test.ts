@@ -94,8 +94,9 @@ for (const engine of ENGINES) describe(`the CB's aggregate rules per FI on ${eng
       app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
     });
     after(async () => app?.close());
+    let sent = 0;
     const call = (token: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
-      app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
+      app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `test-${++sent}` }) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
 
     test('an auditor lists the alerts; only a CB operator resolves one, logged under their id in the chained log', async () => {
       const listed = await call(tokens.auditor, 'GET', '/cb/compliance/alerts?fiId=fi-b');

@@ -15,6 +15,7 @@ import { fileWarrant } from '../../src/ledger/cb/disclosure.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { recordSyncIncident, SyncIncidentKind } from '../../src/ledger/fi/sync_incidents.ts';
 import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
+import { LOG_ENTRIES_SHOWN } from '../../src/ledger/console/screens.ts';
 import { launch, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
 
@@ -52,6 +53,10 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
       deviceId: payer.deviceId, customerId: payer.customerId, kind: SyncIncidentKind.receiptUploadedTwice, paymentHash: incident!.firstPaymentHash,
       detail: 'this receipt was already uploaded', nowMs: Number(net.world.nowMs),
     });
+    // More freezes and unfreezes than the logs screen shows on one page (LOG_ENTRIES_SHOWN): its "More" button pages the rest.
+    for (let i = 0; i < LOG_ENTRIES_SHOWN + 6; i++) {
+      await net.fiA.ledger.setFrozen({ customerId: payer.customerId, frozen: i % 2 === 0, reason: `review ${i}`, operatorId: 'op-screens', idempotencyKey: `screens-freeze-${i}` });
+    }
     tokens['cb-operator'] = (await addOperator(net.cb.db, { name: 'Cora Operator', role: 'cb-operator' })).token;
     tokens['cb-auditor'] = (await addOperator(net.cb.db, { name: 'Ada Auditor', role: 'auditor' })).token;
     tokens['fi-operator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
@@ -127,6 +132,16 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     await openScreen(page, 'logs');
     assert.match((await page.textContent('#admin-log-check')) ?? '', /chain intact/);
     assert.equal(await page.locator('#disclosure-log').count(), 0);
+    // The compliance log holds the freezes, chained; a page of LOG_ENTRIES_SHOWN, then "More" appends the rest and goes away.
+    const complianceEntries = (await net.fiA.verifyComplianceLog()).entries;
+    assert.ok(complianceEntries > BigInt(LOG_ENTRIES_SHOWN));
+    assert.match((await page.textContent('#compliance-log-check')) ?? '', new RegExp(`${complianceEntries} entries, chain intact`));
+    assert.equal(await page.locator('#compliance-log tbody tr').count(), LOG_ENTRIES_SHOWN);
+    assert.match((await page.locator('#compliance-log tbody tr').first().textContent()) ?? '', /customer\.unfreeze.*review 105/);
+    await page.click('#more-compliance-log');
+    await page.locator('#more-compliance-log').waitFor({ state: 'detached' });
+    assert.equal(BigInt(await page.locator('#compliance-log tbody tr').count()), complianceEntries);
+    assert.equal(await page.locator('#compliance-log tbody tr').last().locator('td').first().textContent(), '1');
     await shot(page, 'fi-operator-logs');
     for (const p of ['/console/cb/incidents', '/console/cb/banks', '/console/fi/fi-b/incidents']) assert.equal(await statusFrom(page, p, tokens['fi-operator']!), 401, `${p}: unknown to that node`);
     assert.deepEqual(errors, []);

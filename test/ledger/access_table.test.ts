@@ -126,6 +126,15 @@ const ROWS: Record<string, Row> = {
       return { params: { alertId: alert.id }, body: { reason: 'opening float' } };
     },
   },
+  'POST /cb/compliance/alerts/:alertId/override': {
+    allow: ['cbOperator'],
+    // A soft rule's alert about fi-b at the CB (a soft fi.net_issuance hit, as screenIssue writes it).
+    build: async (w) => {
+      const d = { db: w.net.cb.db, rng: (n: number) => new Uint8Array(randomBytes(n)), nowMs: w.net.clock.nowMs() };
+      const id = await w.net.cb.db.transaction((tx) => recordHit(tx, d, 'fi-b', { ruleId: 'table-issuance-review', mode: 'soft', severity: 'high', detail: 'raised for the table' }, false, 'cb', true));
+      return { params: { alertId: id }, body: { reason: 'agreed with the FI' } };
+    },
+  },
   'GET /cb/issuer-keys/:epoch': { allow: EVERYONE, build: async (w) => ({ params: { epoch: String((await w.net.cb.distribution(1)).currentEpoch) } }) },
   'GET /cb/info': { allow: EVERYONE, build: () => ({}) },
   'GET /cb/policy': { allow: EVERYONE, build: () => ({}) },

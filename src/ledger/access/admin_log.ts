@@ -60,9 +60,11 @@ function recordOf(r: Record<string, unknown>): AdminLogRecord {
   };
 }
 
-/** The newest `limit` entries, newest first. */
-export async function readAdminLog(q: Queryable, limit = 100): Promise<AdminLogRecord[]> {
-  const rows = await q.query('SELECT * FROM admin_log ORDER BY seq DESC LIMIT $1', [BigInt(limit)]);
+/** The newest `limit` entries (with `before`, the newest below that sequence number), newest first. */
+export async function readAdminLog(q: Queryable, limit = 100, before?: bigint): Promise<AdminLogRecord[]> {
+  const rows = before === undefined
+    ? await q.query('SELECT * FROM admin_log ORDER BY seq DESC LIMIT $1', [BigInt(limit)])
+    : await q.query('SELECT * FROM admin_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [before, BigInt(limit)]);
   return rows.map(recordOf);
 }
 

@@ -12,9 +12,11 @@
 
 import { AGGREGATE_KINDS, aggregateLookbackMs, evaluateFi, type FiFacts, type RuleHit, type RuleSet } from '../../compliance/index.ts';
 import type { RandomBytes } from '../context.ts';
-import { rowBigint, type Db, type Queryable, type SqlValue } from '../db/adapter.ts';
+import { rowBigint, rowString, type Db, type Queryable, type SqlValue, type Tx } from '../db/adapter.ts';
 import { CB_CIRCULATION_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
-import { changeAlert, listAlerts, recordHit, type Alert } from '../fi/compliance.ts';
+import { changeAlert, grantedOverrides, keyTaken, listAlerts, recordHit, type Alert } from '../fi/compliance.ts';
+import { appendComplianceLog } from '../fi/compliance_log.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
 
 export interface CbComplianceDeps {
   db: Db;
@@ -53,11 +55,15 @@ export async function fiFacts(q: Queryable, fiId: string, lookbackMs: number, no
   };
 }
 
+/** The monitor rules screenFi evaluates after a move: hard and soft fi.net_issuance rules are screenIssue's, before it. */
+const monitorOnly = (rules: RuleSet): RuleSet => ({ version: rules.version, rules: rules.rules.filter((r) => r.mode === 'monitor') });
+
 /** Evaluates the FI's aggregates and records an alert per hit (logged under actor 'cb'); returns the hits. */
 export async function screenFi(d: CbComplianceDeps, fiId: string): Promise<RuleHit[]> {
-  if (!d.rules.rules.some((r) => AGGREGATE_KINDS.has(r.kind))) return [];
-  const facts = await fiFacts(d.db, fiId, aggregateLookbackMs(d.rules), d.nowMs);
-  const hits = evaluateFi(d.rules, facts, d.nowMs);
+  const rules = monitorOnly(d.rules);
+  if (!rules.rules.some((r) => AGGREGATE_KINDS.has(r.kind))) return [];
+  const facts = await fiFacts(d.db, fiId, aggregateLookbackMs(rules), d.nowMs);
+  const hits = evaluateFi(rules, facts, d.nowMs);
   if (hits.length === 0) return hits;
   await d.db.transaction(async (tx) => {
     for (const h of hits) await recordHit(tx, d, fiId, h, false, 'cb');
@@ -65,11 +71,73 @@ export async function screenFi(d: CbComplianceDeps, fiId: string): Promise<RuleH
   return hits;
 }
 
+/**
+ * The hard and soft fi.net_issuance rules at the CB's issue path (docs/compliance.md): the FI's
+ * net issuance in the window with this issuance added. A hard hit refuses (RULE_REFUSED); a soft
+ * one refuses (RULE_OVERRIDE_REQUIRED) unless a CB operator overrode its alert, and the override
+ * lets this one issuance through. Both name the rule and the alert, which is written in its own
+ * transaction: no money moved and the key stays free for a retry after the override. A replay
+ * (key taken), a bad amount or an unknown FI is not screened (the move answers it). What it
+ * returns runs in the issuance's transaction, after its journal entry, under the reserve's lock:
+ * the same rules again on the book as it is now (two racing issuances cannot both pass), and the
+ * override marked used.
+ */
+export async function screenIssue(d: CbComplianceDeps, input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<((tx: Tx) => Promise<void>) | null> {
+  const gated: RuleSet = { version: d.rules.version, rules: d.rules.rules.filter((r) => r.kind === 'fi.net_issuance' && r.mode !== 'monitor') };
+  if (gated.rules.length === 0 || typeof input.amountMinor !== 'bigint' || input.amountMinor <= 0n) return null;
+  if (await keyTaken(d.db, input.idempotencyKey)) return null;
+  if (typeof input.fiId !== 'string' || (await d.db.query('SELECT 1 AS one FROM accounts WHERE id = $1', [cbReserveAccount(input.fiId)])).length === 0) return null;
+  const fiId = input.fiId;
+  const lookback = aggregateLookbackMs(gated);
+  const facts = await fiFacts(d.db, fiId, lookback, d.nowMs);
+  const proposed = { ...facts, issuance: [...facts.issuance, { amountMinor: input.amountMinor, atMs: d.nowMs }] };
+  const hits = evaluateFi(gated, proposed, d.nowMs);
+  const overrides = await grantedOverrides(d.db, fiId);
+  const blocking = (hs: readonly RuleHit[], granted: ReadonlySet<string>) => hs.filter((h) => h.mode === 'hard' || !granted.has(h.ruleId));
+  const refuse = (hs: readonly RuleHit[], alertIds: readonly string[]): LedgerError => {
+    const hard = hs.some((h) => h.mode === 'hard');
+    const names = hs.map((h) => `${h.ruleId} (${h.detail})`).join('; ');
+    const alerts = alertIds.length === 0 ? '' : ` (alerts ${alertIds.join(', ')})`;
+    return new LedgerError(hard ? LedgerErrorCode.ruleRefused : LedgerErrorCode.ruleOverrideRequired,
+      `Rule ${names} ${hard ? 'refuses' : 'needs a CB operator override of its alert for'} this issuance of ${input.amountMinor} to FI ${fiId}${alerts}`);
+  };
+  const stops = blocking(hits, overrides);
+  if (stops.length > 0) {
+    // A refusing hit reopens its alert of the day (and clears a used override), as at an FI.
+    const alertIds = await d.db.transaction(async (tx) => {
+      const ids: string[] = [];
+      for (const h of hits) ids.push(await recordHit(tx, d, fiId, h, false, 'cb', stops.includes(h)));
+      return ids;
+    });
+    throw refuse(stops, alertIds);
+  }
+  return async (tx) => {
+    const now = await fiFacts(tx, fiId, lookback, d.nowMs);
+    const again = evaluateFi(gated, now, d.nowMs);
+    const granted = await grantedOverrides(tx, fiId);
+    const raced = blocking(again, granted);
+    if (raced.length > 0) throw refuse(raced, []);
+    for (const h of again) {
+      const id = await recordHit(tx, d, fiId, h, false, 'cb');
+      const used = await tx.query('SELECT id FROM compliance_alerts WHERE customer_id = $1 AND rule_id = $2 AND override_reason IS NOT NULL AND override_used = 0', [fiId, h.ruleId]);
+      for (const r of used) {
+        await tx.run('UPDATE compliance_alerts SET override_used = 1 WHERE id = $1', [rowString(r, 'id')]);
+        await appendComplianceLog(tx, { atMs: d.nowMs, actor: 'cb', action: 'alert.override-used', alertId: rowString(r, 'id'), detail: { by: id, reference: `issue ${input.idempotencyKey}` } });
+      }
+    }
+  };
+}
+
 const cbAlert = ({ customerId, holds: _holds, overrideReason: _override, ...rest }: Alert): CbAlert => ({ ...rest, fiId: customerId });
 
 /** The CB's alerts about one FI (or all), oldest first. */
 export async function listCbAlerts(q: Queryable, fiId?: string): Promise<CbAlert[]> {
   return (await listAlerts(q, fiId)).map(cbAlert);
+}
+
+/** A CB operator overrides a soft fi.net_issuance alert with a reason: the FI's next issuance it stops goes through once. */
+export async function overrideCbAlert(d: Omit<CbComplianceDeps, 'rules'>, alertId: string, actor: string, reason: string): Promise<CbAlert> {
+  return cbAlert(await changeAlert(d, alertId, actor, { action: 'override', reason }));
 }
 
 /** A CB operator resolves an alert with a reason, logged under their id in the same transaction. */

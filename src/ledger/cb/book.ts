@@ -7,7 +7,7 @@ import { assert } from '../../crypto/assert.ts';
 import { AccountKind, CB_ISSUANCE_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
 import { auditBook, type AuditReport } from '../book/audit.ts';
 import { checkAmount, checkFiId, checkName, newId, systemClock, systemRandomBytes, type Clock, type NodeDeps, type RandomBytes } from '../context.ts';
-import type { Db } from '../db/adapter.ts';
+import type { Db, Tx } from '../db/adapter.ts';
 import { migrate } from '../db/migrations.ts';
 import { partitionNullifierRegistry } from '../db/partition.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
@@ -40,12 +40,17 @@ export interface SettleResult {
   toBalanceMinor: bigint;
 }
 
+/** Screens an issuance before it is made; returns what to run inside its transaction, or null. */
+export type IssueScreen = (input: { fiId: string; amountMinor: bigint; idempotencyKey: string }) => Promise<((tx: Tx) => Promise<void>) | null>;
+
 export class CbLedger {
   readonly db: Db;
   private readonly clock: Clock;
   private readonly rng: RandomBytes;
   /** Runs after an issuance or redemption (the CB's aggregate rules, aggregate_rules.ts); none by default. */
   private afterFiMove: (fiId: string) => Promise<void> = async () => {};
+  /** Screens an issuance before it is made (aggregate_rules.ts screenIssue); none by default. */
+  private screenIssue: IssueScreen = async () => null;
 
   private constructor(deps: NodeDeps) {
     this.db = deps.db;
@@ -71,6 +76,16 @@ export class CbLedger {
     this.afterFiMove = hook;
   }
 
+  /**
+   * Names what screens an issuance before it is made (CentralBank.open: the hard and soft
+   * fi.net_issuance rules). It throws to refuse, with the key still free; what it returns runs in
+   * the issuance's own transaction after the money moved (a recheck under the reserve's lock, the
+   * use of an override), where a throw is a refusal stored under the key.
+   */
+  onIssue(hook: IssueScreen): void {
+    this.screenIssue = hook;
+  }
+
   /** Opens the reserve account of an FI (a second call with a new key is harmless). */
   async registerFi(input: { fiId: string; idempotencyKey: string }): Promise<{ accountId: string; created: boolean }> {
     const fiId = checkFiId(input.fiId);
@@ -84,10 +99,11 @@ export class CbLedger {
 
   /** Creates money: the FI's reserve grows, the issuance account goes negative by as much. */
   async issue(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
+    const inMove = await this.screenIssue(input);
     const r = await this.move('cb.issue', input, { fiId: input.fiId }, (req) => ({
       from: CB_ISSUANCE_ACCOUNT,
       to: cbReserveAccount(checkName(req.fiId, 'FI id')),
-    }));
+    }), inMove ?? undefined);
     await this.afterFiMove(input.fiId);
     return { transactionId: r.transactionId, balanceMinor: r.toBalanceMinor };
   }
@@ -119,6 +135,7 @@ export class CbLedger {
     input: { amountMinor: bigint; idempotencyKey: string },
     request: R,
     route: (req: R) => { from: string; to: string },
+    inMove?: (tx: Tx) => Promise<void>,
   ): Promise<SettleResult> {
     const now = this.clock.nowMs();
     const wire = { ...request, amountMinor: input.amountMinor };
@@ -136,6 +153,7 @@ export class CbLedger {
       checkMove(accounts, entries);
       const transactionId = newId(this.rng, 'jtx');
       const after = await post(tx, { id: transactionId, kind: operation, idempotencyKey: input.idempotencyKey, createdMs: now, entries });
+      if (inMove !== undefined) await inMove(tx);
       const toBalance = after.get(to);
       const fromBalance = after.get(from);
       assert(toBalance !== undefined && fromBalance !== undefined, 'post() must report both balances');

@@ -37,7 +37,8 @@ import { DEVICE_ID_BYTES } from '../fi/devices.ts';
 import { equalBytes } from '../../se/bytes.ts';
 import { signReclaimRefusal } from '../../se/reclaim_messages.ts';
 import { DEFAULT_RULES, checkRules, type RuleHit, type RuleSet } from '../../compliance/index.ts';
-import { listCbAlerts, resolveCbAlert, screenFi, type CbAlert } from './aggregate_rules.ts';
+import { keyed } from '../fi/keyed.ts';
+import { listCbAlerts, overrideCbAlert, resolveCbAlert, screenFi, screenIssue, type CbAlert } from './aggregate_rules.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from '../fi/compliance_log.ts';
 
 export interface CentralBankConfig {
@@ -130,6 +131,7 @@ export class CentralBank {
       await ensurePolicy(tx, deps.initialPolicy, clock.nowMs());
     });
     ledger.onFiMove(async (fiId) => { await cb.screenFi(fiId); });
+    ledger.onIssue((input) => (cb.rules === null ? Promise.resolve(null) : screenIssue({ db: cb.db, rules: cb.rules, rng: cb.rng, nowMs: clock.nowMs() }, input)));
     return cb;
   }
 
@@ -144,9 +146,18 @@ export class CentralBank {
     return listCbAlerts(this.db, fiId);
   }
 
+  /** A CB operator overrides a soft fi.net_issuance rule's alert with a reason: the FI's next issuance it stops goes through once. */
+  overrideComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator', key?: string): Promise<CbAlert> {
+    const d = { db: this.db, rng: this.rng, nowMs: this.clock.nowMs() };
+    if (key === undefined) return overrideCbAlert(d, alertId, operatorId, reason);
+    return keyed(d.db, d.nowMs, key, 'cb.alert.override', { alertId, operatorId, reason }, (db) => overrideCbAlert({ ...d, db }, alertId, operatorId, reason));
+  }
+
   /** A CB operator resolves an alert with a reason. */
-  resolveComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator'): Promise<CbAlert> {
-    return resolveCbAlert({ db: this.db, rng: this.rng, nowMs: this.clock.nowMs() }, alertId, operatorId, reason);
+  resolveComplianceAlert(alertId: string, reason: string, operatorId = 'cb-operator', key?: string): Promise<CbAlert> {
+    const d = { db: this.db, rng: this.rng, nowMs: this.clock.nowMs() };
+    if (key === undefined) return resolveCbAlert(d, alertId, operatorId, reason);
+    return keyed(d.db, d.nowMs, key, 'cb.alert.resolve', { alertId, operatorId, reason }, (db) => resolveCbAlert({ ...d, db }, alertId, operatorId, reason));
   }
 
   /** Walks the CB's compliance log chain (the FI's log code, compliance_log.ts). */

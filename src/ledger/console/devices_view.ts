@@ -13,7 +13,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../../crypto/assert.ts';
 import { verifyRevocationList } from '../../policy/policy_codec.ts';
 import { limitsFor } from '../../policy/limits.ts';
-import { rowBigint, rowBytes, rowString, type Row } from '../db/adapter.ts';
+import { rowBigint, rowBytes, rowString, type Row, type SqlValue } from '../db/adapter.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { CONSOLE_ROWS_MAX } from './views.ts';
 
@@ -60,15 +61,29 @@ async function listedKeys(fi: FinancialIntermediary, tier: number): Promise<List
   return { version: v.value.version, keys: new Set((v.value.devices ?? []).map((k) => bytesToHex(k))), problem: null };
 }
 
-/** Every device of the FI (up to CONSOLE_ROWS_MAX), oldest enrolment first. */
-export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: string; devices: DeviceOfflineView[]; listProblems: string[] }> {
-  const rows = await fi.db.query(
+/**
+ * The FI's devices, oldest enrolment first: `limit` of them (1..CONSOLE_ROWS_MAX, default
+ * CONSOLE_ROWS_MAX) after the device `after` (hex id) when given; `more` when devices follow.
+ */
+export async function devicesView(fi: FinancialIntermediary, page: { limit?: number; after?: Uint8Array } = {}): Promise<{ fiId: string; devices: DeviceOfflineView[]; more: boolean; listProblems: string[] }> {
+  const limit = page.limit ?? CONSOLE_ROWS_MAX;
+  if (!Number.isInteger(limit) || limit < 1 || limit > CONSOLE_ROWS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${CONSOLE_ROWS_MAX}`);
+  let cursor = '';
+  const params: SqlValue[] = [BigInt(limit + 1)];
+  if (page.after !== undefined) {
+    const at = (await fi.db.query('SELECT created_ms FROM devices WHERE device_id = $1', [page.after]))[0];
+    if (at === undefined) throw new LedgerError(LedgerErrorCode.notFound, `No device ${bytesToHex(page.after)} to page from`);
+    cursor = 'WHERE (d.created_ms > $2 OR (d.created_ms = $2 AND d.device_id > $3)) ';
+    params.push(rowBigint(at, 'created_ms'), page.after);
+  }
+  const read = await fi.db.query(
     'SELECT d.device_id, d.customer_id, d.public_key, d.tier, d.device_class, d.reported_at_ms, c.identity_json, c.frozen, ' +
       '(SELECT MAX(s.created_ms) FROM sync_batches s WHERE s.device_id = d.device_id) AS fi_sync_ms, ' +
       '(SELECT MAX(g.epoch) FROM credential_grants g WHERE g.device_id = d.device_id) AS newest_epoch ' +
-      'FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.created_ms, d.device_id LIMIT $1',
-    [BigInt(CONSOLE_ROWS_MAX)],
+      `FROM devices d JOIN customers c ON c.id = d.customer_id ${cursor}ORDER BY d.created_ms, d.device_id LIMIT $1`,
+    params,
   );
+  const rows = read.slice(0, limit);
   const policy = await fi.cb.currentPolicy();
   const lists = new Map<number, Listed>();
   const devices: DeviceOfflineView[] = [];
@@ -96,5 +111,5 @@ export async function devicesView(fi: FinancialIntermediary): Promise<{ fiId: st
   }
   const listProblems = [...lists.values()].map((l) => l.problem).filter((p): p is string => p !== null);
   assert(devices.length <= CONSOLE_ROWS_MAX, 'devicesView: bounded by CONSOLE_ROWS_MAX');
-  return { fiId: fi.fiId, devices, listProblems };
+  return { fiId: fi.fiId, devices, more: read.length > limit, listProblems };
 }

@@ -13,18 +13,19 @@
 //   /console/holder/<i>/whoami                             — escrow key holder i's own node's gate
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { CentralBank } from '../cb/central_bank.ts';
 import type { FinancialIntermediary } from '../fi/financial_intermediary.ts';
 import { role, type Access, type Caller, type Gate } from '../access/gate.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
-import { respond } from '../http/app.ts';
+import { decimalField, respond } from '../http/app.ts';
 import { rules } from '../http/rules.ts';
-import { none, routeSchema } from '../http/schema.ts';
+import { decimal, none, routeSchema } from '../http/schema.ts';
 import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
-import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen } from './screens.ts';
-import { banks, customers } from './views.ts';
+import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen, type LogsQuery } from './screens.ts';
+import { banks, customers, CONSOLE_ROWS_MAX } from './views.ts';
 import { devicesView } from './devices_view.ts';
 
 export interface ConsoleNodes {
@@ -79,13 +80,41 @@ const fiStaff: Access = { grants: rules.fiAudit.grants };
 
 const rulesOf = (fi: FinancialIntermediary) => ({ fiId: fi.fiId, db: fi.db, rules: fi.ledger.rules, rulesSigned: fi.rulesSigned });
 
+// The incidents lists page by `limit` rows (1..CONSOLE_ROWS_MAX) below the incident `before` (at an FI, `syncBefore` for its sync incidents).
+type IncidentsQuerystring = { Querystring: { limit?: string; before?: string; syncBefore?: string } };
+const rowId = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const incidentsSchema = routeSchema({ querystring: { limit: decimal, before: rowId, syncBefore: rowId } });
+/** Reads one row more than asked, to tell whether more exist: [the rows, more]. */
+async function paged<T>(limit: string | undefined, read: (limit: number) => Promise<T[]>): Promise<[T[], boolean]> {
+  const l = limit === undefined ? CONSOLE_ROWS_MAX : Number(decimalField(limit, 'limit'));
+  if (l < 1 || l > CONSOLE_ROWS_MAX) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${CONSOLE_ROWS_MAX}`);
+  const rows = await read(l + 1);
+  return [rows.slice(0, l), rows.length > l];
+}
+
+// The logs screen pages each log: `limit` entries (1..LOG_ENTRIES_SHOWN), each log below its own cursor.
+type LogsQuerystring = { Querystring: { limit?: string; adminBefore?: string; complianceBefore?: string; disclosureBefore?: string } };
+const logsSchema = routeSchema({ querystring: { limit: decimal, adminBefore: decimal, complianceBefore: decimal, disclosureBefore: decimal } });
+const seqOrAbsent = (v: string | undefined, what: string): bigint | undefined => (v === undefined ? undefined : decimalField(v, what));
+function logsQuery(q: LogsQuerystring['Querystring']): LogsQuery {
+  return {
+    limit: q.limit === undefined ? undefined : Number(decimalField(q.limit, 'limit')),
+    adminBefore: seqOrAbsent(q.adminBefore, 'adminBefore'), complianceBefore: seqOrAbsent(q.complianceBefore, 'complianceBefore'), disclosureBefore: seqOrAbsent(q.disclosureBefore, 'disclosureBefore'),
+  };
+}
+
 /** The CB's read-only screens: incidents, policy and rules, logs, banks. */
 function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly FinancialIntermediary[], nowMs: () => number): void {
-  scope.get('/incidents', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, async () => ({ incidents: await cbIncidents(cb.db) })));
+  scope.get<IncidentsQuerystring>('/incidents', { schema: incidentsSchema, config: { access: cbStaff } }, (req, reply) =>
+    respond(reply, 200, async () => {
+      const [incidents, more] = await paged(req.query.limit, (limit) => cbIncidents(cb.db, { limit, before: req.query.before }));
+      return { incidents, more };
+    }),
+  );
   scope.get('/policy', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await cb.currentPolicy(), fis.map(rulesOf), nowMs())),
   );
-  scope.get('/logs', { schema: none, config: { access: cbStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(cb.db, { disclosure: true })));
+  scope.get<LogsQuerystring>('/logs', { schema: logsSchema, config: { access: cbStaff } }, (req, reply) => respond(reply, 200, () => logsScreen(cb.db, { disclosure: true, ...logsQuery(req.query) })));
   scope.get('/banks', { schema: none, config: { access: cbStaff } }, (_req, reply) =>
     respond(reply, 200, async () => ({ banks: await banksScreen(cb.db, fis.map((f) => ({ fiId: f.fiId, db: f.db }))) })),
   );
@@ -93,15 +122,18 @@ function cbScreens(scope: FastifyInstance, cb: CentralBank, fis: readonly Financ
 
 /** An FI's read-only screens: incidents naming its customers, policy and its rules, its admin log. */
 function fiScreens(scope: FastifyInstance, fi: FinancialIntermediary, cb: CentralBank | undefined, nowMs: () => number): void {
-  scope.get('/incidents', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
-    respond(reply, 200, async () => ({
-      fiId: fi.fiId, heldByCb: cb === undefined, incidents: cb === undefined ? [] : await fiIncidents(cb.db, fi.db, fi.fiId), syncIncidents: await fiSyncIncidents(fi.db),
-    })),
+  scope.get<IncidentsQuerystring>('/incidents', { schema: incidentsSchema, config: { access: fiStaff } }, (req, reply) =>
+    respond(reply, 200, async () => {
+      const q = req.query;
+      const [incidents, more] = cb === undefined ? [[], false] : await paged(q.limit, (limit) => fiIncidents(cb.db, fi.db, fi.fiId, { limit, before: q.before }));
+      const [syncIncidents, syncMore] = await paged(q.limit, (limit) => fiSyncIncidents(fi.db, { limit, before: q.syncBefore }));
+      return { fiId: fi.fiId, heldByCb: cb === undefined, incidents, more, syncIncidents, syncMore };
+    }),
   );
   scope.get('/policy', { schema: none, config: { access: fiStaff } }, (_req, reply) =>
     respond(reply, 200, async () => policyScreen(await fi.cb.currentPolicy(), [rulesOf(fi)], nowMs())),
   );
-  scope.get('/logs', { schema: none, config: { access: fiStaff } }, (_req, reply) => respond(reply, 200, () => logsScreen(fi.db, { disclosure: false })));
+  scope.get<LogsQuerystring>('/logs', { schema: logsSchema, config: { access: fiStaff } }, (req, reply) => respond(reply, 200, () => logsScreen(fi.db, { disclosure: false, ...logsQuery(req.query) })));
 }
 
 /** Registers the console on `app`; `samples` keeps the circulation chart's series. */
@@ -140,7 +172,16 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
         respond(reply, 200, async () => ({ fiId: fi.fiId, customers: await customers(fi.db) })),
       );
       // Devices with their offline end (devices_view.ts); an FI operator freezes from this screen through the FI's own routes.
-      scope.get('/devices', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) => respond(reply, 200, () => devicesView(fi)));
+      // Paged: `limit` devices (1..CONSOLE_ROWS_MAX) after the device `after` (hex id), `more` when devices follow.
+      scope.get<{ Querystring: { limit?: string; after?: string } }>('/devices', {
+        schema: routeSchema({ querystring: { limit: decimal, after: { type: 'string', pattern: '^([0-9a-f]{2}){1,64}$' } } }),
+        config: { access: { grants: rules.fiAudit.grants } },
+      }, (req, reply) =>
+        respond(reply, 200, () => devicesView(fi, {
+          limit: req.query.limit === undefined ? undefined : Number(decimalField(req.query.limit, 'limit')),
+          after: req.query.after === undefined ? undefined : hexToBytes(req.query.after),
+        })),
+      );
       scope.get('/me', { schema: none, config: { access: ownCustomer } }, (req, reply) =>
         respond(reply, 200, async () => ({ fiId: fi.fiId, customer: (await customers(fi.db, operatorOf(req).customerId!))[0] ?? null })),
       );

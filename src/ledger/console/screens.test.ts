@@ -5,12 +5,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { devicesView } from './devices_view.ts';
 import { DEFAULT_RULES } from '../../compliance/index.ts';
 import { ENGINES } from '../../../test/ledger/engines.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
 import { addOperator } from '../access/operators.ts';
-import { createOfflineFiApp } from '../http/apps.ts';
+import { createOfflineEmbeddedApp, createOfflineFiApp } from '../http/apps.ts';
+import { LedgerError } from '../errors.ts';
 import { fileWarrant } from '../cb/disclosure.ts';
 import { syncDevice } from '../clients/device_sync.ts';
 import { brokenSeExposure, devicesPerTier } from '../exposure.ts';
@@ -81,6 +83,61 @@ for (const engine of ENGINES) {
       assert.deepEqual(await fiSyncIncidents(net.fiB.db), []);
     });
 
+    test('the incidents lists page: limit rows below a cursor row, ties on the time broken by id; the console route says whether more exist', async () => {
+      for (let k = 0; k < 4; k++) {
+        await recordSyncIncident(net.fiA.db, {
+          deviceId: payer.deviceId, customerId: payer.customerId, kind: SyncIncidentKind.receiptUploadedTwice, paymentHash: new Uint8Array(32).fill(k + 1),
+          detail: `paging ${k}`, nowMs: Number(net.world.nowMs),
+        });
+      }
+      const all = (await fiSyncIncidents(net.fiA.db)).map((i) => i.id);
+      assert.equal(all.length, 5);
+      const paged: string[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = await fiSyncIncidents(net.fiA.db, { limit: 2, before });
+        paged.push(...page.map((i) => i.id));
+        if (page.length < 2) break;
+        before = page[1]!.id;
+      }
+      assert.deepEqual(paged, all, 'the pages are the list, each row once, in order');
+      await assert.rejects(fiSyncIncidents(net.fiA.db, { before: 'sinc_unknown' }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
+      await assert.rejects(fiSyncIncidents(net.fiA.db, { limit: 0 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
+      const token = (await addOperator(net.fiA.db, { name: 'Page Reader', role: 'auditor' })).token;
+      const app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
+      try {
+        const get = async (q: string) => (await app.inject({ method: 'GET', url: `/console/fi/fi-a/incidents${q}`, headers: { authorization: `Bearer ${token}` } }));
+        const first = (await get('?limit=3')).json();
+        assert.deepEqual([first.syncIncidents.map((i: { id: string }) => i.id), first.syncMore], [all.slice(0, 3), true]);
+        assert.deepEqual([first.incidents.length, first.more], [1, false]);
+        const rest = (await get(`?limit=3&syncBefore=${encodeURIComponent(all[2]!)}`)).json();
+        assert.deepEqual([rest.syncIncidents.map((i: { id: string }) => i.id), rest.syncMore], [all.slice(3), false]);
+        assert.equal((await get('?limit=501')).statusCode, 400);
+        const cb = await app.inject({ method: 'GET', url: '/console/cb/incidents?limit=1', headers: { authorization: `Bearer ${(await addOperator(net.cb.db, { name: 'Cb Reader', role: 'auditor' })).token}` } });
+        assert.deepEqual([cb.json().incidents.length, cb.json().more], [1, false]);
+      } finally {
+        await app.close();
+        await net.fiA.db.run("DELETE FROM sync_incidents WHERE detail LIKE 'paging %'");
+      }
+    });
+
+    test('the devices list pages oldest enrolment first after a device; more says whether devices follow', async () => {
+      const all = await devicesView(net.fiA);
+      assert.ok(all.devices.length >= 2, 'mallory and payee-a');
+      assert.equal(all.more, false);
+      const paged: string[] = [];
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = await devicesView(net.fiA, { limit: 1, after });
+        paged.push(...page.devices.map((d) => d.deviceId));
+        if (!page.more) break;
+        after = hexToBytes(page.devices[0]!.deviceId);
+      }
+      assert.deepEqual(paged, all.devices.map((d) => d.deviceId));
+      await assert.rejects(devicesView(net.fiA, { after: new Uint8Array(16) }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
+      await assert.rejects(devicesView(net.fiA, { limit: 501 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
+    });
+
     test('an FI served without its CB: the incidents route says the CB holds them and still lists its refusals at sync', async () => {
       const app = await createOfflineFiApp(net.fiA);
       try {
@@ -101,7 +158,25 @@ for (const engine of ENGINES) {
         assert.equal((await get('/console/cb/incidents')).status, 404, 'no CB node here');
       } finally {
         await app.close();
+        await net.fiA.db.run("DELETE FROM sync_incidents WHERE detail LIKE 'paging %'");
       }
+    });
+
+    test('the devices list pages oldest enrolment first after a device; more says whether devices follow', async () => {
+      const all = await devicesView(net.fiA);
+      assert.ok(all.devices.length >= 2, 'mallory and payee-a');
+      assert.equal(all.more, false);
+      const paged: string[] = [];
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = await devicesView(net.fiA, { limit: 1, after });
+        paged.push(...page.devices.map((d) => d.deviceId));
+        if (!page.more) break;
+        after = hexToBytes(page.devices[0]!.deviceId);
+      }
+      assert.deepEqual(paged, all.devices.map((d) => d.deviceId));
+      await assert.rejects(devicesView(net.fiA, { after: new Uint8Array(16) }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
+      await assert.rejects(devicesView(net.fiA, { limit: 501 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
     });
 
     test('the policy screen shows the installed policy and rules, and the exposure tally exposure computes', async () => {

@@ -14,9 +14,11 @@ import { readAdminLog, verifyAdminLog, type AdminLogCheck } from '../access/admi
 import { AccountKind, CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT } from '../book/accounts.ts';
 import { verifyDisclosureLog, type DisclosureLogCheck } from '../cb/disclosure.ts';
 import { currentEpoch } from '../cb/distribution.ts';
-import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Row } from '../db/adapter.ts';
+import { rowBigint, rowBytes, rowNullableString, rowString, type Db, type Queryable, type Row, type SqlValue } from '../db/adapter.ts';
 import { brokenSeExposure, devicesPerTier, type Exposure } from '../exposure.ts';
 import { CONSOLE_ROWS_MAX, nameOf } from './views.ts';
+import { verifyComplianceLog, type ComplianceLogCheck } from '../fi/compliance_log.ts';
+import { LedgerError, LedgerErrorCode } from '../errors.ts';
 
 /** Log entries a logs screen shows, newest first; the chain check still walks the whole log. */
 export const LOG_ENTRIES_SHOWN = 100;
@@ -64,15 +66,40 @@ function incidentOf(r: Row): IncidentView {
   };
 }
 
+/**
+ * Which rows of a list ordered newest first by (created_ms, id) a screen reads: at most `limit`
+ * (1..CONSOLE_ROWS_MAX + 1: a route asks one more to tell whether more exist; default
+ * CONSOLE_ROWS_MAX), below the row `before` names (its id) when given.
+ */
+export interface RowsQuery {
+  limit?: number;
+  before?: string;
+}
+
+/** The keyset condition for `before` on table alias `a` (params from $n), or '' with no cursor; NOT_FOUND for an unknown id. */
+async function keyset(q: Queryable, table: string, a: string, before: string | undefined, n: number): Promise<{ sql: string; params: SqlValue[] }> {
+  if (before === undefined) return { sql: '', params: [] };
+  const row = (await q.query(`SELECT created_ms FROM ${table} WHERE id = $1`, [before]))[0];
+  if (row === undefined) throw new LedgerError(LedgerErrorCode.notFound, `No ${table} row ${before} to page from`);
+  return { sql: ` AND (${a}.created_ms < $${n} OR (${a}.created_ms = $${n} AND ${a}.id < $${n + 1}))`, params: [rowBigint(row, 'created_ms'), before] };
+}
+
+function rowsLimit(limit: number | undefined): bigint {
+  const l = limit ?? CONSOLE_ROWS_MAX;
+  if (!Number.isInteger(l) || l < 1 || l > CONSOLE_ROWS_MAX + 1) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${CONSOLE_ROWS_MAX}`);
+  return BigInt(l);
+}
+
 /** Every incident at the CB (newest first, bounded), with the value booked for it. */
-export async function cbIncidents(cb: Queryable): Promise<CbIncidentView[]> {
+export async function cbIncidents(cb: Queryable, page: RowsQuery = {}): Promise<CbIncidentView[]> {
   // The booking is a journal transaction of kind cb.bookIncidentValue whose reference is the
   // incident id; its entry on the incident account is the negative of the value.
+  const k = await keyset(cb, 'incidents', 'i', page.before, 4);
   const rows = await cb.query(
     `SELECT ${INCIDENT_COLUMNS}, (SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) FROM journal_transactions t ` +
       'JOIN journal_entries e ON e.transaction_id = t.id WHERE t.kind = $1 AND t.reference = i.id AND e.account_id = $2) AS booked_minor ' +
-      'FROM incidents i ORDER BY i.created_ms DESC, i.id DESC LIMIT $3',
-    ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, BigInt(CONSOLE_ROWS_MAX)],
+      `FROM incidents i WHERE 1 = 1${k.sql} ORDER BY i.created_ms DESC, i.id DESC LIMIT $3`,
+    ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, rowsLimit(page.limit), ...k.params],
   );
   const out = rows.map((r) => ({ ...incidentOf(r), bookedMinor: -rowBigint(r, 'booked_minor') }));
   // A booking moves value from the incident account into circulation: never the other way.
@@ -81,8 +108,9 @@ export async function cbIncidents(cb: Queryable): Promise<CbIncidentView[]> {
 }
 
 /** The CB's incidents that name a customer of `fiId`, with each customer's name from the FI's records. */
-export async function fiIncidents(cb: Queryable, fi: Queryable, fiId: string): Promise<FiIncidentView[]> {
-  const rows = await cb.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents i WHERE i.fi_id = $1 ORDER BY i.created_ms DESC, i.id DESC LIMIT $2`, [fiId, BigInt(CONSOLE_ROWS_MAX)]);
+export async function fiIncidents(cb: Queryable, fi: Queryable, fiId: string, page: RowsQuery = {}): Promise<FiIncidentView[]> {
+  const k = await keyset(cb, 'incidents', 'i', page.before, 3);
+  const rows = await cb.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents i WHERE i.fi_id = $1${k.sql} ORDER BY i.created_ms DESC, i.id DESC LIMIT $2`, [fiId, rowsLimit(page.limit), ...k.params]);
   const out: FiIncidentView[] = [];
   for (const r of rows) {
     const v = incidentOf(r);
@@ -107,11 +135,12 @@ export interface SyncIncidentView {
 }
 
 /** An FI's own incidents found at sync (a receipt for another payee, or uploaded twice), newest first, bounded. */
-export async function fiSyncIncidents(fi: Queryable): Promise<SyncIncidentView[]> {
+export async function fiSyncIncidents(fi: Queryable, page: RowsQuery = {}): Promise<SyncIncidentView[]> {
+  const k = await keyset(fi, 'sync_incidents', 's', page.before, 2);
   const rows = await fi.query(
     'SELECT s.id, s.kind, s.customer_id, s.device_id, s.payment_hash, s.detail, s.created_ms, c.identity_json FROM sync_incidents s ' +
-      'LEFT JOIN customers c ON c.id = s.customer_id ORDER BY s.created_ms DESC, s.id DESC LIMIT $1',
-    [BigInt(CONSOLE_ROWS_MAX)],
+      `LEFT JOIN customers c ON c.id = s.customer_id WHERE 1 = 1${k.sql} ORDER BY s.created_ms DESC, s.id DESC LIMIT $1`,
+    [rowsLimit(page.limit), ...k.params],
   );
   return rows.map((r) => ({
     id: rowString(r, 'id'), kind: rowString(r, 'kind'), customerId: rowString(r, 'customer_id'),
@@ -194,10 +223,37 @@ export interface DisclosureLogView {
   entryHash: string;
 }
 
+/** An entry of the chained compliance log (fi/compliance_log.ts): alerts, cases, watchlist imports, freezes. */
+export interface ComplianceLogView {
+  seq: bigint;
+  atMs: number;
+  actor: string;
+  action: string;
+  /** The alert, case, import or customer the entry is about. */
+  subject: string;
+  /** The entry's detail as JSON, cut to LOG_DETAIL_CHARS_MAX characters. */
+  detail: string;
+}
+
+/** One page of a log, newest first; `more`: older entries exist below the last one (ask with `before` = its seq). */
+export interface LogPage<T> {
+  entries: T[];
+  more: boolean;
+}
+
 export interface LogsScreen {
-  admin: { entries: AdminLogView[]; check: AdminLogCheck };
+  admin: LogPage<AdminLogView> & { check: AdminLogCheck };
+  compliance: LogPage<ComplianceLogView> & { check: ComplianceLogCheck };
   /** Only at the CB. An entry's body is not shown: a 'disclosed' entry names the customer. */
-  disclosure: { entries: DisclosureLogView[]; check: DisclosureLogCheck } | null;
+  disclosure: (LogPage<DisclosureLogView> & { check: DisclosureLogCheck }) | null;
+}
+
+/** Where each log's page starts (below that sequence number; absent: the newest) and its size (1..LOG_ENTRIES_SHOWN). */
+export interface LogsQuery {
+  limit?: number;
+  adminBefore?: bigint;
+  complianceBefore?: bigint;
+  disclosureBefore?: bigint;
 }
 
 function detailText(detail: unknown): string {
@@ -205,20 +261,42 @@ function detailText(detail: unknown): string {
   return s.length <= LOG_DETAIL_CHARS_MAX ? s : `${s.slice(0, LOG_DETAIL_CHARS_MAX - 1)}…`;
 }
 
-/** The newest admin log entries of a node and its chain check; with `disclosure`, the CB's disclosure log too. */
-export async function logsScreen(db: Db, options: { disclosure: boolean }): Promise<LogsScreen> {
-  const admin = (await readAdminLog(db, LOG_ENTRIES_SHOWN)).map((e) => ({
+/** Rows of a log table by seq, newest first, below `before` when given: one more than `limit`, to tell whether more exist. */
+async function pageRows(db: Queryable, sql: { table: string; columns: string }, limit: number, before: bigint | undefined): Promise<{ rows: Row[]; more: boolean }> {
+  const rows = before === undefined
+    ? await db.query(`SELECT ${sql.columns} FROM ${sql.table} ORDER BY seq DESC LIMIT $1`, [BigInt(limit + 1)])
+    : await db.query(`SELECT ${sql.columns} FROM ${sql.table} WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, [before, BigInt(limit + 1)]);
+  return { rows: rows.slice(0, limit), more: rows.length > limit };
+}
+
+/**
+ * A page of each log of a node with its chain check (the check walks the whole log): the admin
+ * log, the compliance log (alerts, cases, freezes) and, with `disclosure`, the CB's disclosure log.
+ */
+export async function logsScreen(db: Db, options: { disclosure: boolean } & LogsQuery): Promise<LogsScreen> {
+  const limit = options.limit ?? LOG_ENTRIES_SHOWN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > LOG_ENTRIES_SHOWN) throw new LedgerError(LedgerErrorCode.badRequest, `limit must be 1..${LOG_ENTRIES_SHOWN}`);
+  const adminRows = await readAdminLog(db, limit + 1, options.adminBefore);
+  const admin = adminRows.slice(0, limit).map((e) => ({
     seq: e.seq, atMs: e.atMs, operatorId: e.operatorId, role: e.role, action: e.action, status: e.status, code: e.code, detail: detailText(e.detail),
   }));
   assert(admin.length <= LOG_ENTRIES_SHOWN, `admin log page over its bound: ${admin.length}`);
-  const adminCheck = await verifyAdminLog(db);
-  if (!options.disclosure) return { admin: { entries: admin, check: adminCheck }, disclosure: null };
-  const rows = await db.query('SELECT seq, created_ms, warrant_id, kind, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT $1', [BigInt(LOG_ENTRIES_SHOWN)]);
-  const entries = rows.map((r) => ({
+  const c = await pageRows(db, { table: 'compliance_log', columns: 'seq, at_ms, actor, action, alert_id, detail' }, limit, options.complianceBefore);
+  const compliance = {
+    entries: c.rows.map((r) => ({
+      seq: rowBigint(r, 'seq'), atMs: Number(rowBigint(r, 'at_ms')), actor: rowString(r, 'actor'), action: rowString(r, 'action'),
+      subject: rowString(r, 'alert_id'), detail: detailText(JSON.parse(rowString(r, 'detail'))),
+    })),
+    more: c.more, check: await verifyComplianceLog(db),
+  };
+  const out = { admin: { entries: admin, more: adminRows.length > limit, check: await verifyAdminLog(db) }, compliance };
+  if (!options.disclosure) return { ...out, disclosure: null };
+  const d = await pageRows(db, { table: 'disclosure_log', columns: 'seq, created_ms, warrant_id, kind, entry_hash' }, limit, options.disclosureBefore);
+  const entries = d.rows.map((r) => ({
     seq: rowBigint(r, 'seq'), atMs: Number(rowBigint(r, 'created_ms')), warrantId: rowString(r, 'warrant_id'), kind: rowString(r, 'kind'),
     entryHash: bytesToHex(rowBytes(r, 'entry_hash')).slice(0, 16),
   }));
-  return { admin: { entries: admin, check: adminCheck }, disclosure: { entries, check: await verifyDisclosureLog(db) } };
+  return { ...out, disclosure: { entries, more: d.more, check: await verifyDisclosureLog(db) } };
 }
 
 // ── Banks ────────────────────────────────────────────────────────────────────────────────────

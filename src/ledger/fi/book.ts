@@ -26,6 +26,7 @@ import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../bo
 import { checkRules, DEFAULT_RULES, type RuleSet } from '../../compliance/index.ts';
 import { recheckScreened, recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
 import { recordRegistration, screenRegistration } from './kyc_screen.ts';
+import { appendComplianceLog, freezeLogEntry } from './compliance_log.ts';
 
 /** Customer moves the AML/CFT rules screen, and the event each one is. */
 const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
@@ -133,9 +134,12 @@ export class FiLedger {
       // Numbered under a lock (PostgreSQL; SQLite's writer is alone anyway) so the log reads in order.
       if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [FREEZE_LOG_LOCK_ID]);
       const seq = rowBigint((await tx.query('SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) AS seq FROM fi_freeze_log'))[0]!, 'seq');
+      const operator = checkName(operatorId, 'operator id');
       await tx.run('INSERT INTO fi_freeze_log (seq, customer_id, frozen, reason, operator_id, at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
-        seq, customerId, input.frozen ? 1n : 0n, reason, checkName(operatorId, 'operator id'), BigInt(now),
+        seq, customerId, input.frozen ? 1n : 0n, reason, operator, BigInt(now),
       ]);
+      // The same event in the chained compliance log: verifyComplianceLog checks each freeze row against it.
+      await appendComplianceLog(tx, freezeLogEntry({ seq, customerId, frozen: input.frozen, reason, operatorId: operator, atMs: now }));
       return { customerId, frozen: input.frozen };
     });
     return r.value;

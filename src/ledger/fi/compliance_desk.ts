@@ -6,8 +6,9 @@
 import type { Clock, RandomBytes } from '../context.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import type { FiLedger } from './book.ts';
-import { addCaseAlert, addCaseNote, closeCase, listCases, loadCase, openCase, type ComplianceCase } from './compliance_cases.ts';
+import { addCaseAlert, addCaseNote, closeCase, listCases, loadCase, openCase, type CaseDeps, type ComplianceCase } from './compliance_cases.ts';
 import { exportCase, exportCsv, type CaseExport } from './compliance_export.ts';
+import { keyed } from './keyed.ts';
 import { importWatchlist, listWatchlist, type StoredWatchlistEntry, type WatchlistImport, type WatchlistImportResult } from './watchlist.ts';
 
 export class ComplianceDesk {
@@ -17,9 +18,15 @@ export class ComplianceDesk {
     private readonly rng: RandomBytes,
   ) {}
 
-  private deps() {
+  private deps(): CaseDeps {
     if (this.ledger.rules === null) throw new LedgerError(LedgerErrorCode.badRequest, `FI ${this.ledger.fiId} runs without AML/CFT rules`);
     return { db: this.ledger.db, rng: this.rng, nowMs: this.clock.nowMs() };
+  }
+
+  /** A case write, once per Idempotency-Key when one is given (the HTTP routes always give one). */
+  private write<T>(key: string | undefined, operation: string, request: Record<string, unknown>, body: (d: CaseDeps) => Promise<T>): Promise<T> {
+    const d = this.deps();
+    return key === undefined ? body(d) : keyed(d.db, d.nowMs, key, `fi.case.${operation}`, request, (db) => body({ ...d, db }));
   }
 
   importWatchlist(input: WatchlistImport, operatorId: string): Promise<WatchlistImportResult> {
@@ -38,20 +45,20 @@ export class ComplianceDesk {
     return loadCase(this.ledger.db, caseId);
   }
 
-  openCase(customerId: string, alertIds: readonly string[], operatorId: string): Promise<ComplianceCase> {
-    return openCase(this.deps(), operatorId, customerId, alertIds);
+  openCase(customerId: string, alertIds: readonly string[], operatorId: string, key?: string): Promise<ComplianceCase> {
+    return this.write(key, 'open', { customerId, alertIds: [...alertIds], operatorId }, (d) => openCase(d, operatorId, customerId, alertIds));
   }
 
-  addAlert(caseId: string, alertId: string, operatorId: string): Promise<ComplianceCase> {
-    return addCaseAlert(this.deps(), operatorId, caseId, alertId);
+  addAlert(caseId: string, alertId: string, operatorId: string, key?: string): Promise<ComplianceCase> {
+    return this.write(key, 'addAlert', { caseId, alertId, operatorId }, (d) => addCaseAlert(d, operatorId, caseId, alertId));
   }
 
-  addNote(caseId: string, text: string, operatorId: string): Promise<ComplianceCase> {
-    return addCaseNote(this.deps(), operatorId, caseId, text);
+  addNote(caseId: string, text: string, operatorId: string, key?: string): Promise<ComplianceCase> {
+    return this.write(key, 'note', { caseId, text, operatorId }, (d) => addCaseNote(d, operatorId, caseId, text));
   }
 
-  close(caseId: string, reason: string, operatorId: string): Promise<ComplianceCase> {
-    return closeCase(this.deps(), operatorId, caseId, reason);
+  close(caseId: string, reason: string, operatorId: string, key?: string): Promise<ComplianceCase> {
+    return this.write(key, 'close', { caseId, reason, operatorId }, (d) => closeCase(d, operatorId, caseId, reason));
   }
 
   /** The case's export, logged as exported by `actor`. */

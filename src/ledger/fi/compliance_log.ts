@@ -1,6 +1,6 @@
 // The FI's compliance log: every alert opened or bumped, every assignment, override and resolution,
-// every case opened, extended, annotated, closed or exported, and every watchlist import,
-// appended once in the same transaction as the change it records, never changed. Chained like the
+// every case opened, extended, annotated, closed or exported, every watchlist import, and every
+// freeze and unfreeze of a customer (its fi_freeze_log row is checked against its entry), appended once in the same transaction as the change it records, never changed. Chained like the
 // admin log (book/hash_chain.ts): an entry edited, removed or inserted afterwards breaks
 // verifyComplianceLog from that point; the head row pins the tail (keep its hash elsewhere to
 // catch a rewrite of the whole tail).
@@ -18,8 +18,9 @@ export interface ComplianceLogEntry {
   action:
     | 'alert.open' | 'alert.hit' | 'alert.assign' | 'alert.override' | 'alert.override-used' | 'alert.resolve' | 'alert.link'
     | 'case.open' | 'case.add-alert' | 'case.note' | 'case.close' | 'case.export'
-    | 'watchlist.import';
-  /** What the entry is about: an alert's id, a case's (case.*) or a watchlist import's (watchlist.import). */
+    | 'watchlist.import'
+    | 'customer.freeze' | 'customer.unfreeze';
+  /** What the entry is about: an alert's id, a case's (case.*), a watchlist import's (watchlist.import) or a customer's (customer.*). */
   alertId: string;
   detail: unknown;
 }
@@ -43,6 +44,26 @@ export async function appendComplianceLog(tx: Tx, entry: ComplianceLogEntry): Pr
   return seq;
 }
 
+/** One fi_freeze_log row, as it is written there and into its chained entry's detail. */
+export interface FreezeRow {
+  seq: bigint;
+  customerId: string;
+  frozen: boolean;
+  reason: string;
+  operatorId: string;
+  atMs: number;
+}
+
+/** The chained entry of a freeze or unfreeze: its detail repeats the fi_freeze_log row whole. */
+export function freezeLogEntry(r: FreezeRow): ComplianceLogEntry {
+  return {
+    atMs: r.atMs, actor: r.operatorId, action: r.frozen ? 'customer.freeze' : 'customer.unfreeze', alertId: r.customerId,
+    detail: { freezeSeq: String(r.seq), reason: r.reason },
+  };
+}
+
+const freezeDetail = (r: FreezeRow): string => JSON.stringify(freezeLogEntry(r).detail);
+
 export interface ComplianceLogCheck {
   ok: boolean;
   entries: bigint;
@@ -56,6 +77,8 @@ export async function verifyComplianceLog(q: Queryable): Promise<ComplianceLogCh
   let prev: Uint8Array = ZERO_HASH;
   let expected = 1n;
   const fail = (seq: bigint, reason: string): ComplianceLogCheck => ({ ok: false, entries: BigInt(rows.length), headHash: bytesToHex(prev), broken: { seq, reason } });
+  // Freeze entries in chain order, to hold each fi_freeze_log row against (below).
+  const freezes: { seq: bigint; action: string; actor: string; customerId: string; atMs: number; detail: string }[] = [];
   for (const r of rows) {
     const seq = rowBigint(r, 'seq');
     if (seq !== expected) return fail(expected, `entry ${expected} is missing`);
@@ -63,6 +86,7 @@ export async function verifyComplianceLog(q: Queryable): Promise<ComplianceLogCh
     const e = { atMs: Number(rowBigint(r, 'at_ms')), actor: rowString(r, 'actor'), action: rowString(r, 'action'), alertId: rowString(r, 'alert_id'), detail: rowString(r, 'detail') };
     const h = chainHash(DOMAIN, prev, fieldsOf(seq, e));
     if (bytesToHex(h) !== bytesToHex(rowBytes(r, 'entry_hash'))) return fail(seq, 'entry hash does not match its content');
+    if (e.action === 'customer.freeze' || e.action === 'customer.unfreeze') freezes.push({ seq, action: e.action, actor: e.actor, customerId: e.alertId, atMs: e.atMs, detail: e.detail });
     prev = h;
     expected++;
   }
@@ -70,5 +94,20 @@ export async function verifyComplianceLog(q: Queryable): Promise<ComplianceLogCh
   const headSeq = head === undefined ? 0n : rowBigint(head, 'seq');
   const headHash = head === undefined ? ZERO_HASH : rowBytes(head, 'entry_hash');
   if (headSeq !== expected - 1n || bytesToHex(headHash) !== bytesToHex(prev)) return fail(expected - 1n, 'the head does not name the last entry (entries removed from the end?)');
+  // fi_freeze_log is a table of its own (migration 015): row k must be the k-th freeze entry of the chain, field for field.
+  const frozenRows = await q.query('SELECT seq, customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log ORDER BY seq');
+  for (const [i, r] of frozenRows.entries()) {
+    const row: FreezeRow = {
+      seq: rowBigint(r, 'seq'), customerId: rowString(r, 'customer_id'), frozen: rowBigint(r, 'frozen') === 1n, reason: rowString(r, 'reason'),
+      operatorId: rowString(r, 'operator_id'), atMs: Number(rowBigint(r, 'at_ms')),
+    };
+    const entry = freezes[i];
+    if (entry === undefined) return fail(row.seq, `freeze log row ${row.seq} has no entry in the chain`);
+    const want = freezeLogEntry(row);
+    if (entry.action !== want.action || entry.actor !== want.actor || entry.customerId !== want.alertId || entry.atMs !== want.atMs || entry.detail !== freezeDetail(row)) {
+      return fail(entry.seq, `freeze log row ${row.seq} does not match its chained entry`);
+    }
+  }
+  if (freezes.length > frozenRows.length) return fail(freezes[frozenRows.length]!.seq, 'a chained freeze entry has no freeze log row (row removed?)');
   return { ok: true, entries: expected - 1n, headHash: bytesToHex(prev), broken: null };
 }

@@ -31,7 +31,8 @@ import { VerifyPool } from '../verify/verify_pool.ts';
 import { listSyncIncidents, type SyncIncident } from './sync_incidents.ts';
 import { limitsFor } from '../../policy/limits.ts';
 import { verifyRules, type RuleSet } from '../../compliance/index.ts';
-import { changeAlert, checkHolds, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type Screened } from './compliance.ts';
+import { changeAlert, checkHolds, keyTaken, listAlerts, recordScreened, screenEvent, type Alert, type AlertAction, type Screened } from './compliance.ts';
+import { keyed } from './keyed.ts';
 import { ComplianceDesk } from './compliance_desk.ts';
 import { verifyComplianceLog, type ComplianceLogCheck } from './compliance_log.ts';
 
@@ -294,16 +295,23 @@ export class FinancialIntermediary {
   }
 
   /** An operator overrides a soft rule's alert with a reason: the customer's next move it stops goes through once. */
-  overrideRule(alertId: string, reason: string, operatorId = 'operator'): Promise<Alert> {
-    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'override', reason });
+  overrideRule(alertId: string, reason: string, operatorId = 'operator', key?: string): Promise<Alert> {
+    return this.changeAlertOnce(alertId, operatorId, { action: 'override', reason }, key);
   }
 
-  assignAlert(alertId: string, assignee: string, operatorId = 'operator'): Promise<Alert> {
-    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'assign', assignee });
+  assignAlert(alertId: string, assignee: string, operatorId = 'operator', key?: string): Promise<Alert> {
+    return this.changeAlertOnce(alertId, operatorId, { action: 'assign', assignee }, key);
   }
 
-  resolveAlert(alertId: string, reason: string, operatorId = 'operator'): Promise<Alert> {
-    return changeAlert(this.requireCompliance(), alertId, operatorId, { action: 'resolve', reason });
+  resolveAlert(alertId: string, reason: string, operatorId = 'operator', key?: string): Promise<Alert> {
+    return this.changeAlertOnce(alertId, operatorId, { action: 'resolve', reason }, key);
+  }
+
+  /** An alert's change, once per Idempotency-Key when one is given (the HTTP route always gives one). */
+  private changeAlertOnce(alertId: string, operatorId: string, change: AlertAction, key: string | undefined): Promise<Alert> {
+    const d = this.requireCompliance();
+    if (key === undefined) return changeAlert(d, alertId, operatorId, change);
+    return keyed(d.db, d.nowMs, key, `fi.alert.${change.action}`, { alertId, operatorId, ...change }, (db) => changeAlert({ ...d, db }, alertId, operatorId, change));
   }
 
   verifyComplianceLog(): Promise<ComplianceLogCheck> {

@@ -128,5 +128,35 @@ for (const engine of ENGINES) {
       const log = await net.fiA.freezeLog(alice.customerId);
       assert.deepEqual(log.map((e) => [e.frozen, e.operatorId]).slice(-1), [[false, 'op-kim']]);
     });
+
+    test('every freeze and unfreeze is an entry of the chained compliance log; tampering with a stored freeze breaks the chain check', async () => {
+      const db = net.fiA.db;
+      const entries = await db.query("SELECT seq, action, actor, alert_id FROM compliance_log WHERE action IN ('customer.freeze', 'customer.unfreeze') ORDER BY seq");
+      const rows = await net.fiA.freezeLog();
+      assert.equal(entries.length, rows.length, 'one chained entry per freeze log row (replays add neither)');
+      assert.deepEqual(entries.map((e) => [e['action'], e['actor'], e['alert_id']]), rows.map((r) => [r.frozen ? 'customer.freeze' : 'customer.unfreeze', r.operatorId, r.customerId]));
+      const intact = await net.fiA.verifyComplianceLog();
+      assert.equal(intact.ok, true, JSON.stringify(intact.broken));
+      const first = entries[0]!['seq'] as bigint;
+      // The freeze log row's reason rewritten: the row no longer matches its chained entry.
+      const [row] = await db.query('SELECT seq, reason FROM fi_freeze_log ORDER BY seq LIMIT 1');
+      await db.run('UPDATE fi_freeze_log SET reason = $1 WHERE seq = $2', ['nothing to see', row!['seq'] as bigint]);
+      const rewritten = await net.fiA.verifyComplianceLog();
+      assert.equal(rewritten.ok, false);
+      assert.deepEqual([rewritten.broken?.seq, rewritten.broken?.reason], [first, `freeze log row ${row!['seq']} does not match its chained entry`]);
+      // Rewritten in both places: the chained entry's hash no longer holds.
+      const detail = (await db.query('SELECT detail FROM compliance_log WHERE seq = $1', [first]))[0]!['detail'] as string;
+      await db.run('UPDATE compliance_log SET detail = $1 WHERE seq = $2', [detail.replace(JSON.stringify(row!['reason']), JSON.stringify('nothing to see')), first]);
+      const both = await net.fiA.verifyComplianceLog();
+      assert.deepEqual([both.ok, both.broken?.seq, both.broken?.reason], [false, first, 'entry hash does not match its content']);
+      await db.run('UPDATE compliance_log SET detail = $1 WHERE seq = $2', [detail, first]);
+      await db.run('UPDATE fi_freeze_log SET reason = $1 WHERE seq = $2', [row!['reason'] as string, row!['seq'] as bigint]);
+      assert.equal((await net.fiA.verifyComplianceLog()).ok, true, 'restored');
+      // The newest freeze row removed: its chained entry has no row.
+      const last = (await db.query('SELECT * FROM fi_freeze_log ORDER BY seq DESC LIMIT 1'))[0]!;
+      await db.run('DELETE FROM fi_freeze_log WHERE seq = $1', [last['seq'] as bigint]);
+      const removed = await net.fiA.verifyComplianceLog();
+      assert.deepEqual([removed.ok, removed.broken?.reason], [false, 'a chained freeze entry has no freeze log row (row removed?)']);
+    });
   });
 }

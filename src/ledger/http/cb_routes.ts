@@ -92,16 +92,21 @@ export function cbOfflineRoutes(cb: CentralBank, gate: Gate): FastifyPluginAsync
       respond(reply, 200, async () => ({ alerts: await cb.complianceAlerts(req.query.fiId) })),
     );
     app.get('/compliance/log/check', { schema: none, config: { access: rules.cbAudit } }, (_req, reply) => respond(reply, 200, () => cb.verifyComplianceLog()));
-    app.post<{ Params: { alertId: string } }>('/compliance/alerts/:alertId/resolve', {
-      schema: routeSchema({ params: { alertId: name }, body: object({ reason: { type: 'string', minLength: 1, maxLength: 500 } }) }),
-      config: { access: rules.cbOperator },
-    }, (req, reply) =>
-      respond(reply, 200, async () => {
-        const caller = req.caller;
-        const actor = caller?.kind === 'operator' ? caller.operatorId : 'cb-operator';
-        return { alert: await cb.resolveComplianceAlert(req.params.alertId, stringField(body(req), 'reason'), actor) };
-      }),
-    );
+    // resolve: any alert; override: a soft fi.net_issuance rule's, letting the FI's next issuance it stops through once.
+    for (const action of ['resolve', 'override'] as const) {
+      app.post<{ Params: { alertId: string } }>(`/compliance/alerts/:alertId/${action}`, {
+        schema: routeSchema({ params: { alertId: name }, body: object({ reason: { type: 'string', minLength: 1, maxLength: 500 } }) }),
+        config: { access: rules.cbOperator },
+      }, (req, reply) =>
+        respond(reply, 200, async () => {
+          const caller = req.caller;
+          const actor = caller?.kind === 'operator' ? caller.operatorId : 'cb-operator';
+          const reason = stringField(body(req), 'reason');
+          const key = idempotencyKey(req);
+          return { alert: action === 'resolve' ? await cb.resolveComplianceAlert(req.params.alertId, reason, actor, key) : await cb.overrideComplianceAlert(req.params.alertId, reason, actor, key) };
+        }),
+      );
+    }
     app.get<{ Params: { epoch: string } }>('/issuer-keys/:epoch', { schema: routeSchema({ params: { epoch: decimal } }), config: pub }, (req, reply) =>
       respond(reply, 200, async () => ({ publicKey: await cb.issuerPublicKey(decimalField(req.params.epoch, 'epoch')) })),
     );

@@ -170,9 +170,10 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
         const actor = caller?.kind === 'operator' ? caller.operatorId : 'operator';
         const text = stringField(b, 'text');
         const alertId = req.params.alertId;
-        const alert = b['action'] === 'assign' ? await fi.assignAlert(alertId, text, actor)
-          : b['action'] === 'resolve' ? await fi.resolveAlert(alertId, text, actor)
-          : await fi.overrideRule(alertId, text, actor);
+        const key = idempotencyKey(req);
+        const alert = b['action'] === 'assign' ? await fi.assignAlert(alertId, text, actor, key)
+          : b['action'] === 'resolve' ? await fi.resolveAlert(alertId, text, actor, key)
+          : await fi.overrideRule(alertId, text, actor, key);
         return { alert };
       }),
     );
@@ -198,20 +199,20 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
     app.post('/compliance/cases', { schema: routeSchema({ body: object({ customerId: name, alertIds: list(name, CASE_ALERTS_MAX) }, ['customerId']), status: 201 }), config: { access: rules.fiOperator } }, (req, reply) =>
       respond(reply, 201, async () => {
         const b = body(req);
-        return { case: await desk.openCase(stringField(b, 'customerId'), (b['alertIds'] as string[] | undefined) ?? [], actorOf(req)) };
+        return { case: await desk.openCase(stringField(b, 'customerId'), (b['alertIds'] as string[] | undefined) ?? [], actorOf(req), idempotencyKey(req)) };
       }),
     );
     app.get<CaseParams>('/compliance/cases/:caseId', { schema: routeSchema({ params: caseParams }), config: { access: rules.fiAudit } }, (req, reply) =>
       respond(reply, 200, async () => ({ case: await desk.case(req.params.caseId) })),
     );
     app.post<CaseParams>('/compliance/cases/:caseId/alerts', { schema: routeSchema({ params: caseParams, body: object({ alertId: name }) }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 200, async () => ({ case: await desk.addAlert(req.params.caseId, stringField(body(req), 'alertId'), actorOf(req)) })),
+      respond(reply, 200, async () => ({ case: await desk.addAlert(req.params.caseId, stringField(body(req), 'alertId'), actorOf(req), idempotencyKey(req)) })),
     );
     app.post<CaseParams>('/compliance/cases/:caseId/notes', { schema: routeSchema({ params: caseParams, body: object({ text: { type: 'string', minLength: 1, maxLength: CASE_TEXT_MAX } }) }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 200, async () => ({ case: await desk.addNote(req.params.caseId, stringField(body(req), 'text'), actorOf(req)) })),
+      respond(reply, 200, async () => ({ case: await desk.addNote(req.params.caseId, stringField(body(req), 'text'), actorOf(req), idempotencyKey(req)) })),
     );
     app.post<CaseParams>('/compliance/cases/:caseId/close', { schema: routeSchema({ params: caseParams, body: object({ reason: { type: 'string', minLength: 1, maxLength: CASE_TEXT_MAX } }) }), config: { access: rules.fiOperator } }, (req, reply) =>
-      respond(reply, 200, async () => ({ case: await desk.close(req.params.caseId, stringField(body(req), 'reason'), actorOf(req)) })),
+      respond(reply, 200, async () => ({ case: await desk.close(req.params.caseId, stringField(body(req), 'reason'), actorOf(req), idempotencyKey(req)) })),
     );
     app.get<CaseParams & { Querystring: { format?: string } }>('/compliance/cases/:caseId/export', {
       schema: routeSchema({ params: caseParams, querystring: { format: { type: 'string', enum: ['json', 'csv'] } } }),

@@ -166,6 +166,13 @@ async function send(method, path, body, headers) {
   return { status: res.status, body: await res.json() };
 }
 
+/** A fresh Idempotency-Key per submitted form: a second click of the same form is a new decision. */
+function newKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return `console-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
+}
+
 function screen(def) {
   SCREENS.push(def);
 }
@@ -212,7 +219,7 @@ async function overviewPage() {
 }
 
 /** What screen scripts use. */
-window.TallyConsole = { el, table, amount, when, session, load, send, screen, LoadError, refresh: () => window.dispatchEvent(new HashChangeEvent('hashchange')) };
+window.TallyConsole = { el, table, amount, when, session, load, send, newKey, screen, LoadError, refresh: () => window.dispatchEvent(new HashChangeEvent('hashchange')) };
 
 document.addEventListener('DOMContentLoaded', () => {
   if (document.body.dataset.page === 'sign-in') signInPage();

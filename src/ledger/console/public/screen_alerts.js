@@ -7,20 +7,20 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, screen, refresh } = window.TallyConsole;
+  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
 
   /** Where the node keeps its alerts, and how one is resolved there. */
   function desk(who) {
     if (who.node === 'cb') {
       return {
         base: '/cb/compliance', operator: who.role === 'cb-operator', subject: 'bank', subjectOf: (a) => a.fiId,
-        resolve: (alert, reason) => send('POST', `/cb/compliance/alerts/${encodeURIComponent(alert.id)}/resolve`, { reason }),
+        resolve: (alert, reason) => send('POST', `/cb/compliance/alerts/${encodeURIComponent(alert.id)}/resolve`, { reason }, { 'idempotency-key': newKey() }),
       };
     }
     const base = `/fi/${encodeURIComponent(who.node)}/compliance`;
     return {
       base, operator: who.role === 'fi-operator', subject: 'customer', subjectOf: (a) => a.customerId,
-      resolve: (alert, reason) => send('POST', `${base}/alerts/${encodeURIComponent(alert.id)}`, { action: 'resolve', text: reason }),
+      resolve: (alert, reason) => send('POST', `${base}/alerts/${encodeURIComponent(alert.id)}`, { action: 'resolve', text: reason }, { 'idempotency-key': newKey() }),
     };
   }
 

@@ -6,7 +6,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, screen, refresh } = window.TallyConsole;
+  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
   // Cases the reader opened stay open when the screen refreshes (after a note, say).
   const opened = new Set();
   const failed = (r) => `${r.status} ${r.body.error?.code ?? ''}: ${r.body.error?.message ?? ''}`;
@@ -17,7 +17,7 @@
     const form = el('form', { class: 'note', id: `note-${c.id}` }, input, el('button', { type: 'submit' }, 'Add note'), error);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const r = await send('POST', `/fi/${encodeURIComponent(fiId)}/compliance/cases/${encodeURIComponent(c.id)}/notes`, { text: input.value });
+      const r = await send('POST', `/fi/${encodeURIComponent(fiId)}/compliance/cases/${encodeURIComponent(c.id)}/notes`, { text: input.value }, { 'idempotency-key': newKey() });
       if (r.status === 200) refresh();
       else error.textContent = failed(r);
     });
@@ -30,7 +30,7 @@
     const form = el('form', { class: 'open-case', id: 'case-open' }, input, el('button', { type: 'submit' }, 'Open case'), error);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const r = await send('POST', `/fi/${encodeURIComponent(fiId)}/compliance/cases`, { customerId: input.value });
+      const r = await send('POST', `/fi/${encodeURIComponent(fiId)}/compliance/cases`, { customerId: input.value }, { 'idempotency-key': newKey() });
       if (r.status === 201) refresh();
       else error.textContent = failed(r);
     });

@@ -6,14 +6,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, screen, refresh } = window.TallyConsole;
-
-  /** A fresh idempotency key per submission (a retried click of the same form is a new decision). */
-  const newKey = () => {
-    const b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    return `console-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
-  };
+  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
 
   function freezeForm(fiId, customerId, frozen) {
     const action = frozen ? 'unfreeze' : 'freeze';
@@ -42,10 +35,10 @@
     id: 'devices', label: 'Devices',
     shows: (who) => who.node !== 'cb' && (who.role === 'fi-operator' || who.role === 'auditor'),
     async render(who) {
-      const { devices, listProblems } = await load(`${who.base}/devices`);
+      const { devices, more, listProblems } = await load(`${who.base}/devices`);
       const operator = who.role === 'fi-operator';
       const formShown = new Set();
-      const rows = devices.map((d) => {
+      const rowOf = (d) => {
         // One freeze form per customer, on the row of their first device.
         const form = operator && !formShown.has(d.customerId) ? freezeForm(who.node, d.customerId, d.frozen) : '';
         formShown.add(d.customerId);
@@ -58,13 +51,25 @@
           offlineEnd(d),
           el('td', {}, form),
         ];
+      };
+      const t = table('devices', ['device', 'customer', 'status', 'last sync', 'newest credential epoch', 'can pay offline until', ''], devices.map(rowOf));
+      // Oldest enrolment first; "More" appends the devices after the last one shown.
+      let last = devices.length === 0 ? null : devices[devices.length - 1].deviceId;
+      const button = el('button', { type: 'button', id: 'more-devices', class: 'more' }, 'More');
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        const next = await load(`${who.base}/devices?after=${encodeURIComponent(last)}`);
+        for (const d of next.devices) t.querySelector('tbody').append(el('tr', {}, rowOf(d).map((c) => (c instanceof Node ? c : el('td', {}, c)))));
+        if (next.devices.length > 0) last = next.devices[next.devices.length - 1].deviceId;
+        if (next.more) button.disabled = false;
+        else button.remove();
       });
       return [
         el('section', { class: 'card', id: 'devices-card' },
           el('h2', {}, `Devices at ${who.node}`),
           ...listProblems.map((p) => el('p', { class: 'error list-problem' }, p)),
           el('p', {}, 'A device pays offline until its newest credential expires with its grace period; a frozen customer\'s devices stop at their first sync after the CB lists them.'),
-          table('devices', ['device', 'customer', 'status', 'last sync', 'newest credential epoch', 'can pay offline until', ''], rows)),
+          t, more && last !== null ? el('p', {}, button) : ''),
       ];
     },
   });

@@ -2,7 +2,8 @@
 // incident with the named customer's bank, that bank's pseudonymous customer id, the device, the
 // exposure bound L × cap(t) and the value the CB booked for it. At a bank: the incidents naming
 // its own customers, with the customer's name, and its own incidents found at sync (a receipt
-// for another payee, or uploaded twice). Read-only; the gate decides every answer.
+// for another payee, or uploaded twice). Each list shows the newest page (up to 500 rows) and a
+// "More" button while older rows exist. Read-only; the gate decides every answer.
 'use strict';
 
 (() => {
@@ -30,10 +31,38 @@
     ]);
   }
 
-  function syncCard(list) {
+  const syncRows = (list) => list.map((i) => [i.kind, person(i.customerName, i.customerId), mono(short(i.deviceId)), mono(`${i.paymentHash.slice(0, 12)}…`), i.detail, when(i.createdMs)]);
+
+  /**
+   * A list's table with a "More" button while more rows exist: a click asks for the rows below the
+   * last one shown (`?<cursor>=<its id>`) and appends them.
+   */
+  function paged(who, tableId, head, list, more, rowsOf, cursor, pick) {
+    const t = table(tableId, head, rowsOf(list));
+    const tbody = t.querySelector('tbody');
+    let last = list.length === 0 ? null : list[list.length - 1].id;
+    const button = el('button', { type: 'button', id: `more-${tableId}`, class: 'more' }, 'More');
+    const error = el('span', { class: 'error', id: `more-${tableId}-error` });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        const next = pick(await load(`${who.base}/incidents?${cursor}=${encodeURIComponent(last)}`));
+        for (const r of rowsOf(next.list)) tbody.append(el('tr', {}, r.map((c) => (c instanceof Node ? c : el('td', {}, c)))));
+        if (next.list.length > 0) last = next.list[next.list.length - 1].id;
+        if (next.more) button.disabled = false;
+        else button.remove();
+      } catch (e) {
+        error.textContent = String(e.message ?? e);
+        button.disabled = false;
+      }
+    });
+    return [t, more && last !== null ? el('p', {}, button, error) : ''];
+  }
+
+  function syncCard(who, data) {
     return el('section', { class: 'card', id: 'sync-incidents-card' }, el('h2', {}, 'Refused at sync (receipts that would credit a payment twice)'),
-      table('sync-incidents', ['kind', 'customer', 'device', 'payment', 'detail', 'when'],
-        list.map((i) => [i.kind, person(i.customerName, i.customerId), mono(short(i.deviceId)), mono(`${i.paymentHash.slice(0, 12)}…`), i.detail, when(i.createdMs)])));
+      ...paged(who, 'sync-incidents', ['kind', 'customer', 'device', 'payment', 'detail', 'when'], data.syncIncidents, data.syncMore, syncRows, 'syncBefore',
+        (d) => ({ list: d.syncIncidents, more: d.syncMore })));
   }
 
   screen({
@@ -43,7 +72,7 @@
       const data = await load(`${who.base}/incidents`);
       const list = data.incidents;
       const cb = who.node === 'cb';
-      const summary = `${list.length} incident(s); exposure bound Σ L × cap ${sum(list, 'exposureMinor')}` + (cb ? `; value booked ${sum(list, 'bookedMinor')}` : '');
+      const summary = `${list.length}${data.more ? '+' : ''} incident(s)${data.more ? ' (the newest shown; More reads on)' : ''}; exposure bound Σ L × cap ${sum(list, 'exposureMinor')}` + (cb ? `; value booked ${sum(list, 'bookedMinor')}` : '');
       const head = cb
         ? ['incident (epoch, nullifier)', 'epoch', 'tier', 'bank', 'customer (pseudonymous)', 'device', 'exposure L × cap', 'value booked', 'opened']
         : ['incident', 'epoch', 'tier', 'customer', 'device', 'exposure L × cap', 'opened'];
@@ -52,8 +81,8 @@
         el('section', { class: 'card', id: 'incidents-card' },
           el('h2', {}, cb ? 'Double-spend incidents at the CB' : `Double-spend incidents naming customers of ${who.node}`),
           el('p', { id: 'incidents-summary' }, summary), note,
-          table('incidents', head, cb ? cbRows(list) : fiRows(list))),
-        ...(cb ? [] : [syncCard(data.syncIncidents)]),
+          ...paged(who, 'incidents', head, list, data.more, cb ? cbRows : fiRows, 'before', (d) => ({ list: d.incidents, more: d.more }))),
+        ...(cb ? [] : [syncCard(who, data)]),
       ];
     },
   });
