@@ -9,9 +9,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES } from '../../../test/ledger/engines.ts';
+import { ENGINES, countingRng, freshDb, type FreshDb } from '../../../test/ledger/engines.ts';
+import { makeWorld } from '../../../test/support/world.ts';
+import { CentralBank } from './central_bank.ts';
 import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../../../test/ledger/offline_world.ts';
-import { CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT } from '../book/accounts.ts';
+import { CB_CIRCULATION_ACCOUNT, CB_INCIDENT_ACCOUNT, CB_ISSUANCE_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
 import { readAccount } from '../book/journal.ts';
 import { syncDevice } from '../clients/device_sync.ts';
 import { cbIncidents } from '../console/screens.ts';
@@ -96,6 +98,75 @@ for (const engine of ENGINES) {
       assert.equal(quiet.clean, true, formatNetworkAudit(quiet));
       // A booked incident is no longer drawn on.
       await assert.rejects(net.cb.defundCirculation({ fiId: 'fi-b', amountMinor: 1n, idempotencyKey: 'after-booking' }), isCode(LedgerErrorCode.insufficientFunds));
+    });
+  });
+}
+
+// The arithmetic of draws and bookings at the CB alone, with incidents as the registry would have
+// stored them: oldest first within each one's exposure, an excess draw re-charged to another open
+// incident at booking, and what no open incident takes given back from circulation.
+for (const engine of ENGINES) {
+  describe(`incident draws and bookings at the CB on ${engine}`, () => {
+    let db: FreshDb;
+    let cb: CentralBank;
+    const balance = async (id: string) => (await readAccount(cb.db, id))!.balanceMinor;
+    const drawnOf = async (id: string) => rowBigint((await cb.db.query('SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS s FROM incident_draws WHERE incident_id = $1', [id]))[0]!, 's');
+    const incident = (id: string, createdMs: number, exposureMinor: bigint) => cb.db.run(
+      'INSERT INTO incidents (id, epoch, nullifier, tier, exposure_minor, created_ms, first_payment_hash, second_payment_hash) VALUES ($1, 1, $2, 1, $3, $4, $5, $5)',
+      [id, new Uint8Array(48).fill(createdMs), exposureMinor, BigInt(createdMs), new Uint8Array(32)],
+    );
+    const exact = async () => {
+      const report = await cb.audit();
+      assert.deepEqual(report.violations, []);
+      const issued = -(await balance(CB_ISSUANCE_ACCOUNT));
+      const booked = -(await balance(CB_INCIDENT_ACCOUNT));
+      assert.equal(issued + booked, (await balance(cbReserveAccount('fi-a'))) + (await balance(CB_CIRCULATION_ACCOUNT)));
+      const views = await cbIncidents(cb.db);
+      assert.equal(views.reduce((s, i) => s + i.bookedMinor, 0n), booked, 'the console\'s booked values add up to cb:incident');
+    };
+    before(async () => {
+      db = await freshDb(engine);
+      const world = makeWorld(`draws-${engine}`);
+      cb = await CentralBank.open({ db: db.db, clock: { nowMs: () => 1_800_000_000_000 }, rng: countingRng(`draws-${engine}`), signingKey: world.cb, issuerMaster: new Uint8Array(32).fill(7), regulatorKey: world.regulatorKey });
+      await cb.ledger.registerFi({ fiId: 'fi-a', idempotencyKey: 'reg-a' });
+      await cb.ledger.issue({ fiId: 'fi-a', amountMinor: 100_000n, idempotencyKey: 'issue' });
+      await cb.fundCirculation({ fiId: 'fi-a', amountMinor: 1_000n, idempotencyKey: 'fund-1' });
+    });
+    after(async () => db.cleanup());
+
+    test('a shortfall is charged oldest first within exposure; a booking below the draw re-charges the excess', async () => {
+      await incident('inc-a', 1, 5_000n);
+      await incident('inc-b', 2, 5_000n);
+      await assert.rejects(cb.defundCirculation({ fiId: 'fi-a', amountMinor: 11_001n, idempotencyKey: 'too-much' }), isCode(LedgerErrorCode.insufficientFunds));
+      await cb.defundCirculation({ fiId: 'fi-a', amountMinor: 7_000n, idempotencyKey: 'defund-1' });
+      assert.equal(await balance(CB_CIRCULATION_ACCOUNT), 0n);
+      assert.equal(await balance(CB_INCIDENT_ACCOUNT), -6_000n);
+      assert.deepEqual([await drawnOf('inc-a'), await drawnOf('inc-b')], [5_000n, 1_000n]);
+      await exact();
+      // inc-a's value was 2 000: the 3 000 drawn beyond it is inc-b's; nothing moves.
+      await cb.bookIncidentValue({ amountMinor: 2_000n, reference: 'inc-a', idempotencyKey: 'book-a' });
+      await cb.bookIncidentValue({ amountMinor: 2_000n, reference: 'inc-a', idempotencyKey: 'book-a' });
+      assert.equal(await balance(CB_INCIDENT_ACCOUNT), -6_000n);
+      assert.deepEqual([await drawnOf('inc-a'), await drawnOf('inc-b')], [2_000n, 4_000n]);
+      await exact();
+      // inc-b's value 4 500: 500 more than drawn is booked.
+      await cb.bookIncidentValue({ amountMinor: 4_500n, reference: 'inc-b', idempotencyKey: 'book-b' });
+      assert.equal(await balance(CB_INCIDENT_ACCOUNT), -6_500n);
+      assert.equal(await balance(CB_CIRCULATION_ACCOUNT), 500n);
+      await exact();
+      // Both are booked: no more draws on them.
+      await assert.rejects(cb.defundCirculation({ fiId: 'fi-a', amountMinor: 501n, idempotencyKey: 'after' }), isCode(LedgerErrorCode.insufficientFunds));
+    });
+
+    test('an excess draw no open incident takes goes back from circulation', async () => {
+      await incident('inc-c', 3, 5_000n);
+      await cb.defundCirculation({ fiId: 'fi-a', amountMinor: 1_000n, idempotencyKey: 'defund-2' });
+      assert.equal(await drawnOf('inc-c'), 500n);
+      await cb.fundCirculation({ fiId: 'fi-a', amountMinor: 1_000n, idempotencyKey: 'fund-2' });
+      await cb.bookIncidentValue({ amountMinor: 200n, reference: 'inc-c', idempotencyKey: 'book-c' });
+      assert.equal(await balance(CB_INCIDENT_ACCOUNT), -6_700n, '6 500 before, 500 drawn, 300 of it given back');
+      assert.equal(await balance(CB_CIRCULATION_ACCOUNT), 700n);
+      await exact();
     });
   });
 }
