@@ -25,6 +25,7 @@ import { signPolicy } from '../../policy/policy_codec.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { listIncidents, recordConflict, type Incident } from './incidents.ts';
+import { bookIncident, postOutOfCirculation } from './incident_draws.ts';
 import { IssuerKeys } from './issuer_keys.ts';
 import type { EscrowAuthority } from './disclosure.ts';
 import { ensureAccount } from '../book/journal.ts';
@@ -291,16 +292,41 @@ export class CentralBank {
     return r;
   }
 
-  /** An unload record's CB leg: value leaves circulation back into the FI's reserve. */
+  /**
+   * An unload record's CB leg: value leaves circulation back into the FI's reserve. A shortfall in
+   * circulation is covered from cb:incident within the exposure of open double-spend incidents
+   * (incident_draws.ts); without one it is refused (INSUFFICIENT_FUNDS).
+   */
   async defundCirculation(input: { fiId: string; amountMinor: bigint; idempotencyKey: string }): Promise<MoveResult> {
-    const r = await this.move('cb.defundCirculation', input, (fiId) => ({ from: CB_CIRCULATION_ACCOUNT, to: cbReserveAccount(fiId) }), 'to');
+    const now = this.clock.nowMs();
+    const operation = 'cb.defundCirculation';
+    const request = { fiId: input.fiId, amountMinor: input.amountMinor, reference: undefined };
+    const r = await idempotent(this.db, now, input.idempotencyKey, operation, request, async (tx) => {
+      const amountMinor = checkAmount(input.amountMinor);
+      const to = cbReserveAccount(checkName(input.fiId, 'FI id'));
+      const m = await postOutOfCirculation(tx, this.rng, now, { operation, to, amountMinor, journalKey: input.idempotencyKey });
+      return { transactionId: m.transactionId, balanceMinor: m.toBalanceMinor };
+    });
     await this.screenFi(input.fiId);
-    return r;
+    return r.value;
   }
 
-  /** Books value a double spend created (found as negative in-flight value once all have synced). */
-  bookIncidentValue(input: { amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<MoveResult> {
-    return this.move('cb.bookIncidentValue', { ...input, fiId: 'cb' }, () => ({ from: CB_INCIDENT_ACCOUNT, to: CB_CIRCULATION_ACCOUNT }), 'from', input.reference);
+  /**
+   * Books value a double spend created (found as negative in-flight value once all have synced).
+   * When `reference` is an incident id, the value is that incident's: what was already drawn
+   * against it to cover defunds is counted, only the rest moves, and the incident is closed to
+   * draws (incident_draws.ts). Any other reference books the amount as it is.
+   */
+  async bookIncidentValue(input: { amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<MoveResult> {
+    const [incident] = await listIncidents(this.db, input.reference);
+    if (incident === undefined) {
+      return this.move('cb.bookIncidentValue', { ...input, fiId: 'cb' }, () => ({ from: CB_INCIDENT_ACCOUNT, to: CB_CIRCULATION_ACCOUNT }), 'from', input.reference);
+    }
+    const now = this.clock.nowMs();
+    const request = { fiId: 'cb', amountMinor: input.amountMinor, reference: input.reference };
+    const r = await idempotent(this.db, now, input.idempotencyKey, 'cb.bookIncidentValue', request, (tx) =>
+      bookIncident(tx, this.rng, now, { incidentId: incident.id, valueMinor: checkAmount(input.amountMinor), journalKey: input.idempotencyKey }));
+    return r.value;
   }
 
   private async move(

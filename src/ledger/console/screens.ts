@@ -93,11 +93,13 @@ function rowsLimit(limit: number | undefined): bigint {
 /** Every incident at the CB (newest first, bounded), with the value booked for it. */
 export async function cbIncidents(cb: Queryable, page: RowsQuery = {}): Promise<CbIncidentView[]> {
   // The booking is a journal transaction of kind cb.bookIncidentValue whose reference is the
-  // incident id; its entry on the incident account is the negative of the value.
+  // incident id; its entry on the incident account is the negative of the value. Value drawn
+  // against the incident to cover a defund (cb/incident_draws.ts) counts as booked.
   const k = await keyset(cb, 'incidents', 'i', page.before, 4);
   const rows = await cb.query(
     `SELECT ${INCIDENT_COLUMNS}, (SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) FROM journal_transactions t ` +
-      'JOIN journal_entries e ON e.transaction_id = t.id WHERE t.kind = $1 AND t.reference = i.id AND e.account_id = $2) AS booked_minor ' +
+      'JOIN journal_entries e ON e.transaction_id = t.id WHERE t.kind = $1 AND t.reference = i.id AND e.account_id = $2) ' +
+      '- (SELECT CAST(COALESCE(SUM(d.amount_minor), 0) AS BIGINT) FROM incident_draws d WHERE d.incident_id = i.id) AS booked_minor ' +
       `FROM incidents i WHERE 1 = 1${k.sql} ORDER BY i.created_ms DESC, i.id DESC LIMIT $3`,
     ['cb.bookIncidentValue', CB_INCIDENT_ACCOUNT, rowsLimit(page.limit), ...k.params],
   );

@@ -20,6 +20,7 @@ import { RULE_KINDS_MIGRATION } from './migration_014.ts';
 import { FREEZE_MIGRATION } from './migration_015.ts';
 import { WATCHLIST_MIGRATION } from './migration_016.ts';
 import { KEY_HOLDER_MIGRATION } from './migration_017.ts';
+import { INCIDENT_DRAW_MIGRATION } from './migration_018.ts';
 
 export interface Migration {
   version: number;
@@ -130,6 +131,7 @@ CREATE TABLE nullifier_conflicts (
   FREEZE_MIGRATION,
   WATCHLIST_MIGRATION,
   KEY_HOLDER_MIGRATION,
+  INCIDENT_DRAW_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */

@@ -34,7 +34,7 @@ import { decodeReclaimClaim, openReclaimClaim, signPaymentOutcomes, type Reclaim
 import { peekEnvelopeBody } from '../../se/signed.ts';
 import { SeDecodeError } from '../../se/cbor.ts';
 import { UNCONFIRMED_PAYMENTS_MAX } from '../../se/payment_limits.ts';
-import { CB_CIRCULATION_ACCOUNT, FI_SETTLEMENT_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
+import { FI_SETTLEMENT_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
 import type { CbOfflinePort } from '../cb/central_bank.ts';
 import type { RandomBytes } from '../context.ts';
 import { rowBigint, rowBytes, rowString, type Db, type Tx } from '../db/adapter.ts';
@@ -42,6 +42,7 @@ import { loadDevice, type DeviceRow } from './devices.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { idempotent } from '../book/idempotency.ts';
 import { postTwoLegMove } from '../book/moves.ts';
+import { postOutOfCirculation } from '../cb/incident_draws.ts';
 import { readAccount } from '../book/journal.ts';
 import { viewRecord, type RecordView } from './payment_records.ts';
 import type { VerifyPool } from '../verify/verify_pool.ts';
@@ -94,8 +95,9 @@ export async function cbReclaimTx(tx: Tx, rng: RandomBytes, nowMs: number, r: Cb
   await tx.run('INSERT INTO reclaims (epoch, nullifier, payment_hash, fi_id, amount_minor, created_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
     r.epoch, r.nullifier, r.paymentHash, r.fiId, r.amountMinor, now,
   ]);
-  await postTwoLegMove(tx, rng, nowMs, {
-    operation: 'cb.reclaim', from: CB_CIRCULATION_ACCOUNT, to: cbReserveAccount(r.fiId), amountMinor: r.amountMinor, journalKey,
+  // Out of circulation like an unload: a shortfall is covered within open incidents' exposure (incident_draws.ts).
+  await postOutOfCirculation(tx, rng, nowMs, {
+    operation: 'cb.reclaim', to: cbReserveAccount(r.fiId), amountMinor: r.amountMinor, journalKey,
     reference: `reclaim ${bytesToHex(r.paymentHash)}`,
   });
   return { reclaimed: true };

@@ -2,13 +2,15 @@
 //
 // - A broken SE: its owner extracts the chip's secrets (k, the credential, the policy) from an image
 //   of its NVM and spends outside the SE, where no balance or limit applies: it replays counters the
-//   SE already spent, whatever the balance, at terminals that have not seen them (at the first
-//   spend's amount: a terminal cannot defund value the CB has not booked back into circulation, so
-//   larger replays would stop honest merchants until the incident is booked); it tries what the
-//   proofs forbid (above cap, counter L); and it asks its FI, through a clone of the
-//   chip, for credentials beyond the renewal gate. Each replay is a double spend the ledger must
-//   pin on this device and customer, and the loss attributed to it must stay within the printed
-//   bound (src/ledger/exposure.ts: CREDENTIALS_WITHOUT_SYNC_MAX × L × cap(t)).
+//   SE already spent, whatever the balance, at terminals that have not seen them, each at an amount
+//   from the run's seeded RNG in [the first spend's amount, cap(t)] (cap(t): the most one payment
+//   carries). The terminal that took a replay defunds it at its next sync even while circulation
+//   is short of it: the CB covers the shortfall within the incident's exposure
+//   (src/ledger/cb/incident_draws.ts), and an honest merchant's defund is never refused
+//   (honest-defund, invariants.ts). It tries what the proofs forbid (above cap, counter L), and it
+//   asks its FI, through a clone of the chip, for credentials beyond the renewal gate. Each replay
+//   is a double spend the ledger must pin on this device and customer, and the loss attributed to
+//   it must stay within the printed bound (src/ledger/exposure.ts: CREDENTIALS_WITHOUT_SYNC_MAX × L × cap(t)).
 // - An untrusted host around an honest SE: a tampered amount commitment, a replayed payment, a
 //   payment re-addressed to another payee. Each is refused with no state change.
 // - Colluding payees: the payer's original SE and its restored image split one counter across two
@@ -91,16 +93,17 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
     const other = kind === undefined ? [] : a.terminalsOf(kind).filter((t) => t.plan.name !== first.payeeDevice);
     if (other.length === 0) continue;
     const payee = a.rand.pick(other);
+    const amountMinor = replayAmount(a, `${d.plan.name}/replay-${n}`, first.amountMinor, limits.capMinor);
     try {
-      const got = await forge(payee, n, first.amountMinor);
+      const got = await forge(payee, n, amountMinor);
       if (got !== N) a.broken('broken-se-bound', `${d.plan.name}: a forged payment at counter ${n} revealed another nullifier than the SE's`);
     } catch (e) {
       if (!(e instanceof SeError)) throw e;
       a.fault('broken-se', `replay-refused:${e.code}`, d.plan.name);
       continue;
     }
-    const second = record(payee, first.amountMinor, N);
-    lossMinor += first.amountMinor;
+    const second = record(payee, amountMinor, N);
+    lossMinor += amountMinor;
     replays++;
     const f = a.fault('broken-se', 'pending', d.plan.name);
     a.inv.doubleSpent(d.sim.customerId, first, second, [first.payeeDevice, payee.plan.name], f, d.sim.deviceId);
@@ -141,6 +144,18 @@ export async function brokenSeAttack(a: FleetArena, d: Live): Promise<void> {
     a.broken('broken-se-bound', `${d.plan.name} (customer ${a.inv.customerOf.get(d.sim.customerId)}): loss ${lossMinor} and ${live} live credential(s) (exposure ${exposure}) against the printed bound ${CREDENTIALS_WITHOUT_SYNC_MAX} × L ${limits.paymentsPerEpoch} × cap ${limits.capMinor} = ${bound}`);
   }
   a.fault('broken-se', replays > 0 ? `replayed-${replays}` : `nothing-to-replay-of-${info.paymentCounter}`, d.plan.name);
+}
+
+/**
+ * A replay's amount, uniform in [first, cap] from the run's seeded RNG under its own label, so the
+ * run's event stream is the same whatever the replays carry.
+ */
+function replayAmount(a: FleetArena, label: string, firstMinor: bigint, capMinor: bigint): bigint {
+  if (firstMinor >= capMinor) return capMinor;
+  const bytes = a.rng(label)(8);
+  let x = 0n;
+  for (const b of bytes) x = (x << 8n) | BigInt(b);
+  return firstMinor + (x % (capMinor - firstMinor + 1n));
 }
 
 /** An untrusted host around its honest SE tries one of three attacks; each must be refused with no state change. */

@@ -3,7 +3,11 @@
 // After every sync (cheap: the CB's incident list and the run's ground truth):
 //   - no honest customer is ever identified: every incident names a customer the run made cheat;
 //   - every double spend is detected and its customer identified, as soon as both payees of the
-//     spent nullifier have synced after the second payment.
+//     spent nullifier have synced after the second payment;
+//   - no honest device's defund is refused (honest-defund): every unload record an FI applied for
+//     a customer who never cheated has its CB leg done, even while a double spend's value is not
+//     booked yet and circulation is short of it (the CB draws on the incident's exposure,
+//     src/ledger/cb/incident_draws.ts).
 // At every simulated midnight and at the end (the full network audit, src/ledger/network_audit.ts):
 //   - conservation per FI and for the network: each book balances, reserves mirror the FI books,
 //     issued + booked double-spend value = accounts + SE balances + in flight;
@@ -13,8 +17,10 @@
 //   - no receipt lost: every payment a payee took is registered at the CB once the payee synced.
 // At the end, every stranded payment (link lost after the payer's debit, never re-sent) must be
 // reclaimed by its payer's first sync after the settlement window. After every device synced twice, the audit runs quiescent: in flight must be
-// exactly the value the double spends created, which the CB books against their incidents; then
-// the books must be clean and in flight zero (every stranded payment was reclaimed or settled).
+// exactly the value the double spends created and the CB has not drawn yet, and the run books each
+// incident's value (the sum of its double spends, once per incident: the CB counts what it drew
+// against the incident and moves only the rest); then the books must be clean and in flight zero
+// (every stranded payment was reclaimed or settled).
 // Where a fault is injected (powercut.ts, attackers.ts), at once: a power cut leaves the payment
 // whole or reclaimable (power-cut-atomic); a host attack is refused with no state change
 // (host-attack-refused); a broken SE takes nothing above cap(t) or past L, and its loss and live
@@ -113,6 +119,7 @@ export class Invariants {
       named.add(`${i.customerId}/${bytesToHex(i.nullifier)}`);
       devices.set(bytesToHex(i.nullifier), i.deviceId === null ? null : bytesToHex(i.deviceId));
     }
+    await this.honestDefunds(step, atMs);
     for (const ds of this.doubleSpends) {
       if (ds.identified) continue;
       if (named.has(`${ds.customerId}/${ds.nullifier}`)) {
@@ -131,6 +138,20 @@ export class Invariants {
     }
   }
 
+  /** Every unload an FI applied for an honest customer reached the CB (see the file comment). */
+  private async honestDefunds(step: number, atMs: bigint): Promise<void> {
+    for (const fi of this.net.fis.values()) {
+      const rows = await fi.db.query(
+        'SELECT u.device_id, u.unload_counter, u.amount_minor, d.customer_id FROM unload_records u JOIN devices d ON d.device_id = u.device_id WHERE u.cb_done = 0',
+      );
+      for (const r of rows) {
+        const customerId = String(r['customer_id']);
+        if (this.cheaters.has(customerId)) continue;
+        this.broken(step, atMs, 'honest-defund', `${fi.fiId}: the defund of ${String(r['amount_minor'])} (unload ${String(r['unload_counter'])}) by customer ${this.customerOf.get(customerId) ?? customerId}, who never double spent, was not taken by the CB`);
+      }
+    }
+  }
+
   /** The full network audit (and receipts against the CB registry); quiescent at the end of a run. */
   async full(step: number, atMs: bigint, quiescent: boolean): Promise<Omit<TotalsSample, 'atMs'>> {
     const nodes = { cb: this.net.cb, fis: [...this.net.fis.values()] };
@@ -141,13 +162,16 @@ export class Invariants {
       if (!registered.has(n)) this.broken(step, atMs, 'no-receipt-lost', `a receipt for nullifier ${n.slice(0, 16)}… was synced to its FI and is not registered at the CB`);
     }
     if (quiescent) {
-      // Value the double spends created, booked against each one's incident (ground truth amounts).
+      // Value the double spends created (ground truth amounts), booked once per incident: the CB
+      // counts what it already drew against the incident to cover defunds and moves only the rest.
       const incidents = await this.net.cb.incidents();
+      const values = new Map<string, bigint>();
       for (const ds of this.doubleSpends) {
         const i = incidents.find((x) => x.customerId === ds.customerId && bytesToHex(x.nullifier) === ds.nullifier);
         if (i === undefined) this.broken(step, atMs, 'double-spend-identified', `customer ${this.customerOf.get(ds.customerId)}'s double spend has no incident after every device synced`);
-        await this.net.cb.bookIncidentValue({ amountMinor: ds.amountMinor, reference: i.id, idempotencyKey: `sim/book/${ds.nullifier}` });
+        values.set(i.id, (values.get(i.id) ?? 0n) + ds.amountMinor);
       }
+      for (const [id, amountMinor] of values) await this.net.cb.bookIncidentValue({ amountMinor, reference: id, idempotencyKey: `sim/book/${id}` });
     }
     const audit = await auditNetwork(nodes, { nowMs: Number(atMs), expectQuiescent: quiescent });
     if (audit.violations.length > 0 || (quiescent && audit.alarms.length > 0)) {
