@@ -21,6 +21,7 @@ import { FREEZE_MIGRATION } from './migration_015.ts';
 import { WATCHLIST_MIGRATION } from './migration_016.ts';
 import { KEY_HOLDER_MIGRATION } from './migration_017.ts';
 import { INCIDENT_DRAW_MIGRATION } from './migration_018.ts';
+import { FREEZE_CHAIN_MIGRATION } from './migration_019.ts';
 
 export interface Migration {
   version: number;
@@ -132,6 +133,7 @@ CREATE TABLE nullifier_conflicts (
   WATCHLIST_MIGRATION,
   KEY_HOLDER_MIGRATION,
   INCIDENT_DRAW_MIGRATION,
+  FREEZE_CHAIN_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */

@@ -26,7 +26,7 @@ import { checkMove, ensureAccount, lockAccounts, post, readAccount } from '../bo
 import { checkRules, DEFAULT_RULES, type RuleSet } from '../../compliance/index.ts';
 import { recheckScreened, recordScreened, screenMove, type ComplianceDeps, type Screened } from './compliance.ts';
 import { recordRegistration, screenRegistration } from './kyc_screen.ts';
-import { appendComplianceLog, freezeLogEntry } from './compliance_log.ts';
+import { appendComplianceLog, chainLegacyFreezes, freezeLogEntry } from './compliance_log.ts';
 
 /** Customer moves the AML/CFT rules screen, and the event each one is. */
 const SCREENED_MOVES: Readonly<Record<string, 'deposit' | 'withdraw'>> = { 'fi.deposit': 'deposit', 'fi.withdraw': 'withdraw' };
@@ -95,6 +95,8 @@ export class FiLedger {
     await fi.db.transaction(async (tx) => {
       await ensureAccount(tx, FI_SETTLEMENT_ACCOUNT, AccountKind.fiSettlement, fi.fiId, fi.clock.nowMs());
       await ensureAccount(tx, FI_TREASURY_ACCOUNT, AccountKind.fiTreasury, fi.fiId, fi.clock.nowMs());
+      // Freezes from before freezes were chained (migration 019), chained once.
+      await chainLegacyFreezes(tx);
     });
     return fi;
   }

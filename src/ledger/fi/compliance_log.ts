@@ -64,6 +64,27 @@ export function freezeLogEntry(r: FreezeRow): ComplianceLogEntry {
 
 const freezeDetail = (r: FreezeRow): string => JSON.stringify(freezeLogEntry(r).detail);
 
+/**
+ * Chains the freezes an FI wrote before freezes entered the compliance log (migration 019 marks
+ * them): one entry per marked row, in seq order, once. Runs at the FI's open; a second open, or a
+ * database made after the upgrade, finds `done` set and writes nothing. Returns the rows chained.
+ */
+export async function chainLegacyFreezes(tx: Tx): Promise<number> {
+  const mark = (await tx.query('SELECT through_seq, done FROM fi_freeze_chain_backfill WHERE id = 1 FOR UPDATE'))[0];
+  if (mark === undefined || rowBigint(mark, 'done') === 1n) return 0;
+  const rows = await tx.query('SELECT seq, customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log WHERE seq <= $1 ORDER BY seq', [rowBigint(mark, 'through_seq')]);
+  for (const r of rows) await appendComplianceLog(tx, freezeLogEntry(freezeRowOf(r)));
+  await tx.run('UPDATE fi_freeze_chain_backfill SET done = 1 WHERE id = 1');
+  return rows.length;
+}
+
+function freezeRowOf(r: Record<string, unknown>): FreezeRow {
+  return {
+    seq: rowBigint(r, 'seq'), customerId: rowString(r, 'customer_id'), frozen: rowBigint(r, 'frozen') === 1n, reason: rowString(r, 'reason'),
+    operatorId: rowString(r, 'operator_id'), atMs: Number(rowBigint(r, 'at_ms')),
+  };
+}
+
 export interface ComplianceLogCheck {
   ok: boolean;
   entries: bigint;
@@ -97,10 +118,7 @@ export async function verifyComplianceLog(q: Queryable): Promise<ComplianceLogCh
   // fi_freeze_log is a table of its own (migration 015): row k must be the k-th freeze entry of the chain, field for field.
   const frozenRows = await q.query('SELECT seq, customer_id, frozen, reason, operator_id, at_ms FROM fi_freeze_log ORDER BY seq');
   for (const [i, r] of frozenRows.entries()) {
-    const row: FreezeRow = {
-      seq: rowBigint(r, 'seq'), customerId: rowString(r, 'customer_id'), frozen: rowBigint(r, 'frozen') === 1n, reason: rowString(r, 'reason'),
-      operatorId: rowString(r, 'operator_id'), atMs: Number(rowBigint(r, 'at_ms')),
-    };
+    const row = freezeRowOf(r);
     const entry = freezes[i];
     if (entry === undefined) return fail(row.seq, `freeze log row ${row.seq} has no entry in the chain`);
     const want = freezeLogEntry(row);
