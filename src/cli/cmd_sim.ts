@@ -8,13 +8,41 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { FLEET_FI_IDS, runFleet, FleetInvariantBroken } from '../sim/fleet/engine.ts';
+import { DEFAULT_FAULTS, FAULT_NAMES, FLEET_FI_IDS, runFleet, FleetInvariantBroken, type FaultRates } from '../sim/fleet/engine.ts';
 import { analyse, reportJson, writeReport, type FleetReport } from '../sim/analysis/index.ts';
 import type { RunRecord } from '../sim/fleet/types.ts';
 import { simDatabaseName, type SimDatabase } from '../sim/node_databases.ts';
 import { CliError, flag, optionInt, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
 import { parseDatabase } from './parse_db.ts';
+
+/** A rate as typed: a plain decimal (`0.05`, `2`, `1e-3`), so `NaN`, `Infinity`, hex and signs are refused. */
+const RATE_PATTERN = /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/** `--fault NAME=RATE` (repeatable): the fault rates this run sets, each name at most once. */
+export function parseFaults(value: string | undefined): Partial<FaultRates> {
+  const faults: Partial<FaultRates> = {};
+  if (value === undefined) return faults;
+  // parseArgs joins repeated values with ','.
+  for (const item of value.split(',')) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    if (eq < 0) throw new CliError('USAGE', `--fault ${item}: expected NAME=RATE (names: ${FAULT_NAMES.join(', ')})`);
+    if (!(FAULT_NAMES as readonly string[]).includes(name)) throw new CliError('USAGE', `--fault ${item}: unknown fault '${name}' (names: ${FAULT_NAMES.join(', ')})`);
+    const text = item.slice(eq + 1);
+    const rate = Number(text);
+    if (!RATE_PATTERN.test(text) || !Number.isFinite(rate) || rate < 0) throw new CliError('USAGE', `--fault ${item}: the rate of ${name} must be a finite number ≥ 0, got '${text}'`);
+    if (name in faults) throw new CliError('USAGE', `--fault ${name} given twice`);
+    faults[name as keyof FaultRates] = rate;
+  }
+  return faults;
+}
+
+/** The command line that replays a run: its size, seed and every fault rate it set. */
+function replayLine(customers: number, days: number, seed: string, faults: Partial<FaultRates>): string {
+  const set = Object.keys(faults).sort().map((k) => ` --fault ${k}=${String(faults[k as keyof FaultRates])}`);
+  return `tally sim --customers ${customers} --days ${days} --seed ${seed}${set.join('')}`;
+}
 
 /** `--db`: the embedded SQLite (a file per node in the run's directory) or a PostgreSQL server. */
 function simDatabase(db: string | undefined, keep: boolean): SimDatabase {
@@ -30,11 +58,15 @@ function simDatabase(db: string | undefined, keep: boolean): SimDatabase {
 export const simCommand: Command = {
   name: 'sim',
   summary: 'Run the seeded fleet simulator: a city of devices over days, with faults, checking every invariant.',
-  usage: 'tally sim [--customers N] [--days D] [--seed S] [--db sqlite|postgres://…] [--keep-db] [--json] [--out DIR]',
+  usage: 'tally sim [--customers N] [--days D] [--seed S] [--fault NAME=RATE]… [--db sqlite|postgres://…] [--keep-db] [--json] [--out DIR]',
   options: [
     { name: 'customers', value: true, help: 'customers in the city (default 10)' },
     { name: 'days', value: true, help: 'simulated days (default 2)' },
     { name: 'seed', value: true, help: 'seed of the run (default: $SIM_SEED, "random" picks one; else "sim")' },
+    {
+      name: 'fault', value: true, repeatable: true,
+      help: `a fault's rate, repeatable: NAME=RATE, RATE a finite number ≥ 0 (0 turns it off); names and defaults: ${FAULT_NAMES.map((n) => `${n}=${DEFAULT_FAULTS[n]}`).join(', ')} (docs/simulator.md says what each is per)`,
+    },
     { name: 'db', value: true, help: 'ledger databases: sqlite (default, a file per node) or postgres://user@host:port/db, a server on which each node gets its own database tally_sim_<seed hash>_<node>, dropped at the end' },
     { name: 'keep-db', value: false, help: 'keep the PostgreSQL databases of the run (their names go to stderr)' },
     { name: 'out', value: true, help: 'directory to write run.json (the RunRecord), report.md, report.html, report.json and the SVG plots into' },
@@ -44,11 +76,12 @@ export const simCommand: Command = {
     const customers = optionInt(p, 'customers') ?? 10;
     const days = optionInt(p, 'days') ?? 2;
     if (customers < 1 || days < 1) throw new CliError('USAGE', '--customers and --days must be at least 1');
+    const faults = parseFaults(optionString(p, 'fault'));
     const database = simDatabase(optionString(p, 'db'), flag(p, 'keep-db'));
     let seed = optionString(p, 'seed') ?? process.env['SIM_SEED'] ?? 'sim';
     if (seed === 'random') {
       seed = randomBytes(8).toString('hex');
-      io.err(`SIM_SEED=random: seed ${seed} (tally sim --seed ${seed} replays this run)`);
+      io.err(`SIM_SEED=random: seed ${seed} (${replayLine(customers, days, seed, faults)} replays this run)`);
     }
     const json = flag(p, 'json');
     const bar = process.stderr.isTTY
@@ -59,7 +92,7 @@ export const simCommand: Command = {
     let record: RunRecord;
     try {
       record = await runFleet({
-        customers, days, seed, database,
+        customers, days, seed, database, faults,
         onProgress: (done, total, payments) => {
           bar?.setTotal(total);
           bar?.update(done, { payments });
@@ -69,7 +102,7 @@ export const simCommand: Command = {
       bar?.stop();
       if (e instanceof FleetInvariantBroken) {
         if (json) io.out(toJson({ ok: false, seed: e.seed, atMs: e.atMs, step: e.step, invariant: e.invariant, why: e.why }));
-        throw new CliError('CHECK_FAILED', e.message);
+        throw new CliError('CHECK_FAILED', `${e.message}\n  replay: ${replayLine(customers, days, e.seed, faults)}`);
       }
       throw e;
     }
@@ -93,13 +126,13 @@ export const simCommand: Command = {
       return 0;
     }
     const paid = record.payments.filter((x) => x.outcome === 'paid').length;
-    const faults = new Map<string, number>();
-    for (const f of record.faults) faults.set(`${f.kind} ${f.result}`, (faults.get(`${f.kind} ${f.result}`) ?? 0) + 1);
+    const injected = new Map<string, number>();
+    for (const f of record.faults) injected.set(`${f.kind} ${f.result}`, (injected.get(`${f.kind} ${f.result}`) ?? 0) + 1);
     io.out(
       [
-        `tally sim: ${customers} customers, ${days} days, seed ${seed}  (tally sim --customers ${customers} --days ${days} --seed ${seed} replays it)`,
+        `tally sim: ${customers} customers, ${days} days, seed ${seed}  (${replayLine(customers, days, seed, faults)} replays it)`,
         `  devices ${record.devices.length}; payments ${record.payments.length} (${paid} paid, ${record.payments.length - paid} refused); syncs ${record.syncs.length}`,
-        `  faults: ${[...faults].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
+        `  faults: ${[...injected].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
         `  forced syncs: ${record.offlineRuns.length}`,
         ...report.classes.map((c) => `  ${c.profile.padEnd(12)} tap ${c.tapMs.mean.toFixed(1)} ms, ${c.energyMj.toFixed(2)} mJ/payment, offline ≤ ${c.maxOfflineDays.analytic.toFixed(1)} d (${c.maxOfflineDays.binding})`),
         ...report.privacy.adversaries.map((a) => `  linking: ${a.adversary} advantage ${a.advantage.toFixed(4)} (AUC ${a.auc.toFixed(4)})`),

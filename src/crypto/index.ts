@@ -2,6 +2,7 @@
 export * from './assert.ts';
 export * from './group.ts';
 export * from './rng.ts';
+export * from './p256_verify.ts';
 export * from './transcript.ts';
 export * from './generators.ts';
 export * from './batch.ts';

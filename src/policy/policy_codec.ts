@@ -14,6 +14,7 @@
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { p256 } from '@noble/curves/nist.js';
 import { CryptoDecodeError, G1Point, G1_BYTES } from '../crypto/group.ts';
+import { verifyP256Signature } from '../crypto/p256_verify.ts';
 import { COUNTER_SET_SIZE_MAX } from '../crypto/counter_set.ts';
 import { RANGE_PROOF_BITS, TIERS, type PolicyTable, type TierLimits } from './limits.ts';
 
@@ -263,13 +264,7 @@ export function verifyCbEnvelope<T, C extends string>(
     if (e instanceof PolicyCodecError) return { ok: false, reason: 'MALFORMED' };
     throw e;
   }
-  let good = false;
-  try {
-    good = cbPublicKey.length === PUBLIC_KEY_BYTES && p256.verify(sig, body, cbPublicKey, { lowS: false });
-  } catch {
-    good = false;
-  }
-  if (!good) return { ok: false, reason: 'SIGNATURE' };
+  if (cbPublicKey.length !== PUBLIC_KEY_BYTES || !verifyP256Signature(sig, body, cbPublicKey)) return { ok: false, reason: 'SIGNATURE' };
   try {
     return { ok: true, value: decodeBody(body) };
   } catch (e) {

@@ -6,8 +6,8 @@
 // the only way the SE can build and check these messages), so the state machines take the SE as
 // a small interface the device layer fills with an SeClient. Nothing here holds a secret.
 
-import { p256 } from '@noble/curves/nist.js';
 import { assert } from '../crypto/assert.ts';
+import { verifyP256Signature } from '../crypto/p256_verify.ts';
 import { KEEPALIVE_INTERVAL_MS, RECEIVE_DEADLINE_MS_MAX, RECEIVE_TIMEOUT_MS } from './limits.ts';
 import type { MessageTransport, ReceiveWait } from './transport.ts';
 import { decodeReceipt, paymentHash, receiptSignedBytes, type Receipt } from './messages.ts';
@@ -63,13 +63,7 @@ export function checkReceipt(receiptBytes: Uint8Array, payment: Uint8Array): Rec
   const receipt = decodeOrBadMessage(decodeReceipt, receiptBytes, 'Receipt');
   const hash = paymentHash(payment);
   if (!equal(receipt.paymentHash, hash)) throw new ExchangeError(ExchangeErrorCode.RECEIPT_MISMATCH, 'Receipt names another payment than the one sent');
-  let ok = false;
-  try {
-    ok = p256.verify(receipt.payeeSignature, receiptSignedBytes(hash), receipt.payeeAttestationKey, { lowS: false });
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new ExchangeError(ExchangeErrorCode.BAD_RECEIPT_SIGNATURE, 'Receipt signature does not verify under the payee attestation key it carries');
+  if (!verifyP256Signature(receipt.payeeSignature, receiptSignedBytes(hash), receipt.payeeAttestationKey)) throw new ExchangeError(ExchangeErrorCode.BAD_RECEIPT_SIGNATURE, 'Receipt signature does not verify under the payee attestation key it carries');
   return receipt;
 }
 

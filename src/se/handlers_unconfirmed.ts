@@ -10,7 +10,6 @@
 // thing only the SE can know: the signing key must be the payee the SE paid (SHA-256 identity of
 // the attestation key equals the context's payeeIdentity). A bad receipt changes nothing.
 
-import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { assert } from '../crypto/assert.ts';
 import { settlementWindowEndMs } from '../policy/settlement.ts';
@@ -20,7 +19,7 @@ import { isWireError } from '../protocol/wire_error.ts';
 import { encodePaymentRecord } from '../protocol/payment_record.ts';
 import { openPaymentOutcomes, openReclaimRefusal, signReclaimClaim } from './reclaim_messages.ts';
 import { unloadRecordBody } from './messages.ts';
-import { signEnvelope } from './signed.ts';
+import { signEnvelope, verifyP256 } from './signed.ts';
 import { equalBytes } from './bytes.ts';
 import { refuse } from './enforce.ts';
 import { command, type AnyRegisteredCommand } from './handler.ts';
@@ -148,11 +147,7 @@ function decodeReceiptOrRefuse(bytes: Uint8Array): Receipt {
 }
 
 function receiptSignatureValid(receipt: Receipt): boolean {
-  try {
-    return p256.verify(receipt.payeeSignature, receiptSignedBytes(receipt.paymentHash), receipt.payeeAttestationKey, { lowS: false });
-  } catch {
-    return false;
-  }
+  return verifyP256(receipt.payeeSignature, receiptSignedBytes(receipt.paymentHash), receipt.payeeAttestationKey);
 }
 
 export const confirmPayment = command(UNCONFIRMED_COMMANDS.confirmPayment, (ctx, req) => {

@@ -4,12 +4,14 @@
 // Why this shape: the signature covers the exact body bytes, so the verifier checks it before it
 // parses the body at all, and the body's `type` field (checked by each decoder) separates the
 // domains: a voucher signature can never be read as an ack. Keys are 33-byte compressed points,
-// signatures 64-byte compact (r || s). We sign low-S and verify with `lowS: false`, as real SEs
+// signatures 64-byte compact (r || s). We sign low-S (noble) and verify either form (node:crypto,
+// src/crypto/p256_verify.ts, as noble's `lowS: false` would), as real SEs
 // and HSMs emit either form (DESIGN §3); nothing in Tally keys on signature bytes, so malleability
 // is harmless. Verifiers return a reason and never throw on bad input.
 
 import { p256 } from '@noble/curves/nist.js';
 import { assert } from '../crypto/assert.ts';
+import { verifyP256Signature } from '../crypto/p256_verify.ts';
 import type { Rng } from '../crypto/rng.ts';
 import { Fields, SeDecodeError, decodeCbor, encodeCbor } from './cbor.ts';
 
@@ -83,9 +85,5 @@ export function peekEnvelopeBody(bytes: Uint8Array, maxBytes: number, what: stri
 
 export function verifyP256(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (sig.length !== P256_SIGNATURE_BYTES || publicKey.length !== P256_PUBLIC_KEY_BYTES) return false;
-  try {
-    return p256.verify(sig, message, publicKey, { lowS: false });
-  } catch {
-    return false;
-  }
+  return verifyP256Signature(sig, message, publicKey);
 }

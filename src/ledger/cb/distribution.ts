@@ -6,10 +6,11 @@
 // later list always carries a greater version and the SE (which refuses a stale version) can
 // install every list it is handed in order.
 
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../../crypto/assert.ts';
 import { DEFAULT_POLICY, TIERS, limitsFor, type PolicyTable } from '../../policy/limits.ts';
 import { ISSUER_KEYS_MAX } from '../../se/payment_limits.ts';
-import { decodePolicy, encodePolicy, signPolicy, signRevocationList } from '../../policy/policy_codec.ts';
+import { decodePolicy, encodePolicy, encodeRevocationList, signPolicy, signRevocationList, type RevocationList } from '../../policy/policy_codec.ts';
 import { signIssuerKeyCert } from '../../se/messages.ts';
 import { rowBigint, rowBytes, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
@@ -80,6 +81,26 @@ export async function revocationVersion(q: Queryable): Promise<bigint> {
   return 1n + rowBigint(rows[0]!, 'n');
 }
 
+/**
+ * What the CB signed for a distribution, per signing key (by identity): the signatures are
+ * deterministic (RFC 6979) over fixed bytes and the parts barely change from one sync to the next
+ * (an epoch's issuer-key certificate, a policy version, a revocation list), so each is signed once
+ * and served again byte for byte. Keyed by the exact bytes signed; emptied past SIGNED_PARTS_MAX.
+ */
+const signedParts = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+const SIGNED_PARTS_MAX = 256;
+
+function signedOnce(cbSecretKey: Uint8Array, what: string, sign: () => Uint8Array): Uint8Array {
+  let parts = signedParts.get(cbSecretKey);
+  if (parts === undefined) signedParts.set(cbSecretKey, (parts = new Map()));
+  const known = parts.get(what);
+  if (known !== undefined) return known;
+  const signed = sign();
+  if (parts.size >= SIGNED_PARTS_MAX) parts.clear();
+  parts.set(what, signed);
+  return signed;
+}
+
 /** The newest REVOCATION_LIST_MAX revoked nullifiers and newest revoked device keys, signed, for a device of `tier`. */
 export async function buildDistribution(
   q: Queryable,
@@ -98,7 +119,8 @@ export async function buildDistribution(
     .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
     .map((e) => {
       const publicKey = args.keys.forEpoch(e).publicKey.toBytes();
-      return { epoch: e, publicKey, cert: signIssuerKeyCert(args.cbSecretKey, { epoch: e, publicKey }) };
+      const cert = signedOnce(args.cbSecretKey, `cert/${e}/${bytesToHex(publicKey)}`, () => signIssuerKeyCert(args.cbSecretKey, { epoch: e, publicKey }));
+      return { epoch: e, publicKey, cert };
     });
   assert(issuerKeys.length <= ISSUER_KEYS_MAX, `distribution: ${issuerKeys.length} issuer keys, an SE holds ${ISSUER_KEYS_MAX}`);
   const rows = await q.query(
@@ -107,13 +129,14 @@ export async function buildDistribution(
   const version = await revocationVersion(q);
   const nullifiers = rows.map((r) => rowBytes(r, 'nullifier'));
   const devices = await revokedDeviceKeys(q);
+  const list: RevocationList = { version, epoch, nullifiers, devices };
   return {
     tier: args.tier,
     currentEpoch: epoch,
     policyVersion: policy.version,
-    signedPolicy: signPolicy(policy, args.cbSecretKey),
+    signedPolicy: signedOnce(args.cbSecretKey, `policy/${bytesToHex(encodePolicy(policy))}`, () => signPolicy(policy, args.cbSecretKey)),
     issuerKeys,
     revocationVersion: version,
-    signedRevocationList: signRevocationList({ version, epoch, nullifiers, devices }, args.cbSecretKey),
+    signedRevocationList: signedOnce(args.cbSecretKey, `revocation/${bytesToHex(encodeRevocationList(list))}`, () => signRevocationList(list, args.cbSecretKey)),
   };
 }

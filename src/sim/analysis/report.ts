@@ -56,12 +56,15 @@ const CLASS_HEAD = ['class', 'payments', 'tapMs mean', 'tapMs p95', 'payee SE ms
 const PRIV_HEAD = ['adversary', 'pairs', 'base rate', 'AUC', 'advantage'];
 const privRows = (r: FleetReport) => r.privacy.adversaries.map((a) => [a.adversary, String(a.pairs), f(a.baseRate, 4), f(a.auc, 4), f(a.advantage, 4)]);
 
+/** The fault rates the run set, for the report's first line (nothing when every rate was its default). */
+const faultsSet = (r: FleetReport) => (r.options.faults === undefined ? '' : `; fault rates set: ${Object.entries(r.options.faults).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+
 export function renderMarkdown(r: FleetReport): string {
   const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.join(' | ')} |`)].join('\n');
   return [
     `# Fleet simulation report`,
     ``,
-    `Seed \`${r.seed}\`, ${r.options.customers} customers, ${f(r.days)} days, ${r.options.db}. Payments: ${r.payments.paid} paid of ${r.payments.total}; syncs: ${r.syncs}.`,
+    `Seed \`${r.seed}\`, ${r.options.customers} customers, ${f(r.days)} days, ${r.options.db}${faultsSet(r)}. Payments: ${r.payments.paid} paid of ${r.payments.total}; syncs: ${r.syncs}.`,
     ``,
     `## Per device class`,
     ``,
@@ -84,7 +87,7 @@ export function renderMarkdown(r: FleetReport): string {
 
 export function renderHtml(r: FleetReport): string {
   const table = (head: string[], rows: string[][]) => `<table>\n<tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>\n${rows.map((x) => `<tr>${x.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`;
-  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>Fleet simulation report</title></head><body>\n<h1>Fleet simulation report</h1>\n<p>Seed ${esc(r.seed)}, ${r.options.customers} customers, ${esc(f(r.days))} days. Payments: ${r.payments.paid} paid of ${r.payments.total}; syncs: ${r.syncs}.</p>\n<h2>Per device class</h2>\n${table(CLASS_HEAD, classRows(r))}\n<h2>Linking attack</h2>\n<p>${esc(r.privacy.baseline)}</p>\n${table(PRIV_HEAD, privRows(r))}\n<h2>Plots</h2>\n${PLOT_FILES.map((k) => `<img src="${k}" alt="${k}">`).join('\n')}\n</body></html>\n`;
+  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>Fleet simulation report</title></head><body>\n<h1>Fleet simulation report</h1>\n<p>Seed ${esc(r.seed)}, ${r.options.customers} customers, ${esc(f(r.days))} days${esc(faultsSet(r))}. Payments: ${r.payments.paid} paid of ${r.payments.total}; syncs: ${r.syncs}.</p>\n<h2>Per device class</h2>\n${table(CLASS_HEAD, classRows(r))}\n<h2>Linking attack</h2>\n<p>${esc(r.privacy.baseline)}</p>\n${table(PRIV_HEAD, privRows(r))}\n<h2>Plots</h2>\n${PLOT_FILES.map((k) => `<img src="${k}" alt="${k}">`).join('\n')}\n</body></html>\n`;
 }
 
 export function reportJson(r: FleetReport): string {

@@ -80,7 +80,11 @@ export interface OfflineRun {
 
 export interface RunRecord {
   seed: string;
-  options: { customers: number; days: number; db: 'sqlite' | 'postgres' };
+  /**
+   * What the run was given. `faults`: the fault rates set for this run (`tally sim --fault
+   * NAME=RATE`, FleetOptions.faults), by name; absent when none was, every rate its default.
+   */
+  options: { customers: number; days: number; db: 'sqlite' | 'postgres'; faults?: Record<string, number> };
   startMs: number;
   endMs: number;
   /** device id → profile and owner (ground truth; never shown to the adversaries). */
