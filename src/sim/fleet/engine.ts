@@ -11,7 +11,7 @@
 // every sync (the cheap ones) and at every simulated midnight and at the end (the full network
 // audit); the first broken one throws FleetInvariantBroken with the seed, time and step.
 
-import { accessSync, constants, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, cpSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -137,12 +137,17 @@ export const FLEET_FI_IDS: readonly string[] = ['bank-a', 'bank-b'];
 function scratchRoot(): string {
   try {
     accessSync('/dev/shm', constants.W_OK);
-    if (statSync('/dev/shm').isDirectory()) return '/dev/shm';
+    // A container's /dev/shm is often 64 MiB: a large run would fill it, so only one with room.
+    const fs = statfsSync('/dev/shm');
+    if (statSync('/dev/shm').isDirectory() && BigInt(fs.bavail) * BigInt(fs.bsize) >= SCRATCH_TMPFS_MIN_BYTES) return '/dev/shm';
   } catch {
     // no tmpfs here
   }
   return os.tmpdir();
 }
+
+/** The free space /dev/shm must have to hold a run's data (a 100-customer week uses well under this). */
+const SCRATCH_TMPFS_MIN_BYTES = 2n * 1024n ** 3n;
 
 export async function runFleet(options: FleetOptions): Promise<RunRecord> {
   const faults: FaultRates = { ...DEFAULT_FAULTS, ...givenFaults(options.faults) };
