@@ -162,23 +162,6 @@ for (const engine of ENGINES) {
       }
     });
 
-    test('the devices list pages oldest enrolment first after a device; more says whether devices follow', async () => {
-      const all = await devicesView(net.fiA);
-      assert.ok(all.devices.length >= 2, 'mallory and payee-a');
-      assert.equal(all.more, false);
-      const paged: string[] = [];
-      let after: Uint8Array | undefined;
-      for (;;) {
-        const page = await devicesView(net.fiA, { limit: 1, after });
-        paged.push(...page.devices.map((d) => d.deviceId));
-        if (!page.more) break;
-        after = hexToBytes(page.devices[0]!.deviceId);
-      }
-      assert.deepEqual(paged, all.devices.map((d) => d.deviceId));
-      await assert.rejects(devicesView(net.fiA, { after: new Uint8Array(16) }), (e: unknown) => e instanceof LedgerError && e.code === 'NOT_FOUND');
-      await assert.rejects(devicesView(net.fiA, { limit: 501 }), (e: unknown) => e instanceof LedgerError && e.code === 'BAD_REQUEST');
-    });
-
     test('the policy screen shows the installed policy and rules, and the exposure tally exposure computes', async () => {
       const policy = await net.cb.currentPolicy();
       const nowMs = Number(net.world.nowMs);
