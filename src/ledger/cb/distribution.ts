@@ -6,6 +6,7 @@
 // later list always carries a greater version and the SE (which refuses a stale version) can
 // install every list it is handed in order.
 
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../../crypto/assert.ts';
 import { DEFAULT_POLICY, TIERS, limitsFor, type PolicyTable } from '../../policy/limits.ts';
@@ -85,10 +86,12 @@ export async function revocationVersion(q: Queryable): Promise<bigint> {
  * What the CB signed for a distribution, per signing key (by identity): the signatures are
  * deterministic (RFC 6979) over fixed bytes and the parts barely change from one sync to the next
  * (an epoch's issuer-key certificate, a policy version, a revocation list), so each is signed once
- * and served again byte for byte. Keyed by the exact bytes signed; emptied past SIGNED_PARTS_MAX.
+ * and served again byte for byte. Keyed by the SHA-256 of the exact bytes signed (a revocation list
+ * runs to tens of kilobytes); emptied past SIGNED_PARTS_MAX.
  */
 const signedParts = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 const SIGNED_PARTS_MAX = 256;
+const digest = (bytes: Uint8Array): string => bytesToHex(sha256(bytes));
 
 function signedOnce(cbSecretKey: Uint8Array, what: string, sign: () => Uint8Array): Uint8Array {
   let parts = signedParts.get(cbSecretKey);
@@ -134,9 +137,9 @@ export async function buildDistribution(
     tier: args.tier,
     currentEpoch: epoch,
     policyVersion: policy.version,
-    signedPolicy: signedOnce(args.cbSecretKey, `policy/${bytesToHex(encodePolicy(policy))}`, () => signPolicy(policy, args.cbSecretKey)),
+    signedPolicy: signedOnce(args.cbSecretKey, `policy/${digest(encodePolicy(policy))}`, () => signPolicy(policy, args.cbSecretKey)),
     issuerKeys,
     revocationVersion: version,
-    signedRevocationList: signedOnce(args.cbSecretKey, `revocation/${bytesToHex(encodeRevocationList(list))}`, () => signRevocationList(list, args.cbSecretKey)),
+    signedRevocationList: signedOnce(args.cbSecretKey, `revocation/${digest(encodeRevocationList(list))}`, () => signRevocationList(list, args.cbSecretKey)),
   };
 }
