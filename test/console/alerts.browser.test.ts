@@ -3,26 +3,18 @@
 // the compliance log's chain stays intact; the bank's auditor sees the alert but gets no resolve
 // form, and the route refuses them.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import type { Browser } from 'playwright-core';
 import { addOperator } from '../../src/ledger/access/operators.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
-import { launch, openScreen, shot, signIn, skipWithoutChromium, tab } from './browser.ts';
+import { consoleWorld, openScreen, shot, signIn, skipWithoutChromium, tab } from './browser.ts';
 import { Tier } from '../../src/policy/limits.ts';
-import { fundFi, newCustomer, openOfflineNet, type OfflineNet } from '../ledger/offline_world.ts';
+import { fundFi, newCustomer } from '../ledger/offline_world.ts';
 
 describe('the alerts screen in headless Chromium', { skip: skipWithoutChromium('alerts browser test') }, () => {
-  let net: OfflineNet;
-  let app: FastifyInstance;
-  let base: string;
-  let browser: Browser;
   let customerId: string;
   const tokens: Record<string, string> = {};
 
-  before(async () => {
-    net = await openOfflineNet('sqlite', 'alerts-browser', { verifyWorkers: 0 });
+  const w = consoleWorld('alerts-browser', { verifyWorkers: 0 }, async (net) => {
     await fundFi(net, net.fiA, 12_000_000n, 'fund-a');
     const eve = await newCustomer(net.fiA, 'eve', Tier.full);
     customerId = eve.customerId;
@@ -31,21 +23,13 @@ describe('the alerts screen in headless Chromium', { skip: skipWithoutChromium('
     for (const k of ['1', '2']) await net.fiA.ledger.deposit({ accountId: eve.accountId, amountMinor: 6_000_000n, idempotencyKey: `eve/deposit-${k}` });
     tokens['operator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
     tokens['auditor'] = (await addOperator(net.fiA.db, { name: 'Audrey Auditor', role: 'auditor' })).token;
-    app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await net?.cleanup();
   });
 
   test('exceeding a rule raises an alert; the operator resolves it in the page; the log chain holds', async () => {
-    const [alert] = (await net.fiA.alerts(customerId)).filter((a) => a.ruleId === 'holding-watch');
+    const [alert] = (await w.net.fiA.alerts(customerId)).filter((a) => a.ruleId === 'holding-watch');
     assert.ok(alert !== undefined && alert.status === 'open', 'the second deposit raised the holding alert');
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['operator']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['operator']!);
     await openScreen(page, 'alerts');
     const row = page.locator('#alerts tr', { hasText: alert.id });
     assert.match(await row.textContent() ?? '', /holding-watch \(monitor\).*open/);
@@ -57,10 +41,10 @@ describe('the alerts screen in headless Chromium', { skip: skipWithoutChromium('
     await page.waitForSelector('body[data-ready="true"][data-screen="alerts"]');
     assert.match(await page.locator('#alerts tr', { hasText: alert.id }).textContent() ?? '', /resolved.*Salary and savings, documents seen/);
     assert.equal(await page.locator(`#resolve-${alert.id}`).count(), 0, 'no resolve form on a resolved alert');
-    const stored = (await net.fiA.alerts(customerId)).find((a) => a.id === alert.id)!;
+    const stored = (await w.net.fiA.alerts(customerId)).find((a) => a.id === alert.id)!;
     assert.equal(stored.status, 'resolved');
     assert.equal(stored.resolutionReason, 'Salary and savings, documents seen');
-    const check = await net.fiA.verifyComplianceLog();
+    const check = await w.net.fiA.verifyComplianceLog();
     assert.equal(check.ok, true);
     assert.match(await page.textContent('#compliance-log') ?? '', new RegExp(`${check.entries} entries, chain intact`));
     await shot(page, 'fi-alerts-resolved');
@@ -69,17 +53,17 @@ describe('the alerts screen in headless Chromium', { skip: skipWithoutChromium('
   });
 
   test('the auditor sees the alerts but cannot resolve one: no form, and the route answers 403', async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['auditor']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['auditor']!);
     await openScreen(page, 'alerts');
     assert.ok(await page.locator('#alerts tbody tr').count() >= 1);
     assert.equal(await page.locator('form.resolve').count(), 0);
-    const [alert] = await net.fiA.alerts(customerId);
+    const [alert] = await w.net.fiA.alerts(customerId);
     const status = await page.evaluate(async ([t, id]) => (await fetch(`/fi/fi-a/compliance/alerts/${id}`, {
       method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'resolve', text: 'not mine to close' }),
     })).status, [tokens['auditor']!, alert!.id] as const);
     assert.equal(status, 403);
-    assert.equal((await net.fiA.alerts(customerId)).find((a) => a.id === alert!.id)!.resolutionReason === 'not mine to close', false, 'nothing changed');
+    assert.equal((await w.net.fiA.alerts(customerId)).find((a) => a.id === alert!.id)!.resolutionReason === 'not mine to close', false, 'nothing changed');
     assert.deepEqual(errors, []);
     await page.context().close();
   });

@@ -1,12 +1,16 @@
-// Shared parts of the console's browser tests: Debian's Chromium through playwright-core, a tab
-// with its own sessionStorage that records dialogs and page errors, signing in with a token, and
-// screenshots under docs/console/. Outside CI a missing Chromium skips a suite with a message; in
+// Shared parts of the console's browser tests: a suite's network, app and browser (consoleWorld),
+// Debian's Chromium through playwright-core, a tab with its own sessionStorage that records dialogs
+// and page errors, signing in with a token, and screenshots under docs/console/. Outside CI a missing Chromium skips a suite with a message; in
 // CI (process.env.CI) it fails.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
+import { openOfflineNet, type OfflineNet } from '../ledger/offline_world.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
@@ -63,3 +67,35 @@ export function statusFrom(page: Page, path: string, token: string | null): Prom
 }
 
 export const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+
+/** What a console suite runs against; its fields are set by the suite's before hook. */
+export interface ConsoleWorld {
+  net: OfflineNet;
+  /** The embedded app's root on loopback (the CB and both FIs). */
+  base: string;
+  browser: Browser;
+}
+
+/**
+ * The before and after hooks of a console suite, registered in the calling describe block: an
+ * offline network on SQLite (seed `seed`), staged by `stage` (funding, customers, the tokens the
+ * suite signs in with), the embedded app serving its CB and both FIs on loopback, and Chromium.
+ * After the suite, all three are closed.
+ */
+export function consoleWorld(seed: string, options: Parameters<typeof openOfflineNet>[2], stage: (net: OfflineNet) => Promise<void>): ConsoleWorld {
+  const world = {} as ConsoleWorld;
+  let app: FastifyInstance | undefined;
+  before(async () => {
+    world.net = await openOfflineNet('sqlite', seed, options);
+    await stage(world.net);
+    app = await createOfflineEmbeddedApp({ cb: world.net.cb, fis: [world.net.fiA, world.net.fiB] });
+    world.base = await app.listen({ host: '127.0.0.1', port: 0 });
+    world.browser = await launch();
+  });
+  after(async () => {
+    await world.browser?.close();
+    await app?.close();
+    await world.net?.cleanup();
+  });
+  return world;
+}

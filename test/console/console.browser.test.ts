@@ -5,34 +5,27 @@
 // screenshot of every screen under docs/console/. Outside CI a missing Chromium skips the suite
 // with a message; in CI (process.env.CI) it fails.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { addOperator } from '../../src/ledger/access/operators.ts';
 import { readAccount } from '../../src/ledger/book/journal.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { auditNetwork } from '../../src/ledger/network_audit.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { Tier } from '../../src/policy/limits.ts';
-import { launch, shot, signIn as signInAt, skipWithoutChromium, statusFrom, tab as newTab, type Tab } from './browser.ts';
-import { fundFi, load, newDevice, openOfflineNet, pay, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
+import { consoleWorld, shot, signIn as signInAt, skipWithoutChromium, statusFrom, tab as newTab, type Tab } from './browser.ts';
+import { fundFi, load, newDevice, pay, type TestDevice } from '../ledger/offline_world.ts';
 
 const XSS_NAME = '<script>alert(1)</script>';
 const DATA_ROUTES = ['/console/cb/circulation', '/console/fi/fi-a/customers', '/console/fi/fi-a/me', '/console/cb/whoami', '/console/fi/fi-a/whoami'];
 describe('the console in headless Chromium', { skip: skipWithoutChromium('console browser test') }, () => {
-  let net: OfflineNet;
-  let app: FastifyInstance;
-  let base: string;
-  let browser: Browser;
   let alice: TestDevice;
   let bob: TestDevice;
   let xssCustomerId: string;
   const tokens: Record<string, string> = {};
 
-  before(async () => {
-    net = await openOfflineNet('sqlite', 'console-browser', { verifyWorkers: 0 });
+  const w = consoleWorld('console-browser', { verifyWorkers: 0 }, async (net) => {
     await fundFi(net, net.fiA, 1_000_000n, 'fund-a');
     await fundFi(net, net.fiB, 400_000n, 'fund-b');
     alice = await newDevice(net, net.fiA, 'alice', { depositMinor: 50_000n });
@@ -47,24 +40,16 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
     tokens['auditor'] = (await addOperator(net.cb.db, { name: 'Ada Auditor', role: 'auditor' })).token;
     tokens['fiOperator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
     tokens['alice'] = (await addOperator(net.fiA.db, { name: 'Alice', role: 'customer', customerId: alice.customerId })).token;
-    app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launch();
   });
-  const tab = (): Promise<Tab> => newTab(browser);
-  const signIn = (page: Page, token: string): Promise<void> => signInAt(page, base, token);
+  const tab = (): Promise<Tab> => newTab(w.browser);
+  const signIn = (page: Page, token: string): Promise<void> => signInAt(page, w.base, token);
 
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await net?.cleanup();
-  });
 
   test('a stranger gets only the sign-in page: the overview sends them back, a made-up token is refused, every data route answers 401', async () => {
     const { page, errors } = await tab();
-    const shell = await page.goto(`${base}/console/overview`);
+    const shell = await page.goto(`${w.base}/console/overview`);
     assert.match(shell?.headers()['content-security-policy'] ?? '', /script-src 'self';/, 'no inline script may run');
-    await page.waitForURL(`${base}/console/`);
+    await page.waitForURL(`${w.base}/console/`);
     assert.equal(await page.isVisible('#sign-in-form'), true);
     await shot(page, 'sign-in');
     await page.fill('#token', `tly1.op-0123456789abcdef.${'A'.repeat(43)}`);
@@ -72,7 +57,7 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
     await page.waitForSelector('#sign-in-error:not([hidden])');
     assert.match(await page.textContent('#sign-in-error') ?? '', /No node of this server knows that token/);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
-    assert.equal(page.url(), `${base}/console/`);
+    assert.equal(page.url(), `${w.base}/console/`);
     await shot(page, 'sign-in-refused');
     for (const p of DATA_ROUTES) assert.equal(await statusFrom(page, p, null), 401, `${p} without a token`);
     assert.deepEqual(errors, []);
@@ -82,7 +67,7 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
   test('the CB auditor sees circulation totals, the chart and the banks, and no FI customer', async () => {
     const { page, errors } = await tab();
     await signIn(page, tokens['auditor']!);
-    const totals = (await auditNetwork({ cb: net.cb, fis: [net.fiA, net.fiB] })).totals;
+    const totals = (await auditNetwork({ cb: w.net.cb, fis: [w.net.fiA, w.net.fiB] })).totals;
     const cells = async (table: string, label: string) => (await page.locator(`${table} tr`, { hasText: label }).first().locator('td').allTextContents()).join(' ');
     const row = (label: string) => cells('#totals', label);
     assert.equal(await row('issued'), `issued ${totals.issuedMinor}`);
@@ -90,8 +75,8 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
     assert.equal(await row('inside SEs'), `inside SEs ${totals.seBalancesMinor}`);
     assert.equal(await row('in flight'), `in flight ${totals.inFlightMinor}`);
     assert.equal(totals.issuedMinor, 1_400_000n);
-    for (const fi of [net.fiA, net.fiB]) {
-      assert.equal(await cells('#banks', fi.fiId), `${fi.fiId} ${await net.cb.ledger.reserveBalance(fi.fiId)}`);
+    for (const fi of [w.net.fiA, w.net.fiB]) {
+      assert.equal(await cells('#banks', fi.fiId), `${fi.fiId} ${await w.net.cb.ledger.reserveBalance(fi.fiId)}`);
     }
     assert.equal(await page.locator('#audit-status').textContent(), 'audit clean');
     assert.equal(await page.locator('#chart .uplot canvas').count(), 1, 'uPlot drew the chart');
@@ -99,10 +84,10 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
     const body = await page.textContent('body') ?? '';
     assert.ok(!body.includes(alice.customerId) && !body.includes(XSS_NAME), 'no customer data on the CB screens');
     // Money moves, the page is loaded again: the chart's series grows by one sample per audit.
-    await net.fiA.ledger.deposit({ accountId: alice.accountId, amountMinor: 7_000n, idempotencyKey: 'alice/deposit-2' });
+    await w.net.fiA.ledger.deposit({ accountId: alice.accountId, amountMinor: 7_000n, idempotencyKey: 'alice/deposit-2' });
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
-    const later = (await auditNetwork({ cb: net.cb, fis: [net.fiA, net.fiB] })).totals;
+    const later = (await auditNetwork({ cb: w.net.cb, fis: [w.net.fiA, w.net.fiB] })).totals;
     assert.equal(await row('FI accounts'), `FI accounts ${later.accountsMinor}`);
     assert.equal(await page.locator('#chart .u-legend .u-series').count(), 5, 'time and four series in the legend');
     await shot(page, 'cb-overview');
@@ -134,7 +119,7 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
   test('a customer sees only their own accounts and devices', async () => {
     const { page, errors } = await tab();
     await signIn(page, tokens['alice']!);
-    const balance = (await readAccount(net.fiA.db, alice.accountId))!.balanceMinor;
+    const balance = (await readAccount(w.net.fiA.db, alice.accountId))!.balanceMinor;
     assert.deepEqual(await page.locator('#accounts tbody tr td').allTextContents(), [alice.accountId, String(balance)]);
     assert.equal(await page.locator('#devices tbody tr').count(), 1);
     assert.match((await page.locator('#devices tbody tr').textContent()) ?? '', new RegExp(bytesToHex(alice.deviceId)));
@@ -145,7 +130,7 @@ describe('the console in headless Chromium', { skip: skipWithoutChromium('consol
     assert.equal(await statusFrom(page, '/console/cb/circulation', tokens['alice']!), 401);
     await shot(page, 'customer-overview');
     await page.click('#sign-out');
-    await page.waitForURL(`${base}/console/`);
+    await page.waitForURL(`${w.base}/console/`);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'signing out forgets the token');
     assert.deepEqual(errors, []);
     await page.context().close();

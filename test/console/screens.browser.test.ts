@@ -5,34 +5,27 @@
 // and a customer: each sees exactly its screens, an FI never another FI's data, and a customer
 // none of them. Saves a screenshot of every screen to docs/console/<role>-<screen>.png.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { addOperator } from '../../src/ledger/access/operators.ts';
 import { fileWarrant } from '../../src/ledger/cb/disclosure.ts';
 import { syncDevice } from '../../src/ledger/clients/device_sync.ts';
 import { recordSyncIncident, SyncIncidentKind } from '../../src/ledger/fi/sync_incidents.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
 import { LOG_ENTRIES_SHOWN } from '../../src/ledger/console/screens.ts';
-import { launch, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
-import { fundFi, load, newDevice, openOfflineNet, openSe, pay, snapshot, type OfflineNet, type TestDevice } from '../ledger/offline_world.ts';
+import { consoleWorld, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
+import { fundFi, load, newDevice, openSe, pay, snapshot, type TestDevice } from '../ledger/offline_world.ts';
 
 const SCREEN_ROUTES = ['incidents', 'policy', 'logs'];
 const navOf = (page: Page): Promise<string[]> => page.locator('#nav a').evaluateAll((as) => as.map((a) => a.id.replace(/^nav-/, '')));
 
 describe('the read-only screens in headless Chromium', { skip: skipWithoutChromium('screens browser test') }, () => {
-  let net: OfflineNet;
-  let app: FastifyInstance;
-  let base: string;
-  let browser: Browser;
   let payer: TestDevice;
   let incidentId: string;
   const tokens: Record<string, string> = {};
 
-  before(async () => {
-    net = await openOfflineNet('sqlite', 'screens-browser', { verifyWorkers: 0 });
+  const w = consoleWorld('screens-browser', { verifyWorkers: 0 }, async (net) => {
     await fundFi(net, net.fiA, 1_000_000n, 'fund-a');
     await fundFi(net, net.fiB, 400_000n, 'fund-b');
     payer = await newDevice(net, net.fiA, 'mallory', { depositMinor: 20_000n });
@@ -62,19 +55,11 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     tokens['fi-operator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
     tokens['fi-b-operator'] = (await addOperator(net.fiB.db, { name: 'Bea Operator', role: 'fi-operator' })).token;
     tokens['customer'] = (await addOperator(net.fiA.db, { name: 'Mallory', role: 'customer', customerId: payer.customerId })).token;
-    app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await net?.cleanup();
   });
 
   async function cbScreens(role: 'cb-operator' | 'cb-auditor'): Promise<void> {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens[role]!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens[role]!);
     // The CB's auditors also read the warrants (not a CB operator's business: the regulator's and the key holders').
     assert.deepEqual(await navOf(page), ['overview', 'alerts', 'incidents', 'policy', 'logs', 'banks', ...(role === 'cb-auditor' ? ['warrants'] : [])]);
 
@@ -102,9 +87,9 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     await shot(page, `${role}-logs`);
 
     await openScreen(page, 'banks');
-    for (const fi of [net.fiA, net.fiB]) {
+    for (const fi of [w.net.fiA, w.net.fiB]) {
       const cells = await page.locator('#bank-rows tr', { hasText: fi.fiId }).locator('td').allTextContents();
-      assert.equal(cells[1], String(await net.cb.ledger.reserveBalance(fi.fiId)));
+      assert.equal(cells[1], String(await w.net.cb.ledger.reserveBalance(fi.fiId)));
     }
     assert.equal((await page.locator('#bank-rows tr', { hasText: 'fi-a' }).locator('td').allTextContents()).at(-1), '2', 'two devices at fi-a');
     assert.equal(await page.locator('#banks-chart .uplot canvas').count(), 1, 'uPlot drew the chart');
@@ -117,8 +102,8 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
   test('the CB auditor sees the same screens', () => cbScreens('cb-auditor'));
 
   test("an FI operator sees its customers' incidents by name, its policy, rules and admin log; no banks, no CB log", async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['fi-operator']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['fi-operator']!);
     assert.deepEqual(await navOf(page), ['overview', 'alerts', 'incidents', 'policy', 'logs', 'cases', 'devices', 'watchlist']);
     await openScreen(page, 'incidents');
     const row = page.locator('#incidents tr', { hasText: incidentId });
@@ -133,7 +118,7 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
     assert.match((await page.textContent('#admin-log-check')) ?? '', /chain intact/);
     assert.equal(await page.locator('#disclosure-log').count(), 0);
     // The compliance log holds the freezes, chained; a page of LOG_ENTRIES_SHOWN, then "More" appends the rest and goes away.
-    const complianceEntries = (await net.fiA.verifyComplianceLog()).entries;
+    const complianceEntries = (await w.net.fiA.verifyComplianceLog()).entries;
     assert.ok(complianceEntries > BigInt(LOG_ENTRIES_SHOWN));
     assert.match((await page.textContent('#compliance-log-check')) ?? '', new RegExp(`${complianceEntries} entries, chain intact`));
     assert.equal(await page.locator('#compliance-log tbody tr').count(), LOG_ENTRIES_SHOWN);
@@ -149,8 +134,8 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
   });
 
   test("another FI's operator sees no incident of fi-a's customers and cannot read fi-a's screens", async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['fi-b-operator']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['fi-b-operator']!);
     await openScreen(page, 'incidents');
     assert.equal(await page.locator('#incidents tbody tr').count(), 0);
     assert.equal(await page.locator('#sync-incidents tbody tr').count(), 0);
@@ -162,8 +147,8 @@ describe('the read-only screens in headless Chromium', { skip: skipWithoutChromi
   });
 
   test('a customer sees none of these screens, and every route refuses them', async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['customer']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['customer']!);
     assert.deepEqual(await navOf(page), ['overview']);
     for (const s of SCREEN_ROUTES) assert.equal(await statusFrom(page, `/console/fi/fi-a/${s}`, tokens['customer']!), 403, s);
     for (const s of [...SCREEN_ROUTES, 'banks']) assert.equal(await statusFrom(page, `/console/cb/${s}`, tokens['customer']!), 401, s);

@@ -5,15 +5,13 @@
 // issuance above the CB's aggregate rule raises an alert that the CB operator resolves with a
 // reason typed into the page, logged in the CB's chain; the CB's auditor gets no form.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RuleSet } from '../../src/compliance/index.ts';
 import { addOperator } from '../../src/ledger/access/operators.ts';
-import { createOfflineEmbeddedApp } from '../../src/ledger/http/apps.ts';
-import { launch, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
-import { fundFi, openOfflineNet, type OfflineNet } from '../ledger/offline_world.ts';
+import { consoleWorld, openScreen, shot, signIn, skipWithoutChromium, statusFrom, tab } from './browser.ts';
+import { fundFi } from '../ledger/offline_world.ts';
 
 const HEADER = 'name,aliases,date_of_birth,country,risk_level,list_source,expiry_date';
 const GOOD = `${HEADER}\r\nOlga Marchenko,O. Marchenko;Olha Marchenko,1970-02-03,UA,high,TEST sanctions,2099-12-31\r\nKarl Beispiel,,,,low,TEST pep,2099-06-30\r\n`;
@@ -32,39 +30,26 @@ async function submitAndWait(page: Page, button: string, screen: string): Promis
 }
 
 describe('the watchlist and CB alerts screens in headless Chromium', { skip: skipWithoutChromium('watchlist browser test') }, () => {
-  let net: OfflineNet;
-  let app: FastifyInstance;
-  let base: string;
-  let browser: Browser;
   const tokens: Record<string, string> = {};
 
-  before(async () => {
-    net = await openOfflineNet('sqlite', 'watchlist-browser', { verifyWorkers: 0, cbRules: CB_RULES });
+  const w = consoleWorld('watchlist-browser', { verifyWorkers: 0, cbRules: CB_RULES }, async (net) => {
     await fundFi(net, net.fiA, 100_000n, 'fund-a');
     tokens['operator'] = (await addOperator(net.fiA.db, { name: 'Finn Operator', role: 'fi-operator' })).token;
     tokens['auditor'] = (await addOperator(net.fiA.db, { name: 'Audrey Auditor', role: 'auditor' })).token;
     tokens['cb-operator'] = (await addOperator(net.cb.db, { name: 'Cora CB', role: 'cb-operator' })).token;
     tokens['cb-auditor'] = (await addOperator(net.cb.db, { name: 'Abe CB Auditor', role: 'auditor' })).token;
-    app = await createOfflineEmbeddedApp({ cb: net.cb, fis: [net.fiA, net.fiB] });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await net?.cleanup();
   });
 
   test('a list with a bad line is refused naming the line and imports nothing; the corrected one lists', async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['operator']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['operator']!);
     await openScreen(page, 'watchlist');
     assert.match(await page.textContent('#watchlist-card h2') ?? '', /0 entries/);
     await page.fill('#watchlist-data', BAD_LINE_3);
     await page.click('#watchlist-import button');
     await page.waitForSelector('#watchlist-import-status.error');
     assert.match(await page.textContent('#watchlist-import-status') ?? '', /^400 .*line 3/);
-    assert.deepEqual(await net.fiA.compliance.watchlist(), []);
+    assert.deepEqual(await w.net.fiA.compliance.watchlist(), []);
     await page.fill('#watchlist-data', GOOD);
     await page.selectOption('#watchlist-mode', 'replace');
     await submitAndWait(page, '#watchlist-import button', 'watchlist');
@@ -72,49 +57,49 @@ describe('the watchlist and CB alerts screens in headless Chromium', { skip: ski
     assert.match(text, /Olga Marchenko/);
     assert.match(text, /aka O\. Marchenko; Olha Marchenko/);
     assert.match(text, /Karl Beispiel/);
-    assert.deepEqual((await net.fiA.compliance.watchlist()).map((e) => e.name).sort(), ['Karl Beispiel', 'Olga Marchenko']);
-    assert.equal((await net.fiA.verifyComplianceLog()).ok, true);
+    assert.deepEqual((await w.net.fiA.compliance.watchlist()).map((e) => e.name).sort(), ['Karl Beispiel', 'Olga Marchenko']);
+    assert.equal((await w.net.fiA.verifyComplianceLog()).ok, true);
     await shot(page, 'fi-watchlist');
     assert.deepEqual(errors, []);
     await page.context().close();
   });
 
   test('the bank auditor sees the entries, no import form, and the import route answers 403', async () => {
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['auditor']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['auditor']!);
     await openScreen(page, 'watchlist');
     assert.equal(await page.locator('#watchlist-import').count(), 0);
-    const before = (await net.fiA.compliance.watchlist()).length;
+    const before = (await w.net.fiA.compliance.watchlist()).length;
     const status = await page.evaluate(async ([t, data]) => (await fetch('/fi/fi-a/compliance/watchlist', {
       method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ format: 'csv', mode: 'replace', data }),
     })).status, [tokens['auditor']!, `${HEADER}\r\n`] as const);
     assert.equal(status, 403);
-    assert.equal((await net.fiA.compliance.watchlist()).length, before);
+    assert.equal((await w.net.fiA.compliance.watchlist()).length, before);
     assert.deepEqual(errors, []);
     await page.context().close();
   });
 
   test('the CB operator resolves the aggregate alert a bank raised; the CB auditor gets no form', async () => {
-    const [alert] = await net.cb.complianceAlerts('fi-a');
+    const [alert] = await w.net.cb.complianceAlerts('fi-a');
     assert.ok(alert !== undefined && alert.status === 'open', 'the funding above the CB rule raised an open alert');
-    const auditor = await tab(browser);
-    await signIn(auditor.page, base, tokens['cb-auditor']!);
+    const auditor = await tab(w.browser);
+    await signIn(auditor.page, w.base, tokens['cb-auditor']!);
     await openScreen(auditor.page, 'alerts');
     assert.match(await auditor.page.textContent('#alerts') ?? '', /fi-issuance-day/);
     assert.equal(await auditor.page.locator('form').count(), 0);
     assert.equal(await statusFrom(auditor.page, '/cb/compliance/alerts', tokens['cb-auditor']!), 200);
     await auditor.page.context().close();
 
-    const { page, errors } = await tab(browser);
-    await signIn(page, base, tokens['cb-operator']!);
+    const { page, errors } = await tab(w.browser);
+    await signIn(page, w.base, tokens['cb-operator']!);
     await openScreen(page, 'alerts');
     assert.match(await page.textContent('#alerts') ?? '', /fi-a/);
     await page.fill(`#reason-${alert.id}`, 'quarterly reserve top-up agreed with the bank');
     await submitAndWait(page, `#resolve-${alert.id} button`, 'alerts');
-    const [after] = await net.cb.complianceAlerts('fi-a');
+    const [after] = await w.net.cb.complianceAlerts('fi-a');
     assert.equal(after!.status, 'resolved');
     assert.equal(after!.resolutionReason, 'quarterly reserve top-up agreed with the bank');
-    assert.equal((await net.cb.verifyComplianceLog()).ok, true);
+    assert.equal((await w.net.cb.verifyComplianceLog()).ok, true);
     await shot(page, 'cb-alerts');
     assert.deepEqual(errors, []);
     await page.context().close();
