@@ -567,7 +567,12 @@ class Engine implements FleetArena {
         this.fault('duplicate-sync', 'absorbed', d.plan.name);
       }
     } catch (e) {
-      if (!this.inv.isCheater(d.sim.customerId)) throw e;
+      if (!this.inv.isCheater(d.sim.customerId)) {
+        // The ledger refusing an honest device (a defund short of circulation, a sync it should take)
+        // is an invariant broken, named with the seed and step, not a crash of the run.
+        if (e instanceof LedgerError || e instanceof SeError) this.broken('honest-sync', `${d.plan.name} (customer ${d.sim.customerId}, who never cheated) was refused at sync: ${codeOf(e)}: ${(e as Error).message}`);
+        throw e;
+      }
       this.fault('sync-refused', codeOf(e), d.plan.name);
     }
     const info = await d.device.se.getInfo();
