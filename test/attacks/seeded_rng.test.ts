@@ -136,7 +136,7 @@ const SEEDED_RNG_ALLOWED: Readonly<Record<string, string>> = {
   'src/protocol/fixtures/tcp_payer.ts': 'test fixture process spawned by transport_tcp.test.ts',
   'src/sim/network.ts': 'the simulator: one process, one printed seed, fresh NVM every run',
   'src/sim/scenario.ts': 'the simulator: key holders of the demo warrant step',
-  'src/sim/fleet/engine.ts': 'the fleet simulator (tally sim): every choice and SE from the run\'s printed seed',
+  'src/sim/fleet/world.ts': 'the fleet simulator (tally sim): every SE and attacker key from the run\'s printed seed',
   'src/sim/fleet/random.ts': 'the fleet simulator\'s seeded choices and event queue',
   'src/ledger/verify/verify_batch.ts': 'batch weights seeded only when a test injects FiConfig.verifySeed',
 };

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FleetInvariantBroken, runFleet, type FaultRates, type FleetOptions } from '../../src/sim/fleet/engine.ts';
+import { FleetInvariantBroken, runFleet, type FaultRates, type FleetOptions } from '../../src/sim/fleet/index.ts';
 import { payeeVerifyTestSeam } from '../../src/se/handlers_payment.ts';
 import type { RunRecord } from '../../src/sim/fleet/types.ts';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { FleetInvariantBroken, runFleet, type FleetOptions } from '../../src/sim/fleet/engine.ts';
+import { FleetInvariantBroken, runFleet, type FleetOptions } from '../../src/sim/fleet/index.ts';
 import { EventQueue, SimRandom } from '../../src/sim/fleet/random.ts';
 import { nullifierTestSeam } from '../../src/ledger/cb/nullifiers.ts';
 import type { RunRecord } from '../../src/sim/fleet/types.ts';

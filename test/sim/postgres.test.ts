@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { analyse, plots, reportJson } from '../../src/sim/analysis/index.ts';
-import { FLEET_FI_IDS, runFleet } from '../../src/sim/fleet/engine.ts';
+import { FLEET_FI_IDS, runFleet } from '../../src/sim/fleet/index.ts';
 import type { RunRecord } from '../../src/sim/fleet/types.ts';
 import { prepareNodeDatabases, simDatabaseName } from '../../src/sim/node_databases.ts';
 

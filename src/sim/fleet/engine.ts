@@ -7,103 +7,34 @@
 // phones daily, rural phones every third day, wearables when their owner's phone syncs, cars
 // every other day, meters and terminals daily), and play the queue. Faults are drawn with their
 // rates as the queue plays (FaultRates names them; powercut.ts and attackers.ts drive the SE power
-// cuts, broken SEs, host attacks and colluding payees through the FleetArena of arena.ts). Invariants (invariants.ts) are checked after
+// cuts, broken SEs, host attacks and colluding payees through the FleetArena of arena.ts,
+// which world.ts implements). Invariants (invariants.ts) are checked after
 // every sync (the cheap ones) and at every simulated midnight and at the end (the full network
 // audit); the first broken one throws FleetInvariantBroken with the seed, time and step.
 
-import { accessSync, constants, cpSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
-import os from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { seededRng, type Rng } from '../../crypto/index.ts';
 import { Device, PROFILES } from '../../device/index.ts';
-import { LedgerError, syncDevice, type FinancialIntermediary } from '../../ledger/index.ts';
-import { PayeeReady, PayerLinkLost, decodePayment, memoryLinkPair, type MessageTransport } from '../../protocol/index.ts';
+import { LedgerError, syncDevice } from '../../ledger/index.ts';
 import { settlementWindowEndMs } from '../../policy/settlement.ts';
-import { SeError } from '../../se/status.ts';
-import type { SimDatabase } from '../node_databases.ts';
-import { countingTransport, enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimDevice, type SimNetwork } from '../network.ts';
-import { planPopulation, units, type PlannedDevice, type SpendRule, type TerminalKind } from './population.ts';
-import { EventQueue, SimRandom } from './random.ts';
-import { FleetInvariantBroken, Invariants } from './invariants.ts';
-import type { FaultRecord, PaymentRecord, RunRecord, SyncRecord } from './types.ts';
-import { nullifierOf, type FleetArena, type Live, type PaidOnce } from './arena.ts';
-import { brokenSeAttack, colludingDoubleSpend, hostAttack } from './attackers.ts';
-import { payWithPowerCut, syncWithPowerCut } from './powercut.ts';
-import type { NvmBackend } from '../../se/index.ts';
 import { Tier } from '../../policy/limits.ts';
+import { SeError } from '../../se/status.ts';
+import { enrolDevice, issueToFi, loadSe, openDevice, openSimNetwork, registerCustomer, SIM_START_MS, type SimNetwork } from '../network.ts';
+import { nullifierOf, type Live, type PaidOnce } from './arena.ts';
+import { brokenSeAttack, colludingDoubleSpend, hostAttack } from './attackers.ts';
+import { DEFAULT_FAULTS, givenFaults, type FaultRates } from './fault_rates.ts';
+import { hostilePeer } from './hostile_peer.ts';
+import { FleetInvariantBroken } from './invariants.ts';
+import { payLinkLost } from './link_lost.ts';
+import { FORCING, codeOf, payOffline } from './offline_pay.ts';
+import { planPopulation, units, type SpendRule } from './population.ts';
+import { payWithPowerCut, syncWithPowerCut } from './powercut.ts';
+import { EventQueue } from './random.ts';
+import { scratchRoot } from './scratch.ts';
+import type { PaymentRecord, RunRecord, SyncRecord } from './types.ts';
+import { DAY_MS, FleetWorld, type FleetOptions } from './world.ts';
 
-export const DAY_MS = 86_400_000n;
 const HOUR_MS = 3_600_000n;
-
-/** Rates of the faults and attacks the run injects (per opportunity unless named per day). */
-export interface FaultRates {
-  /** Per wallet payment: the owner images the SE before paying and spends the same counter again from the restored image at another terminal. */
-  restoredSnapshot: number;
-  /** Per simulated day: a hostile peer sends a terminal fuzzed frames in place of a payment. */
-  hostilePeer: number;
-  /** Per sync: the same sync is sent again (a lost answer, a retry). */
-  duplicateSync: number;
-  /** Per scheduled sync: it is delayed 6–30 h, so syncs arrive late and out of order. */
-  lateSync: number;
-  /** Per simulated day: one FI node crashes and restarts from its SQLite file. */
-  fiRestart: number;
-  /** Per simulated day: one payer device's SE clock drifts by up to ±30 minutes for the rest of the run. */
-  clockSkew: number;
-  /** Per payment: the link drops after the payer's debit, before the payee's SE sees the payment. */
-  linkLost: number;
-  /** Of those, the share the payer re-sends at once over a new link; the rest stay stranded until reclaimed. */
-  resendAfterLoss: number;
-  /** Per payment and per sync: power fails in the middle of one of its SE commands (an NVM write torn or cut), then the SE restarts. */
-  powerCut: number;
-  /** Per simulated day, on average: an attacker extracts a payer SE's secrets and spends from the cloned state beyond the SE's limits. */
-  brokenSe: number;
-  /** Per simulated day, on average: an untrusted host around an honest wallet SE tries a tampered amount, a replayed payment or a swapped payee. */
-  hostAttack: number;
-  /** Per wallet payment: the payer and a payee collude on a double spend (the payee takes it knowingly and holds its receipts back). */
-  collusion: number;
-}
-
-export const DEFAULT_FAULTS: FaultRates = { restoredSnapshot: 0.004, hostilePeer: 0.5, duplicateSync: 0.05, lateSync: 0.1, fiRestart: 0.3, linkLost: 0.01, resendAfterLoss: 0.7, clockSkew: 0.3, powerCut: 0.005, brokenSe: 0.05, hostAttack: 0.3, collusion: 0.002 };
-
-/** Every fault rate's name, in FaultRates' order (`tally sim --fault NAME=RATE`). */
-export const FAULT_NAMES: readonly (keyof FaultRates)[] = Object.keys(DEFAULT_FAULTS) as (keyof FaultRates)[];
-
-/**
- * The rates a run was given, checked (a known name, a finite number ≥ 0; RangeError naming it
- * otherwise) and sorted by name: what RunRecord.options.faults records.
- */
-export function givenFaults(faults: Partial<FaultRates> | undefined): Partial<FaultRates> {
-  const given: Partial<FaultRates> = {};
-  for (const name of Object.keys(faults ?? {}).sort()) {
-    const rate = (faults as Record<string, unknown>)[name];
-    if (rate === undefined) continue;
-    if (!(FAULT_NAMES as readonly string[]).includes(name)) throw new RangeError(`unknown fault '${name}' (known: ${FAULT_NAMES.join(', ')})`);
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) throw new RangeError(`fault ${name}: the rate must be a finite number ≥ 0, got ${String(rate)}`);
-    given[name as keyof FaultRates] = rate;
-  }
-  return given;
-}
-
-export interface FleetOptions {
-  customers: number;
-  days: number;
-  seed: string;
-  /** Directory for the databases and SE memories (default: a fresh one under /dev/shm, else the OS temporary directory, removed after). */
-  dataDir?: string;
-  /** Where the ledger nodes keep their books (default: SQLite files in dataDir). */
-  database?: SimDatabase;
-  faults?: Partial<FaultRates>;
-  /** Called after each step with the steps done and the current estimate of all steps. */
-  onProgress?: (done: number, total: number, payments: number) => void;
-  /**
-   * Share of payer devices left offline on purpose (default 0.1): they skip their scheduled syncs
-   * and run until a limit forces a sync (offlineRuns says which and after how many days).
-   */
-  holdouts?: number;
-  /** SHA/ECDSA verify threads per FI (default 1). */
-  verifyWorkers?: number;
-}
 
 type Ev =
   | { kind: 'day'; day: number }
@@ -115,39 +46,8 @@ type Ev =
   | { kind: 'broken-se'; device: string }
   | { kind: 'host-attack'; device: string };
 
-const FORCING: Partial<Record<string, SyncRecord['reason']>> = {
-  LOG_FULL: 'receipt-log-full',
-  OFFLINE_SPEND_SYNC_REQUIRED: 'offline-spend-limit',
-  EPOCH_PAYMENTS_EXHAUSTED: 'counter-limit',
-  CREDENTIAL_EXPIRED: 'epoch-end',
-  NO_CREDENTIAL: 'epoch-end',
-  HOLDING_LIMIT: 'holding-limit',
-};
-
-const codeOf = (e: unknown): string => (e instanceof SeError ? e.code : e instanceof LedgerError ? e.code : (e as Error).message);
-
 /** The fleet's FIs (with the CB, the ledger nodes of a run). */
 export const FLEET_FI_IDS: readonly string[] = ['bank-a', 'bank-b'];
-
-/**
- * Where a run's own data directory goes: a RAM-backed tmpfs (/dev/shm) where the machine has one,
- * else the OS temporary directory. Every SE memory cell and SQLite page is still written, fsynced
- * and read back as on disk; on tmpfs an fsync costs nothing, and it was a tenth of a run's time.
- */
-function scratchRoot(): string {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    // A container's /dev/shm is often 64 MiB: a large run would fill it, so only one with room.
-    const fs = statfsSync('/dev/shm');
-    if (statSync('/dev/shm').isDirectory() && BigInt(fs.bavail) * BigInt(fs.bsize) >= SCRATCH_TMPFS_MIN_BYTES) return '/dev/shm';
-  } catch {
-    // no tmpfs here
-  }
-  return os.tmpdir();
-}
-
-/** The free space /dev/shm must have to hold a run's data (a 100-customer week uses well under this). */
-const SCRATCH_TMPFS_MIN_BYTES = 2n * 1024n ** 3n;
 
 export async function runFleet(options: FleetOptions): Promise<RunRecord> {
   const faults: FaultRates = { ...DEFAULT_FAULTS, ...givenFaults(options.faults) };
@@ -175,116 +75,17 @@ export async function runFleet(options: FleetOptions): Promise<RunRecord> {
   }
 }
 
-/** RunRecord.options.faults: the rates given, or nothing (so a run on the defaults records what it always did). */
-function faultsOption(faults: Partial<FaultRates> | undefined): { faults?: Record<string, number> } {
-  const given = givenFaults(faults);
-  return Object.keys(given).length === 0 ? {} : { faults: given as Record<string, number> };
-}
-
-class Engine implements FleetArena {
-  readonly rand: SimRandom;
+class Engine extends FleetWorld {
   private readonly queue = new EventQueue<Ev>();
-  private readonly lives = new Map<string, Live>();
-  private readonly terminals = new Map<TerminalKind, string[]>();
-  private readonly record: RunRecord;
-  readonly inv: Invariants;
-  readonly seed: string;
-  step = 0;
   private restarts = 0;
-  private readonly counters = new Map<string, number>();
-  private snapshots = 0;
-  private readonly endMs: bigint;
 
   constructor(
-    readonly net: SimNetwork,
-    private readonly options: FleetOptions,
-    private readonly faults: FaultRates,
+    net: SimNetwork,
+    options: FleetOptions,
+    faults: FaultRates,
     private readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>,
   ) {
-    this.rand = new SimRandom(`${options.seed}/fleet`);
-    this.seed = options.seed;
-    this.endMs = SIM_START_MS + BigInt(options.days) * DAY_MS;
-    this.record = {
-      seed: options.seed,
-      options: { customers: options.customers, days: options.days, db: options.database?.engine ?? 'sqlite', ...faultsOption(options.faults) },
-      startMs: Number(SIM_START_MS),
-      endMs: Number(this.endMs),
-      devices: [], payments: [], syncs: [], totals: [], faults: [], offlineRuns: [],
-    };
-    this.inv = new Invariants(net, options.seed);
-  }
-
-  private fi(fiId: string): FinancialIntermediary {
-    return this.net.fis.get(fiId)!;
-  }
-
-  get now(): bigint {
-    return this.net.clock.nowMs;
-  }
-
-  live(name: string): Live {
-    const d = this.lives.get(name);
-    if (d === undefined) throw new RangeError(`no device ${name} in this fleet`);
-    return d;
-  }
-
-  devices(): Live[] {
-    return [...this.lives.values()];
-  }
-
-  terminalsOf(kind: TerminalKind): Live[] {
-    return (this.terminals.get(kind) ?? []).map((n) => this.live(n));
-  }
-
-  broken(invariant: string, why: string): never {
-    throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, invariant, why);
-  }
-
-  restartSe(d: Live, tag: string, backend?: NvmBackend): Device {
-    const where = path.relative(this.net.dataDir, d.sim.nvmDir);
-    const nvm = backend === undefined ? { kind: 'file' as const, dir: d.sim.nvmDir } : { kind: 'backend' as const, backend };
-    d.device = new Device({ profile: PROFILES[d.plan.profile], name: d.plan.name, nvm, rng: seededRng(`${this.options.seed}/se/${d.plan.name}/${where}/${tag}-${this.step}`), clock: d.seClock });
-    d.sim = { ...d.sim, device: d.device };
-    return d.device;
-  }
-
-  imageOf(d: Live): string {
-    const image = path.join(this.net.dataDir, 'devices', `${d.plan.name}-image-${this.snapshots++}`);
-    cpSync(d.sim.nvmDir, image, { recursive: true });
-    return image;
-  }
-
-  openImage(d: Live, dir: string): Device {
-    return openDevice(this.net, `${d.plan.name}-clone`, PROFILES[d.plan.profile], dir);
-  }
-
-  recordPayment(rec: PaymentRecord): void {
-    this.record.payments.push(rec);
-  }
-
-  paidWith(nullifier: string): PaymentRecord[] {
-    return this.record.payments.filter((p) => p.outcome === 'paid' && p.nullifier === nullifier);
-  }
-
-  next(name: string): number {
-    const n = this.counters.get(name) ?? 0;
-    this.counters.set(name, n + 1);
-    return n;
-  }
-
-  rng(label: string): Rng {
-    return seededRng(`${this.options.seed}/attacker/${label}/${this.step}`);
-  }
-
-  credited(payee: Live, nullifier: string, amountMinor: bigint): void {
-    payee.pendingNullifiers.push(nullifier);
-    payee.pendingMinor += amountMinor;
-  }
-
-  fault(kind: string, result: string, device?: string): FaultRecord {
-    const f: FaultRecord = { step: this.step, atMs: Number(this.now), kind, result, ...(device === undefined ? {} : { device }) };
-    this.record.faults.push(f);
-    return f;
+    super(net, options, faults);
   }
 
   async run(): Promise<RunRecord> {
@@ -359,7 +160,7 @@ class Engine implements FleetArena {
       case 'sync':
         return this.timed('sync', () => this.syncOne(this.lives.get(e.device)!, e.reason));
       case 'hostile':
-        return this.timed('fault', () => this.hostilePeer(this.lives.get(e.terminal)!));
+        return this.timed('fault', () => hostilePeer(this, this.lives.get(e.terminal)!));
       case 'restart':
         return this.timed('fault', () => this.restartFi(e.fiId));
       case 'skew':
@@ -427,16 +228,6 @@ class Engine implements FleetArena {
     return h % every;
   }
 
-  radioFor(payer: Live, payee: Live): 'nfc' | 'ble' {
-    const p = PROFILES[payer.plan.profile].radios;
-    const q = PROFILES[payee.plan.profile].radios;
-    const both = p.filter((r) => q.includes(r));
-    if (both.length === 0) return 'nfc';
-    // Machines pay each other over BLE where they can; people tap.
-    const m2m = payer.plan.profile === 'vehicle';
-    return both.includes(m2m ? 'ble' : 'nfc') ? (m2m ? 'ble' : 'nfc') : both[0]!;
-  }
-
   private amount(rule: SpendRule, max: bigint): bigint {
     const span = Number(rule.maxMinor - rule.minMinor);
     const a = rule.minMinor + BigInt(Math.floor(this.rand.float() * (span + 1)));
@@ -451,7 +242,7 @@ class Engine implements FleetArena {
     if (cheat) {
       image = this.imageOf(payer);
     }
-    if (image === null && this.rand.chance(this.faults.linkLost)) return this.payLinkLost(payer, payee, amount, rule.workload);
+    if (image === null && this.rand.chance(this.faults.linkLost)) return payLinkLost(this, this.faults.resendAfterLoss, payer, payee, amount, rule.workload);
     if (image === null && this.faults.powerCut > 0 && this.rand.chance(this.faults.powerCut)) return payWithPowerCut(this, payer, payee, amount, rule.workload);
     const collude = image === null && payer.plan.profile === 'wallet' && !this.inv.isCheater(payer.sim.customerId) && this.faults.collusion > 0 && this.rand.chance(this.faults.collusion);
     if (collude) return colludingDoubleSpend(this, payer, rule.payee, amount, rule.workload);
@@ -465,53 +256,6 @@ class Engine implements FleetArena {
     const { rec: again } = await this.payOnce(payer, clone, second, amount, rule.workload);
     const f = this.fault('restored-snapshot', again.outcome === 'paid' ? 'pending' : `refused-offline`, payer.plan.name);
     if (again.outcome === 'paid') this.inv.doubleSpent(payer.sim.customerId, rec, again, [payee.plan.name, second.plan.name], f);
-  }
-
-  /**
-   * The link drops after the payer's SE debited and before the payee's SE saw the payment. The
-   * payer re-sends over a new link (the payee credits once), or the payment stays stranded: the
-   * payer's SE keeps it and every sync files a reclaim claim, credited after the settlement window.
-   */
-  private async payLinkLost(payer: Live, payee: Live, amount: bigint, workload: string): Promise<void> {
-    const radio = this.radioFor(payer, payee);
-    const mtu = radio === 'ble' ? Math.min(PROFILES[payer.plan.profile].bleMtu, PROFILES[payee.plan.profile].bleMtu) : 0;
-    const epoch = Number((await payer.device.info()).spendingEpoch);
-    const [a, b] = memoryLinkPair();
-    const payeeSide = payee.device.transport(b, radio, PROFILES[payer.plan.profile].bleMtu);
-    const paying = payer.device.pay(payer.device.transport(a, radio, PROFILES[payee.plan.profile].bleMtu), { maxAmountMinor: amount });
-    const ready = new PayeeReady({ buildRequest: (x) => payee.device.se.buildPaymentRequest(x), accept: (x) => payee.device.se.acceptPayment(x) }, payeeSide);
-    try {
-      await ready.sendRequest(amount);
-      await payeeSide.receive();
-    } catch {
-      // The payer refused before paying (a limit): nothing was debited.
-    } finally {
-      payeeSide.close();
-    }
-    const lost = await paying.then(() => null, (e: unknown) => e);
-    const base = { step: this.step, atMs: Number(this.now), payerDevice: payer.plan.name, payeeDevice: payee.plan.name, payerProfile: payer.plan.profile, payeeProfile: payee.plan.profile, amountMinor: amount, epoch, link: radio, mtu, workload } as const;
-    if (!(lost instanceof PayerLinkLost)) {
-      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'refused' });
-      return;
-    }
-    const kept = await payer.device.se.getUnconfirmedPayments();
-    const mine = kept.at(-1)!;
-    if (!this.rand.chance(this.faults.resendAfterLoss)) {
-      this.record.payments.push({ ...base, nullifier: '', bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'interrupted' });
-      this.inv.stranded(payer.plan.name, amount, this.fault('link-lost', 'stranded', payer.plan.name));
-      return;
-    }
-    const [c, d] = memoryLinkPair();
-    const [out, got] = await Promise.all([
-      payer.device.resend(payer.device.transport(c, radio, PROFILES[payee.plan.profile].bleMtu), { requestId: mine.requestId }),
-      payee.device.receive(payee.device.transport(d, radio, PROFILES[payer.plan.profile].bleMtu), amount),
-    ]);
-    if (got.amountMinor !== amount) throw new Error(`re-sent payment credited ${got.amountMinor}, expected ${amount}`);
-    const nullifier = nullifierOf(out.payment);
-    this.record.payments.push({ ...base, nullifier, bytesPayerToPayee: 0, bytesPayeeToPayer: 0, outcome: 'paid' });
-    payee.pendingNullifiers.push(nullifier);
-    payee.pendingMinor += amount;
-    this.fault('link-lost', 'recovered', payer.plan.name);
   }
 
   async payOnce(payer: Live, device: Device, payee: Live, amount: bigint, workload: string): Promise<PaidOnce> {
@@ -591,38 +335,6 @@ class Engine implements FleetArena {
     await this.inv.afterSync(this.step, this.now);
   }
 
-  /** A hostile peer answers a terminal's payment request with random frames: refused, nothing changes. */
-  private async hostilePeer(t: Live): Promise<void> {
-    const before = await t.device.se.getInfo();
-    const [a, b] = memoryLinkPair();
-    const payee = t.device.transport(b, 'nfc', PROFILES[t.plan.profile].bleMtu);
-    const fuzz = (async () => {
-      await a.receiveFrame(2_000).catch(() => undefined);
-      for (let i = 0; i < this.rand.int(1, 4); i++) {
-        const n = this.rand.int(1, 64);
-        const frame = new Uint8Array(n);
-        for (let j = 0; j < n; j++) frame[j] = this.rand.int(0, 255);
-        await a.sendFrame(frame).catch(() => undefined);
-      }
-      a.close();
-    })();
-    let refused = false;
-    try {
-      await t.device.receive(payee, units(5), { timeoutMs: 2_000 });
-    } catch {
-      refused = true;
-    } finally {
-      payee.close();
-      await fuzz;
-    }
-    const after = await t.device.se.getInfo();
-    if (!refused || after.balanceMinor !== before.balanceMinor || after.receiptCount !== before.receiptCount) {
-      throw new FleetInvariantBroken(this.options.seed, Number(this.now), this.step, 'hostile-peer-refused', `terminal ${t.plan.name} accepted fuzzed frames or changed state`);
-    }
-    this.fault('hostile-peer', 'refused', t.plan.name);
-  }
-
-  /** The device's host restarts its SE over the same NVM with a clock that runs ahead or behind. */
   private async skewClock(d: Live): Promise<void> {
     const skewMs = BigInt(this.rand.int(-30, 30)) * 60_000n;
     const clock = this.net.clock;
@@ -672,41 +384,3 @@ class Engine implements FleetArena {
     this.record.totals.push({ atMs: Number(this.now), ...sample });
   }
 }
-
-
-interface PayResult {
-  payment: Uint8Array | null;
-  epoch: number;
-  bytesOut: number;
-  bytesIn: number;
-  /** The refusing side's status name, or null when paid. */
-  error: string | null;
-  side: 'payer' | 'payee' | null;
-}
-
-/**
- * One offline payment over an in-memory link (as network.ts payOffline), but it never throws for a
- * refusal: it waits for both sides, so no half of the exchange is left running, and names who refused.
- */
-async function payOffline(payer: Device, payee: Device, amountMinor: bigint, radio: 'nfc' | 'ble'): Promise<PayResult> {
-  const [a, b] = memoryLinkPair();
-  const out: number[] = [];
-  const inn: number[] = [];
-  const payerT = countingTransport(payer.transport(a, radio, payee.profile.bleMtu), out);
-  const payeeT = countingTransport(payee.transport(b, radio, payer.profile.bleMtu), inn);
-  const epoch = Number((await payer.info()).spendingEpoch);
-  const paying = payer.pay(payerT, { maxAmountMinor: amountMinor }).finally(() => payerT.close());
-  const receiving = payee.receive(payeeT, amountMinor).finally(() => payeeT.close());
-  const [p, r] = await Promise.allSettled([paying, receiving]);
-  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
-  if (p.status === 'fulfilled' && r.status === 'fulfilled') {
-    return { payment: p.value.payment, epoch, bytesOut: sum(out), bytesIn: sum(inn), error: null, side: null };
-  }
-  // The side that refused with a status word is the one to name; the other only lost its link.
-  const se = [p, r].map((x) => (x.status === 'rejected' && x.reason instanceof SeError ? x.reason.code : null));
-  const side = se[0] !== null ? 'payer' : se[1] !== null ? 'payee' : p.status === 'rejected' ? 'payer' : 'payee';
-  const reason = se[0] ?? se[1] ?? codeOf(p.status === 'rejected' ? p.reason : (r as PromiseRejectedResult).reason);
-  return { payment: null, epoch, bytesOut: sum(out), bytesIn: sum(inn), error: reason, side };
-}
-
-export { FleetInvariantBroken };
