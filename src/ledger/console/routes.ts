@@ -25,7 +25,7 @@ import { auditNetwork } from '../network_audit.ts';
 import { ASSETS, CONSOLE_HEADERS, PAGES, type Asset } from './assets.ts';
 import { CirculationSamples } from './samples.ts';
 import { banksScreen, cbIncidents, fiIncidents, fiSyncIncidents, logsScreen, policyScreen, type LogsQuery } from './screens.ts';
-import { banks, customers, CONSOLE_ROWS_MAX } from './views.ts';
+import { banks, customersPage, customerView, CONSOLE_ROWS_MAX } from './views.ts';
 import { devicesView } from './devices_view.ts';
 
 export interface ConsoleNodes {
@@ -168,8 +168,18 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
       gate.install(scope);
       whoami(scope, fi.fiId);
       fiScreens(scope, fi, cb?.node, nowMs);
-      scope.get('/customers', { schema: none, config: { access: { grants: rules.fiAudit.grants } } }, (_req, reply) =>
-        respond(reply, 200, async () => ({ fiId: fi.fiId, customers: await customers(fi.db) })),
+      // Paged: `limit` customers (1..CONSOLE_ROWS_MAX) after the customer `after`, `more` when customers follow.
+      scope.get<{ Querystring: { limit?: string; after?: string } }>('/customers', {
+        schema: routeSchema({ querystring: { limit: decimal, after: { type: 'string', minLength: 1, maxLength: 128 } } }),
+        config: { access: { grants: rules.fiAudit.grants } },
+      }, (req, reply) =>
+        respond(reply, 200, async () => ({
+          fiId: fi.fiId,
+          ...(await customersPage(fi.db, {
+            limit: req.query.limit === undefined ? undefined : Number(decimalField(req.query.limit, 'limit')),
+            after: req.query.after,
+          })),
+        })),
       );
       // Devices with their offline end (devices_view.ts); an FI operator freezes from this screen through the FI's own routes.
       // Paged: `limit` devices (1..CONSOLE_ROWS_MAX) after the device `after` (hex id), `more` when devices follow.
@@ -183,7 +193,7 @@ export async function registerConsole(app: FastifyInstance, nodes: ConsoleNodes,
         })),
       );
       scope.get('/me', { schema: none, config: { access: ownCustomer } }, (req, reply) =>
-        respond(reply, 200, async () => ({ fiId: fi.fiId, customer: (await customers(fi.db, operatorOf(req).customerId!))[0] ?? null })),
+        respond(reply, 200, async () => ({ fiId: fi.fiId, customer: await customerView(fi.db, operatorOf(req).customerId!) })),
       );
     }, { prefix: `/console/fi/${fi.fiId}` });
   }

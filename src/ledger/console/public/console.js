@@ -103,21 +103,55 @@ function cbScreen(data) {
 }
 
 function devicesTable(id, devices) {
-  return table(id, ['device', 'tier', 'balance last reported', 'last sync'],
-    devices.map((d) => [el('td', { class: 'mono' }, d.deviceId), String(d.tier), amount(d.reportedBalanceMinor), when(d.lastSyncMs)]));
+  return table(id, ['device', 'tier', 'balance last reported', 'last sync'], devices.map(deviceRow));
 }
 
-function fiScreen(data) {
-  const rows = data.customers.map((c) => [
+function notShown(n, what) {
+  return n > 0 ? el('div', { class: 'note' }, `+${n} more ${what}`) : '';
+}
+
+function customerRow(c) {
+  return [
     el('td', {}, el('strong', {}, c.name ?? '(no name)'), el('br', {}), el('span', { class: 'mono' }, c.customerId)),
     String(c.tier) + (c.frozen ? ' (frozen)' : ''),
-    el('td', {}, c.accounts.map((a) => el('div', { class: 'mono' }, `${a.accountId}: ${a.balanceMinor}`))),
-    el('td', {}, c.devices.map((d) => el('div', { class: 'mono' }, `${d.deviceId.slice(0, 12)}… synced ${when(d.lastSyncMs)}`))),
-  ]);
-  const devices = data.customers.flatMap((c) => c.devices);
+    el('td', {}, c.accounts.map((a) => el('div', { class: 'mono' }, `${a.accountId}: ${a.balanceMinor}`)), notShown(c.accountsNotShown, 'accounts')),
+    el('td', {}, c.devices.map((d) => el('div', { class: 'mono' }, `${d.deviceId.slice(0, 12)}… synced ${when(d.lastSyncMs)}`)), notShown(c.devicesNotShown, 'devices (see Devices)')),
+  ];
+}
+
+function deviceRow(d) {
+  return [el('td', { class: 'mono' }, d.deviceId), String(d.tier), amount(d.reportedBalanceMinor), when(d.lastSyncMs)];
+}
+
+/** An FI's customers, oldest registration first; "More" appends the next page (and its devices). */
+function fiScreen(data, base) {
+  const customers = table('customers', ['customer', 'tier', 'accounts', 'devices'], data.customers.map(customerRow));
+  const devices = devicesTable('devices', data.customers.flatMap((c) => c.devices));
+  let last = data.customers.length === 0 ? null : data.customers[data.customers.length - 1].customerId;
+  const button = el('button', { type: 'button', id: 'more-customers', class: 'more' }, 'More');
+  const error = el('span', { class: 'error', id: 'more-customers-error' });
+  const append = (t, cells) => t.querySelector('tbody').append(el('tr', {}, cells.map((c) => (c instanceof Node ? c : el('td', {}, c)))));
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      const next = await load(`${base}/customers?after=${encodeURIComponent(last)}`);
+      for (const c of next.customers) {
+        append(customers, customerRow(c));
+        for (const d of c.devices) append(devices, deviceRow(d));
+      }
+      if (next.customers.length > 0) last = next.customers[next.customers.length - 1].customerId;
+      if (next.more) button.disabled = false;
+      else button.remove();
+    } catch (e) {
+      error.textContent = String(e.message ?? e);
+      button.disabled = false;
+    }
+  });
   return [
-    el('section', { class: 'card', id: 'customers-card' }, el('h2', {}, `Customers of ${data.fiId}`), table('customers', ['customer', 'tier', 'accounts', 'devices'], rows)),
-    el('section', { class: 'card', id: 'devices-card' }, el('h2', {}, 'Devices and sync status'), devicesTable('devices', devices)),
+    el('section', { class: 'card', id: 'customers-card' }, el('h2', {}, `Customers of ${data.fiId}`), customers,
+      data.more && last !== null ? el('p', {}, button, error) : ''),
+    el('section', { class: 'card', id: 'devices-card' }, el('h2', {}, 'Devices and sync status'), devices),
   ];
 }
 
@@ -183,7 +217,7 @@ screen({
   async render(who) {
     if (who.node === 'cb') return cbScreen(await load(`${who.base}/circulation`));
     if (who.role === 'customer') return customerScreen(await load(`${who.base}/me`));
-    return fiScreen(await load(`${who.base}/customers`));
+    return fiScreen(await load(`${who.base}/customers`), who.base);
   },
 });
 
