@@ -49,6 +49,28 @@ test('a watchlist import with a bad line is refused naming it; a good one is lis
   assert.equal((await call('POST', '/fi/fi-a/compliance/watchlist', { format: 'xml', mode: 'replace', data: '' })).statusCode, 400);
 });
 
+test('a watchlist import is once per Idempotency-Key: a retried append adds its entries once; the key with another list is refused', async () => {
+  const keyed = (key: string | null, data: string) =>
+    app.inject({ method: 'POST', url: '/fi/fi-a/compliance/watchlist', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key === null ? {} : { 'idempotency-key': key }) }, payload: JSON.stringify({ format: 'csv', mode: 'append', data }) });
+  // Read from the books, not the GET route: the route's audit calls are rate limited, and the case test below needs its share.
+  const entries = async () => (await net.fiA.db.query('SELECT id FROM watchlist_entries')).length;
+  const imports = async () => (await net.fiA.db.query("SELECT seq FROM compliance_log WHERE action = 'watchlist.import'")).length;
+  const before = [await entries(), await imports()];
+  const list = `${HEADER}\nAppended Once,,,,low,TEST,2030-12-31\nAppended Twice,,,,medium,TEST,2030-12-31\n`;
+  const first = await keyed('wl-append-1', list);
+  assert.equal(first.statusCode, 200, first.body);
+  const again = await keyed('wl-append-1', list);
+  assert.equal(again.statusCode, 200, again.body);
+  assert.deepEqual(again.json(), first.json(), 'the retry gets the first answer');
+  assert.deepEqual([await entries(), await imports()], [before[0]! + 2, before[1]! + 1], 'two entries and one log entry, not four and two');
+  const other = await keyed('wl-append-1', `${HEADER}\nSomeone Else,,,,low,TEST,2030-12-31\n`);
+  assert.equal(other.statusCode, 422, other.body);
+  assert.equal(other.json().error.code, 'IDEMPOTENCY_MISMATCH');
+  const unkeyed = await keyed(null, list);
+  assert.equal(unkeyed.statusCode, 400, unkeyed.body);
+  assert.deepEqual([await entries(), await imports()], [before[0]! + 2, before[1]! + 1], 'the refused requests changed nothing');
+});
+
 test('a case over HTTP: opened with the alert, noted, closed, exported as JSON and CSV under the operator id', async () => {
   await net.fiA.ledger.deposit({ accountId: customer.accountId, amountMinor: 500n, idempotencyKey: 'ville/dep' });
   const [alert] = await net.fiA.alerts(customer.customerId);
@@ -77,5 +99,7 @@ test('a case over HTTP: opened with the alert, noted, closed, exported as JSON a
   assert.deepEqual(log.map((r) => JSON.parse(String(r['detail'])).format), ['json', 'csv']);
   for (const r of log) assert.match(String(r['actor']), /^op-[0-9a-f]{16}$/);
   assert.equal((await call('GET', '/fi/fi-a/compliance/log/check')).json().ok, true);
-  assert.deepEqual((await call('GET', `/fi/fi-a/compliance/cases?customerId=${customer.customerId}`)).json().cases.map((c: { id: string }) => c.id), [caseId]);
+  const listed = await call('GET', `/fi/fi-a/compliance/cases?customerId=${customer.customerId}`);
+  assert.equal(listed.statusCode, 200, listed.body);
+  assert.deepEqual(listed.json().cases.map((c: { id: string }) => c.id), [caseId]);
 });

@@ -29,8 +29,14 @@ export class ComplianceDesk {
     return key === undefined ? body(d) : keyed(d.db, d.nowMs, key, `fi.case.${operation}`, request, (db) => body({ ...d, db }));
   }
 
-  importWatchlist(input: WatchlistImport, operatorId: string): Promise<WatchlistImportResult> {
-    return importWatchlist(this.deps(), operatorId, input);
+  /**
+   * Imports a list, once per Idempotency-Key when one is given (the HTTP route always gives one): a
+   * retried append adds its entries once, and the log has one `watchlist.import` entry for it.
+   */
+  importWatchlist(input: WatchlistImport, operatorId: string, key?: string): Promise<WatchlistImportResult> {
+    const d = this.deps();
+    const request = { format: input.format, mode: input.mode, data: input.data, operatorId };
+    return key === undefined ? importWatchlist(d, operatorId, input) : keyed(d.db, d.nowMs, key, 'fi.watchlist.import', request, (db) => importWatchlist({ ...d, db }, operatorId, input));
   }
 
   watchlist(): Promise<StoredWatchlistEntry[]> {

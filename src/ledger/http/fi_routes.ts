@@ -189,7 +189,7 @@ export function fiOfflineRoutes(fi: FinancialIntermediary, gate: Gate): FastifyP
     }, (req, reply) =>
       respond(reply, 200, () => {
         const b = body(req);
-        return desk.importWatchlist({ format: b['format'] as 'csv' | 'json', mode: b['mode'] as 'replace' | 'append', data: stringField(b, 'data') }, actorOf(req));
+        return desk.importWatchlist({ format: b['format'] as 'csv' | 'json', mode: b['mode'] as 'replace' | 'append', data: stringField(b, 'data') }, actorOf(req), idempotencyKey(req));
       }),
     );
     app.get('/compliance/watchlist', { schema: none, config: { access: rules.fiAudit } }, (_req, reply) => respond(reply, 200, async () => ({ entries: await desk.watchlist() })));

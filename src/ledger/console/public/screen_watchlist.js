@@ -6,7 +6,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, screen, refresh } = window.TallyConsole;
+  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
   const failed = (r) => `${r.status} ${r.body.error?.code ?? ''}: ${r.body.error?.message ?? ''}`;
 
   function choice(id, options) {
@@ -22,7 +22,7 @@
       data, el('label', {}, 'format ', format), el('label', {}, 'mode ', mode), el('button', { type: 'submit' }, 'Import'), status);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const r = await send('POST', `${base}/watchlist`, { format: format.value, mode: mode.value, data: data.value });
+      const r = await send('POST', `${base}/watchlist`, { format: format.value, mode: mode.value, data: data.value }, { 'idempotency-key': newKey() });
       if (r.status === 200) refresh();
       else {
         status.className = 'error';
