@@ -16,6 +16,7 @@
 
 import type { Rule, RuleMode, RuleSet, Severity } from './rules.ts';
 import { riskRank, type WatchlistMatch } from './watchlist_match.ts';
+import { describeSecondary } from './watchlist_secondary.ts';
 
 /** 'register' is KYC (a customer's registration): only watchlist.match looks at it, and it is never stored as history. */
 export const EVENT_KINDS = ['fund', 'defund', 'deposit', 'withdraw', 'sync', 'register'] as const;
@@ -66,7 +67,7 @@ export interface CustomerContext {
   overrides?: ReadonlySet<string>;
   /** The customer's devices (all of them, at every FI account of this customer). */
   devices?: readonly DeviceFacts[];
-  /** The customer's name against the FI's watchlist entries in force (watchlist_match.ts), best first. */
+  /** The customer's name, date of birth and country against the FI's watchlist entries in force (watchlist_secondary.ts), best first. */
   watchlist?: readonly WatchlistMatch[];
 }
 
@@ -180,7 +181,7 @@ function check(rule: Rule, e: ProposedEvent, ctx: CustomerContext): string | nul
       if (!WATCHLIST_SCREENED.has(e.kind)) return null;
       const m = (ctx.watchlist ?? []).find((w) => BigInt(w.score) >= rule.bandPercent && BigInt(riskRank(w.riskLevel)) >= rule.count);
       return m === undefined ? null
-        : `name matches watchlist entry ${m.entryId} ${JSON.stringify(m.entryName)} (as ${JSON.stringify(m.matched)}; list ${m.listSource}, risk ${m.riskLevel}) with score ${m.score} (threshold ${rule.bandPercent})`;
+        : `name matches watchlist entry ${m.entryId} ${JSON.stringify(m.entryName)} (as ${JSON.stringify(m.matched)}; list ${m.listSource}, risk ${m.riskLevel}) with score ${m.score} (threshold ${rule.bandPercent}; ${describeSecondary(m)})`;
     }
   }
 }

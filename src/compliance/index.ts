@@ -11,8 +11,9 @@ export {
   type ProposedEvent, type RuleHit,
 } from './evaluate.ts';
 export { AGGREGATE_KINDS, aggregateLookbackMs, evaluateFi, type FiFacts } from './aggregate.ts';
-export { matchName, normaliseName, riskRank, type WatchlistEntry, type WatchlistMatch } from './watchlist_match.ts';
+export { matchName, normaliseName, riskRank, type SecondaryCheck, type SecondaryOutcome, type WatchlistEntry, type WatchlistMatch } from './watchlist_match.ts';
+export { COUNTRY_MISMATCH_DISCOUNT, DOB_SAME_YEAR_DISCOUNT, matchIdentity, type ScreenedIdentity } from './watchlist_secondary.ts';
 export {
-  WATCHLIST_ALIASES_MAX, WATCHLIST_BYTES_MAX, WATCHLIST_CSV_HEADER, WATCHLIST_ENTRIES_MAX, WATCHLIST_NAME_MAX, WatchlistParseError, parseWatchlist, utcDateMs,
-  type WatchlistEntryInput, type WatchlistFormat, type WatchlistParseCode,
+  SECONDARY_FIELDS, WATCHLIST_ALIASES_MAX, WATCHLIST_BYTES_MAX, WATCHLIST_CSV_HEADER, WATCHLIST_ENTRIES_MAX, WATCHLIST_NAME_MAX, WatchlistParseError, parseWatchlist, readSecondary, utcDateMs,
+  type SecondaryField, type WatchlistEntryInput, type WatchlistFormat, type WatchlistParseCode,
 } from './watchlist_parse.ts';

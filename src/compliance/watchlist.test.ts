@@ -1,6 +1,7 @@
 // The watchlist's pure parts: the strict import parser (CSV and JSON Lines; a bad line is refused
 // with its line number and nothing is returned), name normalisation, the fuzzy score at and just
-// under a rule's threshold, and the watchlist.match rule's modes and minimum risk level.
+// under a rule's threshold, dates of birth and countries confirming or discounting a name hit on
+// both sides of each boundary, and the watchlist.match rule's modes and minimum risk level.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import fc from 'fast-check';
 import { evaluate } from './evaluate.ts';
 import { checkRules, decodeRules, encodeRules, RulesCodecError, type Rule, type RuleSet } from './rules.ts';
 import { matchName, normaliseName, type WatchlistEntry } from './watchlist_match.ts';
+import { COUNTRY_MISMATCH_DISCOUNT, DOB_SAME_YEAR_DISCOUNT, compareDateOfBirth, matchIdentity, type ScreenedIdentity } from './watchlist_secondary.ts';
 import { WATCHLIST_CSV_HEADER, WATCHLIST_ENTRIES_MAX, WatchlistParseError, parseWatchlist } from './watchlist_parse.ts';
 
 const HEADER = WATCHLIST_CSV_HEADER.join(',');
@@ -123,7 +125,7 @@ test('watchlist.match: hard refuses, soft needs an override unless given, monito
   assert.equal(at('monitor').hits.length, 1);
   assert.equal(at('hard', 'defund').decision, 'hold', 'defunding is after the fact');
   assert.deepEqual(at('hard', 'sync').hits, [], 'a sync is not screened by name');
-  assert.equal(at('hard').hits[0]!.detail, 'name matches watchlist entry wle_a "Ivan Petrov" (as "Ivan Petrov"; list UN, risk high) with score 100 (threshold 85)');
+  assert.equal(at('hard').hits[0]!.detail, 'name matches watchlist entry wle_a "Ivan Petrov" (as "Ivan Petrov"; list UN, risk high) with score 100 (threshold 85; name score 100; no date of birth or country on both sides)');
 });
 
 test('watchlist.match fires only at or above its minimum risk level and score', () => {
@@ -135,6 +137,86 @@ test('watchlist.match fires only at or above its minimum risk level and score', 
   const near = { history: [], holdingMinor: 0n, watchlist: matchName(ENTRIES, 'Ivan Petrof', 50) };
   assert.equal(evaluate(rules(watchRule('hard', 3n, 90n)), e, near).decision, 'refuse');
   assert.equal(evaluate(rules(watchRule('hard', 3n, 91n)), e, near).decision, 'allow');
+});
+
+// Ivan Petrov born 1970-02-03 in RU; Marie-Claire Dubois born 1985-07-01 in FR.
+const LISTED: WatchlistEntry[] = [
+  { ...ENTRIES[0]!, dateOfBirth: '1970-02-03', country: 'RU' },
+  { ...ENTRIES[1]!, dateOfBirth: '1985-07-01', country: 'FR' },
+];
+const who = (name: string, dateOfBirth: string | null = null, country: string | null = null): ScreenedIdentity => ({ name, dateOfBirth, country });
+const scores = (w: ScreenedIdentity, minScore = 85) => matchIdentity(LISTED, w, minScore).map((m) => [m.entryId, m.nameScore, m.score, m.confirmedBy]);
+
+test('matchIdentity: a date of birth that agrees keeps the hit and confirms it; another birth year drops it whatever the name scores', () => {
+  assert.deepEqual(scores(who('Ivan Petrov', '1970-02-03')), [['wle_a', 100, 100, ['dateOfBirth']]]);
+  assert.deepEqual(scores(who('Ivan Petrov', '1970-02-03', 'RU')), [['wle_a', 100, 100, ['dateOfBirth', 'country']]]);
+  assert.deepEqual(scores(who('Ivan Petrov', '1971-02-03')), [], 'one year later: another person');
+  assert.deepEqual(scores(who('Ivan Petrov', '1969-02-03', 'RU'), 1), [], 'another year drops the hit even with the country agreeing');
+  assert.deepEqual(compareDateOfBirth('1970-02-03', '1970-02-03'), 'agrees');
+  assert.deepEqual(compareDateOfBirth('1971-02-03', '1970-02-03'), 'other-year');
+});
+
+test('matchIdentity: a day and month transposed keeps the name score, unconfirmed; a same-year date takes DOB_SAME_YEAR_DISCOUNT off', () => {
+  assert.equal(DOB_SAME_YEAR_DISCOUNT, 10);
+  const transposed = matchIdentity(LISTED, who('Ivan Petrov', '1970-03-02'), 85);
+  assert.deepEqual(transposed.map((m) => [m.score, m.confirmedBy, m.secondary.map((c) => c.outcome)]), [[100, [], ['transposed']]]);
+  assert.deepEqual(scores(who('Ivan Petrov', '1970-03-03')), [['wle_a', 100, 90, []]], 'same year, not a swap: 100 − 10');
+  assert.equal(compareDateOfBirth('1970-02-02', '1970-02-03'), 'same-year', 'one field apart is no transposition');
+  // Both sides of the default threshold 85: a name score of 95 stays at 85, one of 94 falls to 84.
+  assert.deepEqual(scores(who('Marie Claire Duboiss', '1985-01-07')), [['wle_b', 95, 95, []]], 'transposed');
+  assert.deepEqual(scores(who('Marie Claire Duboiss', '1985-07-02')), [['wle_b', 95, 85, []]]);
+  assert.deepEqual(scores(who('Mari Claire Dubois', '1985-07-02')), []);
+  assert.deepEqual(scores(who('Mari Claire Dubois', '1985-07-02'), 84), [['wle_b', 94, 84, []]]);
+  assert.deepEqual(scores(who('Mari Claire Dubois')), [['wle_b', 94, 94, []]], 'without a date the name score stands');
+});
+
+test('matchIdentity: another country takes COUNTRY_MISMATCH_DISCOUNT off: a borderline name falls under the threshold, an exact one stays', () => {
+  assert.equal(COUNTRY_MISMATCH_DISCOUNT, 5);
+  assert.deepEqual(scores(who('Ivan Petrov', null, 'FI')), [['wle_a', 100, 95, []]]);
+  assert.deepEqual(scores(who('Ivan Petrof', null, 'FI')), [['wle_a', 90, 85, []]], '90 − 5 is still at the threshold');
+  assert.deepEqual(scores(who('Marie Clare Dubois', null, 'DE')), [], '89 − 5 = 84 is under it');
+  assert.deepEqual(scores(who('Marie Clare Dubois', null, 'FR')), [['wle_b', 89, 89, ['country']]]);
+  assert.deepEqual(scores(who('Marie Clare Dubois')), [['wle_b', 89, 89, []]]);
+  assert.deepEqual(scores(who('Ivan Petrov', '1970-03-03', 'FI')), [['wle_a', 100, 85, []]], 'both discounts leave an exact name at the default threshold');
+});
+
+test('matchIdentity: a field on one side only leaves the name score and lists no check', () => {
+  const bare = matchName(LISTED, 'Ivan Petrof', 50);
+  for (const w of [who('Ivan Petrof'), who('Ivan Petrof', '1999-09-09', 'SE')]) {
+    const unlisted = matchIdentity(ENTRIES, w, 50);
+    assert.deepEqual(unlisted.map((m) => [m.score, m.nameScore, m.secondary]), bare.map((m) => [m.score, m.score, []]));
+  }
+  assert.deepEqual(matchIdentity(LISTED, who('Ivan Petrof'), 50), bare);
+});
+
+test('the watchlist.match detail gives the name score, the final score and what each identifier did', () => {
+  const e = { kind: 'register' as const, customerId: 'c', amountMinor: 0n, atMs: 0 };
+  const detail = (w: ScreenedIdentity) => evaluate({ version: 1n, rules: [watchRule('monitor', 1n)] }, e, { history: [], holdingMinor: 0n, watchlist: matchIdentity(LISTED, w, 85) }).hits[0]?.detail;
+  assert.equal(detail(who('Ivan Petrov', '1970-03-03', 'RU')),
+    'name matches watchlist entry wle_a "Ivan Petrov" (as "Ivan Petrov"; list UN, risk high) with score 90 (threshold 85; name score 100; date of birth 1970-03-03, the entry\'s 1970-02-03: same year, another day −10; country RU: agrees)');
+  assert.match(detail(who('Ivan Petrov', '1970-03-02', 'FI')) ?? '', /score 95 .*date of birth 1970-03-02, the entry's 1970-02-03: day and month transposed, not discounted; country FI, the entry's RU: differs −5\)$/);
+  assert.equal(detail(who('Ivan Petrov', '1980-02-03')), undefined);
+});
+
+const date = fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2020-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+const country = fc.constantFrom('FI', 'SE', 'RU', 'FR', 'DE');
+const listed = fc.array(fc.record({ name: fc.constantFrom('Ivan Petrov', 'Iwan Petroff', 'Marie-Claire Dubois', 'Olga Marchenko', 'Ivana Petrova'), dateOfBirth: date, country }), { minLength: 1, maxLength: 5 })
+  .map((xs) => xs.map((x, i): WatchlistEntry => ({ id: `wle_${i}`, aliases: [], riskLevel: 'high', listSource: 'UN', ...x })));
+const probe = fc.constantFrom('Ivan Petrov', 'Ivan Petrof', 'Petrov Iwan', 'Marie Clare Dubois', 'Olga Marchenco', 'Ivana Petrov');
+const byEntry = (ms: readonly { entryId: string; score: number }[]) => new Map(ms.map((m) => [m.entryId, m.score]));
+
+test('agreeing secondary identifiers never lower a score; a disagreeing one never raises it nor adds a hit', () => {
+  fc.assert(fc.property(listed, probe, fc.integer({ min: 1, max: 100 }), fc.nat(), date, country, (entries, name, minScore, pick, otherDate, otherCountry) => {
+    const bare = byEntry(matchIdentity(entries, who(name), minScore));
+    const target = entries[pick % entries.length]!;
+    const agreeing = byEntry(matchIdentity(entries, who(name, target.dateOfBirth ?? null, target.country ?? null), minScore));
+    assert.equal(agreeing.get(target.id), bare.get(target.id), 'agreement neither lowers nor raises the score');
+    for (const w of [who(name, otherDate), who(name, null, otherCountry), who(name, otherDate, otherCountry)]) {
+      for (const [id, score] of byEntry(matchIdentity(entries, w, minScore))) {
+        assert.ok(bare.has(id) && score <= bare.get(id)!, `entry ${id}: ${score} against ${bare.get(id)} on the name alone`);
+      }
+    }
+  }));
 });
 
 test('the codec keeps watchlist.match strict: both thresholds above 0, a risk level of at most 3, nothing else', () => {

@@ -11,10 +11,12 @@
 // substring of the entry's. Bitap rewards a short name found inside a long one ("Ivan" inside
 // "ivan petrov" scores 1), so the score is scaled by the customer's name's share of the entry's
 // length when it is the shorter. The score reported is that similarity in whole percent, rounded
-// down: 100 is the same normalised name, and a rule's threshold is compared with it.
+// down: 100 is the same normalised name. Dates of birth and countries then confirm or discount
+// each name hit (watchlist_secondary.ts); a rule's threshold is compared with the final score.
 
 import Fuse from 'fuse.js';
 import { RISK_LEVELS, type RiskLevel } from './rules.ts';
+import type { SecondaryField } from './watchlist_parse.ts';
 
 export interface WatchlistEntry {
   id: string;
@@ -22,6 +24,25 @@ export interface WatchlistEntry {
   aliases: readonly string[];
   riskLevel: RiskLevel;
   listSource: string;
+  /** YYYY-MM-DD and ISO 3166-1 alpha-2 as the list gives them; absent or null when it gives none. */
+  dateOfBirth?: string | null;
+  country?: string | null;
+}
+
+/**
+ * How one secondary identifier both sides give compared (watchlist_secondary.ts): `agrees`, a
+ * date of birth with day and month swapped (`transposed`), one in the same year but another day
+ * (`same-year`) or another year (`other-year`, which drops the hit), a country that `differs`.
+ */
+export type SecondaryOutcome = 'agrees' | 'transposed' | 'same-year' | 'other-year' | 'differs';
+export interface SecondaryCheck {
+  field: SecondaryField;
+  /** The customer's value and the entry's. */
+  customer: string;
+  entry: string;
+  outcome: SecondaryOutcome;
+  /** Points taken off the name score (0 when it agrees or is only transposed). */
+  discount: number;
 }
 
 export interface WatchlistMatch {
@@ -31,8 +52,14 @@ export interface WatchlistMatch {
   matched: string;
   riskLevel: RiskLevel;
   listSource: string;
-  /** Similarity in whole percent, 0..100. */
+  /** The final score in whole percent, 0..100: the name score less the secondary identifiers' discounts. */
   score: number;
+  /** The name's similarity alone, in whole percent. */
+  nameScore: number;
+  /** The secondary identifiers both sides give and that agree. */
+  confirmedBy: SecondaryField[];
+  /** Every secondary identifier both sides give, agreeing or not (absent ones are not listed). */
+  secondary: SecondaryCheck[];
 }
 
 const SPELT_OUT: Readonly<Record<string, string>> = { ß: 'ss', ø: 'o', ł: 'l', đ: 'd', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };
@@ -47,7 +74,7 @@ export const riskRank = (level: RiskLevel): number => RISK_LEVELS.indexOf(level)
 
 /**
  * The entries `name` matches with a score of at least `minScore` (1..100), best first, one per
- * entry (its best-scoring name or alias). An empty name matches nothing.
+ * entry (its best-scoring name or alias), on the name alone. An empty name matches nothing.
  */
 export function matchName(entries: readonly WatchlistEntry[], name: string, minScore: number): WatchlistMatch[] {
   if (!(minScore >= 1 && minScore <= 100)) throw new RangeError(`matchName: minScore must be 1..100, got ${minScore}`);
@@ -67,7 +94,7 @@ export function matchName(entries: readonly WatchlistEntry[], name: string, minS
     const e = entries[r.item.index]!;
     const was = best.get(r.item.index);
     if (was !== undefined && was.score >= score) continue;
-    best.set(r.item.index, { entryId: e.id, entryName: e.name, matched: r.item.original, riskLevel: e.riskLevel, listSource: e.listSource, score });
+    best.set(r.item.index, { entryId: e.id, entryName: e.name, matched: r.item.original, riskLevel: e.riskLevel, listSource: e.listSource, score, nameScore: score, confirmedBy: [], secondary: [] });
   }
   return [...best.values()].sort((a, b) => b.score - a.score || (a.entryId < b.entryId ? -1 : 1));
 }

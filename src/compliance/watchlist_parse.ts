@@ -66,6 +66,25 @@ export function utcDateMs(s: string): number | null {
   return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
 }
 
+/** The secondary identifiers a watchlist entry and a KYC identity record may both carry. */
+export const SECONDARY_FIELDS = ['dateOfBirth', 'country'] as const;
+export type SecondaryField = (typeof SECONDARY_FIELDS)[number];
+const SECONDARY_FORM: Readonly<Record<SecondaryField, { ok: (s: string) => boolean; want: string }>> = {
+  dateOfBirth: { ok: (s) => utcDateMs(s) !== null, want: 'a date YYYY-MM-DD' },
+  country: { ok: (s) => COUNTRY.test(s), want: 'an ISO 3166-1 alpha-2 code (two capital letters)' },
+};
+
+/**
+ * A secondary identifier as given (undefined, null or '' is absent: null), or an error saying what
+ * was expected and what was found. One check for list entries and KYC records, so a value either
+ * side accepts the other does too.
+ */
+export function readSecondary(field: SecondaryField, v: unknown): { value: string | null } | { error: string } {
+  if (v === undefined || v === null || v === '') return { value: null };
+  const form = SECONDARY_FORM[field];
+  return typeof v === 'string' && form.ok(v) ? { value: v } : { error: `${field} must be ${form.want}, got ${JSON.stringify(v)}` };
+}
+
 function text(v: unknown, line: number, field: string, max: number): string {
   if (typeof v !== 'string' || v.trim() === '' || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
     throw new WatchlistParseError('FIELD', line, `${field} must be 1..${max} printable characters, got ${JSON.stringify(v)}`);
@@ -76,11 +95,10 @@ function text(v: unknown, line: number, field: string, max: number): string {
 function entryOf(raw: Record<string, unknown>, line: number): WatchlistEntryInput {
   const aliases = raw['aliases'] ?? [];
   if (!Array.isArray(aliases) || aliases.length > WATCHLIST_ALIASES_MAX) throw new WatchlistParseError('FIELD', line, `aliases must be a list of at most ${WATCHLIST_ALIASES_MAX} names`);
-  const optional = (field: string, ok: (s: string) => boolean, want: string): string | null => {
-    const v = raw[field];
-    if (v === undefined || v === null || v === '') return null;
-    if (typeof v !== 'string' || !ok(v)) throw new WatchlistParseError('FIELD', line, `${field} must be ${want}, got ${JSON.stringify(v)}`);
-    return v;
+  const optional = (field: SecondaryField): string | null => {
+    const r = readSecondary(field, raw[field]);
+    if ('error' in r) throw new WatchlistParseError('FIELD', line, r.error);
+    return r.value;
   };
   const risk = raw['riskLevel'];
   if (typeof risk !== 'string' || !(RISK_LEVELS as readonly string[]).includes(risk)) {
@@ -93,8 +111,8 @@ function entryOf(raw: Record<string, unknown>, line: number): WatchlistEntryInpu
   return {
     name: text(raw['name'], line, 'name', WATCHLIST_NAME_MAX),
     aliases: aliases.map((a, i) => text(a, line, `aliases[${i}]`, WATCHLIST_NAME_MAX)),
-    dateOfBirth: optional('dateOfBirth', (s) => utcDateMs(s) !== null, 'a date YYYY-MM-DD'),
-    country: optional('country', (s) => COUNTRY.test(s), 'an ISO 3166-1 alpha-2 code (two capital letters)'),
+    dateOfBirth: optional('dateOfBirth'),
+    country: optional('country'),
     riskLevel: risk as RiskLevel,
     listSource: source,
     expiryDate: expiry,

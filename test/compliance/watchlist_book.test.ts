@@ -12,7 +12,7 @@ import { changeAlert, listAlerts } from '../../src/ledger/fi/compliance.ts';
 import { addCaseAlert, addCaseNote, closeCase, listCases, loadCase, openCase } from '../../src/ledger/fi/compliance_cases.ts';
 import { CSV_COLUMNS, exportCase, exportCsv } from '../../src/ledger/fi/compliance_export.ts';
 import { verifyComplianceLog } from '../../src/ledger/fi/compliance_log.ts';
-import { importWatchlist, listWatchlist, screenName } from '../../src/ledger/fi/watchlist.ts';
+import { importWatchlist, listWatchlist, screenIdentity } from '../../src/ledger/fi/watchlist.ts';
 import { rowBigint } from '../../src/ledger/db/adapter.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { ENGINES, countingRng, fakeClock, freshDb, type FreshDb } from '../ledger/engines.ts';
@@ -31,6 +31,7 @@ const RULES: RuleSet = {
 const code = (c: string, ...words: string[]) => (e: unknown) => e instanceof LedgerError && e.code === c && words.every((w) => e.message.includes(w));
 const line = (name: string, risk: string, expiry = '2030-12-31', aliases = '') => `${name},${aliases},,,${risk},TEST-LIST,${expiry}`;
 const HEADER = 'name,aliases,date_of_birth,country,risk_level,list_source,expiry_date';
+const EERO = { name: 'Eero Expiring', dateOfBirth: null, country: null };
 
 for (const engine of ENGINES) {
   describe(`watchlist screening, cases and export on ${engine}`, () => {
@@ -66,10 +67,10 @@ for (const engine of ENGINES) {
     test('an entry matches through its expiry date and never after', async () => {
       const today = new Date(clock.nowMs()).toISOString().slice(0, 10);
       await append(line('Eero Expiring', 'low', today));
-      assert.deepEqual((await screenName(fi.db, RULES, 'Eero Expiring', clock.nowMs())).map((m) => m.entryName), ['Eero Expiring']);
+      assert.deepEqual((await screenIdentity(fi.db, RULES, EERO, clock.nowMs())).map((m) => m.entryName), ['Eero Expiring']);
       const midnight = Date.parse(`${today}T00:00:00Z`) + DAY_MS;
-      assert.deepEqual((await screenName(fi.db, RULES, 'Eero Expiring', midnight - 1)).length, 1);
-      assert.deepEqual(await screenName(fi.db, RULES, 'Eero Expiring', midnight), []);
+      assert.deepEqual((await screenIdentity(fi.db, RULES, EERO, midnight - 1)).length, 1);
+      assert.deepEqual(await screenIdentity(fi.db, RULES, EERO, midnight), []);
       clock.advance(midnight - clock.nowMs());
       const c = await register('Eero Expiring', 'eero/kyc');
       assert.deepEqual(await listAlerts(fi.db, c.customerId), [], 'an expired entry raises nothing');

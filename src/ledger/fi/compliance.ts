@@ -19,7 +19,7 @@ import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { caseOnAssign } from './compliance_cases.ts';
 import { appendComplianceLog } from './compliance_log.ts';
 import { loadCustomer } from './customers.ts';
-import { identityName, screenName } from './watchlist.ts';
+import { identityOf, screenIdentity } from './watchlist.ts';
 
 export interface ComplianceDeps {
   db: Db;
@@ -83,8 +83,8 @@ async function customerContext(q: Queryable, rules: RuleSet, customerId: string,
   const deviceRows = await q.query('SELECT device_id, created_ms, reported_balance_minor FROM devices WHERE customer_id = $1', [customerId]);
   const facts = deviceRows.map((r) => ({ deviceId: bytesToHex(rowBytes(r, 'device_id')), createdMs: Number(rowBigint(r, 'created_ms')), reportedBalanceMinor: rowBigint(r, 'reported_balance_minor') }));
   const identity = (await q.query('SELECT identity_json FROM customers WHERE id = $1', [customerId]))[0];
-  const name = identity === undefined ? null : identityName(JSON.parse(rowString(identity, 'identity_json')));
-  const watchlist = await screenName(q, rules, name, nowMs);
+  const who = identity === undefined ? null : identityOf(JSON.parse(rowString(identity, 'identity_json')));
+  const watchlist = await screenIdentity(q, rules, who, nowMs);
   return { history, holdingMinor: accounts + devices, overrides: await grantedOverrides(q, customerId), devices: facts, watchlist };
 }
 

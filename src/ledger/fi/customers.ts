@@ -1,13 +1,15 @@
 // KYC records of an FI: a customer has a policy tier, an identity record (opaque JSON the FI
-// keeps for the regulator: name, document numbers, ...) and a frozen flag. Freezing blocks money
-// leaving the customer's accounts and new accounts; credits still land (an FI→FI transfer
-// already settled at the CB must be able to finish). Device enrolment, K registry, credentials
-// and vouchers attach to the customer id later.
+// keeps for the regulator: name, document numbers, ...; `dateOfBirth` and `country`, when given,
+// in the watchlist's forms) and a frozen flag. Freezing blocks money leaving the customer's
+// accounts and new accounts; credits still land (an FI→FI transfer already settled at the CB
+// must be able to finish). Device enrolment, K registry, credentials and vouchers attach to the
+// customer id later.
 
 // limits.ts directly rather than the policy index: the index also loads the policy codec and,
 // through it, the curve engine, which the ledger's books have no use for.
 import { TIERS } from '../../policy/limits.ts';
 import { assert } from '../../crypto/assert.ts';
+import { SECONDARY_FIELDS, readSecondary } from '../../compliance/index.ts';
 import { rowBigint, rowString, type Queryable, type Tx } from '../db/adapter.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { IDENTITY_JSON_BYTES_MAX } from '../limits.ts';
@@ -28,6 +30,12 @@ export function checkKyc(tier: unknown, identity: unknown): { tier: number; iden
   }
   if (identity === null || typeof identity !== 'object' || Array.isArray(identity)) {
     throw new LedgerError(LedgerErrorCode.badRequest, `KYC identity record must be a JSON object (got ${Array.isArray(identity) ? 'array' : typeof identity})`);
+  }
+  // The identifiers watchlist screening weighs (watchlist.ts identityOf), held to the list's own
+  // forms: a date or country that screening could not read would silently screen on the name alone.
+  for (const field of SECONDARY_FIELDS) {
+    const r = readSecondary(field, (identity as Record<string, unknown>)[field]);
+    if ('error' in r) throw new LedgerError(LedgerErrorCode.badRequest, `KYC identity record: ${r.error}`);
   }
   const identityJson = JSON.stringify(identity);
   const bytes = new TextEncoder().encode(identityJson).length;

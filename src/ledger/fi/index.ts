@@ -41,5 +41,5 @@ export {
   CASE_ALERTS_MAX, CASE_NOTES_MAX, CASE_TEXT_MAX, addCaseAlert, addCaseNote, closeCase, listCases, loadCase, openCase, type CaseNote, type ComplianceCase,
 } from './compliance_cases.ts';
 export { CSV_COLUMNS, EXPORT_EVENTS_MAX, csvField, exportCase, exportCsv, type CaseExport } from './compliance_export.ts';
-export { identityName, importWatchlist, listWatchlist, screenName, type StoredWatchlistEntry, type WatchlistImport, type WatchlistImportResult } from './watchlist.ts';
+export { identityOf, importWatchlist, listWatchlist, screenIdentity, type StoredWatchlistEntry, type WatchlistImport, type WatchlistImportResult } from './watchlist.ts';
 export { applicantId } from './kyc_screen.ts';

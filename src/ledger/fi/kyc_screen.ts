@@ -1,7 +1,8 @@
-// Watchlist screening at KYC (a customer's registration, docs/compliance.md). The name of the
-// identity record is matched before the registration's idempotency key is taken, like a move's
-// screen (compliance.ts): a hard watchlist.match hit refuses naming the rule, a soft one refuses
-// until an operator overrides its alert, a monitor hit registers and alerts.
+// Watchlist screening at KYC (a customer's registration, docs/compliance.md). The name, date of
+// birth and country of the identity record are matched before the registration's idempotency key
+// is taken, like a move's screen (compliance.ts): a hard watchlist.match hit refuses naming the
+// rule, a soft one refuses until an operator overrides its alert, a monitor hit registers and
+// alerts. A malformed date of birth or country was refused before (customers.ts checkKyc).
 //
 // Why an applicant id: a refused registration has no customer yet, so its alert is filed under
 // `applicant:<idempotency key>`. The retry under the same key finds the override there, and the
@@ -13,15 +14,15 @@ import { evaluate, type RuleHit } from '../../compliance/index.ts';
 import { rowString, type Tx } from '../db/adapter.ts';
 import { grantedOverrides, keyTaken, recordHit, recordScreened, refusal, type ComplianceDeps, type Screened } from './compliance.ts';
 import { appendComplianceLog } from './compliance_log.ts';
-import { identityName, screenName } from './watchlist.ts';
+import { identityOf, screenIdentity } from './watchlist.ts';
 
 /** The customer id a registration's alerts carry until it registers. */
 export const applicantId = (idempotencyKey: string): string => `applicant:${idempotencyKey}`;
 
-/** Screens a registration's name: throws RULE_REFUSED / RULE_OVERRIDE_REQUIRED (alerts written), or returns what to record; null when not screened. */
+/** Screens a registration's identity: throws RULE_REFUSED / RULE_OVERRIDE_REQUIRED (alerts written), or returns what to record; null when not screened. */
 export async function screenRegistration(d: ComplianceDeps, idempotencyKey: string, identity: unknown): Promise<Screened | null> {
   if (await keyTaken(d.db, idempotencyKey)) return null;
-  const watchlist = await screenName(d.db, d.rules, identityName(identity), d.nowMs);
+  const watchlist = await screenIdentity(d.db, d.rules, identityOf(identity), d.nowMs);
   const event = { kind: 'register' as const, customerId: applicantId(idempotencyKey), amountMinor: 0n, atMs: d.nowMs };
   const overrides = await grantedOverrides(d.db, event.customerId);
   const result = evaluate(d.rules, event, { history: [], holdingMinor: 0n, overrides, watchlist });

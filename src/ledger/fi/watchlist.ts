@@ -1,13 +1,14 @@
 // The FI's watchlist (AML/CFT screening, docs/compliance.md): an operator's import replaces or
 // extends the stored list in one transaction, logged in the chained compliance log; screening
-// reads the entries in force (not expired at the event's time) and matches the customer's name.
+// reads the entries in force (not expired at the event's time) and matches the customer's name,
+// date of birth and country.
 // The parse (src/compliance/watchlist_parse.ts) finishes before the transaction starts, so a list
 // with one bad line changes nothing.
 
 import { assert } from '../../crypto/assert.ts';
 import {
-  DAY_MS, RISK_LEVELS, WATCHLIST_ENTRIES_MAX, WatchlistParseError, matchName, parseWatchlist, utcDateMs,
-  type RiskLevel, type RuleSet, type WatchlistEntry, type WatchlistEntryInput, type WatchlistFormat, type WatchlistMatch,
+  DAY_MS, RISK_LEVELS, WATCHLIST_ENTRIES_MAX, WatchlistParseError, matchIdentity, parseWatchlist, readSecondary, utcDateMs,
+  type RiskLevel, type RuleSet, type ScreenedIdentity, type SecondaryField, type WatchlistEntry, type WatchlistEntryInput, type WatchlistFormat, type WatchlistMatch,
 } from '../../compliance/index.ts';
 import { newId, type RandomBytes } from '../context.ts';
 import { rowBigint, rowNullableString, rowString, type Db, type Queryable } from '../db/adapter.ts';
@@ -87,23 +88,36 @@ export async function listWatchlist(q: Queryable): Promise<StoredWatchlistEntry[
   return (await q.query('SELECT * FROM watchlist_entries ORDER BY imported_ms, import_id, line_no')).map(entryOf);
 }
 
-/** The name a KYC identity record gives (its `name` field), or null when it gives none. */
-export function identityName(identity: unknown): string | null {
-  const name = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>)['name'] : undefined;
-  return typeof name === 'string' && name.trim() !== '' ? name : null;
+/**
+ * What a KYC identity record gives screening: its `name` (null when it gives none, and then
+ * nothing is screened), and its `dateOfBirth` and `country` when well formed. Registration refuses
+ * a malformed one (customers.ts checkKyc); a record stored before that check with one that is not
+ * is screened as if it gave none (absence is not evidence, so the name score stands).
+ */
+export function identityOf(identity: unknown): ScreenedIdentity | null {
+  const record = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>) : {};
+  const name = record['name'];
+  if (typeof name !== 'string' || name.trim() === '') return null;
+  const secondary = (field: SecondaryField): string | null => {
+    const r = readSecondary(field, record[field]);
+    return 'value' in r ? r.value : null;
+  };
+  return { name, dateOfBirth: secondary('dateOfBirth'), country: secondary('country') };
 }
 
 /**
- * The watchlist entries in force at `nowMs` that `name` matches at or above the lowest score any
- * watchlist.match rule asks for; [] when no rule screens names.
+ * The watchlist entries in force at `nowMs` that the customer matches (name, then date of birth
+ * and country) at or above the lowest score any watchlist.match rule asks for; [] when no rule
+ * screens names.
  */
-export async function screenName(q: Queryable, rules: RuleSet, name: string | null, nowMs: number): Promise<WatchlistMatch[]> {
+export async function screenIdentity(q: Queryable, rules: RuleSet, who: ScreenedIdentity | null, nowMs: number): Promise<WatchlistMatch[]> {
   const thresholds = rules.rules.filter((r) => r.kind === 'watchlist.match').map((r) => Number(r.bandPercent));
-  if (name === null || thresholds.length === 0) return [];
-  const rows = await q.query('SELECT id, name, aliases_json, risk_level, list_source FROM watchlist_entries WHERE expires_ms > $1', [BigInt(nowMs)]);
+  if (who === null || thresholds.length === 0) return [];
+  const rows = await q.query('SELECT id, name, aliases_json, date_of_birth, country, risk_level, list_source FROM watchlist_entries WHERE expires_ms > $1', [BigInt(nowMs)]);
   const entries: WatchlistEntry[] = rows.map((r) => ({
     id: rowString(r, 'id'), name: rowString(r, 'name'), aliases: JSON.parse(rowString(r, 'aliases_json')) as string[],
     riskLevel: rowString(r, 'risk_level') as RiskLevel, listSource: rowString(r, 'list_source'),
+    dateOfBirth: rowNullableString(r, 'date_of_birth'), country: rowNullableString(r, 'country'),
   }));
-  return matchName(entries, name, Math.min(...thresholds));
+  return matchIdentity(entries, who, Math.min(...thresholds));
 }
