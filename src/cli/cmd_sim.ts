@@ -5,8 +5,11 @@
 // exits non-zero with the seed, the simulated time and the step that replay it.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FAULTS, FAULT_NAMES, FLEET_FI_IDS, runFleet, FleetInvariantBroken, type FaultRates, type RunRecord } from '../sim/fleet/index.ts';
 import { analyse, reportJson, writeReport, type FleetReport } from '../sim/analysis/index.ts';
@@ -14,6 +17,8 @@ import { simDatabaseName, type SimDatabase } from '../sim/node_databases.ts';
 import { CliError, flag, optionInt, optionString } from './args.ts';
 import { JSON_OPTION, toJson, type Command } from './command.ts';
 import { parseDatabase } from './parse_db.ts';
+import { writeRecordJson } from './record_json.ts';
+import { heapPlan, simMemoryNeedMiB } from './sim_memory.ts';
 
 /** A rate as typed: a plain decimal (`0.05`, `2`, `1e-3`), so `NaN`, `Infinity`, hex and signs are refused. */
 const RATE_PATTERN = /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
@@ -54,6 +59,29 @@ function simDatabase(db: string | undefined, keep: boolean): SimDatabase {
   return { engine: 'postgres', serverUrl: spec.connectionString, keep };
 }
 
+/** Set in the environment of a run started again with a larger heap, so it never starts itself again. */
+const HEAP_RAISED_ENV = 'TALLY_SIM_HEAP_RAISED';
+
+const gib = (mib: number): string => (mib / 1024).toFixed(1);
+
+/**
+ * Runs this same command line again in a child Node with `--max-old-space-size=heapMiB` (any
+ * other heap flag of this process dropped) and the seed fixed, sharing this terminal; its exit code
+ * is this one's.
+ */
+function runWithHeap(heapMiB: number, seed: string): Promise<number> {
+  const node = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
+  const args = process.argv.slice(1);
+  const child = spawn(process.execPath, [...node, `--max-old-space-size=${heapMiB}`, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, [HEAP_RAISED_ENV]: '1', SIM_SEED: seed },
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + (os.constants.signals[signal] ?? 0))));
+  });
+}
+
 export const simCommand: Command = {
   name: 'sim',
   summary: 'Run the seeded fleet simulator: a city of devices over days, with faults, checking every invariant.',
@@ -83,6 +111,15 @@ export const simCommand: Command = {
       io.err(`SIM_SEED=random: seed ${seed} (${replayLine(customers, days, seed, faults)} replays this run)`);
     }
     const json = flag(p, 'json');
+    const need = simMemoryNeedMiB(customers, days);
+    const plan = heapPlan(need, v8.getHeapStatistics().heap_size_limit / 2 ** 20, os.totalmem() / 2 ** 20);
+    if (plan.kind === 'too-big') {
+      throw new CliError('USAGE', `a run of ${customers} customers over ${days} days needs about ${gib(need)} GiB of memory (docs/simulator.md "Scale"); this machine lets a run plan on ${gib(plan.usableMiB)} GiB: fewer customers or days`);
+    }
+    if (plan.kind === 'raise' && process.env[HEAP_RAISED_ENV] === undefined) {
+      io.err(`tally sim: this run needs about ${gib(need)} GiB; running it again with a JavaScript heap of ${plan.heapMiB} MiB`);
+      return runWithHeap(plan.heapMiB, seed);
+    }
     const bar = process.stderr.isTTY
       ? new cliProgress.SingleBar({ format: 'sim {bar} {percentage}% | step {value}/{total} | {payments} payments | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
       : null;
@@ -116,7 +153,7 @@ export const simCommand: Command = {
     if (out !== undefined) {
       mkdirSync(out, { recursive: true });
       const { wallMs: _w, ...deterministic } = record;
-      writeFileSync(path.join(out, 'run.json'), `${toJson(deterministic)}\n`);
+      writeRecordJson(path.join(out, 'run.json'), deterministic);
       await writeReport(report, out);
     }
     if (json) {

@@ -87,3 +87,19 @@ test('tally sim --fault sets each rate, the report records the rates set and the
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('a run above the heap limit runs itself again with a larger heap (same output); one past the machine is refused before it starts', () => {
+  const tally = path.join(repo, 'bin/tally.mjs');
+  const args = ['sim', '--customers', '2', '--days', '1', '--seed', 'heap-1', '--json'];
+  const plain = spawnSync(process.execPath, [tally, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(plain.status, 0, plain.stderr);
+  // A 200 MiB heap is below what any run is estimated to need (the base alone is more).
+  const small = spawnSync(process.execPath, ['--max-old-space-size=200', tally, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(small.status, 0, small.stderr);
+  assert.match(small.stderr, /running it again with a JavaScript heap of \d+ MiB/);
+  assert.equal(small.stdout, plain.stdout, 'the run again gives the same report');
+  const huge = spawnSync(process.execPath, [tally, 'sim', '--customers', '100000000', '--days', '7'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(huge.status, 2, huge.stderr);
+  assert.match(huge.stderr, /needs about [\d.]+ GiB of memory .*fewer customers or days/);
+  assert.equal(huge.stdout, '');
+});
