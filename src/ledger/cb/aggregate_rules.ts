@@ -41,6 +41,9 @@ export type CbAlert = Omit<Alert, 'customerId' | 'holds' | 'overrideReason'> & {
 export async function fiFacts(q: Queryable, fiId: string, lookbackMs: number, nowMs: number): Promise<FiFacts> {
   const reserve = cbReserveAccount(fiId);
   const from = BigInt(nowMs - lookbackMs);
+  // CROSS JOIN makes SQLite start from the window's transactions (it keeps that order for it;
+  // PostgreSQL plans it as any inner join): started from the FI's reserve entries instead, the
+  // read would walk every leg the FI ever posted, fundings and defundings included.
   const issued = await q.query(
     `SELECT e.amount_minor, t.created_ms FROM journal_transactions t CROSS JOIN journal_entries e
      WHERE e.transaction_id = t.id AND t.kind IN ('cb.issue', 'cb.redeem') AND t.created_ms > $2 AND e.account_id = $1`,
