@@ -10,6 +10,13 @@ export const AMOUNT_MAX_MINOR = 10n ** 15n;
 /** Largest absolute balance any account may reach (2^62): leaves head-room below BIGINT for sums. */
 export const BALANCE_ABS_MAX_MINOR = 2n ** 62n;
 
+/**
+ * Largest running total of one FI's moves into (or out of) circulation at the CB
+ * (book/circulation_totals.ts, CHECKed by migration 020): lifetime sums, so 2^62 minor units
+ * (~4.6·10^16 currency units) is centuries of any FI's funding; one more leg cannot overflow BIGINT.
+ */
+export const CIRCULATION_TOTAL_MAX_MINOR = 2n ** 62n;
+
 /** SQL BIGINT range; every stored integer must fit. */
 export const SQL_BIGINT_MIN = -(2n ** 63n);
 export const SQL_BIGINT_MAX = 2n ** 63n - 1n;
@@ -44,6 +51,7 @@ export const AUDIT_ROWS_MAX = 100;
 
 assert(AMOUNT_MAX_MINOR < BALANCE_ABS_MAX_MINOR, 'one amount must fit in a balance');
 assert(BALANCE_ABS_MAX_MINOR * 2n <= SQL_BIGINT_MAX + 1n, 'two balances must sum inside BIGINT');
+assert(CIRCULATION_TOTAL_MAX_MINOR + AMOUNT_MAX_MINOR <= SQL_BIGINT_MAX, 'a circulation total plus one leg must fit in BIGINT (the CHECK refuses it, no overflow)');
 assert(JOURNAL_ENTRIES_MAX >= 2, 'a journal transaction needs at least two entries');
 
 /** HTTP request bodies: a full nullifier batch in hex JSON is ~0.8 MB. */

@@ -4,9 +4,13 @@
 // every journal transaction sums to zero and has entries; the whole journal sums to zero; each
 // balance equals Σ of its entries; the book sums to zero; sign rules hold; no nullifier appears
 // twice (beyond the UNIQUE index, which a migration could drop); no entry is orphaned; no
-// idempotency key is committed without its answer; the admin log's hash chain holds. reconcileReserves compares two books.
+// idempotency key is committed without its answer; the admin log's hash chain holds; each FI's
+// running circulation total (circulation_totals.ts) equals the sum of its reserve's legs of the
+// circulation kinds, which the CB's aggregate rules read instead of the journal. reconcileReserves
+// compares two books.
 
 import { FI_SETTLEMENT_ACCOUNT, cbReserveAccount } from './accounts.ts';
+import { CIRCULATION_TOTAL_MISMATCH_SQL } from './circulation_totals.ts';
 import { rowBigint, type Db, type Row, type Tx } from '../db/adapter.ts';
 import { readAccount } from './journal.ts';
 import { AUDIT_ROWS_MAX } from '../limits.ts';
@@ -24,6 +28,7 @@ export const ViolationCode = {
   idempotencyUnanswered: 'IDEMPOTENCY_UNANSWERED',
   reserveMismatch: 'RESERVE_MISMATCH',
   adminLogBroken: 'ADMIN_LOG_BROKEN',
+  circulationTotalMismatch: 'CIRCULATION_TOTAL_MISMATCH',
 } as const;
 export type ViolationCode = (typeof ViolationCode)[keyof typeof ViolationCode];
 
@@ -118,6 +123,13 @@ const CHECKS: readonly Check[] = [
     code: ViolationCode.idempotencyUnanswered,
     sql: 'SELECT idem_key, request_hash, created_ms FROM idempotency_keys WHERE response IS NULL ORDER BY idem_key' + LIMIT,
     message: (rows) => `Idempotency keys committed without an answer: ${distinct(rows, 'idem_key')}`,
+  },
+  {
+    code: ViolationCode.circulationTotalMismatch,
+    sql: CIRCULATION_TOTAL_MISMATCH_SQL + LIMIT,
+    message: (rows) => 'FI circulation totals that differ from the journal (the CB\'s in-flight share rule reads them): ' +
+      rows.map((r) => `${String(r['fi_id'])} holds funded ${String(r['funded_minor'])} / returned ${String(r['returned_minor'])}, ` +
+        `its reserve's journal legs say ${String(r['journal_funded_minor'])} / ${String(r['journal_returned_minor'])}`).join('; '),
   },
 ];
 

@@ -3,9 +3,13 @@
 // then post. Posting asserts Σ entries = 0 before writing and Σ all balances = 0 in the book
 // after, so a bug that would create or destroy money stops the transaction instead of committing.
 // The UNIQUE idempotency_key on journal_transactions is a second guard: one key, one effect.
+// Posting is also the one place that keeps the CB's running totals of each FI's moves into and
+// out of circulation (circulation_totals.ts), so no move of those kinds can skip them.
 
 import { assert } from '../../crypto/assert.ts';
 import { rowBigint, rowString, type Tx } from '../db/adapter.ts';
+import { AccountKind } from './accounts.ts';
+import { addCirculationLeg, isCirculationKind } from './circulation_totals.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
 import { BALANCE_ABS_MAX_MINOR, JOURNAL_ENTRIES_MAX } from '../limits.ts';
 
@@ -129,6 +133,7 @@ export async function post(tx: Tx, p: Posting): Promise<Map<string, bigint>> {
     [p.id, p.kind, p.idempotencyKey, p.reference ?? null, BigInt(p.createdMs)],
   );
   const after = new Map<string, bigint>();
+  const circulation = isCirculationKind(p.kind);
   for (const [seq, e] of p.entries.entries()) {
     await tx.run('INSERT INTO journal_entries (transaction_id, seq, account_id, amount_minor) VALUES ($1, $2, $3, $4)', [
       p.id,
@@ -137,11 +142,12 @@ export async function post(tx: Tx, p: Posting): Promise<Map<string, bigint>> {
       e.amountMinor,
     ]);
     const rows = await tx.query(
-      'UPDATE accounts SET balance_minor = balance_minor + $1 WHERE id = $2 RETURNING balance_minor',
+      'UPDATE accounts SET balance_minor = balance_minor + $1 WHERE id = $2 RETURNING balance_minor, kind, owner',
       [e.amountMinor, e.accountId],
     );
     assert(rows.length === 1, `journal entry names account ${e.accountId}, which does not exist`);
     after.set(e.accountId, rowBigint(rows[0]!, 'balance_minor'));
+    if (circulation && rowString(rows[0]!, 'kind') === AccountKind.fiReserve) await addCirculationLeg(tx, rowString(rows[0]!, 'owner'), e.amountMinor);
   }
   const total = await bookTotal(tx);
   assert(total === 0n, `book is unbalanced after journal transaction ${p.id}: Σ balances = ${total}`);

@@ -12,8 +12,11 @@
 
 import { AGGREGATE_KINDS, aggregateLookbackMs, evaluateFi, type FiFacts, type RuleHit, type RuleSet } from '../../compliance/index.ts';
 import type { RandomBytes } from '../context.ts';
-import { rowBigint, rowString, type Db, type Queryable, type SqlValue, type Tx } from '../db/adapter.ts';
+import { assert } from '../../crypto/assert.ts';
+import { rowBigint, rowString, type Db, type Queryable, type Tx } from '../db/adapter.ts';
 import { CB_CIRCULATION_ACCOUNT, cbReserveAccount } from '../book/accounts.ts';
+import { readCirculationTotal } from '../book/circulation_totals.ts';
+import { readAccount } from '../book/journal.ts';
 import { changeAlert, grantedOverrides, keyTaken, listAlerts, recordHit, type Alert } from '../fi/compliance.ts';
 import { appendComplianceLog } from '../fi/compliance_log.ts';
 import { LedgerError, LedgerErrorCode } from '../errors.ts';
@@ -28,29 +31,35 @@ export interface CbComplianceDeps {
 /** An alert at the CB: its subject is an FI. */
 export type CbAlert = Omit<Alert, 'customerId' | 'holds' | 'overrideReason'> & { fiId: string };
 
-const total = async (q: Queryable, sql: string, params: readonly SqlValue[]): Promise<bigint> => rowBigint((await q.query(sql, params))[0]!, 'total');
-
-/** The FI's aggregates as the CB's book and incident registry hold them, over the rules' lookback. */
+/**
+ * The FI's aggregates as the CB's book and incident registry hold them, over the rules' lookback.
+ * Each read is bounded by the window or a primary key, never by the FI's history: issuances and
+ * redemptions of every FI in the window (index journal_transactions_kind_created, migration 020),
+ * incidents naming the FI in the window (incidents_fi_created, incidents_uploader_created), its
+ * running circulation total (book/circulation_totals.ts) and the circulation balance.
+ */
 export async function fiFacts(q: Queryable, fiId: string, lookbackMs: number, nowMs: number): Promise<FiFacts> {
   const reserve = cbReserveAccount(fiId);
   const from = BigInt(nowMs - lookbackMs);
+  // CROSS JOIN makes SQLite start from the window's transactions (it keeps that order for it;
+  // PostgreSQL plans it as any inner join): started from the FI's reserve entries instead, the
+  // read would walk every leg the FI ever posted, fundings and defundings included.
   const issued = await q.query(
-    `SELECT e.amount_minor, t.created_ms FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
-     WHERE e.account_id = $1 AND t.kind IN ('cb.issue', 'cb.redeem') AND t.created_ms > $2`,
+    `SELECT e.amount_minor, t.created_ms FROM journal_transactions t CROSS JOIN journal_entries e
+     WHERE e.transaction_id = t.id AND t.kind IN ('cb.issue', 'cb.redeem') AND t.created_ms > $2 AND e.account_id = $1`,
     [reserve, from],
   );
   const incidents = await q.query('SELECT created_ms FROM incidents WHERE (fi_id = $1 OR uploader_fi_id = $1) AND created_ms > $2', [fiId, from]);
   // What left the FI's reserve into circulation, less what came back (defunding, reclaims).
-  const reserveLegs = await total(q,
-    `SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) AS total FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
-     WHERE e.account_id = $1 AND t.kind IN ('cb.fundCirculation', 'cb.defundCirculation', 'cb.reclaim')`,
-    [reserve]);
-  const circulation = await total(q, 'SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) AS total FROM accounts WHERE id = $1', [CB_CIRCULATION_ACCOUNT]);
+  const moved = await readCirculationTotal(q, fiId);
+  // A book without the offline side (CbLedger alone) has no circulation account: nothing in flight.
+  const circulation = (await readAccount(q, CB_CIRCULATION_ACCOUNT))?.balanceMinor ?? 0n;
+  assert(circulation >= 0n, `fiFacts: ${CB_CIRCULATION_ACCOUNT} is negative (${circulation})`);
   return {
     fiId,
     issuance: issued.map((r) => ({ amountMinor: rowBigint(r, 'amount_minor'), atMs: Number(rowBigint(r, 'created_ms')) })),
     incidentsMs: incidents.map((r) => Number(rowBigint(r, 'created_ms'))),
-    inFlightMinor: -reserveLegs,
+    inFlightMinor: moved.fundedMinor - moved.returnedMinor,
     totalInFlightMinor: circulation,
   };
 }

@@ -22,6 +22,7 @@ import { WATCHLIST_MIGRATION } from './migration_016.ts';
 import { KEY_HOLDER_MIGRATION } from './migration_017.ts';
 import { INCIDENT_DRAW_MIGRATION } from './migration_018.ts';
 import { FREEZE_CHAIN_MIGRATION } from './migration_019.ts';
+import { CIRCULATION_TOTALS_MIGRATION } from './migration_020.ts';
 
 export interface Migration {
   version: number;
@@ -134,6 +135,7 @@ CREATE TABLE nullifier_conflicts (
   KEY_HOLDER_MIGRATION,
   INCIDENT_DRAW_MIGRATION,
   FREEZE_CHAIN_MIGRATION,
+  CIRCULATION_TOTALS_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
