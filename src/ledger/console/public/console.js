@@ -23,6 +23,32 @@ function table(id, head, rows) {
     el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => (c instanceof Node ? c : el('td', {}, c)))))));
 }
 
+/** Appends rows (each an array of cells, as table() takes them) to a table table() made. */
+function appendRows(t, rows) {
+  t.querySelector('tbody').append(...rows.map((r) => el('tr', {}, r.map((c) => (c instanceof Node ? c : el('td', {}, c))))));
+}
+
+/**
+ * The "More" control under a paged list: each click awaits `next()`, which appends the next page
+ * and resolves to whether more follow; the button goes when nothing follows, a failure shows beside it.
+ */
+function moreButton(id, next) {
+  const button = el('button', { type: 'button', id: `more-${id}`, class: 'more' }, 'More');
+  const error = el('span', { class: 'error', id: `more-${id}-error` });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      if (await next()) button.disabled = false;
+      else button.remove();
+    } catch (e) {
+      error.textContent = String(e.message ?? e);
+      button.disabled = false;
+    }
+  });
+  return el('p', {}, button, error);
+}
+
 const amount = (minor) => el('td', { class: 'amount' }, String(minor));
 const when = (ms) => (ms === null || ms === undefined ? 'never' : new Date(Number(ms)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
 
@@ -128,29 +154,16 @@ function fiScreen(data, base) {
   const customers = table('customers', ['customer', 'tier', 'accounts', 'devices'], data.customers.map(customerRow));
   const devices = devicesTable('devices', data.customers.flatMap((c) => c.devices));
   let last = data.customers.length === 0 ? null : data.customers[data.customers.length - 1].customerId;
-  const button = el('button', { type: 'button', id: 'more-customers', class: 'more' }, 'More');
-  const error = el('span', { class: 'error', id: 'more-customers-error' });
-  const append = (t, cells) => t.querySelector('tbody').append(el('tr', {}, cells.map((c) => (c instanceof Node ? c : el('td', {}, c)))));
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    error.textContent = '';
-    try {
-      const next = await load(`${base}/customers?after=${encodeURIComponent(last)}`);
-      for (const c of next.customers) {
-        append(customers, customerRow(c));
-        for (const d of c.devices) append(devices, deviceRow(d));
-      }
-      if (next.customers.length > 0) last = next.customers[next.customers.length - 1].customerId;
-      if (next.more) button.disabled = false;
-      else button.remove();
-    } catch (e) {
-      error.textContent = String(e.message ?? e);
-      button.disabled = false;
-    }
+  const more = moreButton('customers', async () => {
+    const next = await load(`${base}/customers?after=${encodeURIComponent(last)}`);
+    appendRows(customers, next.customers.map(customerRow));
+    appendRows(devices, next.customers.flatMap((c) => c.devices.map(deviceRow)));
+    if (next.customers.length > 0) last = next.customers[next.customers.length - 1].customerId;
+    return next.more;
   });
   return [
     el('section', { class: 'card', id: 'customers-card' }, el('h2', {}, `Customers of ${data.fiId}`), customers,
-      data.more && last !== null ? el('p', {}, button, error) : ''),
+      data.more && last !== null ? more : ''),
     el('section', { class: 'card', id: 'devices-card' }, el('h2', {}, 'Devices and sync status'), devices),
   ];
 }
@@ -253,7 +266,7 @@ async function overviewPage() {
 }
 
 /** What screen scripts use. */
-window.TallyConsole = { el, table, amount, when, session, load, send, newKey, screen, LoadError, refresh: () => window.dispatchEvent(new HashChangeEvent('hashchange')) };
+window.TallyConsole = { el, table, appendRows, moreButton, amount, when, session, load, send, newKey, screen, LoadError, refresh: () => window.dispatchEvent(new HashChangeEvent('hashchange')) };
 
 document.addEventListener('DOMContentLoaded', () => {
   if (document.body.dataset.page === 'sign-in') signInPage();

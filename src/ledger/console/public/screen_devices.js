@@ -6,7 +6,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, send, newKey, screen, refresh } = window.TallyConsole;
+  const { el, table, appendRows, moreButton, when, load, send, newKey, screen, refresh } = window.TallyConsole;
 
   function freezeForm(fiId, customerId, frozen) {
     const action = frozen ? 'unfreeze' : 'freeze';
@@ -55,21 +55,18 @@
       const t = table('devices', ['device', 'customer', 'status', 'last sync', 'newest credential epoch', 'can pay offline until', ''], devices.map(rowOf));
       // Oldest enrolment first; "More" appends the devices after the last one shown.
       let last = devices.length === 0 ? null : devices[devices.length - 1].deviceId;
-      const button = el('button', { type: 'button', id: 'more-devices', class: 'more' }, 'More');
-      button.addEventListener('click', async () => {
-        button.disabled = true;
+      const button = moreButton('devices', async () => {
         const next = await load(`${who.base}/devices?after=${encodeURIComponent(last)}`);
-        for (const d of next.devices) t.querySelector('tbody').append(el('tr', {}, rowOf(d).map((c) => (c instanceof Node ? c : el('td', {}, c)))));
+        appendRows(t, next.devices.map(rowOf));
         if (next.devices.length > 0) last = next.devices[next.devices.length - 1].deviceId;
-        if (next.more) button.disabled = false;
-        else button.remove();
+        return next.more;
       });
       return [
         el('section', { class: 'card', id: 'devices-card' },
           el('h2', {}, `Devices at ${who.node}`),
           ...listProblems.map((p) => el('p', { class: 'error list-problem' }, p)),
           el('p', {}, 'A device pays offline until its newest credential expires with its grace period; a frozen customer\'s devices stop at their first sync after the CB lists them.'),
-          t, more && last !== null ? el('p', {}, button) : ''),
+          t, more && last !== null ? button : ''),
       ];
     },
   });

@@ -7,7 +7,7 @@
 'use strict';
 
 (() => {
-  const { el, table, amount, when, load, screen } = window.TallyConsole;
+  const { el, table, appendRows, moreButton, amount, when, load, screen } = window.TallyConsole;
 
   const staff = (who) => who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator');
   const mono = (s) => el('td', { class: 'mono' }, s ?? '—');
@@ -39,24 +39,14 @@
    */
   function paged(who, tableId, head, list, more, rowsOf, cursor, pick) {
     const t = table(tableId, head, rowsOf(list));
-    const tbody = t.querySelector('tbody');
     let last = list.length === 0 ? null : list[list.length - 1].id;
-    const button = el('button', { type: 'button', id: `more-${tableId}`, class: 'more' }, 'More');
-    const error = el('span', { class: 'error', id: `more-${tableId}-error` });
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      try {
-        const next = pick(await load(`${who.base}/incidents?${cursor}=${encodeURIComponent(last)}`));
-        for (const r of rowsOf(next.list)) tbody.append(el('tr', {}, r.map((c) => (c instanceof Node ? c : el('td', {}, c)))));
-        if (next.list.length > 0) last = next.list[next.list.length - 1].id;
-        if (next.more) button.disabled = false;
-        else button.remove();
-      } catch (e) {
-        error.textContent = String(e.message ?? e);
-        button.disabled = false;
-      }
+    const button = moreButton(tableId, async () => {
+      const next = pick(await load(`${who.base}/incidents?${cursor}=${encodeURIComponent(last)}`));
+      appendRows(t, rowsOf(next.list));
+      if (next.list.length > 0) last = next.list[next.list.length - 1].id;
+      return next.more;
     });
-    return [t, more && last !== null ? el('p', {}, button, error) : ''];
+    return [t, more && last !== null ? button : ''];
   }
 
   function syncCard(who, data) {

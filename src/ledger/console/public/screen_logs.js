@@ -8,7 +8,7 @@
 'use strict';
 
 (() => {
-  const { el, table, when, load, screen } = window.TallyConsole;
+  const { el, table, appendRows, moreButton, when, load, screen } = window.TallyConsole;
 
   const staff = (who) => who.role === 'auditor' || (who.node === 'cb' ? who.role === 'cb-operator' : who.role === 'fi-operator');
 
@@ -20,24 +20,14 @@
   /** A log's table with a "More" button while older entries exist: each click appends the next page. */
   function paged(who, log, page, head, rowOf) {
     const t = table(`${log}-log`, head, page.entries.map(rowOf));
-    const tbody = t.querySelector('tbody');
     let last = page.entries.length === 0 ? null : page.entries[page.entries.length - 1].seq;
-    const more = el('button', { type: 'button', id: `more-${log}-log`, class: 'more' }, 'More');
-    const error = el('span', { class: 'error', id: `more-${log}-error` });
-    more.addEventListener('click', async () => {
-      more.disabled = true;
-      try {
-        const next = (await load(`${who.base}/logs?${log}Before=${encodeURIComponent(last)}`))[log];
-        for (const e of next.entries) tbody.append(el('tr', {}, rowOf(e).map((c) => (c instanceof Node ? c : el('td', {}, c)))));
-        if (next.entries.length > 0) last = next.entries[next.entries.length - 1].seq;
-        if (next.more) more.disabled = false;
-        else more.remove();
-      } catch (e) {
-        error.textContent = String(e.message ?? e);
-        more.disabled = false;
-      }
+    const more = moreButton(`${log}-log`, async () => {
+      const next = (await load(`${who.base}/logs?${log}Before=${encodeURIComponent(last)}`))[log];
+      appendRows(t, next.entries.map(rowOf));
+      if (next.entries.length > 0) last = next.entries[next.entries.length - 1].seq;
+      return next.more;
     });
-    return [t, page.more && last !== null ? el('p', {}, more, error) : ''];
+    return [t, page.more && last !== null ? more : ''];
   }
 
   function disclosureCard(who, d) {
