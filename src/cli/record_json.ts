@@ -23,8 +23,10 @@ export function writeRecordJson(file: string, record: Readonly<Record<string, un
     }
   };
   try {
-    // JSON.stringify leaves out keys whose value it cannot write (undefined, functions, symbols).
-    const keys = Object.keys(record).filter((k) => toJson(record[k]) !== undefined);
+    // JSON.stringify leaves out keys whose value it cannot write (undefined, functions, symbols);
+    // told by type, so no array is stringified whole to find out.
+    const writable = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
+    const keys = Object.keys(record).filter((k) => writable(record[k]));
     if (keys.length === 0) put('{}');
     else {
       put('{\n');
