@@ -66,12 +66,19 @@ const gib = (mib: number): string => (mib / 1024).toFixed(1);
 
 /**
  * Runs this same command line again in a child Node with `--max-old-space-size=heapMiB` (any
- * other heap flag of this process dropped) and the seed fixed, sharing this terminal; its exit code
+ * other heap flag of this process dropped) and the seed this run chose, sharing this terminal; its exit code
  * is this one's.
  */
 function runWithHeap(heapMiB: number, seed: string): Promise<number> {
   const node = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
-  const args = process.argv.slice(1);
+  // The seed this run chose (SIM_SEED=random or --seed random draw one) replaces any the line gave.
+  const args: string[] = [];
+  const given = process.argv.slice(1);
+  for (let i = 0; i < given.length; i++) {
+    if (given[i] === '--seed') i++;
+    else if (!given[i]!.startsWith('--seed=')) args.push(given[i]!);
+  }
+  args.push('--seed', seed);
   const child = spawn(process.execPath, [...node, `--max-old-space-size=${heapMiB}`, ...args], {
     stdio: 'inherit',
     env: { ...process.env, [HEAP_RAISED_ENV]: '1', SIM_SEED: seed },

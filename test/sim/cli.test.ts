@@ -98,6 +98,12 @@ test('a run above the heap limit runs itself again with a larger heap (same outp
   assert.equal(small.status, 0, small.stderr);
   assert.match(small.stderr, /running it again with a JavaScript heap of \d+ MiB/);
   assert.equal(small.stdout, plain.stdout, 'the run again gives the same report');
+  // A seed drawn by this run (--seed random) is the one the run again uses, so the printed replay line holds.
+  const drawn = spawnSync(process.execPath, ['--max-old-space-size=200', tally, 'sim', '--customers', '2', '--days', '1', '--seed', 'random', '--json'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(drawn.status, 0, drawn.stderr);
+  const printed = /SIM_SEED=random: seed ([0-9a-f]+)/.exec(drawn.stderr)?.[1];
+  assert.ok(printed !== undefined, drawn.stderr);
+  assert.equal(JSON.parse(drawn.stdout).seed, printed);
   const huge = spawnSync(process.execPath, [tally, 'sim', '--customers', '100000000', '--days', '7'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(huge.status, 2, huge.stderr);
   assert.match(huge.stderr, /needs about [\d.]+ GiB of memory .*fewer customers or days/);
