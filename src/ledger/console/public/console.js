@@ -173,8 +173,10 @@ function customerScreen(data) {
   if (c === null) return [el('p', { class: 'error' }, 'No customer record.')];
   return [
     el('section', { class: 'card', id: 'my-accounts' }, el('h2', {}, `Your accounts at ${data.fiId}`),
-      table('accounts', ['account', 'balance'], c.accounts.map((a) => [el('td', { class: 'mono' }, a.accountId), amount(a.balanceMinor)]))),
-    el('section', { class: 'card', id: 'my-devices' }, el('h2', {}, 'Your devices'), devicesTable('devices', c.devices)),
+      table('accounts', ['account', 'balance'], c.accounts.map((a) => [el('td', { class: 'mono' }, a.accountId), amount(a.balanceMinor)])),
+      notShown(c.accountsNotShown, 'accounts not listed here; your bank has them all')),
+    el('section', { class: 'card', id: 'my-devices' }, el('h2', {}, 'Your devices'), devicesTable('devices', c.devices),
+      notShown(c.devicesNotShown, 'devices not listed here; your bank has them all')),
   ];
 }
 
