@@ -23,6 +23,7 @@ import { KEY_HOLDER_MIGRATION } from './migration_017.ts';
 import { INCIDENT_DRAW_MIGRATION } from './migration_018.ts';
 import { FREEZE_CHAIN_MIGRATION } from './migration_019.ts';
 import { CIRCULATION_TOTALS_MIGRATION } from './migration_020.ts';
+import { CONSOLE_PAGING_MIGRATION } from './migration_021.ts';
 
 export interface Migration {
   version: number;
@@ -136,6 +137,7 @@ CREATE TABLE nullifier_conflicts (
   INCIDENT_DRAW_MIGRATION,
   FREEZE_CHAIN_MIGRATION,
   CIRCULATION_TOTALS_MIGRATION,
+  CONSOLE_PAGING_MIGRATION,
 ];
 
 /** The one per-dialect mapping: PostgreSQL's BYTEA is SQLite's BLOB. */
