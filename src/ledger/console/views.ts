@@ -87,9 +87,10 @@ export interface CustomersPage {
 
 /**
  * An FI's customers, oldest registration first: `limit` of them (1..CONSOLE_ROWS_MAX, default
- * CONSOLE_ROWS_MAX) after the customer `after` when given, each with all its accounts and devices
- * (read for the page's customers only, so a customer's rows never depend on how many others exist);
- * `more` when customers follow. A cursor naming no customer is NOT_FOUND.
+ * CONSOLE_ROWS_MAX) after the customer `after` when given, each with its first
+ * CONSOLE_ITEMS_PER_CUSTOMER accounts and devices and a count of the rest (read for the page's
+ * customers only, so a customer's rows never depend on how many others exist); `more` when
+ * customers follow. A cursor naming no customer is NOT_FOUND.
  */
 export async function customersPage(fi: Queryable, page: { limit?: number; after?: string } = {}): Promise<CustomersPage> {
   const limit = page.limit ?? CONSOLE_ROWS_MAX;
@@ -133,12 +134,12 @@ async function withItems(fi: Queryable, people: readonly Row[]): Promise<Custome
   for (const a of accounts) {
     const c = byCustomer.get(rowString(a, 'customer_id'))!;
     c.accounts.push({ accountId: rowString(a, 'id'), balanceMinor: rowBigint(a, 'balance_minor') });
-    c.accountsNotShown = Number(rowBigint(a, 'n')) - Math.min(Number(rowBigint(a, 'n')), CONSOLE_ITEMS_PER_CUSTOMER);
+    c.accountsNotShown = Math.max(0, Number(rowBigint(a, 'n')) - CONSOLE_ITEMS_PER_CUSTOMER);
   }
   for (const d of devices) {
     const c = byCustomer.get(rowString(d, 'customer_id'))!;
     c.devices.push(deviceOf(d));
-    c.devicesNotShown = Number(rowBigint(d, 'n')) - Math.min(Number(rowBigint(d, 'n')), CONSOLE_ITEMS_PER_CUSTOMER);
+    c.devicesNotShown = Math.max(0, Number(rowBigint(d, 'n')) - CONSOLE_ITEMS_PER_CUSTOMER);
   }
   for (const c of byCustomer.values()) assert(c.accounts.length <= CONSOLE_ITEMS_PER_CUSTOMER && c.devices.length <= CONSOLE_ITEMS_PER_CUSTOMER, 'withItems: bounded per customer');
   return [...byCustomer.values()];
