@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { FleetInvariantBroken, runFleet, type FleetOptions } from '../../src/sim/fleet/index.ts';
 import { EventQueue, SimRandom } from '../../src/sim/fleet/random.ts';
+import { fiAllocation, openingDeposit, planPopulation, units } from '../../src/sim/fleet/population.ts';
 import { nullifierTestSeam } from '../../src/ledger/cb/nullifiers.ts';
 import type { RunRecord } from '../../src/sim/fleet/types.ts';
 
@@ -113,3 +114,16 @@ if (explore !== undefined && explore !== '') {
     await runFleet({ ...SHORT, seed });
   });
 }
+
+test("each FI is issued its customers' opening deposits: a city past 1000 customers opens (it stopped at its first registration past 10 million units)", () => {
+  const fiIds = ['bank-a', 'bank-b'];
+  for (const customers of [10, 1000, 5000, 100_000]) {
+    const plan = planPopulation(new SimRandom(`alloc-${customers}`), customers, fiIds);
+    for (const fiId of fiIds) {
+      const deposits = plan.customers.filter((c) => c.fiId === fiId).reduce((sum, c) => sum + openingDeposit(c), 0n);
+      const issued = fiAllocation(plan, fiId);
+      assert.ok(issued >= deposits, `${customers} customers, ${fiId}: issued ${issued} covers the deposits ${deposits}`);
+      assert.equal(issued, deposits > units(10_000_000) ? deposits : units(10_000_000), 'never less than what every run up to 1000 customers was issued');
+    }
+  }
+});

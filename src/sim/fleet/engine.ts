@@ -27,7 +27,7 @@ import { hostilePeer } from './hostile_peer.ts';
 import { FleetInvariantBroken } from './invariants.ts';
 import { payLinkLost } from './link_lost.ts';
 import { FORCING, codeOf, payOffline } from './offline_pay.ts';
-import { planPopulation, units, type SpendRule } from './population.ts';
+import { fiAllocation, openingDeposit, planPopulation, type SpendRule } from './population.ts';
 import { payWithPowerCut, syncWithPowerCut } from './powercut.ts';
 import { EventQueue } from './random.ts';
 import { scratchRoot } from './scratch.ts';
@@ -117,10 +117,10 @@ class Engine extends FleetWorld {
   private async populate(): Promise<void> {
     const { net } = this;
     const plan = planPopulation(this.rand, this.options.customers, [...net.fis.keys()]);
-    for (const fiId of net.fis.keys()) await issueToFi(net, this.fi(fiId), units(10_000_000), `alloc/${fiId}`);
+    for (const fiId of net.fis.keys()) await issueToFi(net, this.fi(fiId), fiAllocation(plan, fiId), `alloc/${fiId}`);
     const owners = new Map<string, { customerId: string; accountId: string }>();
     for (const c of plan.customers) {
-      const owner = await registerCustomer(this.fi(c.fiId), c.name, c.merchant ? Tier.merchant : Tier.full, c.merchant ? 0n : units(20_000));
+      const owner = await registerCustomer(this.fi(c.fiId), c.name, c.merchant ? Tier.merchant : Tier.full, openingDeposit(c));
       owners.set(c.name, owner);
       this.inv.customerOf.set(owner.customerId, c.name);
     }

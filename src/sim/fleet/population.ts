@@ -63,6 +63,23 @@ const rule = (workload: Workload, payee: TerminalKind, perDay: number, min: numb
 });
 
 /** The city for `customers` people over `fiIds` (at least two). */
+/** A customer's opening deposit at its FI (a merchant opens with none). */
+const CUSTOMER_DEPOSIT = units(20_000);
+/** What the CB issues each FI at least before its customers open their accounts (every run's figure up to 1000 customers). */
+const FI_ALLOCATION_MIN = units(10_000_000);
+
+export const openingDeposit = (c: PlannedCustomer): bigint => (c.merchant ? 0n : CUSTOMER_DEPOSIT);
+
+/**
+ * What the CB issues `fiId` at the start of a run: its customers' opening deposits, and never less
+ * than FI_ALLOCATION_MIN (so the runs of up to 1000 customers, whose FIs that always covered, report
+ * what they always did; a larger city used to stop at its first registration past it).
+ */
+export function fiAllocation(plan: Population, fiId: string): bigint {
+  const deposits = plan.customers.filter((c) => c.fiId === fiId).reduce((sum, c) => sum + openingDeposit(c), 0n);
+  return deposits > FI_ALLOCATION_MIN ? deposits : FI_ALLOCATION_MIN;
+}
+
 export function planPopulation(rand: SimRandom, customers: number, fiIds: readonly string[]): Population {
   if (fiIds.length < 2) throw new RangeError('a fleet needs at least two FIs');
   if (!Number.isInteger(customers) || customers < 1) throw new RangeError('--customers must be a positive integer');
