@@ -13,6 +13,7 @@ test('the estimate: the base, then more per customer and per customer-day', () =
   // The measured runs (docs/simulator.md "Scale") fit well inside the estimate.
   assert.ok(simMemoryNeedMiB(1000, 1) >= 548, '1000 customers, 1 day: 548 MiB measured');
   assert.ok(simMemoryNeedMiB(100, 1) >= 311, '100 customers, 1 day: 311 MiB measured');
+  assert.ok(simMemoryNeedMiB(10_000, 1) >= 4040, '10,000 customers, 1 day: 3.95 GiB measured');
   for (const [c, d] of [[0, 1], [1, 0], [1.5, 1], [Number.NaN, 1]]) assert.throws(() => simMemoryNeedMiB(c!, d!), RangeError);
 });
 

@@ -5,14 +5,16 @@
 // and within the machine's memory, it runs itself again with a larger heap; past the machine's memory it
 // refuses before enrolling anyone.
 //
-// Measured (docs/simulator.md "Scale", 2 cores, Node 20): about 50 KiB resident per device, 2.8
-// devices per customer, heap about a third of it; the record about 4.6 KB of JSON per customer-day.
-// The constants below carry a margin of about 25 % over those figures.
+// Measured (docs/simulator.md "Scale", 2 cores, Node 20), resident at most: 311 MiB for 100
+// customers over a day, 548 MiB for 1000, 3.95 GiB for 10,000 (about 363 KiB per customer there:
+// more per customer in a larger city, so the constant is set from the largest run, with a margin
+// of about 25 %); the record about 4.6 KB of JSON per customer-day. Past 10,000 customers the
+// estimate is an extrapolation.
 
 /** Resident memory of the process, the network and the report and plots of --out, before any device (MiB). */
 export const SIM_MEMORY_BASE_MIB = 400;
 /** Per customer: their devices' SEs, NVM and hosts, and their ledger rows in memory (KiB). */
-export const SIM_MEMORY_PER_CUSTOMER_KIB = 176;
+export const SIM_MEMORY_PER_CUSTOMER_KIB = 448;
 /** Per customer and simulated day: the payments, syncs and faults the RunRecord keeps (KiB). */
 export const SIM_MEMORY_PER_CUSTOMER_DAY_KIB = 16;
 /** Share of the machine's memory a run may plan to use (the rest: the OS, SQLite's page cache). */
